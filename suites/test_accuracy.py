@@ -1,0 +1,49 @@
+"""The accuracy gate: Top-1 of the Keras, float TFLite and quantized TFLite models."""
+
+from vsq.metrics import top1_drop_points
+
+
+def _record(record_property, evaluation):
+    for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite", "top_1_accuracy_tflite_quantized", "num_images"):
+        record_property(key, evaluation[key])
+
+
+def test_quantized_top1_drop_within_threshold(vsq_job, evaluation, record_property):
+    limit = vsq_job.config.thresholds.max_top1_drop
+    drop = top1_drop_points(evaluation["top_1_accuracy_keras"], evaluation["top_1_accuracy_tflite_quantized"])
+    _record(record_property, evaluation)
+    record_property("top_1_drop_points", drop)
+    record_property("max_top1_drop", limit)
+    assert drop <= limit, (
+        f"model_quantized.tflite Top-1 {evaluation['top_1_accuracy_tflite_quantized']:.4f} is {drop:.2f} points "
+        f"below Keras {evaluation['top_1_accuracy_keras']:.4f}; thresholds.max_top1_drop is {limit} points"
+    )
+
+
+def test_quantized_top1_above_minimum(vsq_job, evaluation, record_property):
+    configured = vsq_job.config.thresholds.min_top1
+    chance = 1.0 / evaluation["num_classes"]
+    top1 = evaluation["top_1_accuracy_tflite_quantized"]
+    _record(record_property, evaluation)
+    record_property("min_top1", configured if configured is not None else f"chance ({chance:.4f})")
+    if configured is None:
+        assert top1 > chance, f"model_quantized.tflite Top-1 {top1:.4f} is no better than chance ({chance:.4f})"
+    else:
+        assert top1 >= configured, (
+            f"model_quantized.tflite Top-1 {top1:.4f} is below thresholds.min_top1 {configured:.4f}"
+        )
+
+
+def test_float_tflite_agrees_with_keras(vsq_job, evaluation, record_property):
+    limit = vsq_job.config.thresholds.max_float_top1_drop
+    difference = abs(top1_drop_points(evaluation["top_1_accuracy_keras"], evaluation["top_1_accuracy_tflite"]))
+    agreement = evaluation["models"]["tflite"]["agreement_with_keras"]
+    _record(record_property, evaluation)
+    record_property("top_1_difference_points", difference)
+    record_property("agreement_with_keras", agreement)
+    record_property("max_float_top1_drop", limit)
+    assert difference <= limit, (
+        f"model.tflite Top-1 {evaluation['top_1_accuracy_tflite']:.4f} differs from Keras "
+        f"{evaluation['top_1_accuracy_keras']:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is "
+        f"{limit} points"
+    )

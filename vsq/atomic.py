@@ -1,0 +1,39 @@
+"""Atomic writes: a reader (or an interrupted run) never sees a half-written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(dest: Path):
+    """Yield a temporary path beside dest; on success rename it over dest, on failure remove it.
+
+    The temporary name is unique, so two runs writing the same file do not mix their bytes.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes(dest: Path, data: bytes) -> None:
+    with atomic_path(dest) as tmp:
+        with open(tmp, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def write_json(dest: Path, data) -> None:
+    write_bytes(dest, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

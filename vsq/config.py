@@ -1,0 +1,362 @@
+"""Load and validate a configuration file (the spec's configuration.json, or the same as YAML).
+
+Validation happens in three steps, each raising ConfigError(file, key, message):
+1. syntax (JSON or YAML) and keys: retired and unknown keys, with a "did you mean";
+2. the JSON Schema shipped in vsq/schema (types, ranges, enums);
+3. meaning: paths exist, are of the right kind and are not symbolic links.
+Checks that need the images (vsq.datasets) or the model (vsq.models) build on this.
+
+Nothing here imports TensorFlow: a bad configuration is reported within the spec's 1.2 s.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from vsq.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "configuration.schema.json"
+
+PATH_KEYS = (
+    "source_keras_model",
+    "dataset_image_dir",
+    "output_dir",
+    "evaluate_image_dir",
+    "evaluate_label_file",
+    "evaluate_result_dir",
+)
+RETIRED_KEYS = {
+    "evaluate_ground_truth_file": (
+        "was replaced by evaluate_label_file (a labels.json mapping class name to id, with the "
+        "evaluation images in one folder per class); remove it and set evaluate_label_file"
+    ),
+}
+KERAS_MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The JSON Schema of the configuration file (also usable by editors)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _defaults(section: str) -> dict:
+    props = schema()["properties"][section]["properties"]
+    return {name: spec.get("default") for name, spec in props.items()}
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize to a square of input_tensor_size with a Pillow filter, then (pixel - mean) / std."""
+
+    resize: str = "bilinear"
+    normalization: Any = "[0,1]"
+
+    @property
+    def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel mean and std in 0..255 pixel units."""
+        named = {
+            "[0,1]": ((0.0,) * 3, (255.0,) * 3),
+            "[-1,1]": ((127.5,) * 3, (127.5,) * 3),
+            "[0,255]": ((0.0,) * 3, (1.0,) * 3),
+        }
+        if isinstance(self.normalization, str):
+            return named[self.normalization]
+        return tuple(self.normalization["mean"]), tuple(self.normalization["std"])
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The accuracy gate. Drops are in percentage points, min_top1 a fraction (None: chance)."""
+
+    max_top1_drop: float = 1.0
+    min_top1: float | None = None
+    max_float_top1_drop: float = 0.5
+
+
+@dataclass(frozen=True)
+class TFLiteRuntime:
+    """Which interpreter and kernels run the .tflite files; INT8 Top-1 depends on it."""
+
+    interpreter: str = "tensorflow"
+    op_resolver: str = "builtin_without_default_delegates"
+    num_threads: int = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration; paths are absolute, resolved against the file's folder."""
+
+    file: Path
+    name: str
+    source_keras_model: Path
+    dataset_image_dir: Path
+    batch_size: int
+    input_tensor_size: int
+    iteration_count: int
+    output_dir: Path
+    evaluate_image_dir: Path
+    evaluate_image_extension: str
+    evaluate_label_file: Path
+    evaluate_result_dir: Path
+    seed: int = 0
+    target_platform: str = "imx500"
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    tflite_runtime: TFLiteRuntime = field(default_factory=TFLiteRuntime)
+    raw: dict = field(default_factory=dict, compare=False)
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        return ConfigError(self.file, key, message)
+
+    def shown(self, key: str) -> str:
+        """A path key as written and as resolved, for messages."""
+        written = self.raw.get(key)
+        resolved = getattr(self, key)
+        return f"{key} ({written})" if str(written) == str(resolved) else f"{key} ({written} -> {resolved})"
+
+    def as_dict(self) -> dict:
+        """The configuration as used (resolved paths and defaults filled in), for results.json."""
+        out = {key: self.raw[key] for key in schema()["required"]}
+        out.update({f"{key}_resolved": str(getattr(self, key)) for key in PATH_KEYS})
+        out.update(
+            name=self.name,
+            file=str(self.file),
+            seed=self.seed,
+            target_platform=self.target_platform,
+            preprocessing={"resize": self.preprocessing.resize, "normalization": self.preprocessing.normalization},
+            thresholds=vars(self.thresholds).copy(),
+            tflite_runtime=vars(self.tflite_runtime).copy(),
+        )
+        return out
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read, validate and resolve one configuration file; raise ConfigError on any problem."""
+    file = Path(os.path.abspath(path))
+    data = _read(file)
+    _check_keys(file, data)
+    _check_schema(file, data)
+    config = _build(file, data)
+    _check_paths(config)
+    return config
+
+
+def _read(file: Path) -> dict:
+    if file.is_symlink():
+        raise ConfigError(file, None, "is a symbolic link; the spec refuses them: use the file itself")
+    if not file.is_file():
+        hint = "" if file.suffix else " (give the file, e.g. configuration.json)"
+        raise ConfigError(file, None, f"no such file{hint}")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(file, None, f"cannot be read ({error}); save it as UTF-8 text") from None
+    if file.suffix.lower() in (".yaml", ".yml"):
+        data = _parse_yaml(file, text)
+    else:
+        data = _parse_json(file, text)
+    if not isinstance(data, dict):
+        raise ConfigError(file, None, f"must hold an object of keys and values, not {_type_name(data)}")
+    return data
+
+
+def _parse_json(file: Path, text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=lambda pairs: _no_duplicates(file, pairs))
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            file, None, f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}; fix the syntax there"
+        ) from None
+
+
+def _no_duplicates(file: Path, pairs: list) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ConfigError(file, key, "appears twice; keep one")
+        seen[key] = value
+    return seen
+
+
+def _parse_yaml(file: Path, text: str) -> Any:
+    import yaml  # only YAML users pay for the import
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(file, None, f"is not valid YAML: {problem}{where}; fix the syntax there") from None
+
+
+def _check_keys(file: Path, data: dict) -> None:
+    known = list(schema()["properties"])
+    for key in data:
+        if key in RETIRED_KEYS:
+            raise ConfigError(file, key, RETIRED_KEYS[key])
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
+            raise ConfigError(file, key, f"unknown key; {hint}")
+    for section in ("preprocessing", "thresholds", "tflite_runtime"):
+        if isinstance(data.get(section), dict):
+            allowed = list(schema()["properties"][section]["properties"])
+            for key in data[section]:
+                if key not in allowed:
+                    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
+                    raise ConfigError(file, f"{section}.{key}", f"unknown key; {hint}")
+    missing = [key for key in schema()["required"] if key not in data]
+    if missing:
+        key = missing[0]
+        default = schema()["properties"][key].get("default")
+        example = default if default is not None else schema()["properties"][key]["examples"][0]
+        raise ConfigError(
+            file, key, f"is missing (all spec keys are required); add it, e.g. \"{key}\": {json.dumps(example)}"
+        )
+
+
+def _check_schema(file: Path, data: dict) -> None:
+    import jsonschema  # imported here so that `import vsq.config` stays light
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.validator))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    key = ".".join(str(part) for part in error.absolute_path) or None
+    raise ConfigError(file, key, _explain(error))
+
+
+def _explain(error) -> str:
+    """Turn a jsonschema error into 'bad value; what to write instead'."""
+    value = json.dumps(error.instance, ensure_ascii=False)
+    spec = error.schema
+    kind = error.validator
+    if kind == "type":
+        wanted = spec["type"] if isinstance(spec["type"], str) else " or ".join(spec["type"])
+        return f"{value} is {_type_name(error.instance)}; write {'an' if wanted[0] in 'aeiou' else 'a'} {wanted}"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"{value} is too small; use a value >= {error.validator_value}" if kind == "minimum" else (
+            f"{value} is too small; use a value > {error.validator_value}")
+    if kind == "maximum":
+        return f"{value} is too large; use a value <= {error.validator_value}"
+    if kind == "minLength":
+        return "is empty; give a path or value"
+    if kind == "enum":
+        choices = ", ".join(json.dumps(choice) for choice in error.validator_value)
+        return f"{value} is not supported; use one of {choices}"
+    if kind == "oneOf" and "normalization" in list(error.absolute_path):
+        return (f"{value} is not a normalization; use \"[0,1]\", \"[-1,1]\", \"[0,255]\" or "
+                "{\"mean\": [r, g, b], \"std\": [r, g, b]} in 0..255 units")
+    if kind == "pattern":
+        return f"{value} is not allowed here; {spec.get('description', 'see the schema')}"
+    if kind in ("minItems", "maxItems"):
+        return f"{value} must have exactly 3 numbers (R, G, B)"
+    if kind == "required":
+        return f"{error.message}; add it"
+    if kind == "additionalProperties":
+        return f"{error.message}; remove it"
+    return f"{value}: {error.message}"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _build(file: Path, data: dict) -> Config:
+    base = file.parent
+    paths = {key: Path(os.path.normpath(base / os.path.expanduser(data[key]))) for key in PATH_KEYS}
+    preprocessing = {**_defaults("preprocessing"), **data.get("preprocessing", {})}
+    thresholds = {**_defaults("thresholds"), **data.get("thresholds", {})}
+    runtime = {**_defaults("tflite_runtime"), **data.get("tflite_runtime", {})}
+    return Config(
+        file=file,
+        name=data.get("name") or file.stem,
+        batch_size=int(data["batch_size"]),
+        input_tensor_size=int(data["input_tensor_size"]),
+        iteration_count=int(data["iteration_count"]),
+        evaluate_image_extension=data["evaluate_image_extension"].lstrip("."),
+        seed=int(data.get("seed", 0)),
+        target_platform=data.get("target_platform", "imx500"),
+        preprocessing=Preprocessing(**preprocessing),
+        thresholds=Thresholds(**thresholds),
+        tflite_runtime=TFLiteRuntime(**runtime),
+        raw=data,
+        **paths,
+    )
+
+
+def _check_paths(config: Config) -> None:
+    for key in PATH_KEYS:
+        _refuse_symlinks(config, key)
+    model = config.source_keras_model
+    if not model.exists():
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')}: no such file or directory; "
+                           "give an .h5 file, a .keras file or a SavedModel directory")
+    if model.is_dir() and not (model / "saved_model.pb").is_file():
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is a directory without "
+                           "saved_model.pb; give a SavedModel directory, an .h5 file or a .keras file")
+    if model.is_file() and model.suffix.lower() not in KERAS_MODEL_SUFFIXES:
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is not a Keras model file; "
+                           "give an .h5 file, a .keras file or a SavedModel directory")
+    for key in ("dataset_image_dir", "evaluate_image_dir"):
+        path = getattr(config, key)
+        if not path.is_dir():
+            what = "is not a directory" if path.exists() else "does not exist"
+            raise config.error(key, f"{config.shown(key)} {what}; give the folder of images")
+    label_file = config.evaluate_label_file
+    if not label_file.is_file():
+        what = "is not a file" if label_file.exists() else "does not exist"
+        raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} {what}; "
+                           "give the labels.json file mapping class name to id")
+    for key in ("output_dir", "evaluate_result_dir"):
+        _check_writable_dir(config, key)
+
+
+def _refuse_symlinks(config: Config, key: str) -> None:
+    """Refuse a symbolic link anywhere in the path as the user wrote it (spec)."""
+    written = Path(os.path.expanduser(config.raw[key]))
+    start = Path(written.anchor) if written.is_absolute() else config.file.parent
+    current = start
+    for part in written.parts[1 if written.is_absolute() else 0:]:
+        current = current / part
+        if part not in (".", "..") and current.is_symlink():
+            raise config.error(key, f"{config.shown(key)}: {current} is a symbolic link; the spec refuses them: "
+                               "point at the real file or folder")
+
+
+def _check_writable_dir(config: Config, key: str) -> None:
+    path = getattr(config, key)
+    if path.exists():
+        if not path.is_dir():
+            raise config.error(key, f"{config.shown(key)} exists and is not a directory; give a folder")
+        target = path
+    else:
+        target = next(parent for parent in path.parents if parent.exists())
+        if not target.is_dir():
+            raise config.error(key, f"{config.shown(key)}: {target} is not a directory, so the folder cannot be created")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise config.error(key, f"{config.shown(key)}: {target} is not writable; choose a writable folder or fix its permissions")

@@ -1,0 +1,96 @@
+"""Running .tflite files with a pinned interpreter and op resolver, in batches where possible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vsq.config import TFLiteRuntime
+from vsq.errors import ExternalToolError
+
+
+def interpreter_module(runtime: TFLiteRuntime):
+    if runtime.interpreter == "litert":
+        from ai_edge_litert import interpreter as litert
+
+        return litert
+    import tensorflow as tf
+
+    return tf.lite
+
+
+def runtime_version(runtime: TFLiteRuntime) -> str:
+    if runtime.interpreter == "litert":
+        from importlib.metadata import version
+
+        return version("ai-edge-litert")
+    import tensorflow as tf
+
+    return tf.__version__
+
+
+def make_interpreter(path: Path, runtime: TFLiteRuntime):
+    module = interpreter_module(runtime)
+    resolver_types = module.experimental.OpResolverType if hasattr(module, "experimental") else module.OpResolverType
+    resolver = getattr(resolver_types, runtime.op_resolver.upper())
+    try:
+        return module.Interpreter(
+            model_path=str(path), num_threads=runtime.num_threads, experimental_op_resolver_type=resolver
+        )
+    except Exception as error:
+        raise ExternalToolError("TFLite interpreter", f"loading {path}", error) from None
+
+
+class TFLiteClassifier:
+    """Scores of a .tflite classifier for float32 batches; quantizes int8/uint8 inputs itself."""
+
+    def __init__(self, path: Path, runtime: TFLiteRuntime, batch_size: int = 1):
+        self.path = Path(path)
+        self.interpreter = make_interpreter(self.path, runtime)
+        self.input = self.interpreter.get_input_details()[0]
+        self.batch_size = self._resize(batch_size) if batch_size > 1 else 1
+        if self.batch_size == 1:
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def _resize(self, batch_size: int) -> int:
+        """Resize the input to a batch; fall back to batch 1 where the model does not allow it."""
+        shape = list(self.input["shape"])
+        try:
+            self.interpreter.resize_tensor_input(self.input["index"], [batch_size, *shape[1:]])
+            self.interpreter.allocate_tensors()
+            return batch_size
+        except Exception:
+            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            self.interpreter.allocate_tensors()
+            return 1
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """images: float32 (N, H, W, 3) preprocessed -> float32 scores (N, classes)."""
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            batch = images[start:start + self.batch_size]
+            count = len(batch)
+            if count < self.batch_size:  # pad the last batch rather than re-allocating tensors
+                pad = np.zeros((self.batch_size - count, *batch.shape[1:]), dtype=batch.dtype)
+                batch = np.concatenate([batch, pad])
+            self.interpreter.set_tensor(self.input["index"], self._quantize(batch))
+            self.interpreter.invoke()
+            out.append(self._dequantize(self.interpreter.get_tensor(self.output["index"]))[:count])
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def _quantize(self, batch: np.ndarray) -> np.ndarray:
+        dtype = self.input["dtype"]
+        if dtype in (np.int8, np.uint8):
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            return np.clip(np.round(batch / scale + zero_point), info.min, info.max).astype(dtype)
+        return batch.astype(dtype)
+
+    def _dequantize(self, scores: np.ndarray) -> np.ndarray:
+        if self.output["dtype"] in (np.int8, np.uint8):
+            scale, zero_point = self.output["quantization"]
+            return (scores.astype(np.float32) - zero_point) * scale
+        return scores.astype(np.float32)
