@@ -12,6 +12,8 @@ pytest_plugins = ["fixtures.harness"]
 
 JOBS_KEY = pytest.StashKey[list]()
 OUTCOMES_KEY = pytest.StashKey[dict]()
+SUITE_ORDER = {name: i for i, name in enumerate(
+    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
 
 
@@ -55,6 +57,8 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     if config.stash.get(JOBS_KEY, []):
+        # Read like the spec's flow: configuration, data, exported files, then accuracy.
+        items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
         return
     if any("vsq_job" in getattr(item, "fixturenames", ()) for item in items):
         raise pytest.UsageError(f"no --config given; the suites need a configuration file: {HOW_TO_CALL}")

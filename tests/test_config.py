@@ -1,0 +1,165 @@
+"""vsq.config: good files are accepted as the spec writes them; each bad one gets its own message."""
+
+import json
+import os
+
+import pytest
+
+import tiny
+from vsq.config import load_config
+from vsq.errors import ConfigError
+
+SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth
+    "source_keras_model": "./model.h5",
+    "dataset_image_dir": "./images",
+    "batch_size": 8,
+    "input_tensor_size": 16,
+    "iteration_count": 10,
+    "output_dir": "./output",
+    "evaluate_image_dir": "./evaluate/images",
+    "evaluate_image_extension": "JPEG",
+    "evaluate_label_file": "./evaluate/labels.json",
+    "evaluate_result_dir": "./evaluate/results",
+}
+
+
+def write(project, data, name="configuration.json"):
+    path = project / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_spec_file_accepted_unchanged(project):
+    config = load_config(write(project, SPEC_EXAMPLE))
+    assert config.dataset_image_dir == project / "images"
+    assert config.output_dir == project / "output"
+    assert config.batch_size == 8 and config.iteration_count == 10
+    assert config.evaluate_image_extension == "JPEG"
+    assert config.name == "configuration"
+
+
+def test_defaults_of_optional_keys(project):
+    config = load_config(write(project, SPEC_EXAMPLE))
+    assert config.thresholds.max_top1_drop == 1.0
+    assert config.thresholds.min_top1 is None
+    assert config.preprocessing.resize == "bilinear"
+    assert config.preprocessing.mean_std == ((0.0,) * 3, (255.0,) * 3)
+    assert config.target_platform == "imx500"
+    assert config.seed == 0
+    assert config.tflite_runtime.op_resolver == "builtin_without_default_delegates"
+
+
+def test_relative_paths_resolve_against_the_file_not_the_cwd(project, tmp_path_factory, monkeypatch):
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    config = load_config(os.path.relpath(write(project, SPEC_EXAMPLE)))
+    assert config.source_keras_model == project / "model.h5"
+
+
+def test_yaml_file_is_the_same_configuration(project):
+    import yaml
+
+    from_json = load_config(write(project, SPEC_EXAMPLE))
+    from_yaml = load_config(write(project, yaml.safe_dump(SPEC_EXAMPLE), name="configuration.yaml"))
+    assert from_yaml.as_dict() | {"file": None} == from_json.as_dict() | {"file": None}
+
+
+def test_optional_keys_are_read(project):
+    data = dict(SPEC_EXAMPLE, name="shapes-int8", seed=3, target_platform="tflite",
+                preprocessing={"resize": "nearest", "normalization": {"mean": [1, 2, 3], "std": [4, 5, 6]}},
+                thresholds={"max_top1_drop": 2.5, "min_top1": 0.7})
+    config = load_config(write(project, data))
+    assert (config.name, config.seed, config.target_platform) == ("shapes-int8", 3, "tflite")
+    assert config.preprocessing.mean_std == ((1, 2, 3), (4, 5, 6))
+    assert config.thresholds.max_top1_drop == 2.5 and config.thresholds.min_top1 == 0.7
+    assert config.thresholds.max_float_top1_drop == 0.5  # untouched keys keep their default
+
+
+def with_(**changes):
+    data = dict(SPEC_EXAMPLE)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    return data
+
+
+# (id, file content, key named in the message, words the message must contain)
+BAD = [
+    ("missing-key", with_(batch_size=None), "batch_size", "is missing"),
+    ("retired-ground-truth", with_(evaluate_ground_truth_file="gt.txt"), "evaluate_ground_truth_file",
+     "replaced by evaluate_label_file"),
+    ("unknown-key-typo", with_(batch_sise=4), "batch_sise", "did you mean batch_size?"),
+    ("unknown-key-far", with_(colour="red"), "colour", "known keys:"),
+    ("unknown-nested-key", with_(thresholds={"max_drop": 1}), "thresholds.max_drop", "did you mean max_top1_drop?"),
+    ("string-integer", with_(batch_size="8"), "batch_size", '"8" is a string; write an integer'),
+    ("zero-iterations", with_(iteration_count=0), "iteration_count", "use a value >= 1"),
+    ("float-size", with_(input_tensor_size=16.5), "input_tensor_size", "write an integer"),
+    ("bool-batch", with_(batch_size=True), "batch_size", "is a boolean"),
+    ("empty-path", with_(output_dir=""), "output_dir", "is empty"),
+    ("extension-with-path", with_(evaluate_image_extension="a/JPEG"), "evaluate_image_extension", "not allowed"),
+    ("platform", with_(target_platform="IMX500"), "target_platform", 'use one of "imx500"'),
+    ("normalization", with_(preprocessing={"normalization": "0-1"}), "preprocessing.normalization",
+     "is not a normalization"),
+    ("resize", with_(preprocessing={"resize": "linear"}), "preprocessing.resize", '"bilinear"'),
+    ("negative-drop", with_(thresholds={"max_top1_drop": -1}), "thresholds.max_top1_drop", ">= 0"),
+    ("min-top1-percent", with_(thresholds={"min_top1": 85}), "thresholds.min_top1", "<= 1"),
+    ("not-an-object", [1, 2], None, "must hold an object"),
+    ("duplicate-key", '{"batch_size": 1, "batch_size": 2}', "batch_size", "appears twice"),
+    ("bad-json", '{"batch_size": 1,,}', None, "is not valid JSON"),
+    ("model-missing", with_(source_keras_model="./nope.h5"), "source_keras_model", "no such file"),
+    ("model-not-keras", with_(source_keras_model="./evaluate/labels.json"), "source_keras_model",
+     "not a Keras model file"),
+    ("model-dir-not-savedmodel", with_(source_keras_model="./images"), "source_keras_model", "without saved_model.pb"),
+    ("images-missing", with_(dataset_image_dir="./imgs"), "dataset_image_dir", "does not exist"),
+    ("images-is-file", with_(evaluate_image_dir="./model.h5"), "evaluate_image_dir", "is not a directory"),
+    ("labels-missing", with_(evaluate_label_file="./labels.json"), "evaluate_label_file", "does not exist"),
+    ("output-is-file", with_(output_dir="./model.h5"), "output_dir", "exists and is not a directory"),
+]
+
+
+@pytest.mark.parametrize("content, key, words", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_configuration_named_precisely(project, content, key, words):
+    path = write(project, content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert error.key == key
+    assert words in str(error)
+    assert str(error).startswith(f"{path}: ")
+
+
+def test_bad_yaml_names_line(project):
+    path = write(project, "batch_size: [1,\n", name="c.yml")
+    with pytest.raises(ConfigError, match=r"is not valid YAML: .* at line \d+"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "configuration.json")
+
+
+def test_symbolic_link_refused(project):
+    (project / "linked").symlink_to(project / "images")
+    path = write(project, with_(dataset_image_dir="./linked"))
+    with pytest.raises(ConfigError, match="is a symbolic link") as caught:
+        load_config(path)
+    assert caught.value.key == "dataset_image_dir"
+
+
+def test_symbolic_link_in_a_parent_folder_refused(project):
+    (project / "data").symlink_to(project / "evaluate")
+    with pytest.raises(ConfigError, match="data is a symbolic link"):
+        load_config(write(project, with_(evaluate_label_file="./data/labels.json")))
+
+
+def test_symlinked_configuration_refused(project):
+    real = write(project, SPEC_EXAMPLE)
+    (project / "link.json").symlink_to(real)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        load_config(project / "link.json")
+
+
+def test_tiny_project_helper_config_is_valid(project):
+    assert load_config(tiny.write_config(project)).batch_size == 8

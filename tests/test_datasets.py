@@ -1,0 +1,157 @@
+"""vsq.datasets: the calibration walk, the ImageNet folder with labels.json, decoding."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tiny
+from vsq.config import load_config
+from vsq.datasets import calibration_indices, decode, natural_key, normalize, scan_calibration, scan_evaluation
+from vsq.errors import ConfigError
+from vsq.job import prepare
+
+
+def config_of(project, **overrides):
+    return load_config(tiny.write_config(project, **overrides))
+
+
+def test_calibration_takes_every_image_at_any_depth_sorted(project):
+    rng = np.random.default_rng(0)
+    tiny.write_image(project / "images" / "red" / "deep" / "deeper" / "x.png", "red", rng)
+    (project / "images" / "notes.txt").write_text("not an image")
+    paths = scan_calibration(config_of(project))
+    assert len(paths) == 3 * 12 + 1
+    assert project / "images" / "red" / "deep" / "deeper" / "x.png" in paths
+    relative = [p.relative_to(project / "images").as_posix() for p in paths]
+    assert relative == sorted(relative, key=natural_key)
+    assert relative.index("blue/blue_2.jpg") < relative.index("blue/blue_10.jpg")
+
+
+def test_evaluation_set_matches_labels(project):
+    evaluation = scan_evaluation(config_of(project))
+    assert evaluation.class_names == tiny.CLASSES
+    assert len(evaluation.paths) == 36
+    assert all(evaluation.class_names[label] == path.parent.name
+               for path, label in zip(evaluation.paths, evaluation.labels))
+
+
+def test_labels_with_bom_accepted(project):
+    labels = project / "evaluate" / "labels.json"
+    labels.write_bytes(b"\xef\xbb\xbf" + labels.read_bytes())
+    assert scan_evaluation(config_of(project)).num_classes == 3
+
+
+def test_class_names_with_spaces_and_non_ascii(project):
+    root = project / "evaluate" / "images"
+    os.rename(root / "red", root / "rote Äpfel")
+    (project / "evaluate" / "labels.json").write_text(
+        json.dumps({"blue": 0, "green": 1, "rote Äpfel": 2}, ensure_ascii=False), encoding="utf-8")
+    assert scan_evaluation(config_of(project)).class_names[2] == "rote Äpfel"
+
+
+LABEL_CASES = [
+    ("duplicate-id", '{"blue": 0, "green": 0, "red": 2}', "id 0 is given to 'blue', 'green'"),
+    ("duplicate-name", '{"blue": 0, "blue": 1, "red": 2}', "class 'blue' appears twice"),
+    ("string-id", '{"blue": "0", "green": 1, "red": 2}', "the id of 'blue' is \"0\""),
+    ("float-id", '{"blue": 0.5, "green": 1, "red": 2}', "ids must be integers"),
+    ("gap", '{"blue": 0, "green": 1, "red": 3}', "ids must be exactly 0..2"),
+    ("list", '["blue", "green", "red"]', "must be a non-empty object"),
+    ("empty", "{}", "must be a non-empty object"),
+    ("invalid-json", '{"blue": 0,', "is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("text, words", [c[1:] for c in LABEL_CASES], ids=[c[0] for c in LABEL_CASES])
+def test_bad_labels_json(project, text, words):
+    (project / "evaluate" / "labels.json").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        scan_evaluation(config_of(project))
+    assert caught.value.key == "evaluate_label_file"
+    assert words in str(caught.value)
+    assert "labels.json" in str(caught.value)
+
+
+def test_class_folder_without_label(project):
+    tiny.write_image(project / "evaluate" / "images" / "purple" / "p.JPEG", "red", np.random.default_rng(0))
+    with pytest.raises(ConfigError, match=r"class folder .*purple has no label"):
+        scan_evaluation(config_of(project))
+
+
+def test_label_without_folder(project):
+    (project / "evaluate" / "labels.json").write_text('{"blue": 0, "green": 1, "red": 2, "white": 3}')
+    with pytest.raises(ConfigError, match=r"label 'white' .* has no folder"):
+        scan_evaluation(config_of(project))
+
+
+def test_empty_class_folder(project):
+    for path in (project / "evaluate" / "images" / "green").iterdir():
+        path.unlink()
+    with pytest.raises(ConfigError, match=r"class folder .*green has no .JPEG image"):
+        scan_evaluation(config_of(project))
+
+
+def test_extension_is_case_sensitive_and_lists_what_is_there(project):
+    with pytest.raises(ConfigError) as caught:
+        scan_evaluation(config_of(project, evaluate_image_extension="jpeg"))
+    assert caught.value.key == "evaluate_image_extension"
+    assert "found 36 .JPEG" in str(caught.value) and "case-sensitive" in str(caught.value)
+
+
+def test_extension_with_leading_dot_accepted(project):
+    assert len(scan_evaluation(config_of(project, evaluate_image_extension=".JPEG")).paths) == 36
+
+
+def test_fewer_calibration_images_than_batch_size(project):
+    with pytest.raises(ConfigError, match=r"batch_size: 40 is more than the 36 images"):
+        scan_calibration(config_of(project, batch_size=40))
+
+
+def test_no_calibration_image(project):
+    empty = project / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match="holds no image"):
+        scan_calibration(config_of(project, dataset_image_dir="empty"))
+
+
+def test_symbolic_link_inside_a_tree_refused(project):
+    (project / "images" / "red" / "alias.jpg").symlink_to(project / "images" / "red" / "red_0.jpg")
+    with pytest.raises(ConfigError, match=r"alias.jpg is a symbolic link"):
+        scan_calibration(config_of(project))
+
+
+def test_prepare_checks_everything_before_heavy_work(project):
+    job = prepare(tiny.write_config(project))
+    assert len(job.calibration_images) == 36 and job.evaluation.num_classes == 3
+
+
+def test_decode_resizes_to_rgb_square(project):
+    pixels = decode(project / "images" / "red" / "red_0.jpg", 16, "bilinear")
+    assert pixels.shape == (16, 16, 3) and pixels.dtype == np.uint8
+    assert pixels[..., 0].mean() > pixels[..., 2].mean() + 100  # still red after resize
+
+
+def test_decode_converts_grayscale(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8), 200, np.uint8), mode="L").save(tmp_path / "g.png")
+    assert decode(tmp_path / "g.png", 4, "nearest").tolist() == np.full((4, 4, 3), 200).tolist()
+
+
+@pytest.mark.parametrize("mean_std, expected", [
+    (((0,) * 3, (255,) * 3), (0.0, 1.0)),
+    (((127.5,) * 3, (127.5,) * 3), (-1.0, 1.0)),
+    (((0,) * 3, (1,) * 3), (0.0, 255.0)),
+])
+def test_normalize_ranges(mean_std, expected):
+    out = normalize(np.array([[0, 0, 0], [255, 255, 255]], np.uint8), mean_std)
+    assert out.dtype == np.float32
+    assert (out[0, 0], out[1, 0]) == pytest.approx(expected)
+
+
+def test_calibration_sampling_is_seeded_and_without_repeats():
+    first = calibration_indices(100, 10, 5, seed=7)
+    assert [b.tolist() for b in first] == [b.tolist() for b in calibration_indices(100, 10, 5, seed=7)]
+    assert [b.tolist() for b in first] != [b.tolist() for b in calibration_indices(100, 10, 5, seed=8)]
+    assert len(first) == 5 and all(len(set(b.tolist())) == 10 for b in first)

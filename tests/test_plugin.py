@@ -1,0 +1,101 @@
+"""The pytest plugin end to end, in a fresh pytest process on real files (pytester)."""
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import tiny
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_suites(harness, *configs, extra=()):
+    args = ["suites/"]
+    for config in configs:
+        args += ["--config", str(config)]
+    started = time.perf_counter()
+    result = harness.runpytest_subprocess(*args, *extra)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def test_bad_configuration_exits_4_quickly_without_traceback(harness):
+    tiny.write_data(harness.path)
+    (harness.path / "model.h5").write_bytes(b"x")
+    config = tiny.write_config(harness.path, batch_size=400)
+    result = run_suites(harness, config)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    message = f"{config}: batch_size: 400 is more than the 36 images in dataset_image_dir"
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (harness.path / "output").exists() and not (harness.path / "results").exists()
+    assert result.elapsed < 1.2, f"the spec's UI response time is 1.2 s; took {result.elapsed:.2f} s"
+
+
+def test_missing_config_option_says_how_to_call(harness):
+    result = run_suites(harness)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "pytest suites/ --config configuration.json" in result.stderr.str()
+
+
+@pytest.mark.slow
+def test_model_that_does_not_match_stops_before_quantization(harness, tiny_model):
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), input_tensor_size=20)
+    result = run_suites(harness, config)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "input_tensor_size: 20 does not match the model's input 16x16" in result.stdout.str()
+    assert not (harness.path / "output" / "model_quantized.tflite").exists()
+
+
+@pytest.mark.slow
+def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model):
+    good, strict = harness.path / "good", harness.path / "strict"
+    tiny.write_data(good)
+    tiny.write_data(strict, mislabelled=3)  # 33 of 36 right: Top-1 0.9167
+    configs = [
+        tiny.write_config(good, name="good.json", source_keras_model=str(tiny_model)),
+        tiny.write_config(strict, name="strict.json", source_keras_model=str(tiny_model),
+                          thresholds={"min_top1": 0.95}),
+    ]
+    result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml"])
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1, passed=2 * 23 - 1)  # 23 checks per configuration
+    result.stdout.re_match_lines([r"good\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS",
+                                  r"strict\s+0\.9167\s+0\.9167\s+0\.9167\s+\+0\.00\s+36\s+FAIL"])
+    for root in (good, strict):
+        assert (root / "output" / "model.tflite").is_file()
+        assert (root / "output" / "model_quantized.tflite").is_file()
+        document = json.loads((root / "results" / "results.json").read_text())
+        assert document["num_images"] == 36
+        assert document["environment"]["tflite_runtime"]["op_resolver"] == "builtin_without_default_delegates"
+    assert json.loads((strict / "results" / "results.json").read_text())["top_1_accuracy_keras"] == pytest.approx(33 / 36)
+
+    cases = {case.get("name"): case for case in ET.parse(harness.path / "junit.xml").iter("testcase")}
+    failed = cases["test_quantized_top1_above_minimum[strict]"]
+    assert failed.find("failure") is not None
+    assert "below thresholds.min_top1 0.9500" in failed.find("failure").get("message")
+    properties = {p.get("name"): p.get("value") for p in failed.iter("property")}
+    assert float(properties["top_1_accuracy_tflite_quantized"]) == pytest.approx(33 / 36)
+    assert properties["min_top1"] == "0.95"
+    assert cases["test_quantized_top1_above_minimum[good]"].find("failure") is None
+
+
+@pytest.mark.slow
+def test_bundled_example_passes(harness):
+    """The README's example: the root configuration.json, with outputs moved to a temporary folder."""
+    data = json.loads((REPO / "configuration.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        data[key] = str((REPO / data[key]).resolve())
+    config = harness.path / "configuration.json"
+    config.write_text(json.dumps(data))
+    result = run_suites(harness, config)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    document = json.loads((harness.path / "evaluate" / "results" / "results.json").read_text())
+    assert document["num_images"] == 200
+    assert document["top_1_accuracy_keras"] >= 0.9
+    assert document["top_1_accuracy_tflite_quantized"] >= document["top_1_accuracy_keras"] - 0.01

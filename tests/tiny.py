@@ -1,0 +1,96 @@
+"""Tiny generated projects for the tests: colour-coded images and a hand-set Keras classifier.
+
+Images of class "red" are noisy and mostly red, and so on; the model averages the colour and
+picks the strongest channel, so its Top-1 is exact and survives quantization. No training needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = ("blue", "green", "red")  # ids 0, 1, 2 in labels.json
+CHANNEL = {"red": 0, "green": 1, "blue": 2}
+SIZE = 16
+
+
+def write_image(path: Path, colour: str, rng: np.random.Generator, side: int = 20) -> Path:
+    from PIL import Image
+
+    pixels = rng.integers(0, 80, size=(side, side, 3))
+    pixels[..., CHANNEL[colour]] += 150
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def write_data(root: Path, per_class: int = 12, seed: int = 0, mislabelled: int = 0) -> None:
+    """images/<class>/*.jpg for calibration, evaluate/images/<class>/*.JPEG and evaluate/labels.json.
+
+    `mislabelled` images of the first class are drawn in the colour of the second, so that no model
+    can reach Top-1 1.0 on the evaluation set.
+    """
+    rng = np.random.default_rng(seed)
+    for cls in CLASSES:
+        for i in range(per_class):
+            write_image(root / "images" / cls / f"{cls}_{i}.jpg", cls, rng)
+            colour = CLASSES[1] if cls == CLASSES[0] and i < mislabelled else cls
+            write_image(root / "evaluate" / "images" / cls / f"{cls}_{i}.JPEG", colour, rng)
+    (root / "evaluate" / "labels.json").write_text(json.dumps({cls: i for i, cls in enumerate(CLASSES)}))
+
+
+def config_dict(**overrides) -> dict:
+    """A spec configuration for a project made by write_data (relative paths)."""
+    data = {
+        "source_keras_model": "model.h5",
+        "dataset_image_dir": "images",
+        "batch_size": 8,
+        "input_tensor_size": SIZE,
+        "iteration_count": 2,
+        "output_dir": "output",
+        "evaluate_image_dir": "evaluate/images",
+        "evaluate_image_extension": "JPEG",
+        "evaluate_label_file": "evaluate/labels.json",
+        "evaluate_result_dir": "results",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def write_config(root: Path, name: str = "configuration.json", **overrides) -> Path:
+    path = root / name
+    path.write_text(json.dumps(config_dict(**overrides), indent=2))
+    return path
+
+
+def write_model(path: Path, size: int = SIZE, classes: int = len(CLASSES)) -> Path:
+    """Mean colour -> class, through two wide linear layers that carry the three colour means on
+    their first units (the other units are small noise). The wide layers make the float file big
+    enough that the INT8 export is visibly smaller, as with real models."""
+    import tensorflow as tf
+
+    hidden = 256
+    inputs = tf.keras.Input((size, size, 3))
+    x = tf.keras.layers.Conv2D(3, 1, use_bias=False)(inputs)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    # Linear on purpose: MCT 2.6.1 exports a Dense with a fused ReLU after pooling as float, not INT8.
+    x = tf.keras.layers.Dense(hidden)(x)
+    x = tf.keras.layers.Dense(hidden)(x)
+    outputs = tf.keras.layers.Dense(classes, activation="softmax")(x)
+    model = tf.keras.Model(inputs, outputs)
+    rng = np.random.default_rng(1)
+    model.layers[1].set_weights([np.eye(3, dtype=np.float32).reshape(1, 1, 3, 3)])
+    w1 = rng.normal(0, 0.1, size=(3, hidden)).astype(np.float32)
+    w1[:, :3] = np.eye(3)  # units 0..2 copy the mean R, G, B
+    w2 = rng.normal(0, 1e-3, size=(hidden, hidden)).astype(np.float32) + np.eye(hidden, dtype=np.float32)
+    # Small noise rather than zeros: an all-zero weight channel makes the INT8 export fall back to float.
+    w3 = rng.normal(0, 1e-3, size=(hidden, classes)).astype(np.float32)
+    for cls, name in enumerate(CLASSES[:classes]):
+        w3[CHANNEL[name], cls] = 0.1  # inputs are in [0, 1]; scores stay well apart
+    for layer, weights in zip(model.layers[3:], (w1, w2, w3)):
+        layer.set_weights([weights, np.zeros(weights.shape[1], np.float32)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
