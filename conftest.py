@@ -27,9 +27,23 @@ def pytest_addoption(parser):
         help="configuration file (.json as in the spec, or .yaml/.yml); repeat for several models. "
         "Default: none (the suites need at least one).",
     )
+    group.addoption(
+        "--vsq-cache-dir",
+        default=None,
+        metavar="DIR",
+        help="artifact cache (converted models, evaluations). Default: $VSQ_CACHE_DIR, else ~/.cache/vsq.",
+    )
+    group.addoption(
+        "--no-cache",
+        action="store_true",
+        default=False,
+        help="build every artifact again (the cache is refreshed, never read). Default: off.",
+    )
 
 
 def pytest_configure(config):
+    from fixtures.harness import CACHE_KEY
+    from vsq.cache import Cache, default_root
     from vsq.errors import ConfigError
     from vsq.job import prepare
 
@@ -47,6 +61,8 @@ def pytest_configure(config):
             )
     config.stash[JOBS_KEY] = jobs
     config.stash[OUTCOMES_KEY] = {}
+    root = config.getoption("vsq_cache_dir") or default_root()
+    config.stash[CACHE_KEY] = Cache(root, enabled=not config.getoption("no_cache"))
 
 
 def pytest_generate_tests(metafunc):
@@ -83,7 +99,7 @@ def _shorten_known_errors(report, call):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    from fixtures.harness import results_store
+    from fixtures.harness import CACHE_KEY, results_store
 
     documents = results_store(config)
     if not documents:
@@ -109,3 +125,7 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line("  ".join("-" * width for width in widths))
     for name, doc in documents.items():
         terminalreporter.write_line(f"{name}: results in {doc['results_file']}")
+        reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
+        if reused:
+            terminalreporter.write_line(f"{name}: reused from the cache ({config.stash[CACHE_KEY].root}): "
+                                        f"{', '.join(reused)}; --no-cache builds everything again")

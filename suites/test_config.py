@@ -27,8 +27,8 @@ def test_batch_size_within_calibration_images(vsq_job, record_property):
     assert 1 <= config.batch_size <= len(vsq_job.calibration_images)
 
 
-def test_input_tensor_size_matches_model(vsq_job, keras_model, record_property):
-    shape = tuple(keras_model.inputs[0].shape)
+def test_input_tensor_size_matches_model(vsq_job, model_info, record_property):
+    shape = model_info.input_shapes[0]
     record_property("input_tensor_size", vsq_job.config.input_tensor_size)
     record_property("model_input_shape", str(shape))
     assert shape[1:] in ((vsq_job.config.input_tensor_size,) * 2 + (3,), (None, None, 3))

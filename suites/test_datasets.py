@@ -20,8 +20,8 @@ def test_every_class_folder_has_a_label_and_images(vsq_job, record_property):
     assert counts.min() >= 1
 
 
-def test_labels_match_model_outputs(vsq_job, keras_model, record_property):
-    outputs = keras_model.outputs[0].shape[-1]
+def test_labels_match_model_outputs(vsq_job, model_info, record_property):
+    outputs = model_info.num_outputs
     record_property("model_outputs", outputs)
     record_property("num_classes", vsq_job.evaluation.num_classes)
     assert outputs == vsq_job.evaluation.num_classes

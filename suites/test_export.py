@@ -26,14 +26,14 @@ def test_file_written_to_output_dir(vsq_job, exported, record_property):
     assert exported.is_file() and exported.stat().st_size > 0
 
 
-def test_shapes_match_the_model(vsq_job, keras_model, exported, record_property):
+def test_shapes_match_the_model(vsq_job, model_info, exported, record_property):
     interpreter = _interpreter(vsq_job, exported)
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
     record_property("input_shape", str(inp["shape"].tolist()))
     record_property("output_shape", str(out["shape"].tolist()))
     size = vsq_job.config.input_tensor_size
     assert inp["shape"].tolist() == [1, size, size, 3]
-    assert out["shape"].tolist() == [1, keras_model.outputs[0].shape[-1]]
+    assert out["shape"].tolist() == [1, model_info.num_outputs]
 
 
 def test_quantized_file_is_integer_quantized(vsq_job, quantized_tflite, record_property):

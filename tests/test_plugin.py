@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_suites(harness, *configs, extra=()):
-    args = ["suites/"]
+    """Run the suites in a fresh pytest process, with a cache of the test's own."""
+    args = ["suites/", f"--vsq-cache-dir={harness.path / 'cache'}"]
     for config in configs:
         args += ["--config", str(config)]
     started = time.perf_counter()
@@ -83,6 +84,34 @@ def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model):
     assert float(properties["top_1_accuracy_tflite_quantized"]) == pytest.approx(33 / 36)
     assert properties["min_top1"] == "0.95"
     assert cases["test_quantized_top1_above_minimum[good]"].find("failure") is None
+
+
+@pytest.mark.slow
+def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model))
+    results = harness.path / "results" / "results.json"
+
+    cold = run_suites(harness, config)
+    assert cold.ret == pytest.ExitCode.OK
+    first = json.loads(results.read_text())
+    assert set(first["cache"].values()) == {"built"}
+
+    warm = run_suites(harness, config)
+    assert warm.ret == pytest.ExitCode.OK
+    warm.stdout.fnmatch_lines(["*reused from the cache*model_quantized.tflite*"])
+    second = json.loads(results.read_text())
+    assert set(second["cache"].values()) == {"hit"}
+    assert warm.elapsed < cold.elapsed
+
+    forced = run_suites(harness, config, extra=["--no-cache"])
+    assert forced.ret == pytest.ExitCode.OK
+    third = json.loads(results.read_text())
+    assert set(third["cache"].values()) == {"built"}
+    # Seeded sampling and sorted files: building again gives the same figures.
+    for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite", "top_1_accuracy_tflite_quantized"):
+        assert first[key] == second[key] == third[key]
+    assert first["models"]["tflite_quantized"]["confusion_matrix"] == third["models"]["tflite_quantized"]["confusion_matrix"]
 
 
 @pytest.mark.slow

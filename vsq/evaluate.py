@@ -6,10 +6,12 @@ threads (Pillow releases the GIL) while the models run on the current one.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -105,3 +107,19 @@ def evaluate_models(
         )
         for name, state in running.items()
     }
+
+
+def save(result: ModelEvaluation, folder: Path) -> None:
+    """Store an evaluation in a folder (a cache entry being built)."""
+    np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,
+             labels=result.labels)
+    meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds}
+    (folder / "evaluation.json").write_text(json.dumps(meta))
+
+
+def load(folder: Path) -> ModelEvaluation:
+    """Read an evaluation stored by save()."""
+    meta = json.loads((folder / "evaluation.json").read_text())
+    with np.load(folder / "evaluation.npz") as arrays:
+        return ModelEvaluation(name=meta["name"], predictions=arrays["predictions"], top5_hits=arrays["top5_hits"],
+                               labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from vsq import atomic
@@ -25,25 +26,43 @@ def load_keras_model(config: Config):
     return model
 
 
-def check_model_matches(config: Config, model, num_classes: int) -> None:
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the harness needs to know of a Keras model's interface; cached, so warm runs skip loading it."""
+
+    input_shapes: tuple  # per input, e.g. ((None, 224, 224, 3),)
+    output_shapes: tuple  # per output, e.g. ((None, 1000),)
+
+    @classmethod
+    def of(cls, model) -> "ModelInfo":
+        return cls(
+            input_shapes=tuple(tuple(t.shape) for t in model.inputs),
+            output_shapes=tuple(tuple(t.shape) for t in model.outputs),
+        )
+
+    @property
+    def num_outputs(self) -> int:
+        return self.output_shapes[0][-1]
+
+
+def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:
     """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    if len(info.input_shapes) != 1 or len(info.output_shapes) != 1:
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has "
-                           f"{len(model.inputs)} inputs and {len(model.outputs)} outputs; an image classifier "
-                           "with one input and one output is needed")
-    shape = tuple(model.inputs[0].shape)
+                           f"{len(info.input_shapes)} inputs and {len(info.output_shapes)} outputs; an image "
+                           "classifier with one input and one output is needed")
+    shape = info.input_shapes[0]
     size = config.input_tensor_size
     if len(shape) != 4 or shape[3] != 3:
         raise config.error("source_keras_model", f"input shape {shape} is not (batch, height, width, 3); "
                            "vsq feeds RGB images")
-    if shape[1:3] != (size, size) and shape[1:3] != (None, None):
+    if tuple(shape[1:3]) != (size, size) and tuple(shape[1:3]) != (None, None):
         raise config.error("input_tensor_size", f"{size} does not match the model's input {shape[1]}x{shape[2]} "
                            f"({config.shown('source_keras_model')}); set input_tensor_size to {shape[1]}")
-    outputs = model.outputs[0].shape[-1]
-    if outputs != num_classes:
+    if info.num_outputs != num_classes:
         raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} "
-                           f"classes but the model has {outputs} outputs; labels.json must list one class per "
-                           "output")
+                           f"classes but the model has {info.num_outputs} outputs; labels.json must list one "
+                           "class per output")
 
 
 def export_float_tflite(model, dest: Path) -> Path:

@@ -6,7 +6,7 @@ import platform
 import time
 from pathlib import Path
 
-from vsq import __version__, atomic, metrics
+from vsq import atomic, metrics
 from vsq.evaluate import ModelEvaluation
 from vsq.job import Job
 
@@ -58,14 +58,14 @@ def size_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def environment(tflite_runtime_version: str, tensorflow_version: str, mct_version: str, runtime) -> dict:
+def environment(stack: dict, runtime) -> dict:
+    """Versions of the stack and the TFLite runtime that produced the figures."""
+    interpreter_version = stack["ai_edge_litert"] if runtime.interpreter == "litert" else stack["tensorflow"]
     return {
-        "vsq": __version__,
-        "tensorflow": tensorflow_version,
-        "model_compression_toolkit": mct_version,
+        **stack,
         "tflite_runtime": {
             "interpreter": runtime.interpreter,
-            "version": tflite_runtime_version,
+            "version": interpreter_version,
             "op_resolver": runtime.op_resolver,
             "num_threads": runtime.num_threads,
         },

@@ -1,0 +1,108 @@
+"""Content-addressed artifact cache: converted models and evaluation results, keyed by what made them.
+
+An entry is a folder `<root>/<kind>/<key>/` holding its files and a `manifest.json` with the
+SHA-256 of each file. It is built in a temporary folder and renamed into place, so a reader never
+sees a partial entry; on read every file is checked against the manifest, and an entry that does
+not match (truncated, edited, half-deleted) is removed and reported as a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+CHUNK = 1 << 20
+
+
+def default_root() -> Path:
+    """$VSQ_CACHE_DIR, else $XDG_CACHE_HOME/vsq, else ~/.cache/vsq."""
+    if os.environ.get("VSQ_CACHE_DIR"):
+        return Path(os.environ["VSQ_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vsq"
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative names and bytes, sorted)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(child.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(file_digest(child).encode())
+        return digest.hexdigest()
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def files_digest(paths, root: Path) -> str:
+    """SHA-256 over a list of files: their names relative to root and their contents, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).relative_to(root).as_posix().encode() + b"\0")
+        digest.update(file_digest(path).encode())
+    return digest.hexdigest()
+
+
+def key_of(**parts) -> str:
+    """A cache key from named parts (strings, numbers, lists, dicts), independent of their order."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Cache:
+    """Entries by kind and key. `enabled=False` (--no-cache) makes every lookup a miss but still stores."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+
+    def entry(self, kind: str, key: str) -> Path:
+        return self.root / kind / key
+
+    def get(self, kind: str, key: str) -> Path | None:
+        """The entry folder when present and intact; a damaged entry is removed and None returned."""
+        if not self.enabled:
+            return None
+        folder = self.entry(kind, key)
+        if not folder.is_dir():
+            return None
+        if self._intact(folder):
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+    @staticmethod
+    def _intact(folder: Path) -> bool:
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+            return all(file_digest(folder / name) == digest for name, digest in manifest["files"].items())
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
+    @contextmanager
+    def put(self, kind: str, key: str):
+        """Yield a temporary folder to fill; on success it becomes the entry, with its manifest."""
+        final = self.entry(kind, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+        try:
+            yield building
+            files = {p.name: file_digest(p) for p in sorted(building.iterdir()) if p.is_file()}
+            (building / MANIFEST).write_text(json.dumps({"kind": kind, "key": key, "files": files}))
+            if final.exists():  # a concurrent run or --no-cache: replace the old entry
+                shutil.rmtree(final, ignore_errors=True)
+            try:
+                os.rename(building, final)
+            except OSError:  # another run renamed its identical entry in first
+                pass
+        finally:
+            shutil.rmtree(building, ignore_errors=True)

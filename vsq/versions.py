@@ -1,0 +1,30 @@
+"""Versions of the stack, read from package metadata so that asking costs no TensorFlow import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import metadata
+
+from vsq import __version__
+
+# Distribution names to try, in order, for each component.
+DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow-cpu", "tensorflow", "tensorflow-intel", "tensorflow-macos"),
+    "model_compression_toolkit": ("model-compression-toolkit", "model_compression_toolkit"),
+    "ai_edge_litert": ("ai-edge-litert",),
+}
+
+
+@lru_cache(maxsize=None)
+def version_of(component: str) -> str | None:
+    for name in DISTRIBUTIONS[component]:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def stack() -> dict:
+    """vsq, TensorFlow, MCT and LiteRT versions (None when not installed)."""
+    return {"vsq": __version__, **{component: version_of(component) for component in DISTRIBUTIONS}}
