@@ -104,6 +104,10 @@ BAD = [
     ("resize", with_(preprocessing={"resize": "linear"}), "preprocessing.resize", '"bilinear"'),
     ("negative-drop", with_(thresholds={"max_top1_drop": -1}), "thresholds.max_top1_drop", ">= 0"),
     ("min-top1-percent", with_(thresholds={"min_top1": 85}), "thresholds.min_top1", "<= 1"),
+    ("variant-kind", with_(variants=["tf_float"]), "variants.0", '"tf_float" is not a variant; use one of'),
+    ("variant-option-typo", with_(variants=[{"kind": "mct_gptq", "epoch": 3}]), "variants.0",
+     'unknown key "epoch"; did you mean epochs?'),
+    ("variant-names-clash", with_(variants=["tf_float16", "tf_float16"]), "variants", "two variants are named"),
     ("not-an-object", [1, 2], None, "must hold an object"),
     ("duplicate-key", '{"batch_size": 1, "batch_size": 2}', "batch_size", "appears twice"),
     ("bad-json", '{"batch_size": 1,,}', None, "is not valid JSON"),
@@ -127,6 +131,16 @@ def test_bad_configuration_named_precisely(project, content, key, words):
     assert error.key == key
     assert words in str(error)
     assert str(error).startswith(f"{path}: ")
+
+
+def test_variants_get_names_and_thresholds(project):
+    data = with_(thresholds={"max_top1_drop": 2.0}, variants=[
+        "tf_float16", {"kind": "mct_ptq", "target_platform": "tflite", "thresholds": {"max_top1_drop": 3}},
+        {"kind": "tf_full_integer", "io_type": "uint8", "name": "edge"}])
+    variants = load_config(write(project, data)).variants
+    assert [(v.name, v.kind, v.max_top1_drop) for v in variants] == [
+        ("tf_float16", "tf_float16", 2.0), ("mct_ptq_tflite", "mct_ptq", 3), ("edge", "tf_full_integer", 2.0)]
+    assert variants[2].file_name == "model_edge.tflite" and variants[2].io_type == "uint8"
 
 
 def test_bad_yaml_names_line(project):

@@ -78,6 +78,31 @@ class Thresholds:
     max_top1_drop: float = 1.0
     min_top1: float | None = None
     max_float_top1_drop: float = 0.5
+    max_baseline_drop: float = 0.5
+
+
+VARIANT_KINDS = (
+    "mct_ptq", "mct_gptq", "mct_mixed_precision",
+    "tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A quantization recipe compared with the default model; exported to model_<name>.tflite."""
+
+    name: str
+    kind: str
+    target_platform: str | None = None  # mct_* kinds
+    epochs: int = 5  # mct_gptq
+    weights_memory_fraction: float = 0.75  # mct_mixed_precision
+    io_type: str = "int8"  # tf_full_integer
+    max_top1_drop: float = 1.0  # percentage points against Keras
+    min_top1: float | None = None  # fraction; None: better than chance
+
+    @property
+    def file_name(self) -> str:
+        return f"model_{self.name}.tflite"
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,8 @@ class Config:
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     thresholds: Thresholds = field(default_factory=Thresholds)
     tflite_runtime: TFLiteRuntime = field(default_factory=TFLiteRuntime)
+    baseline: Path | None = None
+    variants: tuple[Variant, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)
 
     def error(self, key: str | None, message: str) -> ConfigError:
@@ -133,6 +160,8 @@ class Config:
             preprocessing={"resize": self.preprocessing.resize, "normalization": self.preprocessing.normalization},
             thresholds=vars(self.thresholds).copy(),
             tflite_runtime=vars(self.tflite_runtime).copy(),
+            baseline=str(self.baseline) if self.baseline else None,
+            variants=[vars(variant).copy() for variant in self.variants],
         )
         return out
 
@@ -254,6 +283,8 @@ def _explain(error) -> str:
     if kind == "enum":
         choices = ", ".join(json.dumps(choice) for choice in error.validator_value)
         return f"{value} is not supported; use one of {choices}"
+    if kind == "oneOf" and len(error.absolute_path) == 2 and error.absolute_path[0] == "variants":
+        return f"{value} is not a variant; use one of {', '.join(VARIANT_KINDS)}, or an object with \"kind\""
     if kind == "oneOf" and "normalization" in list(error.absolute_path):
         return (f"{value} is not a normalization; use \"[0,1]\", \"[-1,1]\", \"[0,255]\" or "
                 "{\"mean\": [r, g, b], \"std\": [r, g, b]} in 0..255 units")
@@ -264,7 +295,11 @@ def _explain(error) -> str:
     if kind == "required":
         return f"{error.message}; add it"
     if kind == "additionalProperties":
-        return f"{error.message}; remove it"
+        allowed = list(spec.get("properties", {}))
+        extra = [key for key in error.instance if key not in allowed]
+        close = difflib.get_close_matches(str(extra[0]), allowed, n=1, cutoff=0.6) if extra else []
+        hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
+        return f"unknown key {json.dumps(extra[0]) if extra else ''}; {hint}"
     return f"{value}: {error.message}"
 
 
@@ -292,6 +327,8 @@ def _build(file: Path, data: dict) -> Config:
     preprocessing = {**_defaults("preprocessing"), **data.get("preprocessing", {})}
     thresholds = {**_defaults("thresholds"), **data.get("thresholds", {})}
     runtime = {**_defaults("tflite_runtime"), **data.get("tflite_runtime", {})}
+    thresholds_ = Thresholds(**thresholds)
+    baseline = Path(os.path.normpath(base / os.path.expanduser(data["baseline"]))) if data.get("baseline") else None
     return Config(
         file=file,
         name=data.get("name") or file.stem,
@@ -302,11 +339,40 @@ def _build(file: Path, data: dict) -> Config:
         seed=int(data.get("seed", 0)),
         target_platform=data.get("target_platform", "imx500"),
         preprocessing=Preprocessing(**preprocessing),
-        thresholds=Thresholds(**thresholds),
+        thresholds=thresholds_,
         tflite_runtime=TFLiteRuntime(**runtime),
+        baseline=baseline,
+        variants=_variants(file, data.get("variants", []), thresholds_),
         raw=data,
         **paths,
     )
+
+
+def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant, ...]:
+    """Variants as written (a kind, or an object with options), with names and thresholds filled in."""
+    variants = []
+    for item in items:
+        spec = {"kind": item} if isinstance(item, str) else dict(item)
+        limits = spec.pop("thresholds", {})
+        variant = Variant(
+            name=spec.pop("name", None) or _variant_name(spec),
+            max_top1_drop=limits.get("max_top1_drop", thresholds.max_top1_drop),
+            min_top1=limits.get("min_top1", thresholds.min_top1),
+            **spec,
+        )
+        if any(v.name == variant.name for v in variants):
+            raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
+        variants.append(variant)
+    return tuple(variants)
+
+
+def _variant_name(spec: dict) -> str:
+    kind = spec["kind"]
+    if kind == "mct_ptq":
+        return f"mct_ptq_{spec.get('target_platform', 'default')}"
+    if kind == "tf_full_integer":
+        return f"tf_full_integer_{spec.get('io_type', 'int8')}"
+    return kind
 
 
 def _check_paths(config: Config) -> None:
