@@ -12,11 +12,9 @@ def exported(request, float_tflite, quantized_tflite):
 
 
 def _interpreter(vsq_job, path):
-    from vsq.tflite import make_interpreter
+    from vsq.tflite import open_for_inspection
 
-    interpreter = make_interpreter(path, vsq_job.config.tflite_runtime)
-    interpreter.allocate_tensors()
-    return interpreter
+    return open_for_inspection(path)
 
 
 def test_file_written_to_output_dir(vsq_job, exported, record_property):

@@ -47,6 +47,8 @@ def test_defaults_of_optional_keys(project):
     assert config.target_platform == "imx500"
     assert config.seed == 0
     assert config.tflite_runtime.op_resolver == "builtin_without_default_delegates"
+    assert config.tflite_runtime.num_threads == os.cpu_count()
+    assert config.tflite_runtime.batch_size == 1
 
 
 def test_relative_paths_resolve_against_the_file_not_the_cwd(project, tmp_path_factory, monkeypatch):

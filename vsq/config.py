@@ -111,7 +111,8 @@ class TFLiteRuntime:
 
     interpreter: str = "tensorflow"
     op_resolver: str = "builtin_without_default_delegates"
-    num_threads: int = 1
+    num_threads: int = 1  # resolved: null in the file means the machine's cores
+    batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -327,6 +328,7 @@ def _build(file: Path, data: dict) -> Config:
     preprocessing = {**_defaults("preprocessing"), **data.get("preprocessing", {})}
     thresholds = {**_defaults("thresholds"), **data.get("thresholds", {})}
     runtime = {**_defaults("tflite_runtime"), **data.get("tflite_runtime", {})}
+    runtime["num_threads"] = runtime["num_threads"] or os.cpu_count() or 1
     thresholds_ = Thresholds(**thresholds)
     baseline = Path(os.path.normpath(base / os.path.expanduser(data["baseline"]))) if data.get("baseline") else None
     return Config(

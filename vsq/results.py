@@ -68,6 +68,7 @@ def environment(stack: dict, runtime) -> dict:
             "version": interpreter_version,
             "op_resolver": runtime.op_resolver,
             "num_threads": runtime.num_threads,
+            "batch_size": runtime.batch_size,
         },
         "python": platform.python_version(),
         "host": platform.node(),

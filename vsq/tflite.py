@@ -42,6 +42,26 @@ def make_interpreter(path: Path, runtime: TFLiteRuntime):
         raise ExternalToolError("TFLite interpreter", f"loading {path}", error) from None
 
 
+def open_for_inspection(path: Path):
+    """An allocated interpreter for reading a file's tensors and shapes, not for measuring accuracy.
+
+    LiteRT when installed: it imports in ~0.2 s where TensorFlow takes ~3.5 s, which is most of a
+    warm (fully cached) run.
+    """
+    try:
+        from ai_edge_litert import interpreter as module
+    except ImportError:
+        import tensorflow as tf
+
+        module = tf.lite
+    try:
+        interpreter = module.Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
+    except Exception as error:
+        raise ExternalToolError("TFLite interpreter", f"loading {path}", error) from None
+    return interpreter
+
+
 class TFLiteClassifier:
     """Scores of a .tflite classifier for float32 batches; quantizes int8/uint8 inputs itself."""
 
