@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["fixtures.harness"]
+pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting"]
 
-JOBS_KEY = pytest.StashKey[list]()
-OUTCOMES_KEY = pytest.StashKey[dict]()
 SUITE_ORDER = {name: i for i, name in enumerate(
     ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
@@ -34,6 +32,20 @@ def pytest_addoption(parser):
         help="artifact cache (converted models, evaluations). Default: $VSQ_CACHE_DIR, else ~/.cache/vsq.",
     )
     group.addoption(
+        "--baseline",
+        default=None,
+        metavar="PATH",
+        help="accepted results to compare Top-1 with, for every configuration (overrides their \"baseline\" "
+        "key). Default: each configuration's \"baseline\" key, else no baseline check.",
+    )
+    group.addoption(
+        "--accept-baseline",
+        action="store_true",
+        default=False,
+        help="write this run's Top-1 as the accepted baseline (the replaced file is kept as "
+        "<name>.previous.json). Default: off.",
+    )
+    group.addoption(
         "--no-cache",
         action="store_true",
         default=False,
@@ -42,7 +54,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    from fixtures.harness import CACHE_KEY
+    from fixtures.baselines import baseline_path, resolve_baselines
+    from fixtures.harness import CACHE_KEY, JOBS_KEY
     from vsq.cache import Cache, default_root
     from vsq.errors import ConfigError
     from vsq.job import prepare
@@ -60,72 +73,69 @@ def pytest_configure(config):
                 f"two configurations are named {name!r}; give each a distinct \"name\" key or file name"
             )
     config.stash[JOBS_KEY] = jobs
-    config.stash[OUTCOMES_KEY] = {}
+    resolve_baselines(config, jobs)
+    if config.getoption("accept_baseline"):
+        unset = [job.name for job in jobs if baseline_path(config, job) is None]
+        if unset:
+            raise pytest.UsageError(f"--accept-baseline: configuration {unset[0]!r} has no baseline file; give "
+                                    "--baseline PATH or a \"baseline\" key")
     root = config.getoption("vsq_cache_dir") or default_root()
     config.stash[CACHE_KEY] = Cache(root, enabled=not config.getoption("no_cache"))
 
 
 def pytest_generate_tests(metafunc):
+    from fixtures.baselines import BASELINE_MODELS
+    from fixtures.harness import JOBS_KEY
+
     jobs = metafunc.config.stash.get(JOBS_KEY, [])
-    if "vsq_job" in metafunc.fixturenames and jobs:
-        metafunc.parametrize("vsq_job", jobs, ids=[job.name for job in jobs], indirect=True, scope="session")
+    if "vsq_job" not in metafunc.fixturenames or not jobs:
+        return
+    if "baseline_model" in metafunc.fixturenames:
+        # One test per configuration and model; those without a baseline are deselected at collection.
+        pairs = [pytest.param(job, model, id=f"{job.name}-{model}", marks=_group(job))
+                 for job in jobs for model in BASELINE_MODELS]
+        metafunc.parametrize(["vsq_job", "baseline_model"], pairs, indirect=["vsq_job"], scope="session")
+        return
+    params = [pytest.param(job, id=job.name, marks=_group(job)) for job in jobs]
+    metafunc.parametrize("vsq_job", params, indirect=True, scope="session")
+
+
+def _group(job):
+    """pytest-xdist --dist loadgroup: all tests of a configuration on one worker, so its heavy work runs once."""
+    return pytest.mark.xdist_group(job.name)
 
 
 def pytest_collection_modifyitems(config, items):
+    from fixtures.harness import JOBS_KEY
+
     if config.stash.get(JOBS_KEY, []):
         # Read like the spec's flow: configuration, data, exported files, then accuracy.
         items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
+        _deselect_baseline_checks_without_baseline(config, items)
         return
     if any("vsq_job" in getattr(item, "fixturenames", ()) for item in items):
         raise pytest.UsageError(f"no --config given; the suites need a configuration file: {HOW_TO_CALL}")
 
 
+def _deselect_baseline_checks_without_baseline(config, items):
+    from fixtures.baselines import baseline_path
+
+    def unbaselined(item):
+        params = getattr(item, "callspec", None) and item.callspec.params
+        return bool(params) and "baseline_model" in params and baseline_path(config, params["vsq_job"]) is None
+
+    dropped = [item for item in items if unbaselined(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not unbaselined(item)]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    report = yield
-    job = getattr(item, "callspec", None) and item.callspec.params.get("vsq_job")
-    if job is not None and (report.when == "call" or report.outcome != "passed"):
-        item.config.stash[OUTCOMES_KEY].setdefault(job.name, []).append(report.outcome)
-    _shorten_known_errors(report, call)
-    return report
-
-
-def _shorten_known_errors(report, call):
     """Our own errors, and the TensorFlow/MCT messages they carry, are shown without a traceback."""
     from vsq.errors import VsqError
 
+    report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, VsqError) and report.failed:
         report.longrepr = str(call.excinfo.value)
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    from fixtures.harness import CACHE_KEY, results_store
-
-    documents = results_store(config)
-    if not documents:
-        return
-    outcomes = config.stash.get(OUTCOMES_KEY, {})
-    rows = [("configuration", "Keras", "TFLite", "quantized", "drop (pp)", "images", "gate")]
-    for name, doc in documents.items():
-        failed = any(outcome != "passed" for outcome in outcomes.get(name, []))
-        rows.append((
-            name,
-            f"{doc['top_1_accuracy_keras']:.4f}",
-            f"{doc['top_1_accuracy_tflite']:.4f}",
-            f"{doc['top_1_accuracy_tflite_quantized']:.4f}",
-            f"{doc['top_1_drop_points']['tflite_quantized']:+.2f}",
-            str(doc["num_images"]),
-            "FAIL" if failed else "PASS",
-        ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    terminalreporter.section("vsq: Top-1 accuracy")
-    for i, row in enumerate(rows):
-        terminalreporter.write_line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
-        if i == 0:
-            terminalreporter.write_line("  ".join("-" * width for width in widths))
-    for name, doc in documents.items():
-        terminalreporter.write_line(f"{name}: results in {doc['results_file']}")
-        reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
-        if reused:
-            terminalreporter.write_line(f"{name}: reused from the cache ({config.stash[CACHE_KEY].root}): "
-                                        f"{', '.join(reused)}; --no-cache builds everything again")
+    return report

@@ -47,3 +47,33 @@ def test_float_tflite_agrees_with_keras(vsq_job, evaluation, record_property):
         f"{evaluation['top_1_accuracy_keras']:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is "
         f"{limit} points"
     )
+
+
+FILES = {"keras": "the Keras model", "tflite": "model.tflite", "tflite_quantized": "model_quantized.tflite"}
+
+
+def test_no_drop_against_baseline(vsq_job, baseline_model, evaluation, accepted_baseline, record_property):
+    from vsq.baseline import compare
+
+    tolerance = vsq_job.config.thresholds.max_baseline_drop
+    result = compare(evaluation, accepted_baseline.entry, baseline_model, tolerance)
+    replaced = (accepted_baseline.replaced or {}).get("top_1", {}).get(baseline_model)
+    record_property("model", baseline_model)
+    record_property("top_1_accuracy", result.current)
+    record_property("baseline_top_1_accuracy", result.accepted)
+    record_property("baseline_drop_points", result.drop_points)
+    record_property("max_baseline_drop", tolerance)
+    record_property("baseline_file", str(accepted_baseline.path))
+    if accepted_baseline.accepting:
+        record_property("replaced_baseline_top_1_accuracy", replaced)
+    accept = (f"if the new figure is right, accept it: pytest suites/ --config {vsq_job.config.file} "
+              f"--baseline {accepted_baseline.path} --accept-baseline")
+    assert result.accepted is not None, (
+        f"no accepted Top-1 of {FILES.get(baseline_model, baseline_model)} for configuration {vsq_job.name!r} in "
+        f"{accepted_baseline.path}; {accept}"
+    )
+    assert result.ok, (
+        f"{FILES.get(baseline_model, baseline_model)} Top-1 {result.current:.4f} is {result.drop_points:.2f} points "
+        f"below the accepted {result.accepted:.4f} ({accepted_baseline.path}, accepted {result.accepted_on}); "
+        f"thresholds.max_baseline_drop is {tolerance} points; {accept}"
+    )

@@ -1,0 +1,149 @@
+"""Reports for reviewers and the nightly gate: HTML, baselines, history, workers (pytester runs)."""
+
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import tiny
+
+pytestmark = pytest.mark.slow
+
+
+def run(harness, *args, cache=None):
+    return harness.runpytest_subprocess("suites/", f"--vsq-cache-dir={cache or harness.path / 'cache'}", *args)
+
+
+@pytest.fixture(scope="module")
+def warm_cache(tmp_path_factory):
+    """One artifact cache for this module: the tiny projects are identical, so only the first run builds."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def run_warm(harness, warm_cache):
+    return lambda *args: run(harness, *args, cache=warm_cache)
+
+
+@pytest.fixture
+def project(harness, tiny_model):
+    tiny.write_data(harness.path)
+    return tiny.write_config(harness.path, source_keras_model=str(tiny_model))
+
+
+def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, project, run_warm):
+    result = run_warm("--config", str(project), "--html=reports/report.html", "--self-contained-html",
+                 "--junitxml=reports/junit.xml")
+    assert result.ret == 0
+    page = (harness.path / "reports" / "report.html").read_text()
+    assert '<table class="vsq-summary">' in page
+    assert re.search(r"<td>configuration</td><td>1\.0000</td><td>1\.0000</td><td>1\.0000</td><td>\+0\.00</td>", page)
+    assert page.count('class="vsq-chart"') == 3  # Top-1 chart, per-class losses, confusion matrix
+    assert page.count("data:image/png;base64,") >= 3
+
+    suite = ET.parse(harness.path / "reports" / "junit.xml").getroot().find("testsuite")
+    facts = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert facts["version_tensorflow"] == "2.15.1"
+    assert facts["version_model_compression_toolkit"] == "2.6.1"
+    assert {"version_vsq", "git_commit", "host"} <= set(facts)
+    case = next(c for c in suite.iter("testcase") if c.get("name") == "test_quantized_top1_drop_within_threshold[configuration]")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["configuration"] == "configuration"
+    assert {"top_1_accuracy_keras", "top_1_accuracy_tflite_quantized", "top_1_drop_points", "max_top1_drop",
+            "num_images"} <= set(properties)
+
+
+def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness, project, run_warm):
+    baseline = harness.path / "gate" / "baseline.json"
+    previous = harness.path / "gate" / "baseline.previous.json"
+
+    missing = run_warm("--config", str(project), f"--baseline={baseline}")
+    assert missing.ret == 1
+    missing.stdout.fnmatch_lines(["*no accepted Top-1 of model_quantized.tflite for configuration 'configuration'*"
+                                  "--accept-baseline*"])
+
+    accepted = run_warm("--config", str(project), f"--baseline={baseline}", "--accept-baseline")
+    assert accepted.ret == 0
+    assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+    assert not previous.exists()
+
+    # Pretend an earlier, better model was accepted: today's 1.0 is now 2 points below 1.02.
+    data = json.loads(baseline.read_text())
+    data["configurations"]["configuration"]["top_1"]["tflite_quantized"] = 1.02
+    baseline.write_text(json.dumps(data))
+    dropped = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
+    assert dropped.ret == 1
+    dropped.assert_outcomes(failed=1, passed=25)
+    dropped.stdout.fnmatch_lines(["*model_quantized.tflite Top-1 1.0000 is 2.00 points below the accepted 1.0200*"
+                                  "max_baseline_drop is 0.5 points*--accept-baseline*"])
+    case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
+                if c.get("name") == "test_no_drop_against_baseline[configuration-tflite_quantized]")
+    assert case.find("failure") is not None
+
+    reaccepted = run_warm("--config", str(project), f"--baseline={baseline}", "--accept-baseline")
+    assert reaccepted.ret == 0
+    assert json.loads(previous.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.02
+    assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+
+
+def test_history_grows_one_line_per_run_and_prints_a_trend(harness, project, run_warm):
+    history = harness.path / "results" / "history.jsonl"
+    for runs in (1, 2, 3):
+        assert run_warm("--config", str(project)).ret == 0
+        assert len(history.read_text().splitlines()) == runs
+    line = json.loads(history.read_text().splitlines()[-1])
+    assert line["configuration"] == "configuration" and line["top_1"]["tflite_quantized"] == 1.0
+
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "vsq", "history", str(history.parent), "--plot",
+                          str(harness.path / "trend.png")], capture_output=True, text=True, check=True).stdout
+    assert len([row for row in out.splitlines() if re.match(r"\d{4}-\d\d-\d\dT.* configuration ", row)]) == 3
+    assert (harness.path / "trend.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_configurations_on_two_workers_are_each_quantized_once(harness, tiny_model):
+    configs = []
+    for name in ("first", "second"):
+        tiny.write_data(harness.path / name)
+        configs += ["--config", str(tiny.write_config(harness.path / name, name=f"{name}.json",
+                                                      source_keras_model=str(tiny_model)))]
+    result = run(harness, *configs, "-n", "2", "--dist", "loadgroup", "-v")
+    assert result.ret == 0
+    workers = {}
+    for line in result.stdout.lines:
+        found = re.match(r"\[(gw\d)\] .*(PASSED|FAILED).*\[(?:.*-)?(first|second)(?:-\w+)?\]", line)
+        if found:
+            workers.setdefault(found.group(3), set()).add(found.group(1))
+    assert set(workers) == {"first", "second"}
+    assert all(len(ids) == 1 for ids in workers.values()), workers  # each configuration on one worker only
+    for name in ("first", "second"):
+        document = json.loads((harness.path / name / "results" / "results.json").read_text())
+        assert document["cache"]["model_quantized.tflite"] == "built"
+    result.stdout.re_match_lines([r"first\s+1\.0000.*PASS", r"second\s+1\.0000.*PASS"])
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1280,1800"]
+
+
+def test_html_report_renders_in_a_headless_browser(harness, project, run_warm, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed for this test (.ci/run installs it: apt-get install chromium)"
+    assert run_warm("--config", str(project), "--html=report.html", "--self-contained-html").ret == 0
+    shot = harness.path / "report.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    (harness.path / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        pixels = image.convert("RGB")
+        assert image.size == (1280, 1800)
+        colours = pixels.getcolors(maxcolors=1 << 16)
+    # A rendered report with charts has many colours; a blank or error page has a handful.
+    assert colours is None or len(colours) > 200
+    shutil.copy(shot, harness.path.parent / "vsq-report-screenshot.png")

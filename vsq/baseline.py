@@ -1,0 +1,98 @@
+"""Baselines: the last accepted Top-1 of each model, per configuration, and the comparison with it.
+
+The file holds every configuration that shares it: {"configurations": {name: entry}}. Accepting
+rewrites it atomically under a lock (several configurations, several workers) and keeps the file it
+replaced as <stem>.previous<suffix>.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsq import atomic, metrics
+from vsq.errors import VsqError
+
+FORMAT = 1
+
+
+def figures(document: dict) -> dict:
+    """Top-1 per model (and per variant) of a results.json document."""
+    out = {name: model["top_1_accuracy"] for name, model in document["models"].items()}
+    for name, variant in document.get("variants", {}).get("table", {}).items():
+        if variant.get("top_1_accuracy") is not None and name not in out:
+            out[name] = variant["top_1_accuracy"]
+    return out
+
+
+def entry(document: dict) -> dict:
+    env = document["environment"]
+    return {
+        "accepted": document["created"],
+        "top_1": figures(document),
+        "num_images": document["num_images"],
+        "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
+    }
+
+
+def previous_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.previous{path.suffix}")
+
+
+def read(path: Path) -> dict:
+    """The whole baseline file; an empty one when it does not exist yet."""
+    if not path.exists():
+        return {"format": FORMAT, "configurations": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data.get("configurations"), dict):
+            raise ValueError("no \"configurations\" object")
+        return data
+    except (OSError, ValueError, AttributeError) as error:
+        raise VsqError(f"{path}: not a vsq baseline file ({error}); point --baseline at a file written by "
+                       "--accept-baseline, or remove it and accept again") from None
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def accept(path: Path, name: str, document: dict) -> dict | None:
+    """Store the document's figures as the accepted ones for `name`; return the entry they replace."""
+    with _locked(path):
+        data = read(path)
+        old = data["configurations"].get(name)
+        if path.exists():
+            shutil.copyfile(path, previous_path(path))
+        data["configurations"][name] = entry(document)
+        atomic.write_json(path, data)
+        return old
+
+
+@dataclass(frozen=True)
+class Comparison:
+    model: str
+    current: float
+    accepted: float | None
+    drop_points: float | None
+    tolerance_points: float
+    accepted_on: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.accepted is not None and self.drop_points <= self.tolerance_points
+
+
+def compare(document: dict, accepted: dict | None, model: str, tolerance_points: float) -> Comparison:
+    current = figures(document).get(model)
+    value = (accepted or {}).get("top_1", {}).get(model)
+    drop = metrics.top1_drop_points(value, current) if value is not None and current is not None else None
+    return Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"))
