@@ -52,7 +52,7 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     float_acc = document["models"]["tflite"]["per_class_top_1"]
     quant_acc = document["models"]["tflite_quantized"]["per_class_top_1"]
     rows = sorted(names, key=lambda n: (quant_acc[n] or 0) - (float_acc[n] or 0))[:top]
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4))
     y = np.arange(len(rows))
     ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label="float TFLite")
     ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label="quantized TFLite")
@@ -61,7 +61,7 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("Top-1 per class")
     ax.set_title("Per-class Top-1, largest losses first")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / (len(rows) + 3)), ncol=2)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _png(fig)
 
 
