@@ -112,6 +112,7 @@ def pytest_collection_modifyitems(config, items):
         # Read like the spec's flow: configuration, data, exported files, then accuracy.
         items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
         _deselect_baseline_checks_without_baseline(config, items)
+        _deselect_benchmarks_unless_asked(config, items)
         return
     if any("vsq_job" in getattr(item, "fixturenames", ()) for item in items):
         raise pytest.UsageError(f"no --config given; the suites need a configuration file: {HOW_TO_CALL}")
@@ -128,6 +129,16 @@ def _deselect_baseline_checks_without_baseline(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not unbaselined(item)]
+
+
+def _deselect_benchmarks_unless_asked(config, items):
+    """Benchmarks run in their own invocation (--benchmark-only): they time, they do not gate accuracy."""
+    if config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False):
+        return
+    dropped = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
 
 
 @pytest.hookimpl(wrapper=True)

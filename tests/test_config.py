@@ -47,7 +47,7 @@ def test_defaults_of_optional_keys(project):
     assert config.target_platform == "imx500"
     assert config.seed == 0
     assert config.tflite_runtime.op_resolver == "builtin_without_default_delegates"
-    assert config.tflite_runtime.num_threads == os.cpu_count()
+    assert config.tflite_runtime.num_threads == 1
     assert config.tflite_runtime.batch_size == 1
 
 
@@ -63,6 +63,11 @@ def test_yaml_file_is_the_same_configuration(project):
     from_json = load_config(write(project, SPEC_EXAMPLE))
     from_yaml = load_config(write(project, yaml.safe_dump(SPEC_EXAMPLE), name="configuration.yaml"))
     assert from_yaml.as_dict() | {"file": None} == from_json.as_dict() | {"file": None}
+
+
+def test_null_threads_means_every_core(project):
+    config = load_config(write(project, dict(SPEC_EXAMPLE, tflite_runtime={"num_threads": None})))
+    assert config.tflite_runtime.num_threads == os.cpu_count()
 
 
 def test_optional_keys_are_read(project):

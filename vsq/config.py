@@ -79,6 +79,7 @@ class Thresholds:
     min_top1: float | None = None
     max_float_top1_drop: float = 0.5
     max_baseline_drop: float = 0.5
+    max_latency_ms: dict = field(default_factory=dict, compare=False)  # per model, ms per image
 
 
 VARIANT_KINDS = (

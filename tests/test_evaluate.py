@@ -1,0 +1,83 @@
+"""The evaluation engine on real TFLite files: batching, int8 inputs, one decode per image."""
+
+import numpy as np
+import pytest
+
+import tiny
+from vsq import evaluate
+from vsq.config import TFLiteRuntime
+from vsq.job import prepare
+from vsq.tflite import TFLiteClassifier
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tflite_files(tiny_model, tmp_path_factory):
+    """model.tflite (float) and a full-integer model with int8 input and output, from the tiny model."""
+    import tensorflow as tf
+
+    from vsq.models import export_float_tflite
+
+    folder = tmp_path_factory.mktemp("tflite")
+    model = tf.keras.models.load_model(tiny_model, compile=False)
+    rng = np.random.default_rng(0)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([rng.random((1, 16, 16, 3), dtype=np.float32)] for _ in range(20))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    (folder / "int8.tflite").write_bytes(converter.convert())
+    return {"float": export_float_tflite(model, folder / "model.tflite"), "int8": folder / "int8.tflite"}
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 80, size=(21, 16, 16, 3))
+    for i in range(21):
+        pixels[i, ..., i % 3] += 150  # strongly one colour each
+    return (pixels / 255.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["float", "int8"])
+def test_batched_and_batch_1_give_identical_predictions(tflite_files, images, kind):
+    runtime = TFLiteRuntime()
+    one = TFLiteClassifier(tflite_files[kind], runtime, batch_size=1)
+    batched = TFLiteClassifier(tflite_files[kind], runtime, batch_size=8)  # 21 images: a padded last batch
+    assert batched.batch_size == 8
+    scores_one, scores_batched = one.predict(images), batched.predict(images)
+    assert scores_one.shape == scores_batched.shape == (21, 3)
+    assert (scores_one.argmax(axis=1) == scores_batched.argmax(axis=1)).all()
+    np.testing.assert_allclose(scores_one, scores_batched, atol=1e-6)
+
+
+def test_int8_input_is_quantized_with_scale_and_zero_point(tflite_files, images):
+    classifier = TFLiteClassifier(tflite_files["int8"], TFLiteRuntime())
+    assert classifier.input["dtype"] == np.int8
+    expected = np.array([2, 1, 0] * 7)  # channel 0 red -> class 2 ("red"), 1 -> green, 2 -> blue
+    assert (classifier.predict(images).argmax(axis=1) == expected).all()
+
+
+def test_every_image_is_decoded_once_for_all_models(project, tflite_files, monkeypatch):
+    job = prepare(tiny.write_config(project))
+    calls = []
+    real_decode = evaluate.decode
+    monkeypatch.setattr(evaluate, "decode", lambda *args: calls.append(args[0]) or real_decode(*args))
+    runtime = TFLiteRuntime()
+    predictors = {"a": TFLiteClassifier(tflite_files["float"], runtime).predict,
+                  "b": TFLiteClassifier(tflite_files["int8"], runtime, batch_size=4).predict}
+    results = evaluate.evaluate_models(predictors, job.config, job.evaluation)
+    assert sorted(calls) == sorted(job.evaluation.paths)
+    assert results["a"].top1 == results["b"].top1 == 1.0
+    assert (results["a"].predictions == results["b"].predictions).all()
+
+
+def test_chunks_keep_order_and_bound_memory(project):
+    job = prepare(tiny.write_config(project))
+    chunks = list(evaluate.decoded_chunks(job.config, job.evaluation, chunk=5))
+    assert [len(c) for c in chunks] == [5] * 7 + [1]
+    first = np.concatenate(chunks)
+    assert first.shape == (36, 16, 16, 3)
+    again = np.concatenate(list(evaluate.decoded_chunks(job.config, job.evaluation, chunk=36)))
+    np.testing.assert_array_equal(first, again)
