@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting"]
+pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting", "fixtures.variants"]
 
 SUITE_ORDER = {name: i for i, name in enumerate(
-    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_benchmarks.py"])}
+    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_variants.py",
+     "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
 
 
@@ -53,7 +54,20 @@ def pytest_addoption(parser):
     )
 
 
+def _interrupt_on_sigterm():
+    """SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C: exit code 2, temporary files removed."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def pytest_configure(config):
+    _interrupt_on_sigterm()
     from fixtures.baselines import baseline_path, resolve_baselines
     from fixtures.harness import CACHE_KEY, JOBS_KEY
     from vsq.cache import Cache, default_root

@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from vsq.config import load_config  # noqa: E402
-from vsq.datasets import EvaluationSet, calibration_indices, decode, normalize, scan_calibration  # noqa: E402
+from vsq.datasets import EvaluationSet, calibration_indices, scan_calibration  # noqa: E402
+from vsq.images import decode, normalize  # noqa: E402
 from vsq.evaluate import evaluate_models  # noqa: E402
 from vsq.tflite import TFLiteClassifier, make_interpreter  # noqa: E402
 

@@ -17,7 +17,7 @@ BATCHED = 32
 @pytest.fixture(scope="session")
 def sample_images(vsq_job):
     """BATCHED preprocessed evaluation images (decoded once)."""
-    from vsq.datasets import decode, normalize
+    from vsq.images import decode, normalize
 
     config = vsq_job.config
     paths = [vsq_job.evaluation.paths[i % len(vsq_job.evaluation.paths)] for i in range(BATCHED)]

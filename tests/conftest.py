@@ -9,7 +9,6 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project 
 import tiny  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-UNTRACKED = ("test_variants.py", "variants.py")  # TEMPORARY while variants are being integrated
 
 
 @pytest.fixture
@@ -32,5 +31,5 @@ def harness(pytester):
     for name in ("conftest.py", "pytest.ini"):
         shutil.copy(REPO / name, pytester.path / name)
     for name in ("fixtures", "suites"):
-        shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__", *UNTRACKED))
+        shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return pytester

@@ -8,7 +8,8 @@ import pytest
 
 import tiny
 from vsq.config import load_config
-from vsq.datasets import calibration_indices, decode, natural_key, normalize, scan_calibration, scan_evaluation
+from vsq.datasets import calibration_indices, natural_key, scan_calibration, scan_evaluation
+from vsq.images import decode, normalize
 from vsq.errors import ConfigError
 from vsq.job import prepare
 

@@ -62,8 +62,8 @@ def test_int8_input_is_quantized_with_scale_and_zero_point(tflite_files, images)
 def test_every_image_is_decoded_once_for_all_models(project, tflite_files, monkeypatch):
     job = prepare(tiny.write_config(project))
     calls = []
-    real_decode = evaluate.decode
-    monkeypatch.setattr(evaluate, "decode", lambda *args: calls.append(args[0]) or real_decode(*args))
+    real_decode = evaluate.decode_image
+    monkeypatch.setattr(evaluate, "decode_image", lambda *args: calls.append(args[0]) or real_decode(*args))
     runtime = TFLiteRuntime()
     predictors = {"a": TFLiteClassifier(tflite_files["float"], runtime).predict,
                   "b": TFLiteClassifier(tflite_files["int8"], runtime, batch_size=4).predict}
@@ -76,8 +76,9 @@ def test_every_image_is_decoded_once_for_all_models(project, tflite_files, monke
 def test_chunks_keep_order_and_bound_memory(project):
     job = prepare(tiny.write_config(project))
     chunks = list(evaluate.decoded_chunks(job.config, job.evaluation, chunk=5))
-    assert [len(c) for c in chunks] == [5] * 7 + [1]
-    first = np.concatenate(chunks)
+    assert [len(c.images) for c in chunks] == [5] * 7 + [1]
+    assert np.concatenate([c.indices for c in chunks]).tolist() == list(range(36))
+    first = np.concatenate([c.images for c in chunks])
     assert first.shape == (36, 16, 16, 3)
-    again = np.concatenate(list(evaluate.decoded_chunks(job.config, job.evaluation, chunk=36)))
+    again = np.concatenate([c.images for c in evaluate.decoded_chunks(job.config, job.evaluation, chunk=36)])
     np.testing.assert_array_equal(first, again)

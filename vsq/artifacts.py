@@ -67,4 +67,5 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
     return key_of(
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
+        unreadable_images=job.config.unreadable_images,
     )

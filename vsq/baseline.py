@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vsq import atomic, metrics
 from vsq.errors import VsqError
+from vsq.history import variant_figures
 
 FORMAT = 1
 
@@ -23,10 +24,7 @@ FORMAT = 1
 def figures(document: dict) -> dict:
     """Top-1 per model (and per variant) of a results.json document."""
     out = {name: model["top_1_accuracy"] for name, model in document["models"].items()}
-    for name, variant in document.get("variants", {}).get("table", {}).items():
-        if variant.get("top_1_accuracy") is not None and name not in out:
-            out[name] = variant["top_1_accuracy"]
-    return out
+    return {**out, **variant_figures(document)}
 
 
 def entry(document: dict) -> dict:

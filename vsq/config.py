@@ -134,6 +134,8 @@ class Config:
     evaluate_result_dir: Path
     seed: int = 0
     target_platform: str = "imx500"
+    unreadable_images: str = "fail"
+    allow_unsafe_model_code: bool = False
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     thresholds: Thresholds = field(default_factory=Thresholds)
     tflite_runtime: TFLiteRuntime = field(default_factory=TFLiteRuntime)
@@ -159,6 +161,8 @@ class Config:
             file=str(self.file),
             seed=self.seed,
             target_platform=self.target_platform,
+            unreadable_images=self.unreadable_images,
+            allow_unsafe_model_code=self.allow_unsafe_model_code,
             preprocessing={"resize": self.preprocessing.resize, "normalization": self.preprocessing.normalization},
             thresholds=vars(self.thresholds).copy(),
             tflite_runtime=vars(self.tflite_runtime).copy(),
@@ -341,6 +345,8 @@ def _build(file: Path, data: dict) -> Config:
         evaluate_image_extension=data["evaluate_image_extension"].lstrip("."),
         seed=int(data.get("seed", 0)),
         target_platform=data.get("target_platform", "imx500"),
+        unreadable_images=data.get("unreadable_images", "fail"),
+        allow_unsafe_model_code=bool(data.get("allow_unsafe_model_code", False)),
         preprocessing=Preprocessing(**preprocessing),
         thresholds=thresholds_,
         tflite_runtime=TFLiteRuntime(**runtime),
@@ -363,6 +369,9 @@ def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant,
             min_top1=limits.get("min_top1", thresholds.min_top1),
             **spec,
         )
+        if variant.file_name == "model_quantized.tflite":
+            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would overwrite "
+                              "model_quantized.tflite; give it another \"name\"")
         if any(v.name == variant.name for v in variants):
             raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
         variants.append(variant)

@@ -161,27 +161,6 @@ def check_evaluation_extension(config: Config) -> None:
                        "set it to the one your images have")
 
 
-# --- decoding and preprocessing -------------------------------------------------------------
-
-
-def decode(path: Path, size: int, resize: str) -> np.ndarray:
-    """Decode an image file to RGB, resized to size x size: uint8 array (size, size, 3)."""
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)  # photos from cameras carry their rotation in EXIF
-        image = image.convert("RGB")
-        if image.size != (size, size):
-            image = image.resize((size, size), getattr(Image.Resampling, resize.upper()))
-        return np.asarray(image, dtype=np.uint8)
-
-
-def normalize(pixels: np.ndarray, mean_std: tuple) -> np.ndarray:
-    """uint8 pixels (..., 3) -> float32 model input: (pixel - mean) / std, per channel."""
-    mean, std = (np.asarray(v, dtype=np.float32) for v in mean_std)
-    return (pixels.astype(np.float32) - mean) / std
-
-
 def calibration_indices(num_images: int, batch_size: int, iteration_count: int, seed: int) -> list[np.ndarray]:
     """Which images each calibration iteration uses: iteration_count batches, no repeats within a batch."""
     rng = np.random.default_rng(seed)

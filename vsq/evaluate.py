@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 
 from vsq import metrics
 from vsq.config import Config
-from vsq.datasets import EvaluationSet, decode, normalize
+from vsq.datasets import EvaluationSet
+from vsq.errors import VsqError
+from vsq.images import ImageError, decode_image, describe_failures, normalize
 
 CHUNK_IMAGES = 128
 
@@ -33,6 +36,8 @@ class ModelEvaluation:
     labels: np.ndarray
     num_classes: int
     seconds: float  # inference time only, decode excluded
+    skipped: tuple = ()  # (path, reason) of images that could not be decoded and were left out
+    modes: dict = field(default_factory=dict)  # Pillow mode of the files -> count (non-RGB were converted)
 
     @property
     def top1(self) -> float:
@@ -58,21 +63,42 @@ class _Running:
     seconds: float = 0.0
 
 
-def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK_IMAGES) -> Iterator[np.ndarray]:
-    """Preprocessed float32 chunks of the evaluation images, in order; decodes one chunk ahead."""
+@dataclass
+class Chunk:
+    """Preprocessed images of one chunk, which evaluation images they are, and what went wrong."""
+
+    images: np.ndarray  # float32 (n, size, size, 3), decodable images only
+    indices: np.ndarray  # their positions in EvaluationSet.paths
+    errors: list  # ImageError per file that could not be decoded
+    modes: list  # Pillow mode per decoded file
+
+
+def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK_IMAGES) -> Iterator[Chunk]:
+    """The evaluation images in order, in chunks; each decoded once, one chunk ahead, in threads."""
     size, resize = config.input_tensor_size, config.preprocessing.resize
     mean_std = config.preprocessing.mean_std
     paths = evaluation.paths
+
+    def attempt(path):
+        try:
+            return decode_image(path, size, resize)
+        except ImageError as error:
+            return error
+
     starts = range(0, len(paths), chunk)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         def submit(start):
-            return [pool.submit(decode, path, size, resize) for path in paths[start:start + chunk]]
+            return start, [pool.submit(attempt, path) for path in paths[start:start + chunk]]
 
-        pending = submit(starts[0]) if starts else []
+        pending = submit(starts[0]) if starts else None
         for i, _ in enumerate(starts):
-            current = pending
-            pending = submit(starts[i + 1]) if i + 1 < len(starts) else []
-            yield normalize(np.stack([future.result() for future in current]), mean_std)
+            start, futures = pending
+            pending = submit(starts[i + 1]) if i + 1 < len(starts) else None
+            outcomes = [future.result() for future in futures]
+            good = [(start + k, o) for k, o in enumerate(outcomes) if not isinstance(o, ImageError)]
+            pixels = np.stack([o.pixels for _, o in good]) if good else np.zeros((0, size, size, 3), np.uint8)
+            yield Chunk(images=normalize(pixels, mean_std), indices=np.array([k for k, _ in good], dtype=np.int64),
+                        errors=[o for o in outcomes if isinstance(o, ImageError)], modes=[o.mode for _, o in good])
 
 
 def evaluate_models(
@@ -80,22 +106,38 @@ def evaluate_models(
     config: Config,
     evaluation: EvaluationSet,
     progress=None,
+    skip_unreadable: bool = False,
 ) -> dict[str, ModelEvaluation]:
-    """Run every predictor (images -> scores) on every evaluation image; one decode per image."""
-    labels = np.asarray(evaluation.labels)
+    """Run every predictor (images -> scores) on every evaluation image; one decode per image.
+
+    An image that cannot be decoded fails the evaluation (VsqError naming the files), or with
+    skip_unreadable is left out and listed in each result's `skipped`.
+    """
+    all_labels = np.asarray(evaluation.labels)
     running = {name: _Running() for name in predictors}
-    done = 0
-    for images in decoded_chunks(config, evaluation):
-        chunk_labels = labels[done:done + len(images)]
+    used, errors, modes = [], [], Counter()
+    for chunk in decoded_chunks(config, evaluation):
+        errors.extend(chunk.errors)
+        modes.update(chunk.modes)
+        if progress is not None:
+            progress.update(len(chunk.indices) + len(chunk.errors))
+        if not len(chunk.indices):
+            continue
+        chunk_labels = all_labels[chunk.indices]
+        used.append(chunk.indices)
         for name, predict in predictors.items():
             start = time.perf_counter()
-            scores = np.asarray(predict(images))
+            scores = np.asarray(predict(chunk.images))
             running[name].seconds += time.perf_counter() - start
             running[name].predictions.append(np.argmax(scores, axis=1))
             running[name].top5.append(metrics.top_k_hits(scores, chunk_labels, 5))
-        done += len(images)
-        if progress is not None:
-            progress.update(len(images))
+    if errors and not skip_unreadable:
+        raise VsqError(describe_failures(errors, "evaluation", "fix or remove them, or set \"unreadable_images\": "
+                                         "\"skip\" to leave them out"))
+    if not used:
+        raise VsqError(f"no evaluation image could be decoded in {config.evaluate_image_dir}")
+    labels = all_labels[np.concatenate(used)]
+    skipped = tuple((str(error.path), error.reason) for error in errors)
     return {
         name: ModelEvaluation(
             name=name,
@@ -104,6 +146,8 @@ def evaluate_models(
             labels=labels,
             num_classes=evaluation.num_classes,
             seconds=state.seconds,
+            skipped=skipped,
+            modes=dict(modes),
         )
         for name, state in running.items()
     }
@@ -113,7 +157,8 @@ def save(result: ModelEvaluation, folder: Path) -> None:
     """Store an evaluation in a folder (a cache entry being built)."""
     np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,
              labels=result.labels)
-    meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds}
+    meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds,
+            "skipped": [list(item) for item in result.skipped], "modes": result.modes}
     (folder / "evaluation.json").write_text(json.dumps(meta))
 
 
@@ -122,4 +167,5 @@ def load(folder: Path) -> ModelEvaluation:
     meta = json.loads((folder / "evaluation.json").read_text())
     with np.load(folder / "evaluation.npz") as arrays:
         return ModelEvaluation(name=meta["name"], predictions=arrays["predictions"], top5_hits=arrays["top5_hits"],
-                               labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"])
+                               labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"],
+                               skipped=tuple(tuple(item) for item in meta["skipped"]), modes=meta["modes"])

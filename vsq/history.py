@@ -18,12 +18,18 @@ def entry(document: dict) -> dict:
         "configuration": document["configuration"]["name"],
         "top_1": {name: document["models"][name]["top_1_accuracy"] for name in MODELS},
         "top_5": {name: document["models"][name]["top_5_accuracy"] for name in MODELS},
-        "variants": {name: v["top_1_accuracy"] for name, v in document.get("variants", {}).get("table", {}).items()
-                     if v.get("top_1_accuracy") is not None},
+        "variants": variant_figures(document),
         "num_images": document["num_images"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
         "tflite_runtime": env.get("tflite_runtime"),
     }
+
+
+def variant_figures(document: dict) -> dict:
+    """Top-1 per variant (not the harness's own files, which are in "top_1")."""
+    rows = document.get("variants", {}).get("models", {})
+    return {name: row["top_1_accuracy"] for name, row in rows.items()
+            if not name.endswith(".tflite") and row.get("top_1_accuracy") is not None}
 
 
 def append(path: Path, line: dict) -> None:

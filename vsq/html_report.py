@@ -40,7 +40,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
 
 
 def variants_table(doc: dict) -> str:
-    table = doc.get("variants", {}).get("table")
+    table = doc.get("variants", {}).get("models")
     if not table:
         return ""
     recommended = doc["variants"].get("recommended")
@@ -50,10 +50,11 @@ def variants_table(doc: dict) -> str:
         if row.get("error"):
             cells = (escape(name), "failed", "", "", "", "", escape(row["error"][:200]))
         else:
+            status = ("reference" if "within_threshold" not in row else
+                      "within threshold" if row["within_threshold"] else "over threshold")
             cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", f"{row['top_1_drop_points']:+.2f}",
                      f"{row.get('agreement_with_keras', 0):.4f}", _kib(row.get("file_size_bytes")),
-                     f"{row.get('latency_ms_per_image', 0):.3f}", "within threshold" if row.get("within_threshold")
-                     else "over threshold")
+                     f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("variant", "Top-1", "drop (pp)", "agreement", "size",
                                              "latency (ms/img)", "status"))

@@ -16,7 +16,8 @@ def load_keras_model(config: Config):
 
     path = config.source_keras_model
     try:
-        model = tf.keras.models.load_model(str(path), compile=False)
+        options = {"safe_mode": False} if config.allow_unsafe_model_code else {}  # .keras files honour it
+        model = tf.keras.models.load_model(str(path), compile=False, **options)
     except Exception as error:  # Keras raises many types; the user needs its own words (spec)
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} cannot be loaded as a "
                            f"Keras model: {type(error).__name__}: {error}") from None

@@ -27,7 +27,14 @@ def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict
     out["top_1_drop_points"] = {
         name: metrics.top1_drop_points(keras.top1, evaluations[name].top1) for name in ("tflite", "tflite_quantized")
     }
-    out["num_images"] = len(job.evaluation.paths)
+    out["num_images"] = len(keras.labels)  # images used; see "images" for the skipped ones
+    out["images"] = {
+        "found": len(job.evaluation.paths),
+        "used": len(keras.labels),
+        "skipped": [{"file": path, "reason": reason} for path, reason in keras.skipped],
+        "modes": keras.modes,
+        "converted_to_rgb": sum(count for mode, count in keras.modes.items() if mode != "RGB"),
+    }
     out["num_classes"] = job.evaluation.num_classes
     out["models"] = {
         name: {

@@ -1,0 +1,50 @@
+"""Models that would run stored Python code when loaded are refused unless the user opts in."""
+
+import pytest
+
+import tiny
+from vsq.errors import ConfigError
+from vsq.job import prepare
+from vsq.model_safety import unsafe_layers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def lambda_models(tmp_path_factory):
+    import tensorflow as tf
+
+    folder = tmp_path_factory.mktemp("unsafe")
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    x = tf.keras.layers.Lambda(lambda t: t * 2.0, name="double")(inputs)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(3, activation="softmax")(x))
+    model.save(folder / "lambda.h5")
+    model.save(folder / "lambda.keras")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["lambda.h5", "lambda.keras"])
+def test_lambda_layer_found_without_loading(lambda_models, name):
+    assert unsafe_layers(lambda_models / name) == ["double (Lambda)"]
+
+
+def test_plain_model_has_no_unsafe_layer(tiny_model):
+    assert unsafe_layers(tiny_model) == []
+
+
+@pytest.mark.parametrize("name", ["lambda.h5", "lambda.keras"])
+def test_refused_by_default_with_the_way_out(project, lambda_models, name):
+    config = tiny.write_config(project, source_keras_model=str(lambda_models / name))
+    with pytest.raises(ConfigError) as caught:
+        prepare(config)
+    assert caught.value.key == "source_keras_model"
+    assert "double (Lambda)" in str(caught.value) and '"allow_unsafe_model_code": true' in str(caught.value)
+
+
+def test_loaded_when_the_user_opts_in(project, lambda_models):
+    from vsq.models import load_keras_model
+
+    job = prepare(tiny.write_config(project, source_keras_model=str(lambda_models / "lambda.keras"),
+                                    allow_unsafe_model_code=True))
+    assert load_keras_model(job.config).layers[1].name == "double"

@@ -1,0 +1,260 @@
+"""Quantization variants on the tiny model: every kind builds with the real tools, is stored as its
+kind says and keeps Top-1; a recipe the tool rejects fails only its own tests (pytester)."""
+
+import json
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tiny
+from vsq.config import Variant
+from vsq.errors import ExternalToolError
+
+REPO = Path(__file__).resolve().parents[1]
+
+VARIANTS = [
+    Variant("mct_ptq_imx500", "mct_ptq", target_platform="imx500"),
+    Variant("mct_gptq", "mct_gptq", epochs=1),
+    Variant("mct_mixed_precision", "mct_mixed_precision", weights_memory_fraction=0.75),
+    Variant("tf_dynamic_range", "tf_dynamic_range"),
+    Variant("tf_float16", "tf_float16"),
+    Variant("tf_integer_float_fallback", "tf_integer_float_fallback"),
+    Variant("tf_full_integer_int8", "tf_full_integer", io_type="int8"),
+    Variant("tf_full_integer_uint8", "tf_full_integer", io_type="uint8"),
+]
+
+
+def _batches(job):
+    """The calibration batches as the harness makes them (seeded choice, one preprocessing)."""
+    from vsq.datasets import calibration_indices
+    from vsq.images import decode, normalize
+
+    config = job.config
+    chosen = calibration_indices(len(job.calibration_images), config.batch_size, config.iteration_count, config.seed)
+    pixels = [np.stack([decode(job.calibration_images[i], config.input_tensor_size, config.preprocessing.resize)
+                        for i in batch]) for batch in chosen]
+    return lambda: (normalize(batch, config.preprocessing.mean_std) for batch in pixels)
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory, tiny_model):
+    from vsq.job import prepare
+
+    root = tmp_path_factory.mktemp("variants")
+    tiny.write_data(root)
+    return prepare(tiny.write_config(root, source_keras_model=str(tiny_model)))
+
+
+@pytest.fixture(scope="module")
+def keras_model(job):
+    from vsq.models import load_keras_model
+
+    return load_keras_model(job.config)
+
+
+@pytest.fixture(scope="module")
+def built(job, keras_model):
+    """Every kind built once: {name: (path, seconds)}."""
+    from vsq.variants import build_variant
+
+    out = {}
+    for variant in VARIANTS:
+        started = time.perf_counter()
+        path = build_variant(variant, keras_model, _batches(job), job.config, job.config.output_dir / variant.file_name)
+        out[variant.name] = (path, time.perf_counter() - started)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
+def test_each_kind_builds_and_is_stored_as_its_kind(built, variant):
+    from vsq.variants import describe_tflite, io_problems, weight_problems
+
+    path, _seconds = built[variant.name]
+    assert path.is_file() and path.name == f"model_{variant.name}.tflite"
+    assert not list(path.parent.glob(".*.tmp*")), "a temporary file was left beside the model"
+    description = describe_tflite(path)
+    assert weight_problems(variant, description) == []
+    assert io_problems(variant, description) == []
+    if variant.kind == "tf_full_integer":
+        assert description["inputs"] == description["outputs"] == [variant.io_type]
+    if variant.kind == "tf_float16":
+        assert description["weights"]["float16"]["bytes"] > description["weights"]["float32"]["bytes"]
+
+
+@pytest.mark.slow
+def test_every_variant_keeps_top1_on_the_tiny_model(job, built):
+    """One decode per image for all files; int8/uint8 inputs and outputs go through scale and zero point."""
+    from vsq.evaluate import evaluate_models
+    from vsq.tflite import TFLiteClassifier
+
+    predictors = {name: TFLiteClassifier(path, job.config.tflite_runtime).predict for name, (path, _) in built.items()}
+    results = evaluate_models(predictors, job.config, job.evaluation)
+    top1 = {name: result.top1 for name, result in results.items()}
+    assert {name: value for name, value in top1.items() if value != 1.0} == {}
+
+
+@pytest.mark.slow
+def test_mixed_precision_stores_4_bit_weights_and_a_smaller_file(built):
+    from vsq.variants import describe_tflite
+
+    mixed, uniform = built["mct_mixed_precision"][0], built["mct_ptq_imx500"][0]
+    assert describe_tflite(mixed)["weights"].get("int4", {}).get("bytes", 0) > 0
+    assert mixed.stat().st_size < uniform.stat().st_size
+
+
+@pytest.mark.slow
+def test_stock_tflite_platform_is_made_consistent(job):
+    """MCT 2.6.1's own tflite platform rejects a model with MaxPooling2D; vsq's copy quantizes it."""
+    import model_compression_toolkit as mct
+    import tensorflow as tf
+
+    from vsq import quantize
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    x = tf.keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    x = tf.keras.layers.MaxPooling2D()(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(3)(tf.keras.layers.Flatten()(x)))
+    batches = _batches(job)
+
+    def data():
+        return ([batch] for batch in batches())
+
+    stock = mct.get_target_platform_capabilities(tpc_version="1.0", device_type="tflite")
+    with pytest.raises(ValueError, match="can't have both enable_activation_quantization and quantization_preserving"):
+        mct.ptq.keras_post_training_quantization(model, data, target_platform_capabilities=stock)
+    assert quantize.ptq(model, data, "tflite") is not None
+    imx500 = mct.get_target_platform_capabilities(tpc_version="1.0", device_type="imx500")
+    assert quantize.target_platform_capabilities("imx500") == imx500  # consistent platforms are untouched
+
+
+@pytest.mark.slow
+def test_a_rejected_recipe_raises_the_tools_message_naming_the_variant(job, keras_model, tmp_path):
+    from vsq.variants import build_variant
+
+    variant = Variant("too_small", "mct_mixed_precision", weights_memory_fraction=0.1)  # below 2-bit weights
+    dest = tmp_path / variant.file_name
+    with pytest.raises(ExternalToolError) as raised:
+        build_variant(variant, keras_model, _batches(job), job.config, dest)
+    message = str(raised.value)
+    assert message.startswith("Model Compression Toolkit failed while building variant too_small (mct_mixed_precision")
+    assert "cannot be quantized to meet the specified resource utilization" in message
+    assert not dest.exists()
+
+
+def test_cache_key_follows_the_options_that_matter(job):
+    from vsq.artifacts import Fingerprints
+    from vsq.variants import variant_key
+
+    prints = Fingerprints(model="m", calibration="c", evaluation="e", stack={"tensorflow": "2.15.1",
+                                                                             "model_compression_toolkit": "2.6.1"})
+    key = lambda variant: variant_key(job, prints, variant)  # noqa: E731
+    gptq = Variant("g", "mct_gptq", epochs=1)
+    assert key(gptq) != key(Variant("g", "mct_gptq", epochs=2))
+    assert key(gptq) == key(Variant("g", "mct_gptq", epochs=1, max_top1_drop=5.0, min_top1=0.5))
+    assert key(Variant("f", "tf_float16")) == key(Variant("f", "tf_float16", epochs=9, io_type="uint8"))
+    assert key(Variant("i", "tf_full_integer")) != key(Variant("i", "tf_full_integer", io_type="uint8"))
+    other_calibration = Fingerprints(model="m", calibration="other", evaluation="e", stack=prints.stack)
+    assert variant_key(job, other_calibration, Variant("f", "tf_float16")) == key(Variant("f", "tf_float16"))
+    assert variant_key(job, other_calibration, gptq) != key(gptq)
+
+
+def test_recommendation_is_the_smallest_file_within_its_thresholds():
+    from vsq.variants import recommend, within_thresholds
+
+    assert within_thresholds(0.9, 0.5, 1.0, None, 4) and not within_thresholds(0.9, 1.5, 1.0, None, 4)
+    assert not within_thresholds(0.9, 0.0, 1.0, 0.95, 4) and not within_thresholds(0.25, 0.0, 1.0, None, 4)
+    rows = {
+        "model.tflite": {"file_size_bytes": 10, "within_threshold": True},  # not a candidate: float reference
+        "big": {"file_size_bytes": 300, "within_threshold": True, "candidate": True},
+        "small_but_bad": {"file_size_bytes": 100, "within_threshold": False, "candidate": True},
+        "small": {"file_size_bytes": 200, "within_threshold": True, "candidate": True},
+        "failed": {"within_threshold": False, "candidate": True, "error": "..."},
+    }
+    assert recommend(rows) == "small"
+    assert recommend({"failed": rows["failed"]}) is None
+
+
+# --- the plugin end to end ---------------------------------------------------------------------------
+
+
+def run_suites(harness, *configs, extra=()):
+    """Run the suites in a fresh pytest process, with a cache of the test's own (as tests/test_plugin.py)."""
+    args = ["suites/", f"--vsq-cache-dir={harness.path / 'cache'}"]
+    for config in configs:
+        args += ["--config", str(config)]
+    started = time.perf_counter()
+    result = harness.runpytest_subprocess(*args, *extra)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _with_variants_plugin(harness) -> tuple:
+    """Copy the variant plugin and suite into the harness copy; load the plugin unless conftest does."""
+    shutil.copy(REPO / "fixtures" / "variants.py", harness.path / "fixtures" / "variants.py")
+    shutil.copy(REPO / "suites" / "test_variants.py", harness.path / "suites" / "test_variants.py")
+    registered = "fixtures.variants" in (harness.path / "conftest.py").read_text()
+    return () if registered else ("-p", "fixtures.variants")
+
+
+@pytest.mark.slow
+def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
+    extra = _with_variants_plugin(harness)
+    compared, plain = harness.path / "compared", harness.path / "plain"
+    tiny.write_data(compared)
+    tiny.write_data(plain)
+    configs = [
+        tiny.write_config(compared, source_keras_model=str(tiny_model), variants=[
+            "tf_float16",
+            {"kind": "mct_mixed_precision", "name": "mp_too_small", "weights_memory_fraction": 0.1},
+        ]),
+        tiny.write_config(plain, name="plain.json", source_keras_model=str(tiny_model)),
+    ]
+    result = run_suites(harness, *configs, extra=[*extra, "--junitxml", "junit.xml", "-W",
+                                                  "ignore::pytest.PytestAssertRewriteWarning"])
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
+
+    cases = {case.get("name"): case for case in ET.parse(harness.path / "junit.xml").iter("testcase")}
+    variant_cases = {name: case for name, case in cases.items() if name.startswith(("test_variant", "test_full"))}
+    # Four checks per variant, for the configuration that has variants only; no io check for tf_float16.
+    assert {name.split("[")[1] for name in variant_cases} == {"configuration-tf_float16]",
+                                                              "configuration-mp_too_small]"}
+    assert len(variant_cases) == 8
+    for name, case in variant_cases.items():
+        failure = case.find("failure")
+        if "mp_too_small" in name:
+            assert failure is not None, name
+            assert "Model Compression Toolkit failed while building variant mp_too_small" in failure.get("message")
+            assert "cannot be quantized to meet the specified resource utilization" in failure.get("message")
+            assert "Fix: raise weights_memory_fraction (now 0.1)" in failure.get("message")
+            properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+            assert properties["kind"] == "mct_mixed_precision" and properties["build"] == "failed"
+        else:
+            assert failure is None, (name, failure.get("message") if failure is not None else None)
+    other_failures = [name for name, case in cases.items()
+                      if case.find("failure") is not None and name not in variant_cases]
+    assert other_failures == []
+
+    document = json.loads((compared / "results" / "results.json").read_text())
+    section = document["variants"]
+    assert list(section["models"]) == ["model.tflite", "model_quantized.tflite", "tf_float16", "mp_too_small"]
+    assert section["models"]["tf_float16"]["top_1_accuracy"] == 1.0
+    assert section["models"]["tf_float16"]["agreement_with_keras"] == 1.0
+    assert section["models"]["tf_float16"]["latency_ms_per_image"] > 0
+    assert section["models"]["mp_too_small"]["within_threshold"] is False
+    assert "cannot be quantized" in section["failed"]["mp_too_small"]
+    assert section["recommended"] == "model_quantized.tflite"  # INT8 is smaller than float16 here
+    assert (compared / "output" / "model_tf_float16.tflite").is_file()
+    assert not (compared / "output" / "model_mp_too_small.tflite").exists()
+    assert "variants" not in json.loads((plain / "results" / "results.json").read_text())
+    result.stdout.re_match_lines([
+        r"configuration\s+tf_float16\s+tf_float16\s+[\d.]+\s+1\.0000\s+\+0\.00\s+[\d.]+\s+PASS",
+        r"configuration\s+mp_too_small\s+mct_mixed_precision\s+-.*ERROR",
+        r"configuration: recommended: model_quantized.tflite .*",
+        r"configuration: mp_too_small failed: Model Compression Toolkit failed while building variant mp_too_small.*",
+    ])

@@ -1,0 +1,279 @@
+"""Quantization variants: other recipes than the default MCT PTQ, built from the same calibration batches.
+
+A variant (vsq.config.Variant) is exported to output_dir/model_<name>.tflite. MCT kinds go through
+vsq.quantize and MCT's INT8 export; tf_* kinds through TensorFlow's TFLite converter. Every
+calibrated kind sees the same images, preprocessing and seed as the default model, so differences
+between the files come from the recipe alone.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from vsq import atomic
+from vsq.cache import key_of
+from vsq.config import Config, TFLiteRuntime, Variant
+from vsq.errors import ExternalToolError
+
+# Bump when the way a variant is built changes, so that old cache entries are not reused.
+VARIANT_RECIPE = 1
+
+MCT_KINDS = ("mct_ptq", "mct_gptq", "mct_mixed_precision")
+TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
+# Kinds whose weights must be stored as integers (int8/uint8; int4 too in MCT mixed precision).
+# tf_dynamic_range is one of them: int8 weights, float activations.
+INTEGER_WEIGHT_KINDS = MCT_KINDS + ("tf_dynamic_range", "tf_integer_float_fallback", "tf_full_integer")
+UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
+# MCT's default number of images to score bit-widths in mixed precision.
+MP_SCORE_IMAGES = 32
+
+Batches = Callable[[], Iterable[np.ndarray]]  # a fresh iterator over float32 batches, one per iteration
+
+
+def target_platform(variant: Variant, config: Config) -> str | None:
+    """The MCT platform a variant uses (its own, else the configuration's); None for tf_* kinds."""
+    return (variant.target_platform or config.target_platform) if variant.kind in MCT_KINDS else None
+
+
+def options(variant: Variant, config: Config) -> dict:
+    """What the artifact depends on, besides model and data: the kind and the options it reads."""
+    out: dict = {"kind": variant.kind}
+    if variant.kind in MCT_KINDS:
+        out["target_platform"] = target_platform(variant, config)
+    if variant.kind == "mct_gptq":
+        out["epochs"] = variant.epochs
+    if variant.kind == "mct_mixed_precision":
+        out["weights_memory_fraction"] = variant.weights_memory_fraction
+    if variant.kind == "tf_full_integer":
+        out["io_type"] = variant.io_type
+    return out
+
+
+def variant_key(job, prints, variant: Variant) -> str:
+    """Cache key of model_<name>.tflite (compare vsq.artifacts.quantized_tflite_key).
+
+    The options the kind reads and the file name matter; thresholds do not; the calibration only
+    for kinds that read it.
+    """
+    config = job.config
+    calibration = None
+    if variant.kind not in UNCALIBRATED_KINDS:
+        calibration = {"images": prints.calibration, "batch_size": config.batch_size,
+                       "iteration_count": config.iteration_count, "seed": config.seed}
+    return key_of(
+        recipe=VARIANT_RECIPE, artifact=variant.file_name, options=options(variant, config), model=prints.model,
+        calibration=calibration,
+        preprocessing={"size": config.input_tensor_size, "resize": config.preprocessing.resize,
+                       "mean_std": config.preprocessing.mean_std},
+        tensorflow=prints.stack["tensorflow"],
+        mct=prints.stack["model_compression_toolkit"] if variant.kind in MCT_KINDS else None,
+    )
+
+
+def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
+    """Write `dest` (atomically) for one variant; raise ExternalToolError with the tool's own message."""
+    if variant.kind in MCT_KINDS:
+        return _build_mct(variant, keras_model, batches, config, dest)
+    if variant.kind in TF_KINDS:
+        return _convert(variant, keras_model, batches, dest)
+    raise ValueError(f"variant {variant.name}: unknown kind {variant.kind!r}")  # the schema prevents this
+
+
+def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:
+    from vsq import quantize
+
+    platform = target_platform(variant, config)
+
+    def data():  # MCT wants lists of inputs
+        return ([batch] for batch in batches())
+
+    try:
+        if variant.kind == "mct_ptq":
+            quantized = quantize.ptq(model, data, platform)
+        elif variant.kind == "mct_gptq":
+            quantized = quantize.gradient_post_training_quantize(model, data, platform, variant.epochs)
+        else:
+            full = quantize.weights_memory_8bit(model, data, platform)
+            images = min(MP_SCORE_IMAGES, config.batch_size * config.iteration_count)
+            quantized = quantize.mixed_precision_quantize(
+                model, data, platform, variant.weights_memory_fraction * full, images)
+    except Exception as error:  # MCT's own message is what the user needs
+        raise ExternalToolError("Model Compression Toolkit", _action(variant, platform), error) from None
+    with _quiet_converter():
+        return quantize.export_int8_tflite(quantized, dest)
+
+
+def fix_hint(variant: Variant, config: Config, message: str) -> str:
+    """What to change when a variant could not be built, from the tool's message."""
+    if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
+        return "mixed precision needs several weight bit-widths, which only MCT's imx500 platform offers: " \
+               "set the variant's target_platform to imx500"
+    if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message:
+        return (f"raise weights_memory_fraction (now {variant.weights_memory_fraction}): imx500 weights go down to "
+                "2 bits, about 0.25 of the 8-bit size")
+    if variant.kind == "tf_full_integer":
+        return "an op of the model may have no integer kernel; try tf_integer_float_fallback instead"
+    return "change the variant's options or remove it from \"variants\"; the other variants are not affected"
+
+
+def _action(variant: Variant, platform: str | None = None) -> str:
+    where = f", target platform {platform}" if platform else ""
+    return f"building variant {variant.name} ({variant.kind}{where})"
+
+
+def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
+    import tensorflow as tf
+
+    try:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        _configure(converter, variant, batches)
+        with _quiet_converter():
+            data = converter.convert()
+    except Exception as error:
+        raise ExternalToolError("TensorFlow Lite converter", _action(variant), error) from None
+    atomic.write_bytes(dest, data)
+    return dest
+
+
+@contextmanager
+def _quiet_converter():
+    """TF 2.15 warns on every conversion to int8/uint8 inputs (MCT's INT8 export makes one too) that
+    input statistics are missing; post-training calibration supplies them, so the warning is noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+        yield
+
+
+def _configure(converter, variant: Variant, batches: Batches) -> None:
+    """TensorFlow's post-training quantization recipes, one per kind."""
+    import tensorflow as tf
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant.kind == "tf_float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if variant.kind in ("tf_integer_float_fallback", "tf_full_integer"):
+        converter.representative_dataset = lambda: ([batch] for batch in batches())
+    if variant.kind == "tf_full_integer":
+        io_type = {"int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
+
+
+# --- what a .tflite file holds ------------------------------------------------------------------
+
+
+def describe_tflite(path: Path) -> dict:
+    """Weight storage and interface of a .tflite file, read from its flatbuffer (no interpreter).
+
+    `weights`: per tensor type, the count and bytes of constant tensors (tensors with data in the
+    file: kernels, biases, tables). int8, uint8, float16 and float32 are always listed.
+    `inputs`/`outputs`: tensor types of the main graph's inputs and outputs, e.g. ["float32"].
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    type_names = {value: name.lower() for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    data = Path(path).read_bytes()
+    model = schema.Model.GetRootAs(data, 0)
+    weights = {name: {"tensors": 0, "bytes": 0} for name in ("int8", "uint8", "float16", "float32")}
+    seen = set()
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            size = _buffer_size(model, tensor.Buffer())
+            if size == 0 or tensor.Buffer() in seen:  # no data: computed at run time
+                continue
+            seen.add(tensor.Buffer())
+            entry = weights.setdefault(type_names.get(tensor.Type(), str(tensor.Type())), {"tensors": 0, "bytes": 0})
+            entry["tensors"] += 1
+            entry["bytes"] += size
+    main = model.Subgraphs(0)
+    return {
+        "inputs": [type_names[main.Tensors(main.Inputs(i)).Type()] for i in range(main.InputsLength())],
+        "outputs": [type_names[main.Tensors(main.Outputs(i)).Type()] for i in range(main.OutputsLength())],
+        "weights": weights,
+        "file_size_bytes": len(data),
+    }
+
+
+def _buffer_size(model, index: int) -> int:
+    if index == 0 or index >= model.BuffersLength():  # buffer 0 is the empty sentinel
+        return 0
+    buffer = model.Buffers(index)
+    # Files over 2 GB keep data outside the flatbuffer (offset/size) rather than inline.
+    return buffer.DataLength() or int(buffer.Size() if hasattr(buffer, "Size") else 0)
+
+
+INTEGER_TYPES = ("int8", "uint8", "int4")  # int4: MCT's mixed precision stores 4-bit weights packed
+
+
+def weight_problems(variant: Variant, description: dict) -> list[str]:
+    """Ways the file's weights are not stored as its kind promises; empty when they are.
+
+    Integer kinds: integer weights (int8/uint8/int4) outweigh float ones in bytes, and no float16;
+    tf_float16: float16 weights and no integer ones. Biases (int32) are not weights here.
+    """
+    weights = description["weights"]
+    integer = sum(weights.get(name, {}).get("bytes", 0) for name in INTEGER_TYPES)
+    floats = weights["float16"]["bytes"] + weights["float32"]["bytes"]
+    problems = []
+    if variant.kind in INTEGER_WEIGHT_KINDS:
+        if integer == 0:
+            problems.append("has no int8/uint8/int4 weights")
+        elif floats > integer:
+            problems.append(f"keeps more float weight bytes ({floats}) than integer ones ({integer})")
+        if weights["float16"]["tensors"]:
+            problems.append(f"has {weights['float16']['tensors']} float16 weight tensors")
+    if variant.kind == "tf_float16":
+        if weights["float16"]["tensors"] == 0:
+            problems.append("has no float16 weights")
+        if integer:
+            problems.append(f"has {integer} bytes of integer weights")
+    return problems
+
+
+def io_problems(variant: Variant, description: dict) -> list[str]:
+    """tf_full_integer: inputs and outputs must be of the variant's io_type (int8 or uint8)."""
+    if variant.kind != "tf_full_integer":
+        return []
+    return [f"{side} are {description[side]}, not {variant.io_type} (io_type)"
+            for side in ("inputs", "outputs") if description[side] != [variant.io_type] * len(description[side])]
+
+
+def within_thresholds(top1: float, drop_points: float, max_top1_drop: float, min_top1: float | None,
+                      num_classes: int) -> bool:
+    """The accuracy gate of one model: drop (points) within max_top1_drop, Top-1 at least min_top1
+    (a fraction), or better than chance (1 / classes) when min_top1 is None."""
+    floor_ok = top1 >= min_top1 if min_top1 is not None else top1 > 1.0 / num_classes
+    return drop_points <= max_top1_drop and floor_ok
+
+
+def recommend(rows: dict[str, dict]) -> str | None:
+    """The smallest file among the quantized models within their thresholds (ties: first listed)."""
+    candidates = [(row["file_size_bytes"], i, name) for i, (name, row) in enumerate(rows.items())
+                  if row.get("candidate") and row.get("within_threshold")]
+    return min(candidates)[2] if candidates else None
+
+
+def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
+    """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
+
+    image: one preprocessed float32 image (H, W, 3).
+    """
+    from vsq.tflite import TFLiteClassifier
+
+    classifier = TFLiteClassifier(path, runtime)
+    batch = image[None].astype(np.float32)
+    for _ in range(warmup):
+        classifier.predict(batch)
+    start = time.perf_counter()
+    for _ in range(runs):
+        classifier.predict(batch)
+    return (time.perf_counter() - start) / runs * 1000.0
