@@ -1,26 +1,15 @@
 """The pytest plugin end to end, in a fresh pytest process on real files (pytester)."""
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 import tiny
+from runs import run_suites
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_suites(harness, *configs, extra=()):
-    """Run the suites in a fresh pytest process, with a cache of the test's own."""
-    args = ["suites/", f"--vsq-cache-dir={harness.path / 'cache'}"]
-    for config in configs:
-        args += ["--config", str(config)]
-    started = time.perf_counter()
-    result = harness.runpytest_subprocess(*args, *extra)
-    result.elapsed = time.perf_counter() - started
-    return result
 
 
 def test_bad_configuration_exits_4_quickly_without_traceback(harness):

@@ -2,19 +2,17 @@
 kind says and keeps Top-1; a recipe the tool rejects fails only its own tests (pytester)."""
 
 import json
-import shutil
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tiny
+from runs import run_suites
 from vsq.config import Variant
 from vsq.errors import ExternalToolError
 
-REPO = Path(__file__).resolve().parents[1]
 
 VARIANTS = [
     Variant("mct_ptq_imx500", "mct_ptq", target_platform="imx500"),
@@ -182,28 +180,8 @@ def test_recommendation_is_the_smallest_file_within_its_thresholds():
 # --- the plugin end to end ---------------------------------------------------------------------------
 
 
-def run_suites(harness, *configs, extra=()):
-    """Run the suites in a fresh pytest process, with a cache of the test's own (as tests/test_plugin.py)."""
-    args = ["suites/", f"--vsq-cache-dir={harness.path / 'cache'}"]
-    for config in configs:
-        args += ["--config", str(config)]
-    started = time.perf_counter()
-    result = harness.runpytest_subprocess(*args, *extra)
-    result.elapsed = time.perf_counter() - started
-    return result
-
-
-def _with_variants_plugin(harness) -> tuple:
-    """Copy the variant plugin and suite into the harness copy; load the plugin unless conftest does."""
-    shutil.copy(REPO / "fixtures" / "variants.py", harness.path / "fixtures" / "variants.py")
-    shutil.copy(REPO / "suites" / "test_variants.py", harness.path / "suites" / "test_variants.py")
-    registered = "fixtures.variants" in (harness.path / "conftest.py").read_text()
-    return () if registered else ("-p", "fixtures.variants")
-
-
 @pytest.mark.slow
 def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
-    extra = _with_variants_plugin(harness)
     compared, plain = harness.path / "compared", harness.path / "plain"
     tiny.write_data(compared)
     tiny.write_data(plain)
@@ -214,8 +192,7 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
         ]),
         tiny.write_config(plain, name="plain.json", source_keras_model=str(tiny_model)),
     ]
-    result = run_suites(harness, *configs, extra=[*extra, "--junitxml", "junit.xml", "-W",
-                                                  "ignore::pytest.PytestAssertRewriteWarning"])
+    result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml"])
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
 

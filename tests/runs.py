@@ -1,0 +1,17 @@
+"""Running the harness's suites in a fresh pytest process (pytester), as a user would."""
+
+import time
+
+
+def run_suites(harness, *configs, extra=()):
+    """`pytest suites/ --config ...` in the harness copy, with an artifact cache of the test's own.
+
+    The result gets `elapsed`: the whole process's wall time in seconds.
+    """
+    args = ["suites/", f"--vsq-cache-dir={harness.path / 'cache'}"]
+    for config in configs:
+        args += ["--config", str(config)]
+    started = time.perf_counter()
+    result = harness.runpytest_subprocess(*args, *extra)
+    result.elapsed = time.perf_counter() - started
+    return result
