@@ -144,13 +144,18 @@ class Config:
     raw: dict = field(default_factory=dict, compare=False)
 
     def error(self, key: str | None, message: str) -> ConfigError:
+        """A ConfigError for key; a message that starts with shown(key) drops the repeated key name."""
+        if key in PATH_KEYS and message.startswith(self.shown(key)):
+            message = self._as_written(key) + message[len(self.shown(key)):]
         return ConfigError(self.file, key, message)
 
     def shown(self, key: str) -> str:
-        """A path key as written and as resolved, for messages."""
-        written = self.raw.get(key)
-        resolved = getattr(self, key)
-        return f"{key} ({written})" if str(written) == str(resolved) else f"{key} ({written} -> {resolved})"
+        """A path key with its value as written and as resolved, for messages: 'key (./a -> /x/a)'."""
+        return f"{key} ({self._as_written(key)})"
+
+    def _as_written(self, key: str) -> str:
+        written, resolved = self.raw.get(key), getattr(self, key)
+        return str(written) if str(written) == str(resolved) else f"{written} -> {resolved}"
 
     def as_dict(self) -> dict:
         """The configuration as used (resolved paths and defaults filled in), for results.json."""

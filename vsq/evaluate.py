@@ -21,7 +21,7 @@ from vsq import metrics
 from vsq.config import Config
 from vsq.datasets import EvaluationSet
 from vsq.errors import VsqError
-from vsq.images import ImageError, decode_image, describe_failures, normalize
+from vsq.images import Decoded, ImageError, decode_image, describe_failures, normalize
 
 CHUNK_IMAGES = 128
 
@@ -79,11 +79,12 @@ def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK
     mean_std = config.preprocessing.mean_std
     paths = evaluation.paths
 
-    def attempt(path):
+    def attempt(path):  # decode and normalise in the worker thread: the main thread only runs models
         try:
-            return decode_image(path, size, resize)
+            decoded = decode_image(path, size, resize)
         except ImageError as error:
             return error
+        return Decoded(normalize(decoded.pixels, mean_std), decoded.mode)
 
     starts = range(0, len(paths), chunk)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -96,8 +97,8 @@ def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK
             pending = submit(starts[i + 1]) if i + 1 < len(starts) else None
             outcomes = [future.result() for future in futures]
             good = [(start + k, o) for k, o in enumerate(outcomes) if not isinstance(o, ImageError)]
-            pixels = np.stack([o.pixels for _, o in good]) if good else np.zeros((0, size, size, 3), np.uint8)
-            yield Chunk(images=normalize(pixels, mean_std), indices=np.array([k for k, _ in good], dtype=np.int64),
+            images = np.stack([o.pixels for _, o in good]) if good else np.zeros((0, size, size, 3), np.float32)
+            yield Chunk(images=images, indices=np.array([k for k, _ in good], dtype=np.int64),
                         errors=[o for o in outcomes if isinstance(o, ImageError)], modes=[o.mode for _, o in good])
 
 
