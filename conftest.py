@@ -155,6 +155,14 @@ def _deselect_benchmarks_unless_asked(config, items):
         items[:] = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo):
+    """Keep Ctrl-C/SIGTERM an exit code 2: a signal that lands between two lines can leave a traceback
+    entry without a line number (Python 3.11), and pytest's report of the interruption then crashes
+    with a TypeError (exit code 1). Such entries have no source to show anyway."""
+    excinfo.traceback = excinfo.traceback.filter(lambda entry: entry._rawentry.tb_lineno is not None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Our own errors, and the TensorFlow/MCT messages they carry, are shown without a traceback."""

@@ -232,6 +232,6 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     result.stdout.re_match_lines([
         r"configuration\s+tf_float16\s+tf_float16\s+[\d.]+\s+1\.0000\s+\+0\.00\s+[\d.]+\s+PASS",
         r"configuration\s+mp_too_small\s+mct_mixed_precision\s+-.*ERROR",
-        r"configuration: recommended: model_quantized.tflite .*",
+        r"configuration: recommended \(\*\): model_quantized.tflite .*",
         r"configuration: mp_too_small failed: Model Compression Toolkit failed while building variant mp_too_small.*",
     ])
