@@ -87,7 +87,8 @@ def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK
         return Decoded(normalize(decoded.pixels, mean_std), decoded.mode)
 
     starts = range(0, len(paths), chunk)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    # Leave a core to the models: decoding only has to keep one chunk ahead of them.
+    with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
         def submit(start):
             return start, [pool.submit(attempt, path) for path in paths[start:start + chunk]]
 
