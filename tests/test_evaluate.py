@@ -82,3 +82,11 @@ def test_chunks_keep_order_and_bound_memory(project):
     assert first.shape == (36, 16, 16, 3)
     again = np.concatenate([c.images for c in evaluate.decoded_chunks(job.config, job.evaluation, chunk=36)])
     np.testing.assert_array_equal(first, again)
+
+
+@pytest.mark.parametrize("resolver", ["builtin", "builtin_without_default_delegates", "builtin_ref"])
+def test_litert_and_tensorflow_interpreters_agree(tflite_files, images, resolver):
+    scores = {name: TFLiteClassifier(tflite_files["int8"], TFLiteRuntime(name, resolver)).predict(images)
+              for name in ("tensorflow", "litert")}
+    assert (scores["tensorflow"].argmax(axis=1) == scores["litert"].argmax(axis=1)).all()
+    assert (scores["litert"].argmax(axis=1) == np.array([2, 1, 0] * 7)).all()

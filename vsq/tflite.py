@@ -20,16 +20,6 @@ def interpreter_module(runtime: TFLiteRuntime):
     return tf.lite
 
 
-def runtime_version(runtime: TFLiteRuntime) -> str:
-    if runtime.interpreter == "litert":
-        from importlib.metadata import version
-
-        return version("ai-edge-litert")
-    import tensorflow as tf
-
-    return tf.__version__
-
-
 def make_interpreter(path: Path, runtime: TFLiteRuntime):
     module = interpreter_module(runtime)
     resolver_types = module.experimental.OpResolverType if hasattr(module, "experimental") else module.OpResolverType
