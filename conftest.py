@@ -139,20 +139,21 @@ def _deselect_baseline_checks_without_baseline(config, items):
         params = getattr(item, "callspec", None) and item.callspec.params
         return bool(params) and "baseline_model" in params and baseline_path(config, params["vsq_job"]) is None
 
-    dropped = [item for item in items if unbaselined(item)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if not unbaselined(item)]
+    _deselect(config, items, unbaselined)
 
 
 def _deselect_benchmarks_unless_asked(config, items):
     """Benchmarks run in their own invocation (--benchmark-only): they time, they do not gate accuracy."""
-    if config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False):
-        return
-    dropped = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+    if not (config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False)):
+        _deselect(config, items, lambda item: "benchmark" in getattr(item, "fixturenames", ()))
+
+
+def _deselect(config, items, dropped_if):
+    """Remove items in place and report them as deselected (shown in the summary, never skipped)."""
+    dropped = [item for item in items if dropped_if(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
+        items[:] = [item for item in items if not dropped_if(item)]
 
 
 @pytest.hookimpl(tryfirst=True)

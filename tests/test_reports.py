@@ -146,4 +146,5 @@ def test_html_report_renders_in_a_headless_browser(harness, project, run_warm, t
         colours = pixels.getcolors(maxcolors=1 << 16)
     # A rendered report with charts has many colours; a blank or error page has a handful.
     assert colours is None or len(colours) > 200
+    # Kept beside the test folders so that a person can look at the page after the run.
     shutil.copy(shot, harness.path.parent / "vsq-report-screenshot.png")

@@ -131,12 +131,13 @@ def scan_evaluation(config: Config) -> EvaluationSet:
         raise config.error("evaluate_label_file", f"label {no_folder[0]!r} in {config.shown('evaluate_label_file')} "
                            f"has no folder {root / no_folder[0]}" + _more(no_folder)
                            + "; add its images or remove the label")
-    check_evaluation_extension(config)
     class_names = tuple(sorted(labels, key=labels.get))
+    # One walk of the tree: the extension check below reuses it rather than walking again.
+    files = {name: list(_walk_files(config, "evaluate_image_dir", root / name)) for name in class_names}
+    check_evaluation_extension(config, Counter(p.suffix for found in files.values() for p in found))
     paths, ids = [], []
     for name in class_names:
-        files = list(_walk_files(config, "evaluate_image_dir", root / name))
-        chosen = sorted((p for p in files if p.suffix == f".{ext}"), key=lambda p: natural_key(p.name))
+        chosen = sorted((p for p in files[name] if p.suffix == f".{ext}"), key=lambda p: natural_key(p.name))
         if not chosen:
             raise config.error("evaluate_image_dir", f"class folder {root / name} has no .{ext} image; add images "
                                "or fix evaluate_image_extension")
@@ -149,10 +150,12 @@ def _more(items: list) -> str:
     return f" (and {len(items) - 1} more: {', '.join(items[1:4])}{', …' if len(items) > 4 else ''})" if len(items) > 1 else ""
 
 
-def check_evaluation_extension(config: Config) -> None:
-    """Say which extensions exist when none matches the configured one (it is case-sensitive)."""
-    root, ext = config.evaluate_image_dir, config.evaluate_image_extension
-    suffixes = Counter(p.suffix for p in root.rglob("*") if p.is_file())
+def check_evaluation_extension(config: Config, suffixes: Counter) -> None:
+    """Say which extensions the class folders hold when none matches the configured one (case-sensitive).
+
+    suffixes: file suffix -> count over the class folders.
+    """
+    ext = config.evaluate_image_extension
     if f".{ext}" in suffixes:
         return
     found = ", ".join(f"{count} {suffix or '(none)'}" for suffix, count in suffixes.most_common(5)) or "no files"

@@ -21,7 +21,7 @@ from vsq import metrics
 from vsq.config import Config
 from vsq.datasets import EvaluationSet
 from vsq.errors import VsqError
-from vsq.images import Decoded, ImageError, decode_image, describe_failures, normalize
+from vsq.images import Decoded, ImageError, describe_failures, normalize, try_decode
 
 CHUNK_IMAGES = 128
 
@@ -80,11 +80,9 @@ def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK
     paths = evaluation.paths
 
     def attempt(path):  # decode and normalise in the worker thread: the main thread only runs models
-        try:
-            decoded = decode_image(path, size, resize)
-        except ImageError as error:
-            return error
-        return Decoded(normalize(decoded.pixels, mean_std), decoded.mode)
+        decoded = try_decode(path, size, resize)
+        return decoded if isinstance(decoded, ImageError) else Decoded(normalize(decoded.pixels, mean_std),
+                                                                       decoded.mode)
 
     starts = range(0, len(paths), chunk)
     # Leave a core to the models: decoding only has to keep one chunk ahead of them.

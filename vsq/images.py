@@ -63,6 +63,15 @@ def _to_rgb(image):
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+def try_decode(path: Path, size: int, resize: str) -> Decoded | ImageError:
+    """decode_image(), returning the error instead of raising it: callers decode many files in
+    threads and report every failure at once."""
+    try:
+        return decode_image(path, size, resize)
+    except ImageError as error:
+        return error
+
+
 def decode(path: Path, size: int, resize: str) -> np.ndarray:
     """The pixels of decode_image(): uint8 (size, size, 3)."""
     return decode_image(path, size, resize).pixels
