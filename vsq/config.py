@@ -243,17 +243,13 @@ def _check_keys(file: Path, data: dict) -> None:
         if key in RETIRED_KEYS:
             raise ConfigError(file, key, RETIRED_KEYS[key])
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
-            raise ConfigError(file, key, f"unknown key; {hint}")
+            raise ConfigError(file, key, f"unknown key; {_did_you_mean(key, known)}")
     for section in ("preprocessing", "thresholds", "tflite_runtime"):
         if isinstance(data.get(section), dict):
             allowed = list(schema()["properties"][section]["properties"])
             for key in data[section]:
                 if key not in allowed:
-                    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                    hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
-                    raise ConfigError(file, f"{section}.{key}", f"unknown key; {hint}")
+                    raise ConfigError(file, f"{section}.{key}", f"unknown key; {_did_you_mean(key, allowed)}")
     missing = [key for key in schema()["required"] if key not in data]
     if missing:
         key = missing[0]
@@ -262,6 +258,11 @@ def _check_keys(file: Path, data: dict) -> None:
         raise ConfigError(
             file, key, f"is missing (all spec keys are required); add it, e.g. \"{key}\": {json.dumps(example)}"
         )
+
+
+def _did_you_mean(key, allowed: list) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
 
 
 def _check_schema(file: Path, data: dict) -> None:
@@ -285,8 +286,8 @@ def _explain(error) -> str:
         wanted = spec["type"] if isinstance(spec["type"], str) else " or ".join(spec["type"])
         return f"{value} is {_type_name(error.instance)}; write {'an' if wanted[0] in 'aeiou' else 'a'} {wanted}"
     if kind in ("minimum", "exclusiveMinimum"):
-        return f"{value} is too small; use a value >= {error.validator_value}" if kind == "minimum" else (
-            f"{value} is too small; use a value > {error.validator_value}")
+        bound = ">=" if kind == "minimum" else ">"
+        return f"{value} is too small; use a value {bound} {error.validator_value}"
     if kind == "maximum":
         return f"{value} is too large; use a value <= {error.validator_value}"
     if kind == "minLength":
@@ -308,8 +309,7 @@ def _explain(error) -> str:
     if kind == "additionalProperties":
         allowed = list(spec.get("properties", {}))
         extra = [key for key in error.instance if key not in allowed]
-        close = difflib.get_close_matches(str(extra[0]), allowed, n=1, cutoff=0.6) if extra else []
-        hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
+        hint = _did_you_mean(extra[0], allowed) if extra else f"known keys: {', '.join(allowed)}"
         return f"unknown key {json.dumps(extra[0]) if extra else ''}; {hint}"
     return f"{value}: {error.message}"
 
