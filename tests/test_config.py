@@ -1,12 +1,14 @@
 """vsq.config: good files are accepted as the spec writes them; each bad one gets its own message."""
 
 import json
+import math
 import os
 
 import pytest
+import yaml
 
 import tiny
-from vsq.config import load_config
+from vsq.config import MAX_DEPTH, load_config
 from vsq.errors import ConfigError
 
 SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth
@@ -23,8 +25,12 @@ SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced
 }
 
 
-def write(project, data, name="configuration.json"):
-    path = project / name
+class Yaml(str):
+    """Content of a BAD row that is written as configuration.yaml."""
+
+
+def write(project, data, name=None):
+    path = project / (name or ("configuration.yaml" if isinstance(data, Yaml) else "configuration.json"))
     path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
 
@@ -58,10 +64,8 @@ def test_relative_paths_resolve_against_the_file_not_the_cwd(project, tmp_path_f
 
 
 def test_yaml_file_is_the_same_configuration(project):
-    import yaml
-
     from_json = load_config(write(project, SPEC_EXAMPLE))
-    from_yaml = load_config(write(project, yaml.safe_dump(SPEC_EXAMPLE), name="configuration.yaml"))
+    from_yaml = load_config(write(project, Yaml(yaml.safe_dump(SPEC_EXAMPLE))))
     assert from_yaml.as_dict() | {"file": None} == from_json.as_dict() | {"file": None}
 
 
@@ -91,6 +95,21 @@ def with_(**changes):
     return data
 
 
+def yaml_with(lines):
+    """The spec example as YAML, with lines added at the end."""
+    return Yaml(yaml.safe_dump(SPEC_EXAMPLE) + lines)
+
+
+def billion_laughs():
+    """Under 1 KB: nine anchors of nine aliases each, 9^9 strings once expanded. PyYAML builds them as shared
+    lists, quickly; it is the first walk over the value (here name's error message) that never ends."""
+    lines = ["name:", '- &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"- &{name} [{','.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi")]
+    return Yaml("\n".join(lines) + "\n" + yaml.safe_dump(SPEC_EXAMPLE))
+
+
+DEEP = MAX_DEPTH + 1
+
 # (id, file content, key named in the message, words the message must contain)
 BAD = [
     ("missing-key", with_(batch_size=None), "batch_size", "is missing"),
@@ -104,7 +123,14 @@ BAD = [
     ("float-size", with_(input_tensor_size=16.5), "input_tensor_size", "write an integer"),
     ("bool-batch", with_(batch_size=True), "batch_size", "is a boolean"),
     ("empty-path", with_(output_dir=""), "output_dir", "is empty"),
-    ("extension-with-path", with_(evaluate_image_extension="a/JPEG"), "evaluate_image_extension", "not allowed"),
+    ("extension-with-path", with_(evaluate_image_extension="a/JPEG"), "evaluate_image_extension",
+     '"a/JPEG" is not an extension: glob characters (* ? [ ]), path separators (/ \\) and inner dots are not '
+     "allowed; give the extension only, like JPEG"),
+    ("extension-backslash", with_(evaluate_image_extension="a\\JPEG"), "evaluate_image_extension", "path separators"),
+    ("extension-glob-star", with_(evaluate_image_extension="*.JPEG"), "evaluate_image_extension", "glob characters"),
+    ("extension-glob-question", with_(evaluate_image_extension="JP?G"), "evaluate_image_extension", "glob characters"),
+    ("extension-glob-class", with_(evaluate_image_extension="[jJ]PEG"), "evaluate_image_extension",
+     "glob characters"),
     ("platform", with_(target_platform="IMX500"), "target_platform", 'use one of "imx500"'),
     ("normalization", with_(preprocessing={"normalization": "0-1"}), "preprocessing.normalization",
      "is not a normalization"),
@@ -116,6 +142,34 @@ BAD = [
      'unknown key "epoch"; did you mean epochs?'),
     ("variant-names-clash", with_(variants=["tf_float16", "tf_float16"]), "variants", "two variants are named"),
     ("not-an-object", [1, 2], None, "must hold an object"),
+    # json.dumps writes NaN, Infinity and -Infinity literals, which Python's json reads back.
+    ("nan-nested", with_(thresholds={"max_top1_drop": math.nan}), "thresholds.max_top1_drop",
+     "NaN is not a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused); write a finite number"),
+    ("infinity-top-level", with_(seed=math.inf), "seed", "Infinity is not a finite number"),
+    ("infinity-in-variant", with_(variants=[{"kind": "mct_ptq", "thresholds": {"max_top1_drop": -math.inf}}]),
+     "variants.0.thresholds.max_top1_drop", "-Infinity is not a finite number"),
+    ("nan-in-list", with_(preprocessing={"normalization": {"mean": [0, math.nan, 0], "std": [1, 1, 1]}}),
+     "preprocessing.normalization.mean.1", "NaN is not a finite number"),
+    ("overflow-is-infinity", json.dumps(SPEC_EXAMPLE)[:-1] + ', "thresholds": {"min_top1": 1e400}}',
+     "thresholds.min_top1", "Infinity is not a finite number"),
+    ("huge-integer", json.dumps(SPEC_EXAMPLE)[:-1] + f', "seed": {"9" * 5000}}}', None,
+     "holds a value that cannot be read (Exceeds the limit (4300 digits)"),
+    ("deep-nesting", with_(seed=json.loads("[" * DEEP + "]" * DEEP)), "seed", "more than 10 levels deep"),
+    ("nesting-beyond-recursion", '{"seed": ' + "[" * 100_000, None, "more than 10 levels deep"),
+    ("yaml-nan", yaml_with("thresholds:\n  max_top1_drop: .nan\n"), "thresholds.max_top1_drop",
+     "NaN is not a finite number"),
+    ("yaml-infinity-in-variant", yaml_with("variants:\n- kind: mct_ptq\n  thresholds: {min_top1: .inf}\n"),
+     "variants.0.thresholds.min_top1", "Infinity is not a finite number"),
+    ("yaml-minus-infinity", yaml_with("seed: -.inf\n"), "seed", "-Infinity is not a finite number"),
+    ("yaml-billion-laughs", billion_laughs(), None, "sets a YAML anchor (&a) at line 2; anchors and aliases are not "
+     "supported in a configuration: write the values out"),
+    ("yaml-alias", Yaml("batch_size: 8\nseed: *a\n"), None, "uses a YAML alias (*a) at line 2; anchors and aliases"),
+    ("yaml-merge-key", yaml_with("thresholds:\n  <<: *defaults\n"), None, "uses a YAML alias (*defaults) at line 12"),
+    ("yaml-deep-nesting", yaml_with("seed: " + "[" * 100_000 + "\n"), None, "more than 10 levels deep at line 11"),
+    ("yaml-date", yaml_with("seed: 2024-01-31\n"), "seed", "is a YAML date, which a configuration cannot hold"),
+    ("yaml-bad-date", yaml_with("seed: 2024-13-31\n"), None, "cannot be read (month must be in 1..12)"),
+    ("yaml-key-not-a-string", yaml_with("thresholds: {1: 2}\n"), "thresholds",
+     "has the key 1, which is an integer, not a string; put it in quotes"),
     ("duplicate-key", '{"batch_size": 1, "batch_size": 2}', "batch_size", "appears twice"),
     ("bad-json", '{"batch_size": 1,,}', None, "is not valid JSON"),
     ("model-missing", with_(source_keras_model="./nope.h5"), "source_keras_model", "no such file"),
@@ -159,6 +213,18 @@ def test_bad_yaml_names_line(project):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "configuration.json")
+
+
+def test_directory_is_not_a_configuration(tmp_path):
+    (tmp_path / "some_dir.json").mkdir()
+    with pytest.raises(ConfigError, match=r"some_dir.json: is a directory; a configuration file is expected: give "
+                       r"the file itself, e.g. .*some_dir.json/configuration.json$"):
+        load_config(tmp_path / "some_dir.json")
+
+
+def test_yaml_merge_of_an_inline_mapping_is_harmless(project):
+    config = load_config(write(project, yaml_with("thresholds:\n  <<: {max_top1_drop: 2}\n")))
+    assert config.thresholds.max_top1_drop == 2
 
 
 def test_symbolic_link_refused(project):

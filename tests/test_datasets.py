@@ -61,6 +61,17 @@ LABEL_CASES = [
     ("list", '["blue", "green", "red"]', "must be a non-empty object"),
     ("empty", "{}", "must be a non-empty object"),
     ("invalid-json", '{"blue": 0,', "is not valid JSON"),
+    ("deep-nesting", "[" * 100_000, "cannot be read (maximum recursion depth exceeded"),
+    ("huge-id", '{"blue": ' + "9" * 5000 + "}", "cannot be read (Exceeds the limit (4300 digits)"),
+    # Refused by name: a class name is joined to evaluate_image_dir as one folder.
+    ("name-with-slash", '{"blue": 0, "gr/een": 1, "red": 2}', "class 'gr/een' cannot name a folder of "
+     'evaluate_image_dir: a class name must not be empty, "." or "..", nor hold a path separator (/ or \\); '
+     "rename the class and its folder"),
+    ("name-with-backslash", '{"blue": 0, "gr\\\\een": 1, "red": 2}', "class 'gr\\\\een' cannot name a folder"),
+    ("name-leaving-the-folder", '{"blue": 0, "../green": 1, "red": 2}', "class '../green' cannot name a folder"),
+    ("name-dot-dot", '{"blue": 0, "..": 1, "red": 2}', "class '..' cannot name a folder"),
+    ("name-dot", '{"blue": 0, ".": 1, "red": 2}', "class '.' cannot name a folder"),
+    ("name-empty", '{"blue": 0, "": 1, "red": 2}', "class '' cannot name a folder"),
 ]
 
 

@@ -1,7 +1,8 @@
 """Load and validate a configuration file (the spec's configuration.json, or the same as YAML).
 
 Validation happens in three steps, each raising ConfigError(file, key, message):
-1. syntax (JSON or YAML) and keys: retired and unknown keys, with a "did you mean";
+1. syntax (JSON or YAML), what JSON Schema cannot see (non-finite numbers, YAML anchors, aliases
+   and types, deep nesting) and keys: retired and unknown keys, with a "did you mean";
 2. the JSON Schema shipped in vsq/schema (types, ranges, enums);
 3. meaning: paths exist, are of the right kind and are not symbolic links.
 Checks that need the images (vsq.datasets) or the model (vsq.models) build on this.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,6 +40,10 @@ RETIRED_KEYS = {
     ),
 }
 KERAS_MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+# Levels of lists and objects; a configuration needs 4 (the file, variants, a variant, its thresholds).
+# The bound keeps the parsers and the checks far from Python's recursion limit.
+MAX_DEPTH = 10
+JSON_TYPES = (dict, list, str, int, float, type(None))  # bool is an int
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +88,9 @@ class Thresholds:
     max_latency_ms: dict = field(default_factory=dict, compare=False)  # per model, ms per image
 
 
+MCT_KINDS = ("mct_ptq", "mct_gptq", "mct_mixed_precision")
 VARIANT_KINDS = (
-    "mct_ptq", "mct_gptq", "mct_mixed_precision",
+    *MCT_KINDS,
     "tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer",
 )
 
@@ -181,6 +188,7 @@ def load_config(path: str | os.PathLike) -> Config:
     """Read, validate and resolve one configuration file; raise ConfigError on any problem."""
     file = Path(os.path.abspath(path))
     data = _read(file)
+    _check_values(file, data)
     _check_keys(file, data)
     _check_schema(file, data)
     config = _build(file, data)
@@ -191,6 +199,11 @@ def load_config(path: str | os.PathLike) -> Config:
 def _read(file: Path) -> dict:
     if file.is_symlink():
         raise ConfigError(file, None, "is a symbolic link; the spec refuses them: use the file itself")
+    if file.is_dir():
+        raise ConfigError(file, None, "is a directory; a configuration file is expected: give the file itself, "
+                          f"e.g. {file / 'configuration.json'}")
+    if file.exists() and not file.is_file():
+        raise ConfigError(file, None, "is not a regular file; give the configuration file (.json, .yaml or .yml)")
     if not file.is_file():
         hint = "" if file.suffix else " (give the file, e.g. configuration.json)"
         raise ConfigError(file, None, f"no such file{hint}")
@@ -198,13 +211,21 @@ def _read(file: Path) -> dict:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(file, None, f"cannot be read ({error}); save it as UTF-8 text") from None
-    if file.suffix.lower() in (".yaml", ".yml"):
-        data = _parse_yaml(file, text)
-    else:
-        data = _parse_json(file, text)
+    parse = _parse_yaml if file.suffix.lower() in (".yaml", ".yml") else _parse_json
+    try:
+        data = parse(file, text)
+    except ValueError as error:
+        raise ConfigError(file, None, f"holds a value that cannot be read ({value_error_reason(error)}); write a "
+                          "plain number or string there") from None
     if not isinstance(data, dict):
         raise ConfigError(file, None, f"must hold an object of keys and values, not {_type_name(data)}")
     return data
+
+
+def value_error_reason(error: ValueError) -> str:
+    """Why a parser could not build a value (an integer beyond Python's 4300 digits, a YAML date like
+    2024-13-01), without Python's advice to raise the digit limit."""
+    return str(error).split(";")[0]
 
 
 def _parse_json(file: Path, text: str) -> Any:
@@ -214,6 +235,8 @@ def _parse_json(file: Path, text: str) -> Any:
         raise ConfigError(
             file, None, f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}; fix the syntax there"
         ) from None
+    except RecursionError:  # hundreds of nested brackets
+        raise ConfigError(file, None, _too_deep("")) from None
 
 
 def _no_duplicates(file: Path, pairs: list) -> dict:
@@ -229,12 +252,65 @@ def _parse_yaml(file: Path, text: str) -> Any:
     import yaml  # only YAML users pay for the import
 
     try:
+        _refuse_expansion(file, yaml.parse(text, Loader=yaml.SafeLoader))
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(file, None, f"is not valid YAML: {problem}{where}; fix the syntax there") from None
+
+
+NO_ANCHORS = "anchors and aliases are not supported in a configuration: write the values out"
+
+
+def _refuse_expansion(file: Path, events) -> None:
+    """Refuse, before anything is built, what lets a small YAML file become a huge or deep document.
+
+    Nine anchors of nine aliases each ("billion laughs") expand 1 KB into 10^9 values, and merge keys
+    (<<: *base) need aliases too; a configuration needs neither. Parsing events is flat (no recursion).
+    """
+    import yaml
+
+    depth = 0
+    for event in events:
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise ConfigError(file, None, f"uses a YAML alias (*{event.anchor}) at line {line}; {NO_ANCHORS}")
+        if getattr(event, "anchor", None):
+            raise ConfigError(file, None, f"sets a YAML anchor (&{event.anchor}) at line {line}; {NO_ANCHORS}")
+        if isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(file, None, _too_deep(f" at line {line}"))
+
+
+def _too_deep(where: str) -> str:
+    return (f"nests lists and objects more than {MAX_DEPTH} levels deep{where}; a configuration needs 4 at most: "
+            "remove the extra brackets")
+
+
+def _check_values(file: Path, value: Any, path: tuple = ()) -> None:
+    """Refuse what the JSON Schema lets through: NaN and infinities (its "number" accepts them), YAML-only
+    types (dates, binary, sets), keys that are not strings, and deep nesting."""
+    key = ".".join(map(str, path)) or None
+    if not isinstance(value, JSON_TYPES):
+        raise ConfigError(file, key, f"is {_type_name(value)}, which a configuration cannot hold; "
+                          "write it in quotes as a string, or as a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(file, key, f"{json.dumps(value)} is not a finite number (NaN, Infinity and numbers beyond "
+                          "1.8e308 are refused); write a finite number")
+    if not isinstance(value, (dict, list)):
+        return
+    if len(path) >= MAX_DEPTH:
+        raise ConfigError(file, str(path[0]), _too_deep(""))
+    for name, child in value.items() if isinstance(value, dict) else enumerate(value):
+        if isinstance(value, dict) and not isinstance(name, str):
+            raise ConfigError(file, key, f"has the key {name!r}, which is {_type_name(name)}, not a string; "
+                              "put it in quotes")
+        _check_values(file, child, (*path, name))
 
 
 def _check_keys(file: Path, data: dict) -> None:
@@ -300,6 +376,8 @@ def _explain(error) -> str:
     if kind == "oneOf" and "normalization" in list(error.absolute_path):
         return (f"{value} is not a normalization; use \"[0,1]\", \"[-1,1]\", \"[0,255]\" or "
                 "{\"mean\": [r, g, b], \"std\": [r, g, b]} in 0..255 units")
+    if kind == "pattern" and "errorMessage" in spec:  # ajv-errors' keyword: the pattern in words
+        return f"{value} {spec['errorMessage']}"
     if kind == "pattern":
         return f"{value} is not allowed here; {spec.get('description', 'see the schema')}"
     if kind in ("minItems", "maxItems"):
@@ -329,7 +407,7 @@ def _type_name(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
-    return type(value).__name__
+    return f"a YAML {type(value).__name__}"  # a date, bytes (!!binary), a set
 
 
 def _build(file: Path, data: dict) -> Config:
@@ -426,7 +504,12 @@ def _refuse_symlinks(config: Config, key: str) -> None:
     current = start
     for part in written.parts[1 if written.is_absolute() else 0:]:
         current = current / part
-        if part not in (".", "..") and current.is_symlink():
+        try:
+            linked = part not in (".", "..") and current.is_symlink()
+        except OSError as error:  # a name longer than the file system allows, a folder we may not enter
+            raise config.error(key, f"{config.shown(key)}: {current} cannot be checked ({error.strerror}); "
+                               "give a path that exists and can be read") from None
+        if linked:
             raise config.error(key, f"{config.shown(key)}: {current} is a symbolic link; the spec refuses them: "
                                "point at the real file or folder")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq.config import Config
+from vsq.config import Config, value_error_reason
 
 CALIBRATION_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -85,9 +85,17 @@ def parse_labels(config: Config) -> dict[str, int]:
     except json.JSONDecodeError as error:
         raise config.error(key, f"{where} is not valid JSON: {error.msg} at line {error.lineno} column "
                            f"{error.colno}; write it like {{\"daisy\": 0, \"roses\": 1}}") from None
+    except (RecursionError, ValueError) as error:  # hundreds of nested brackets, an integer beyond 4300 digits
+        raise config.error(key, f"{where} cannot be read ({value_error_reason(error)}); write it like "
+                           "{\"daisy\": 0, \"roses\": 1}") from None
     if not isinstance(labels, dict) or not labels:
         raise config.error(key, f"{where} must be a non-empty object mapping class name to id, like "
                            "{\"daisy\": 0, \"roses\": 1}")
+    unusable = [name for name in labels if not _is_folder_name(name)]
+    if unusable:
+        raise config.error(key, f"{where}: class {unusable[0]!r} cannot name a folder of evaluate_image_dir: a "
+                           "class name must not be empty, \".\" or \"..\", nor hold a path separator (/ or \\); "
+                           "rename the class and its folder")
     bad = [name for name, value in labels.items() if isinstance(value, bool) or not isinstance(value, int)]
     if bad:
         raise config.error(key, f"{where}: the id of {bad[0]!r} is {json.dumps(labels[bad[0]])}; ids must be "
@@ -104,6 +112,11 @@ def parse_labels(config: Config) -> dict[str, int]:
         raise config.error(key, f"{where}: ids must be exactly 0..{len(labels) - 1} for {len(labels)} classes; "
                            f"found {', '.join(map(str, outside[:5]))}; renumber them")
     return labels
+
+
+def _is_folder_name(name: str) -> bool:
+    """A class name is the name of one folder: joined to evaluate_image_dir it must not leave it or be it."""
+    return name not in ("", ".", "..") and not any(char in name for char in "/\\\0")
 
 
 def _no_duplicate_names(config: Config, pairs: list) -> dict:
