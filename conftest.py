@@ -6,6 +6,8 @@ The heavy work lives in the session fixtures of fixtures/harness.py.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting", "fixtures.variants"]
@@ -68,8 +70,8 @@ def _interrupt_on_sigterm():
 
 def pytest_configure(config):
     _interrupt_on_sigterm()
-    from fixtures.baselines import baseline_path, resolve_baselines
-    from fixtures.harness import CACHE_KEY, JOBS_KEY
+    from fixtures.baselines import resolve_baselines
+    from fixtures.session import SESSION_KEY, VsqSession
     from vsq.cache import Cache, default_root
     from vsq.errors import ConfigError
     from vsq.job import prepare
@@ -86,22 +88,54 @@ def pytest_configure(config):
             raise pytest.UsageError(
                 f"two configurations are named {name!r}; give each a distinct \"name\" key or file name"
             )
-    config.stash[JOBS_KEY] = jobs
-    resolve_baselines(config, jobs)
+    baselines = resolve_baselines(config.getoption("baseline"), jobs)
     if config.getoption("accept_baseline"):
-        unset = [job.name for job in jobs if baseline_path(config, job) is None]
+        unset = [name for name, path in baselines.items() if path is None]
         if unset:
             raise pytest.UsageError(f"--accept-baseline: configuration {unset[0]!r} has no baseline file; give "
                                     "--baseline PATH or a \"baseline\" key")
     root = config.getoption("vsq_cache_dir") or default_root()
-    config.stash[CACHE_KEY] = Cache(root, enabled=not config.getoption("no_cache"))
+    session = VsqSession(jobs, Cache(root, enabled=not config.getoption("no_cache")), baselines,
+                         stderr_is_terminal=_stderr_is_terminal(config))
+    if not session.stderr_is_terminal:
+        # MCT's own tqdm bars: tqdm reads TQDM_* when first imported, which has not happened yet.
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    worker = getattr(config, "workerinput", None)
+    if worker:  # pytest-xdist workers share the controller's run id
+        session.run_id = worker["vsq_run_id"]
+    config.stash[SESSION_KEY] = session
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist (controller): hand the run id to each worker."""
+    from fixtures.session import vsq_session
+
+    node.workerinput["vsq_run_id"] = vsq_session(node.config).run_id
+
+
+def _stderr_is_terminal(config) -> bool:
+    """Whether the real standard error (not pytest's capture of it) is a terminal."""
+    import sys
+
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return sys.stderr.isatty()
+    with capture.global_and_fixture_disabled():
+        return sys.stderr.isatty()
+
+
+def _jobs(config) -> list:
+    from fixtures.session import SESSION_KEY
+
+    session = config.stash.get(SESSION_KEY, None)
+    return session.jobs if session else []
 
 
 def pytest_generate_tests(metafunc):
     from fixtures.baselines import BASELINE_MODELS
-    from fixtures.harness import JOBS_KEY
 
-    jobs = metafunc.config.stash.get(JOBS_KEY, [])
+    jobs = _jobs(metafunc.config)
     if "vsq_job" not in metafunc.fixturenames or not jobs:
         return
     if "baseline_model" in metafunc.fixturenames:
@@ -120,9 +154,7 @@ def _group(job):
 
 
 def pytest_collection_modifyitems(config, items):
-    from fixtures.harness import JOBS_KEY
-
-    if config.stash.get(JOBS_KEY, []):
+    if _jobs(config):
         # Read like the spec's flow: configuration, data, exported files, then accuracy.
         items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
         _deselect_baseline_checks_without_baseline(config, items)

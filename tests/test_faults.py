@@ -1,6 +1,8 @@
 """Faults: a run killed at any point, or two runs at once, never leave a half-written file."""
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,12 +58,54 @@ def test_interrupted_run_leaves_nothing_half_written(harness, tiny_model, delay,
     assert_nothing_half_written(harness.path, harness.path / "cache")
 
 
-def test_two_runs_at_once_on_one_configuration(harness, tiny_model):
+# Loaded into the first run with -p: before its accuracy tests, it runs a whole second run of the same
+# configuration, which replaces results.json and appends its history line while the first is mid-suites.
+INTERLEAVE_PLUGIN = """
+import json, os, subprocess
+
+def pytest_runtest_setup(item):
+    if not item.name.startswith("test_quantized_top1_drop_within_threshold"):
+        return
+    second = os.environ.pop("VSQ_TEST_SECOND_RUN", None)
+    if second:
+        done = subprocess.run(json.loads(second), capture_output=True, text=True)
+        with open("second_run.log", "w") as log:
+            log.write(str(done.returncode) + "\\n" + done.stdout)
+"""
+
+
+def history_lines(root):
+    return [json.loads(line) for line in (root / "results" / "history.jsonl").read_text().splitlines()]
+
+
+def test_a_run_that_another_run_overtakes_keeps_its_table_and_history_line(harness, tiny_model):
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model))
-    runs = [start(harness, config, "--no-cache") for _ in range(2)]
+    (harness.path / "interleave_plugin.py").write_text(INTERLEAVE_PLUGIN)
+    second = [sys.executable, "-m", "pytest", "suites/", "--config", str(config), "-p", "no:cacheprovider",
+              f"--vsq-cache-dir={harness.path / 'cache'}"]
+    first = subprocess.run([*second, "-p", "interleave_plugin"], cwd=harness.path, capture_output=True, text=True,
+                           env={**os.environ, "VSQ_TEST_SECOND_RUN": json.dumps(second)}, timeout=300)
+    second_code, second_output = (harness.path / "second_run.log").read_text().split("\n", 1)
+    assert second_code == "0", second_output[-1500:]
+    assert first.returncode == 0, first.stdout[-1500:]
+    assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS", first.stdout)
+    on_disk = json.loads((harness.path / "results" / "results.json").read_text())
+    assert f"another run (id {on_disk['run_id']}" in first.stdout  # the overtaking run's file is on disk
+    lines = history_lines(harness.path)
+    assert len(lines) == 2 and len({line["run_id"] for line in lines}) == 2
+    assert all(line["top_1"]["tflite_quantized"] == 1.0 for line in lines)
+    assert_nothing_half_written(harness.path, harness.path / "cache")
+
+
+def test_two_runs_at_once_with_two_workers_each(harness, tiny_model):
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model))
+    runs = [start(harness, config, "-n", "2", "--dist", "loadgroup") for _ in range(2)]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [out[-1500:] for out in outputs]
+    for output in outputs:
+        assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS", output)
     assert_nothing_half_written(harness.path, harness.path / "cache")
-    history = (harness.path / "results" / "history.jsonl").read_text().splitlines()
-    assert len(history) == 2 and all(json.loads(line)["top_1"]["tflite_quantized"] == 1.0 for line in history)
+    lines = history_lines(harness.path)
+    assert len(lines) == 2 and len({line["run_id"] for line in lines}) == 2

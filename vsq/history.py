@@ -15,6 +15,7 @@ def entry(document: dict) -> dict:
     env = document["environment"]
     return {
         "time": document["created"],
+        "run_id": document.get("run_id"),
         "configuration": document["configuration"]["name"],
         "top_1": {name: document["models"][name]["top_1_accuracy"] for name in MODELS},
         "top_5": {name: document["models"][name]["top_5_accuracy"] for name in MODELS},
