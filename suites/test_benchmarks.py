@@ -47,8 +47,9 @@ def test_latency_per_image(request, benchmark, vsq_job, model, batch, sample_ima
     budget = vsq_job.config.thresholds.max_latency_ms.get(model)
     if budget is not None:
         benchmark.extra_info["max_latency_ms"] = budget
-        assert per_image_ms <= budget, (
-            f"{model}: {per_image_ms:.3f} ms per image (batch {batch}) is over thresholds.max_latency_ms "
+        within = per_image_ms <= budget
+        assert within, (
+            f"{vsq_job.name}: {model}: {per_image_ms:.3f} ms per image (batch {batch}) is over thresholds.max_latency_ms "
             f"{budget} ms")
 
 

@@ -8,7 +8,8 @@ that MCT or the TFLite converter could not build fails each of its tests with th
 import pytest
 
 from vsq.metrics import top1_drop_points
-from vsq.variants import describe_tflite, io_problems, weight_problems
+from vsq.paths import shown
+from vsq.storage import describe_tflite, io_problems, weight_problems
 
 
 def _built(variant_builds, variant):
@@ -32,31 +33,36 @@ def test_variant_file_written(vsq_job, variant, variant_builds, record_property)
     build = variant_builds[variant.name]
     _record_build(record_property, build)
     path = _built(variant_builds, variant)
-    record_property("size_bytes", path.stat().st_size if path.exists() else 0)
-    assert path.parent == vsq_job.config.output_dir
-    assert path.is_file() and path.stat().st_size > 0, f"{path} is missing or empty"
+    size = path.stat().st_size if path.is_file() else 0
+    record_property("size_bytes", size)
+    in_place = path.parent == vsq_job.config.output_dir and size > 0
+    assert in_place, (
+        f"{vsq_job.name}: {shown(path)} is {'empty or missing' if not size else 'not in output_dir'}")
 
 
-def test_variant_weights_stored_as_its_kind(variant, variant_builds, record_property):
+def test_variant_weights_stored_as_its_kind(vsq_job, variant, variant_builds, record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
     description = describe_tflite(path)
     for dtype, figures in description["weights"].items():
         record_property(f"weights_{dtype}_bytes", figures["bytes"])
-    problems = weight_problems(variant, description)
-    assert not problems, f"{path.name} ({variant.kind}) " + "; ".join(problems)
+    record_property("weight_tensors", len(description["kernels"]))
+    problems = weight_problems(variant.kind, description)
+    as_its_kind = not problems
+    assert as_its_kind, f"{vsq_job.name}: {path.name} ({variant.kind}) " + "; ".join(problems)
 
 
 @pytest.mark.variant_kinds("tf_full_integer")
-def test_full_integer_input_and_output_types(variant, variant_builds, record_property):
+def test_full_integer_input_and_output_types(vsq_job, variant, variant_builds, record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
     description = describe_tflite(path)
     record_property("io_type", variant.io_type)
     record_property("inputs", ",".join(description["inputs"]))
     record_property("outputs", ",".join(description["outputs"]))
-    problems = io_problems(variant, description)
-    assert not problems, f"{path.name} ({variant.kind}) " + "; ".join(problems)
+    problems = io_problems(variant.kind, variant.io_type, description)
+    as_configured = not problems
+    assert as_configured, f"{vsq_job.name}: {path.name} ({variant.kind}) " + "; ".join(problems)
 
 
 def _record_accuracy(record_property, row, evaluation):
@@ -66,30 +72,36 @@ def _record_accuracy(record_property, row, evaluation):
         record_property(key, row.get(key))
 
 
-def test_variant_top1_drop_within_threshold(variant, variant_builds, variant_evaluation, evaluation,
+def test_variant_top1_drop_within_threshold(vsq_job, variant, variant_builds, variant_evaluation, evaluation,
                                             record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
     row = variant_evaluation["models"][variant.name]
     drop = top1_drop_points(evaluation["top_1_accuracy_keras"], row["top_1_accuracy"])
     _record_accuracy(record_property, row, evaluation)
-    record_property("max_top1_drop", variant.max_top1_drop)
-    assert drop <= variant.max_top1_drop, (
-        f"{path.name} ({variant.kind}) Top-1 {row['top_1_accuracy']:.4f} is {drop:.2f} points below Keras "
-        f"{evaluation['top_1_accuracy_keras']:.4f}; the variant's max_top1_drop is {variant.max_top1_drop} points"
+    limit = variant.max_top1_drop
+    record_property("max_top1_drop", limit)
+    within = drop <= limit
+    assert within, (
+        f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {row['top_1_accuracy']:.4f} is {drop:.2f} points below Keras "
+        f"{evaluation['top_1_accuracy_keras']:.4f}; the variant's max_top1_drop is {limit} points"
     )
 
 
-def test_variant_top1_above_minimum(variant, variant_builds, variant_evaluation, evaluation, record_property):
+def test_variant_top1_above_minimum(vsq_job, variant, variant_builds, variant_evaluation, evaluation, record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
     row = variant_evaluation["models"][variant.name]
     top1, chance = row["top_1_accuracy"], 1.0 / evaluation["num_classes"]
     _record_accuracy(record_property, row, evaluation)
     record_property("min_top1", variant.min_top1 if variant.min_top1 is not None else f"chance ({chance:.4f})")
-    if variant.min_top1 is None:
-        assert top1 > chance, f"{path.name} ({variant.kind}) Top-1 {top1:.4f} is no better than chance ({chance:.4f})"
+    minimum = variant.min_top1
+    if minimum is None:
+        better = top1 > chance
+        assert better, (
+            f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {top1:.4f} is no better than chance ({chance:.4f})")
     else:
-        assert top1 >= variant.min_top1, (
-            f"{path.name} ({variant.kind}) Top-1 {top1:.4f} is below the variant's min_top1 {variant.min_top1:.4f}"
+        above = top1 >= minimum
+        assert above, (
+            f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {top1:.4f} is below the variant's min_top1 {minimum:.4f}"
         )

@@ -70,14 +70,14 @@ def built(job, keras_model):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_each_kind_builds_and_is_stored_as_its_kind(built, variant):
-    from vsq.variants import describe_tflite, io_problems, weight_problems
+    from vsq.storage import describe_tflite, io_problems, weight_problems
 
     path, _seconds = built[variant.name]
     assert path.is_file() and path.name == f"model_{variant.name}.tflite"
     assert not list(path.parent.glob(".*.tmp*")), "a temporary file was left beside the model"
     description = describe_tflite(path)
-    assert weight_problems(variant, description) == []
-    assert io_problems(variant, description) == []
+    assert weight_problems(variant.kind, description) == []
+    assert io_problems(variant.kind, variant.io_type, description) == []
     if variant.kind == "tf_full_integer":
         assert description["inputs"] == description["outputs"] == [variant.io_type]
     if variant.kind == "tf_float16":
@@ -98,7 +98,7 @@ def test_every_variant_keeps_top1_on_the_tiny_model(job, built):
 
 @pytest.mark.slow
 def test_mixed_precision_stores_4_bit_weights_and_a_smaller_file(built):
-    from vsq.variants import describe_tflite
+    from vsq.storage import describe_tflite
 
     mixed, uniform = built["mct_mixed_precision"][0], built["mct_ptq_imx500"][0]
     assert describe_tflite(mixed)["weights"].get("int4", {}).get("bytes", 0) > 0

@@ -18,17 +18,13 @@ import numpy as np
 
 from vsq import atomic
 from vsq.cache import key_of
-from vsq.config import Config, TFLiteRuntime, Variant
+from vsq.config import MCT_KINDS, Config, TFLiteRuntime, Variant
 from vsq.errors import ExternalToolError
 
 # Bump when the way a variant is built changes, so that old cache entries are not reused.
 VARIANT_RECIPE = 1
 
-MCT_KINDS = ("mct_ptq", "mct_gptq", "mct_mixed_precision")
 TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
-# Kinds whose weights must be stored as integers (int8/uint8; int4 too in MCT mixed precision).
-# tf_dynamic_range is one of them: int8 weights, float activations.
-INTEGER_WEIGHT_KINDS = MCT_KINDS + ("tf_dynamic_range", "tf_integer_float_fallback", "tf_full_integer")
 UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
 # MCT's default number of images to score bit-widths in mixed precision.
 MP_SCORE_IMAGES = 32
@@ -164,87 +160,6 @@ def _configure(converter, variant: Variant, batches: Batches) -> None:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
-
-
-# --- what a .tflite file holds ------------------------------------------------------------------
-
-
-def describe_tflite(path: Path) -> dict:
-    """Weight storage and interface of a .tflite file, read from its flatbuffer (no interpreter).
-
-    `weights`: per tensor type, the count and bytes of constant tensors (tensors with data in the
-    file: kernels, biases, tables). int8, uint8, float16 and float32 are always listed.
-    `inputs`/`outputs`: tensor types of the main graph's inputs and outputs, e.g. ["float32"].
-    """
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    type_names = {value: name.lower() for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
-    data = Path(path).read_bytes()
-    model = schema.Model.GetRootAs(data, 0)
-    weights = {name: {"tensors": 0, "bytes": 0} for name in ("int8", "uint8", "float16", "float32")}
-    seen = set()
-    for s in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(s)
-        for t in range(graph.TensorsLength()):
-            tensor = graph.Tensors(t)
-            size = _buffer_size(model, tensor.Buffer())
-            if size == 0 or tensor.Buffer() in seen:  # no data: computed at run time
-                continue
-            seen.add(tensor.Buffer())
-            entry = weights.setdefault(type_names.get(tensor.Type(), str(tensor.Type())), {"tensors": 0, "bytes": 0})
-            entry["tensors"] += 1
-            entry["bytes"] += size
-    main = model.Subgraphs(0)
-    return {
-        "inputs": [type_names[main.Tensors(main.Inputs(i)).Type()] for i in range(main.InputsLength())],
-        "outputs": [type_names[main.Tensors(main.Outputs(i)).Type()] for i in range(main.OutputsLength())],
-        "weights": weights,
-        "file_size_bytes": len(data),
-    }
-
-
-def _buffer_size(model, index: int) -> int:
-    if index == 0 or index >= model.BuffersLength():  # buffer 0 is the empty sentinel
-        return 0
-    buffer = model.Buffers(index)
-    # Files over 2 GB keep data outside the flatbuffer (offset/size) rather than inline.
-    return buffer.DataLength() or int(buffer.Size() if hasattr(buffer, "Size") else 0)
-
-
-INTEGER_TYPES = ("int8", "uint8", "int4")  # int4: MCT's mixed precision stores 4-bit weights packed
-
-
-def weight_problems(variant: Variant, description: dict) -> list[str]:
-    """Ways the file's weights are not stored as its kind promises; empty when they are.
-
-    Integer kinds: integer weights (int8/uint8/int4) outweigh float ones in bytes, and no float16;
-    tf_float16: float16 weights and no integer ones. Biases (int32) are not weights here.
-    """
-    weights = description["weights"]
-    integer = sum(weights.get(name, {}).get("bytes", 0) for name in INTEGER_TYPES)
-    floats = weights["float16"]["bytes"] + weights["float32"]["bytes"]
-    problems = []
-    if variant.kind in INTEGER_WEIGHT_KINDS:
-        if integer == 0:
-            problems.append("has no int8/uint8/int4 weights")
-        elif floats > integer:
-            problems.append(f"keeps more float weight bytes ({floats}) than integer ones ({integer})")
-        if weights["float16"]["tensors"]:
-            problems.append(f"has {weights['float16']['tensors']} float16 weight tensors")
-    if variant.kind == "tf_float16":
-        if weights["float16"]["tensors"] == 0:
-            problems.append("has no float16 weights")
-        if integer:
-            problems.append(f"has {integer} bytes of integer weights")
-    return problems
-
-
-def io_problems(variant: Variant, description: dict) -> list[str]:
-    """tf_full_integer: inputs and outputs must be of the variant's io_type (int8 or uint8)."""
-    if variant.kind != "tf_full_integer":
-        return []
-    return [f"{side} are {description[side]}, not {variant.io_type} (io_type)"
-            for side in ("inputs", "outputs") if description[side] != [variant.io_type] * len(description[side])]
 
 
 def within_thresholds(top1: float, drop_points: float, max_top1_drop: float, min_top1: float | None,
