@@ -85,6 +85,12 @@ def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
 
     cold = run_suites(harness, config)
     assert cold.ret == pytest.ExitCode.OK
+    # Off a terminal (a CI log), progress is plain lines: no carriage-return redraws, no cursor escapes.
+    # (pytester splits lines at carriage returns too, so a redrawn bar shows as several lines.)
+    log = "\n".join(cold.outlines + cold.errlines)
+    assert "\x1b[" not in log and sum("calibration:" in line for line in cold.errlines) == 1
+    cold.stderr.fnmatch_lines(["configuration: calibration: 2/2 it (100 %)*",
+                               "configuration: evaluating keras, tflite, tflite_quantized: 36/36 img (100 %)*"])
     first = json.loads(results.read_text())
     assert set(first["cache"].values()) == {"built"}
 

@@ -1,5 +1,6 @@
 """Reports for reviewers and the nightly gate: HTML, baselines, history, workers (pytester runs)."""
 
+import html
 import json
 import re
 import shutil
@@ -41,7 +42,14 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
     page = (harness.path / "reports" / "report.html").read_text()
     assert '<table class="vsq-summary">' in page
     assert re.search(r"<td>configuration</td><td>1\.0000</td><td>1\.0000</td><td>1\.0000</td><td>\+0\.00</td>", page)
-    assert page.count('class="vsq-chart"') == 3  # Top-1 chart, per-class losses, confusion matrix
+    assert page.count('class="vsq-chart"') == 3  # drop against threshold, per-class losses, confusion matrix
+    assert 'alt="Top-1 drop against threshold per configuration"' in page
+    # pytest-html draws its Environment table from a JSON blob in the page.
+    blob = json.loads(html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))
+    environment = blob["environment"]
+    assert environment["Model Compression Toolkit"] == "2.6.1" and environment["TensorFlow"] == "2.15.1"
+    assert {"vsq", "LiteRT"} <= set(environment)
+    assert "builtin_without_default_delegates" in environment["TFLite runtime (configuration)"]
     assert page.count("data:image/png;base64,") >= 3
 
     suite = ET.parse(harness.path / "reports" / "junit.xml").getroot().find("testsuite")

@@ -26,22 +26,34 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def top1_by_configuration(documents: dict[str, dict]) -> bytes:
-    """Grouped bars: Top-1 of each model, per configuration."""
+def drop_against_threshold(documents: dict[str, dict]) -> bytes:
+    """Per configuration: the Top-1 drop of each TFLite file against Keras, in percentage points, beside
+    its threshold (a 1-point drop is invisible on a 0..1 Top-1 axis; here it is a bar of 1 against 1)."""
     plt = _pyplot()
-    names = list(documents)
-    models = list(MODEL_LABELS)
-    fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(names) + 2), 3.6))
-    width = 0.8 / len(models)
-    for i, model in enumerate(models):
-        values = [documents[name]["models"][model]["top_1_accuracy"] for name in names]
-        bars = ax.bar(np.arange(len(names)) + (i - 1) * width, values, width, label=MODEL_LABELS[model])
-        ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=2)
-    ax.set_xticks(np.arange(len(names)), names)
-    ax.set_ylim(0, 1.1)
-    ax.set_ylabel("Top-1")
-    ax.set_title("Top-1 per configuration")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
+    rows = []  # (label, drop, threshold, whether the threshold bounds the difference either way)
+    for name, doc in documents.items():
+        limits = doc["configuration"]["thresholds"]
+        rows.append((f"{name}\nquantized", doc["top_1_drop_points"]["tflite_quantized"], limits["max_top1_drop"], False))
+        rows.append((f"{name}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"], True))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
+    y = np.arange(len(rows))
+    drops = np.array([row[1] for row in rows])
+    limits = np.array([row[2] for row in rows])
+    over = np.array([abs(drop) > limit if either_way else drop > limit for _, drop, limit, either_way in rows])
+    colours = np.where(over, "#cf222e", "#1a7f37")
+    ax.barh(y, drops, 0.5, color=colours)
+    ax.scatter(limits, y, marker="|", s=900, color="black", label="threshold", zorder=3)
+    for i, drop in enumerate(drops):
+        ax.annotate(f"{drop:+.2f} pp", (drop, i), xytext=(4 if drop >= 0 else -4, 0), textcoords="offset points",
+                    ha="left" if drop >= 0 else "right", va="center", fontsize=8)
+    reach = max(1.0, float(np.abs(np.concatenate([drops, limits])).max()) * 1.25)
+    ax.set_xlim(-reach, reach)
+    ax.axvline(0, color="#888", linewidth=0.8)
+    ax.set_yticks(y, [row[0] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Top-1 drop against Keras (percentage points; right of 0 is worse)")
+    ax.set_title("Drop against threshold per configuration")
+    ax.legend(fontsize=8, loc="lower right", markerscale=0.4)
     return _png(fig)
 
 

@@ -70,11 +70,11 @@ STYLE = """<style>
 
 
 def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: list[str]) -> str:
-    """Everything vsq adds to the report's summary: tables, Top-1 chart, per-class and confusion charts."""
+    """Everything vsq adds to the report's summary: tables, drop chart, per-class and confusion charts."""
     parts = [STYLE, "<h2>vsq: Top-1 accuracy</h2>"]
     if documents:
         parts.append(summary_table(documents, gates))
-        parts.append(_img(charts.top1_by_configuration(documents), "Top-1 of each model per configuration"))
+        parts.append(_img(charts.drop_against_threshold(documents), "Top-1 drop against threshold per configuration"))
     for name in missing:
         parts.append(f'<p class="vsq-fail">{escape(name)}: no results (its evaluation did not finish; see the '
                      "failed tests)</p>")
