@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 import tiny
-from vsq.config import MAX_DEPTH, load_config
+from vsq.config import MAX_DEPTH, TFLiteRuntime, Thresholds, Variant, defaults, load_config
+from vsq.preprocessing import Preprocessing
 from vsq.errors import ConfigError
 
 SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth
@@ -55,6 +56,55 @@ def test_defaults_of_optional_keys(project):
     assert config.tflite_runtime.op_resolver == "builtin_without_default_delegates"
     assert config.tflite_runtime.num_threads == 1
     assert config.tflite_runtime.batch_size == 1
+    assert config.preprocessing.mode == "square" and config.preprocessing.size == 16
+    top = defaults()
+    assert (config.seed, config.target_platform, config.unreadable_images, config.allow_unsafe_model_code) == (
+        top["seed"], top["target_platform"], top["unreadable_images"], top["allow_unsafe_model_code"])
+
+
+def test_defaults_are_the_schemas():
+    """One place for defaults: the dataclasses take theirs from the schema (which editors show)."""
+    assert vars(Thresholds()) == defaults("thresholds")
+    assert vars(TFLiteRuntime()) == defaults("tflite_runtime")
+    assert vars(Preprocessing(16)) == {"size": 16, **defaults("preprocessing")}
+    variant = vars(Variant("v", "mct_gptq"))
+    assert {key: variant[key] for key in defaults("variants")} == defaults("variants")
+    assert (variant["max_top1_drop"], variant["min_top1"]) == (Thresholds().max_top1_drop, Thresholds().min_top1)
+
+
+def test_as_dict_lists_what_results_json_always_listed(project):
+    out = load_config(write(project, SPEC_EXAMPLE)).as_dict()
+    assert list(out) == [*SPEC_EXAMPLE, *(f"{key}_resolved" for key in (
+        "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
+        "evaluate_result_dir")), "name", "file", "seed", "target_platform", "unreadable_images",
+        "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants"]
+    assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]"}
+    assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "max_float_top1_drop": 0.5,
+                                 "max_baseline_drop": 0.5, "max_latency_ms": {}}
+    assert out["file"] == str(project / "configuration.json") and out["baseline"] is None and out["variants"] == []
+    json.dumps(out, allow_nan=False)
+
+
+def test_variants_and_paths_in_as_dict_are_plain_json(project):
+    data = with_(baseline="./base.json", variants=["tf_float16", {"kind": "mct_gptq", "epochs": 2}])
+    out = load_config(write(project, data)).as_dict()
+    assert out["baseline"] == str(project / "base.json")
+    assert out["variants"] == [
+        {"name": "tf_float16", "kind": "tf_float16", "target_platform": None, "epochs": 5,
+         "weights_memory_fraction": 0.75, "io_type": "int8", "max_top1_drop": 1.0, "min_top1": None},
+        {"name": "mct_gptq", "kind": "mct_gptq", "target_platform": None, "epochs": 2,
+         "weights_memory_fraction": 0.75, "io_type": "int8", "max_top1_drop": 1.0, "min_top1": None}]
+
+
+def test_shorter_side_preprocessing_is_read(project):
+    data = with_(preprocessing={"resize": "bicubic", "mode": "shorter_side", "crop_pct": 0.9, "normalization": "[-1,1]"})
+    config = load_config(write(project, data))
+    assert config.preprocessing == Preprocessing(16, "bicubic", mode="shorter_side", crop_pct=0.9,
+                                                 normalization="[-1,1]")
+    assert config.preprocessing.mean_std == ((127.5,) * 3, (127.5,) * 3)
+    assert config.as_dict()["preprocessing"] == data["preprocessing"]
+    default_crop = load_config(write(project, with_(preprocessing={"mode": "shorter_side"}))).preprocessing
+    assert default_crop.crop_pct == 0.875 and default_crop.size == 16
 
 
 def test_relative_paths_resolve_against_the_file_not_the_cwd(project, tmp_path_factory, monkeypatch):
@@ -138,8 +188,28 @@ BAD = [
     ("negative-drop", with_(thresholds={"max_top1_drop": -1}), "thresholds.max_top1_drop", ">= 0"),
     ("min-top1-percent", with_(thresholds={"min_top1": 85}), "thresholds.min_top1", "<= 1"),
     ("variant-kind", with_(variants=["tf_float"]), "variants.0", '"tf_float" is not a variant; use one of'),
-    ("variant-option-typo", with_(variants=[{"kind": "mct_gptq", "epoch": 3}]), "variants.0",
-     'unknown key "epoch"; did you mean epochs?'),
+    ("variant-option-typo", with_(variants=[{"kind": "mct_gptq", "epoch": 3}]), "variants.0.epoch",
+     "unknown key; did you mean epochs?"),
+    ("variant-thresholds-typo", with_(variants=[{"kind": "mct_ptq", "thresholds": {"max_drop": 1}}]),
+     "variants.0.thresholds.max_drop", "unknown key; did you mean max_top1_drop?"),
+    ("latency-model-typo", with_(thresholds={"max_latency_ms": {"tflite_quantised": 3}}),
+     "thresholds.max_latency_ms.tflite_quantised", "unknown key; did you mean tflite_quantized?"),
+    ("normalization-key-typo", with_(preprocessing={"normalization": {"mean": [0] * 3, "std": [1] * 3, "sdt": 1}}),
+     "preprocessing.normalization.sdt", "unknown key; did you mean std?"),
+    ("preprocessing-key-typo", with_(preprocessing={"crop": 0.875}), "preprocessing.crop",
+     "unknown key; did you mean crop_pct?"),
+    ("preprocessing-mode", with_(preprocessing={"mode": "center_crop"}), "preprocessing.mode",
+     '"center_crop" is not supported; use one of "square", "shorter_side"'),
+    ("crop-pct-zero", with_(preprocessing={"mode": "shorter_side", "crop_pct": 0}), "preprocessing.crop_pct",
+     "0 is too small; use a value > 0"),
+    ("crop-pct-percent", with_(preprocessing={"mode": "shorter_side", "crop_pct": 87.5}), "preprocessing.crop_pct",
+     "87.5 is too large; use a value <= 1"),
+    ("crop-pct-string", with_(preprocessing={"mode": "shorter_side", "crop_pct": "0.875"}), "preprocessing.crop_pct",
+     '"0.875" is a string; write a number'),
+    ("crop-pct-without-mode", with_(preprocessing={"crop_pct": 0.875}), "preprocessing.crop_pct",
+     'is only used with "mode": "shorter_side" (mode is square); remove crop_pct, or set "mode": "shorter_side"'),
+    ("crop-pct-with-square", with_(preprocessing={"mode": "square", "crop_pct": 1}), "preprocessing.crop_pct",
+     'is only used with "mode": "shorter_side"'),
     ("variant-names-clash", with_(variants=["tf_float16", "tf_float16"]), "variants", "two variants are named"),
     ("not-an-object", [1, 2], None, "must hold an object"),
     # json.dumps writes NaN, Infinity and -Infinity literals, which Python's json reads back.

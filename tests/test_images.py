@@ -12,6 +12,7 @@ from vsq import evaluate
 from vsq.errors import VsqError
 from vsq.images import ImageError, decode, decode_image
 from vsq.job import prepare
+from vsq.preprocessing import Preprocessing
 
 
 def jpeg_bytes(colour=(200, 20, 20), size=(20, 20)):
@@ -32,6 +33,8 @@ def test_undecodable_files_are_named(tmp_path, content, words):
     with pytest.raises(ImageError) as caught:
         decode(path, 16, "bilinear")
     assert str(caught.value).startswith(f"{path}: ") and words in str(caught.value)
+    with pytest.raises(ImageError, match=words):  # the same decoder in every mode
+        Preprocessing(16, mode="shorter_side").decode(path)
 
 
 @pytest.mark.parametrize("mode, make", [
@@ -83,7 +86,7 @@ def broken_project(project):
 def test_unreadable_evaluation_images_fail_by_default(project):
     job = broken_project(project)
     with pytest.raises(VsqError) as caught:
-        evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation)
+        evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation_set)
     message = str(caught.value)
     assert message.startswith("2 evaluation images could not be decoded: ")
     assert "red_0.JPEG: is an empty file" in message and "red_1.JPEG" in message
@@ -92,7 +95,7 @@ def test_unreadable_evaluation_images_fail_by_default(project):
 
 def test_unreadable_evaluation_images_can_be_skipped_and_counted(project):
     job = broken_project(project)
-    results = evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation, skip_unreadable=True)
+    results = evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation_set, skip_unreadable=True)
     assert len(results["m"].labels) == 34 and results["m"].top1 == 1.0
     assert [path.split("/")[-1] for path, _ in results["m"].skipped] == ["red_0.JPEG", "red_1.JPEG"]
 
@@ -100,6 +103,6 @@ def test_unreadable_evaluation_images_can_be_skipped_and_counted(project):
 def test_grayscale_evaluation_images_are_counted(project):
     Image.new("L", (20, 20), 100).save(project / "evaluate" / "images" / "red" / "red_0.JPEG", format="JPEG")
     job = prepare(tiny.write_config(project))
-    results = evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation)
+    results = evaluate.evaluate_models({"m": predictor}, job.config, job.evaluation_set)
     assert results["m"].modes == {"RGB": 35, "L": 1}
     json.dumps(results["m"].modes)  # goes into results.json as is
