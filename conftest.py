@@ -132,20 +132,32 @@ def _jobs(config) -> list:
     return session.jobs if session else []
 
 
-def pytest_generate_tests(metafunc):
-    from fixtures.baselines import BASELINE_MODELS
+def _paired_names(argname: str, jobs: list) -> list:
+    """Tests that take one of these arguments run per configuration and name; names a configuration
+    lacks (no baseline file, no such variant) are deselected at collection."""
+    from fixtures.variants import variant_names
+    from vsq.reference import KEYS
 
+    return list(KEYS) if argname == "baseline_model" else variant_names(jobs)
+
+
+PAIRED_ARGUMENTS = ("baseline_model", "variant_name")
+
+
+def pytest_generate_tests(metafunc):
     jobs = _jobs(metafunc.config)
     if "vsq_job" not in metafunc.fixturenames or not jobs:
         return
-    if "baseline_model" in metafunc.fixturenames:
-        # One test per configuration and model; those without a baseline are deselected at collection.
-        pairs = [pytest.param(job, model, id=f"{job.name}-{model}", marks=_group(job))
-                 for job in jobs for model in BASELINE_MODELS]
-        metafunc.parametrize(["vsq_job", "baseline_model"], pairs, indirect=["vsq_job"], scope="session")
+    paired = next((name for name in PAIRED_ARGUMENTS if name in metafunc.fixturenames), None)
+    if paired is None:
+        params = [pytest.param(job, id=job.name, marks=_group(job)) for job in jobs]
+        metafunc.parametrize("vsq_job", params, indirect=True, scope="session")
         return
-    params = [pytest.param(job, id=job.name, marks=_group(job)) for job in jobs]
-    metafunc.parametrize("vsq_job", params, indirect=True, scope="session")
+    # None stands for "no name at all" (no configuration has variants): deselected like a missing pair.
+    names = _paired_names(paired, jobs) or [None]
+    pairs = [pytest.param(job, name, id=f"{job.name}-{name}" if name else job.name, marks=_group(job))
+             for job in jobs for name in names]
+    metafunc.parametrize(["vsq_job", paired], pairs, indirect=["vsq_job"], scope="session")
 
 
 def _group(job):
@@ -157,21 +169,29 @@ def pytest_collection_modifyitems(config, items):
     if _jobs(config):
         # Read like the spec's flow: configuration, data, exported files, then accuracy.
         items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
-        _deselect_baseline_checks_without_baseline(config, items)
+        _deselect(config, items, lambda item: not _pair_exists(config, item))
         _deselect_benchmarks_unless_asked(config, items)
         return
     if any("vsq_job" in getattr(item, "fixturenames", ()) for item in items):
         raise pytest.UsageError(f"no --config given; the suites need a configuration file: {HOW_TO_CALL}")
 
 
-def _deselect_baseline_checks_without_baseline(config, items):
+def _pair_exists(config, item) -> bool:
+    """A configuration-and-name test runs only where the configuration has that baseline or variant."""
     from fixtures.baselines import baseline_path
+    from fixtures.variants import find_variant
 
-    def unbaselined(item):
-        params = getattr(item, "callspec", None) and item.callspec.params
-        return bool(params) and "baseline_model" in params and baseline_path(config, params["vsq_job"]) is None
-
-    _deselect(config, items, unbaselined)
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    job = params.get("vsq_job")
+    if job is None:
+        return True
+    if "baseline_model" in params:
+        return params["baseline_model"] is not None and baseline_path(config, job) is not None
+    if "variant_name" in params:
+        variant = find_variant(job, params["variant_name"])
+        marker = item.get_closest_marker("variant_kinds")
+        return variant is not None and (marker is None or variant.kind in marker.args)
+    return True
 
 
 def _deselect_benchmarks_unless_asked(config, items):

@@ -49,7 +49,8 @@ def prepare_models(kind: str, work: Path, config):
     import tensorflow as tf
 
     from vsq.models import export_float_tflite
-    from vsq.quantize import export_int8_tflite, post_training_quantize
+    from vsq.config import Variant
+    from vsq.variants import build_variant
 
     work.mkdir(parents=True, exist_ok=True)
     if kind == "example":
@@ -71,9 +72,9 @@ def prepare_models(kind: str, work: Path, config):
 
         def data():
             for batch in batches:
-                yield [normalize(np.stack([decode(paths[i], size, "bilinear") for i in batch]), mean_std)]
+                yield normalize(np.stack([decode(paths[i], size, "bilinear") for i in batch]), mean_std)
 
-        export_int8_tflite(post_training_quantize(model, data, "imx500"), quant_path)
+        build_variant(Variant("quantized", "mct_ptq", target_platform="imx500"), model, data, config, quant_path)
     return model, float_path, quant_path, size
 
 

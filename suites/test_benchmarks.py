@@ -10,19 +10,17 @@ sets one (thresholds.max_latency_ms), is asserted here. In ordinary runs these a
 import numpy as np
 import pytest
 
-MODELS = ("keras", "tflite", "tflite_quantized")
+from vsq.reference import KEYS as MODELS
 BATCHED = 32
 
 
 @pytest.fixture(scope="session")
 def sample_images(vsq_job):
     """BATCHED preprocessed evaluation images (decoded once)."""
-    from vsq.images import decode, normalize
 
     config = vsq_job.config
-    paths = [vsq_job.evaluation.paths[i % len(vsq_job.evaluation.paths)] for i in range(BATCHED)]
-    pixels = np.stack([decode(p, config.input_tensor_size, config.preprocessing.resize) for p in paths])
-    return normalize(pixels, config.preprocessing.mean_std)
+    paths = [vsq_job.evaluation_set.paths[i % len(vsq_job.evaluation_set.paths)] for i in range(BATCHED)]
+    return config.preprocessing.normalize(np.stack([config.preprocessing.decode(p).pixels for p in paths]))
 
 
 def _predictor(request, vsq_job, model, batch):
@@ -58,23 +56,19 @@ def test_evaluation_throughput(benchmark, request, vsq_job, keras_model, float_t
 
     predictors = {model: _predictor(request, vsq_job, model, vsq_job.config.tflite_runtime.batch_size)
                   for model in MODELS}
-    benchmark.pedantic(evaluate_models, args=(predictors, vsq_job.config, vsq_job.evaluation), rounds=1,
+    benchmark.pedantic(evaluate_models, args=(predictors, vsq_job.config, vsq_job.evaluation_set), rounds=1,
                        iterations=1)
-    images = len(vsq_job.evaluation.paths)
+    images = len(vsq_job.evaluation_set.paths)
     benchmark.extra_info.update(images=images, models=len(MODELS),
                                 images_per_second=images / benchmark.stats.stats.mean)
 
 
 def test_quantization_wall_time(benchmark, tmp_path, vsq_job, keras_model, calibration):
-    from vsq.quantize import export_int8_tflite, post_training_quantize
+    """The default recipe (MCT PTQ and INT8 export), uncached."""
+    from vsq.variants import build_variant, default_recipe
 
     config = vsq_job.config
-
-    def quantize_and_export():
-        data = lambda: ([calibration.batch(i)] for i in range(config.iteration_count))  # noqa: E731
-        export_int8_tflite(post_training_quantize(keras_model, data, config.target_platform),
-                           tmp_path / "model_quantized.tflite")
-
-    benchmark.pedantic(quantize_and_export, rounds=1, iterations=1)
+    benchmark.pedantic(build_variant, args=(default_recipe(config), keras_model, calibration.iterate, config,
+                                            tmp_path / "model_quantized.tflite"), rounds=1, iterations=1)
     benchmark.extra_info.update(iteration_count=config.iteration_count, batch_size=config.batch_size,
                                 target_platform=config.target_platform)

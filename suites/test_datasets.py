@@ -16,8 +16,8 @@ def test_labels_are_ids_zero_to_n_minus_one(vsq_job, record_property):
 
 
 def test_every_class_folder_has_a_label_and_images(vsq_job, record_property):
-    names = vsq_job.evaluation.class_names
-    counts = np.bincount(np.asarray(vsq_job.evaluation.labels), minlength=len(names))
+    names = vsq_job.evaluation_set.class_names
+    counts = np.bincount(np.asarray(vsq_job.evaluation_set.labels), minlength=len(names))
     record_property("images_per_class", json.dumps(dict(zip(names, counts.tolist()))))
     folders = sorted(p.name for p in vsq_job.config.evaluate_image_dir.iterdir() if p.is_dir())
     unmatched = sorted(set(folders) ^ set(names))
@@ -29,7 +29,7 @@ def test_every_class_folder_has_a_label_and_images(vsq_job, record_property):
 
 
 def test_labels_match_model_outputs(vsq_job, model_info, record_property):
-    outputs, classes = model_info.num_outputs, vsq_job.evaluation.num_classes
+    outputs, classes = model_info.num_outputs, vsq_job.evaluation_set.num_classes
     record_property("model_outputs", outputs)
     record_property("num_classes", classes)
     matches = outputs == classes
@@ -53,10 +53,10 @@ def test_calibration_images_decode(vsq_job, calibration, record_property):
         f"{vsq_job.name}: every calibration image decodes to the same constant colour; check dataset_image_dir")
 
 
-def test_every_evaluation_image_was_evaluated(vsq_job, evaluation, record_property):
+def test_every_evaluation_image_was_evaluated(vsq_job, results, record_property):
     """Every image found is either evaluated or reported as skipped, with its reason."""
-    images = evaluation["images"]
-    found, used, skipped = len(vsq_job.evaluation.paths), images["used"], images["skipped"]
+    images = results["images"]
+    found, used, skipped = len(vsq_job.evaluation_set.paths), images["used"], images["skipped"]
     unnamed = [entry for entry in skipped if not entry.get("file") or not entry.get("reason")]
     record_property("images_found", found)
     record_property("images_used", used)

@@ -7,7 +7,7 @@ that MCT or the TFLite converter could not build fails each of its tests with th
 
 import pytest
 
-from vsq.metrics import top1_drop_points
+from vsq.gate import drop_check, floor_check
 from vsq.paths import shown
 from vsq.storage import describe_tflite, io_problems, weight_problems
 
@@ -21,7 +21,7 @@ def _built(variant_builds, variant):
 
 
 def _record_build(record_property, build):
-    record_property("kind", build.variant.kind)
+    record_property("kind", build.recipe.kind)
     record_property("file", str(build.path) if build.path else None)
     record_property("build", build.cache)
     record_property("build_seconds", None if build.seconds is None else round(build.seconds, 2))
@@ -65,43 +65,34 @@ def test_full_integer_input_and_output_types(vsq_job, variant, variant_builds, r
     assert as_configured, f"{vsq_job.name}: {path.name} ({variant.kind}) " + "; ".join(problems)
 
 
-def _record_accuracy(record_property, row, evaluation):
-    record_property("top_1_accuracy_keras", evaluation["top_1_accuracy_keras"])
-    for key in ("top_1_accuracy", "top_5_accuracy", "top_1_drop_points", "agreement_with_keras",
-                "file_size_bytes", "latency_ms_per_image"):
+def _comparison_row(results, variant):
+    return results["variants"]["models"][variant.name]
+
+
+def _record_accuracy(record_property, row, check):
+    for key in ("top_5_accuracy", "agreement_with_keras", "file_size_bytes", "latency_ms_per_image"):
         record_property(key, row.get(key))
+    for name, value in check.figures.items():
+        record_property(name, value)
 
 
-def test_variant_top1_drop_within_threshold(vsq_job, variant, variant_builds, variant_evaluation, evaluation,
-                                            record_property):
+def test_variant_top1_drop_within_threshold(vsq_job, variant, variant_builds, results, record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
-    row = variant_evaluation["models"][variant.name]
-    drop = top1_drop_points(evaluation["top_1_accuracy_keras"], row["top_1_accuracy"])
-    _record_accuracy(record_property, row, evaluation)
-    limit = variant.max_top1_drop
-    record_property("max_top1_drop", limit)
-    within = drop <= limit
-    assert within, (
-        f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {row['top_1_accuracy']:.4f} is {drop:.2f} points below Keras "
-        f"{evaluation['top_1_accuracy_keras']:.4f}; the variant's max_top1_drop is {limit} points"
-    )
+    row = _comparison_row(results, variant)
+    check = drop_check(vsq_job.name, f"{path.name} ({variant.kind})", row["top_1_accuracy"],
+                       results["top_1_accuracy_keras"], variant.max_top1_drop, "the variant's max_top1_drop")
+    _record_accuracy(record_property, row, check)
+    within = check.ok
+    assert within, check.message
 
 
-def test_variant_top1_above_minimum(vsq_job, variant, variant_builds, variant_evaluation, evaluation, record_property):
+def test_variant_top1_above_minimum(vsq_job, variant, variant_builds, results, record_property):
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
-    row = variant_evaluation["models"][variant.name]
-    top1, chance = row["top_1_accuracy"], 1.0 / evaluation["num_classes"]
-    _record_accuracy(record_property, row, evaluation)
-    record_property("min_top1", variant.min_top1 if variant.min_top1 is not None else f"chance ({chance:.4f})")
-    minimum = variant.min_top1
-    if minimum is None:
-        better = top1 > chance
-        assert better, (
-            f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {top1:.4f} is no better than chance ({chance:.4f})")
-    else:
-        above = top1 >= minimum
-        assert above, (
-            f"{vsq_job.name}: {path.name} ({variant.kind}) Top-1 {top1:.4f} is below the variant's min_top1 {minimum:.4f}"
-        )
+    row = _comparison_row(results, variant)
+    check = floor_check(vsq_job.name, f"{path.name} ({variant.kind})", row["top_1_accuracy"], variant.min_top1,
+                        results["num_classes"], "the variant's min_top1")
+    _record_accuracy(record_property, row, check)
+    above = check.ok
+    assert above, check.message

@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from fixtures.harness import Calibration
+from vsq.calibration import Calibration
 from fixtures.session import vsq_session
 from vsq.models import ModelInfo
 
@@ -45,7 +45,7 @@ def model_info(model_info):
 @pytest.fixture(scope="session")
 def calibration(vsq_job):
     return Calibration(pixels=np.zeros((8, 16, 16, 3), np.uint8), batches=(np.arange(8),),
-                       mean_std=vsq_job.config.preprocessing.mean_std)
+                       preprocessing=vsq_job.config.preprocessing)
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +61,13 @@ def quantized_tflite(float_tflite):
 
 
 @pytest.fixture(scope="session")
-def evaluation(evaluation):
-    spoiled = copy.deepcopy(evaluation)
+def results(results):
+    spoiled = copy.deepcopy(results)
     spoiled["images"]["used"] -= 1
     spoiled["top_1_accuracy_tflite"] -= 0.1
     spoiled["top_1_accuracy_tflite_quantized"] = 0.2
+    for row in spoiled.get("variants", {}).get("models", {}).values():
+        row["top_1_accuracy"] = 0.2
     return spoiled
 
 
@@ -73,10 +75,3 @@ def evaluation(evaluation):
 def variant_builds(variant_builds, float_tflite):
     return {name: dataclasses.replace(build, path=float_tflite) for name, build in variant_builds.items()}
 
-
-@pytest.fixture(scope="session")
-def variant_evaluation(variant_evaluation):
-    spoiled = copy.deepcopy(variant_evaluation)
-    for row in spoiled["models"].values():
-        row["top_1_accuracy"] = 0.2
-    return spoiled

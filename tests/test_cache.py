@@ -9,6 +9,7 @@ import tiny
 from vsq import artifacts
 from vsq.cache import Cache, file_digest
 from vsq.job import prepare
+from vsq.variants import default_recipe
 
 
 def test_put_then_get(tmp_path):
@@ -69,7 +70,7 @@ def keys(project, **overrides):
     runtime = vars(job.config.tflite_runtime)
     return {
         "float": artifacts.float_tflite_key(prints),
-        "quantized": artifacts.quantized_tflite_key(job, prints),
+        "quantized": artifacts.recipe_key(job, prints, default_recipe(job.config)),
         "evaluation": artifacts.evaluation_key(job, prints, "model-digest", runtime),
     }
 

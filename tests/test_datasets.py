@@ -135,7 +135,7 @@ def test_symbolic_link_inside_a_tree_refused(project):
 
 def test_prepare_checks_everything_before_heavy_work(project):
     job = prepare(tiny.write_config(project))
-    assert len(job.calibration_images) == 36 and job.evaluation.num_classes == 3
+    assert len(job.calibration_images) == 36 and job.evaluation_set.num_classes == 3
 
 
 def test_decode_resizes_to_rgb_square(project):

@@ -67,20 +67,20 @@ def test_every_image_is_decoded_once_for_all_models(project, tflite_files, monke
     runtime = TFLiteRuntime()
     predictors = {"a": TFLiteClassifier(tflite_files["float"], runtime).predict,
                   "b": TFLiteClassifier(tflite_files["int8"], runtime, batch_size=4).predict}
-    results = evaluate.evaluate_models(predictors, job.config, job.evaluation)
-    assert sorted(calls) == sorted(job.evaluation.paths)
+    results = evaluate.evaluate_models(predictors, job.config, job.evaluation_set)
+    assert sorted(calls) == sorted(job.evaluation_set.paths)
     assert results["a"].top1 == results["b"].top1 == 1.0
     assert (results["a"].predictions == results["b"].predictions).all()
 
 
 def test_chunks_keep_order_and_bound_memory(project):
     job = prepare(tiny.write_config(project))
-    chunks = list(evaluate.decoded_chunks(job.config, job.evaluation, chunk=5))
+    chunks = list(evaluate.decoded_chunks(job.config, job.evaluation_set, chunk=5))
     assert [len(c.images) for c in chunks] == [5] * 7 + [1]
     assert np.concatenate([c.indices for c in chunks]).tolist() == list(range(36))
     first = np.concatenate([c.images for c in chunks])
     assert first.shape == (36, 16, 16, 3)
-    again = np.concatenate([c.images for c in evaluate.decoded_chunks(job.config, job.evaluation, chunk=36)])
+    again = np.concatenate([c.images for c in evaluate.decoded_chunks(job.config, job.evaluation_set, chunk=36)])
     np.testing.assert_array_equal(first, again)
 
 

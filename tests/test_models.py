@@ -27,7 +27,7 @@ def test_each_format_loads_and_matches(project, formats, kind):
     job = prepare(tiny.write_config(project, source_keras_model=str(formats[kind])))
     info = ModelInfo.of(load_keras_model(job.config))
     assert info.input_shapes == ((None, tiny.SIZE, tiny.SIZE, 3),) and info.num_outputs == 3
-    check_model_matches(job.config, info, job.evaluation.num_classes)
+    check_model_matches(job.config, info, job.evaluation_set.num_classes)
 
 
 def test_a_file_that_is_not_a_model_is_named(project):
@@ -41,5 +41,5 @@ def test_output_count_must_match_labels(project):
     job = prepare(tiny.write_config(project))
     info = ModelInfo(input_shapes=((None, 16, 16, 3),), output_shapes=((None, 5),))
     with pytest.raises(ConfigError, match="has 3 classes but the model has 5 outputs") as caught:
-        check_model_matches(job.config, info, job.evaluation.num_classes)
+        check_model_matches(job.config, info, job.evaluation_set.num_classes)
     assert caught.value.key == "evaluate_label_file"

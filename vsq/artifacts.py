@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vsq.cache import file_digest, files_digest, key_of
+from vsq.config import MCT_KINDS, Variant
 from vsq.job import Job
+from vsq.variants import options
 from vsq.versions import stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
 RECIPE = 1
+# Kinds that read no calibration data: their key does not depend on it.
+UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Fingerprints:
     @classmethod
     def of(cls, job: Job) -> "Fingerprints":
         config = job.config
-        evaluation = files_digest(job.evaluation.paths, config.evaluate_image_dir)
+        evaluation = files_digest(job.evaluation_set.paths, config.evaluate_image_dir)
         return cls(
             model=file_digest(config.source_keras_model),
             calibration=files_digest(job.calibration_images, config.dataset_image_dir),
@@ -39,9 +43,7 @@ class Fingerprints:
 
 
 def _preprocessing(job: Job) -> dict:
-    config = job.config
-    return {"size": config.input_tensor_size, "resize": config.preprocessing.resize,
-            "mean_std": config.preprocessing.mean_std}
+    return job.config.preprocessing.cache_key()
 
 
 def model_info_key(prints: Fingerprints) -> str:
@@ -52,13 +54,21 @@ def float_tflite_key(prints: Fingerprints) -> str:
     return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model, tensorflow=prints.stack["tensorflow"])
 
 
-def quantized_tflite_key(job: Job, prints: Fingerprints) -> str:
+def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
+    """Cache key of a quantization recipe's file (the default model_quantized.tflite or a variant's).
+
+    The options the kind reads and the file name matter; thresholds do not; the calibration only for
+    kinds that read it; MCT's version only for MCT kinds.
+    """
     config = job.config
+    calibration = None
+    if recipe.kind not in UNCALIBRATED_KINDS:
+        calibration = {"images": prints.calibration, "batch_size": config.batch_size,
+                       "iteration_count": config.iteration_count, "seed": config.seed}
     return key_of(
-        recipe=RECIPE, artifact="model_quantized.tflite", model=prints.model, calibration=prints.calibration,
-        batch_size=config.batch_size, iteration_count=config.iteration_count, seed=config.seed,
-        target_platform=config.target_platform, preprocessing=_preprocessing(job),
-        tensorflow=prints.stack["tensorflow"], mct=prints.stack["model_compression_toolkit"],
+        recipe=RECIPE, artifact=recipe.file_name, options=options(recipe, config), model=prints.model,
+        calibration=calibration, preprocessing=_preprocessing(job), tensorflow=prints.stack["tensorflow"],
+        mct=prints.stack["model_compression_toolkit"] if recipe.kind in MCT_KINDS else None,
     )
 
 

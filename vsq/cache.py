@@ -106,3 +106,41 @@ class Cache:
                 pass
         finally:
             shutil.rmtree(building, ignore_errors=True)
+
+
+class Cached:
+    """One configuration's artifacts: looked up, built on a miss, logged as "hit" or "built" per artifact."""
+
+    def __init__(self, cache: Cache, log: dict):
+        self.cache = cache
+        self.log = log  # artifact -> "hit" / "built" / "failed" (results.json `cache`, the summary)
+
+    def get(self, kind: str, key: str, what: str) -> Path | None:
+        entry = self.cache.get(kind, key)
+        self.log[what] = "hit" if entry else "built"
+        return entry
+
+    def get_or_build(self, kind: str, key: str, what: str, build) -> Path:
+        """The entry folder; on a miss `build(folder)` fills a temporary folder that becomes the entry.
+
+        An exception from build leaves no entry and is logged as "failed".
+        """
+        entry = self.get(kind, key, what)
+        if entry is not None:
+            return entry
+        try:
+            with self.cache.put(kind, key) as folder:
+                build(folder)
+        except BaseException:
+            self.log[what] = "failed"
+            raise
+        return self.cache.entry(kind, key)
+
+
+def deliver(entry: Path, name: str, dest: Path) -> Path:
+    """Copy a cached file to its place (output_dir), atomically."""
+    from vsq import atomic
+
+    with atomic.atomic_path(dest) as tmp:
+        shutil.copyfile(entry / name, tmp)
+    return dest

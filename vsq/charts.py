@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-MODEL_LABELS = {"keras": "Keras", "tflite": "float TFLite", "tflite_quantized": "quantized TFLite"}
+from vsq.reference import BY_KEY, FLOAT_TFLITE, QUANTIZED_TFLITE
 
 
 def _pyplot():
@@ -66,8 +66,8 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     rows = sorted(names, key=lambda n: (quant_acc[n] or 0) - (float_acc[n] or 0))[:top]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4))
     y = np.arange(len(rows))
-    ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label="float TFLite")
-    ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label="quantized TFLite")
+    ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label=FLOAT_TFLITE.label)
+    ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label=QUANTIZED_TFLITE.label)
     ax.set_yticks(y, [f"{n} ({((quant_acc[n] or 0) - (float_acc[n] or 0)) * 100:+.1f} pp)" for n in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.05)
@@ -94,6 +94,6 @@ def confusion_heatmap(document: dict, model: str = "tflite_quantized", top: int 
                     color="white" if rates[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix: {MODEL_LABELS.get(model, model)}")
+    ax.set_title(f"Confusion matrix: {BY_KEY[model].label if model in BY_KEY else model}")
     fig.colorbar(image, ax=ax, fraction=0.046)
     return _png(fig)

@@ -21,7 +21,7 @@ from vsq import metrics
 from vsq.config import Config
 from vsq.datasets import EvaluationSet
 from vsq.errors import VsqError
-from vsq.images import Decoded, ImageError, describe_failures, normalize, try_decode
+from vsq.images import Decoded, ImageError, describe_failures
 
 CHUNK_IMAGES = 128
 
@@ -75,13 +75,11 @@ class Chunk:
 
 def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK_IMAGES) -> Iterator[Chunk]:
     """The evaluation images in order, in chunks; each decoded once, one chunk ahead, in threads."""
-    size, resize = config.input_tensor_size, config.preprocessing.resize
-    mean_std = config.preprocessing.mean_std
-    paths = evaluation.paths
+    preprocessing, size, paths = config.preprocessing, config.input_tensor_size, evaluation.paths
 
     def attempt(path):  # decode and normalise in the worker thread: the main thread only runs models
-        decoded = try_decode(path, size, resize)
-        return decoded if isinstance(decoded, ImageError) else Decoded(normalize(decoded.pixels, mean_std),
+        decoded = preprocessing.try_decode(path)
+        return decoded if isinstance(decoded, ImageError) else Decoded(preprocessing.normalize(decoded.pixels),
                                                                        decoded.mode)
 
     starts = range(0, len(paths), chunk)

@@ -6,8 +6,10 @@ import json
 import os
 from pathlib import Path
 
+from vsq.reference import BY_FILE
+from vsq.reference import KEYS as MODELS
+
 HISTORY_FILE = "history.jsonl"
-MODELS = ("keras", "tflite", "tflite_quantized")
 
 
 def entry(document: dict) -> dict:
@@ -27,10 +29,10 @@ def entry(document: dict) -> dict:
 
 
 def variant_figures(document: dict) -> dict:
-    """Top-1 per variant (not the harness's own files, which are in "top_1")."""
+    """Top-1 per variant (not the reference models' files, which are in "top_1")."""
     rows = document.get("variants", {}).get("models", {})
     return {name: row["top_1_accuracy"] for name, row in rows.items()
-            if not name.endswith(".tflite") and row.get("top_1_accuracy") is not None}
+            if name not in BY_FILE and row.get("top_1_accuracy") is not None}
 
 
 def append(path: Path, line: dict) -> None:

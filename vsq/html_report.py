@@ -6,8 +6,7 @@ import base64
 from html import escape
 
 from vsq import charts
-
-MODELS = ("keras", "tflite", "tflite_quantized")
+from vsq.reference import KEYS as MODELS
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -18,7 +18,7 @@ from vsq.model_safety import unsafe_layers
 class Job:
     config: Config
     calibration_images: tuple[Path, ...]
-    evaluation: EvaluationSet
+    evaluation_set: EvaluationSet
 
     @property
     def name(self) -> str:
@@ -29,7 +29,7 @@ def prepare(path: str | os.PathLike) -> Job:
     """Load and check one configuration and its data; raise ConfigError on any problem."""
     config = load_config(path)
     refuse_unsafe_model(config)
-    return Job(config=config, calibration_images=scan_calibration(config), evaluation=scan_evaluation(config))
+    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config))
 
 
 def refuse_unsafe_model(config: Config) -> None:

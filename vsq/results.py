@@ -1,4 +1,8 @@
-"""results.json: the spec tool's three Top-1 keys plus what a reviewer needs."""
+"""results.json: the spec tool's three Top-1 keys plus what a reviewer needs, rendered once per run.
+
+`build_results` is the one place the document is made; `write_results` the one writer (atomic). The
+pytest run keeps the document in memory for its table, reports and history.
+"""
 
 from __future__ import annotations
 
@@ -9,52 +13,58 @@ from pathlib import Path
 from vsq import atomic, metrics
 from vsq.evaluate import ModelEvaluation
 from vsq.job import Job
+from vsq.reference import BY_KEY, REFERENCE_MODELS
 
 RESULTS_FILE = "results.json"
-# The spec tool's key for each model, in the order the spec lists them.
-SPEC_KEYS = {
-    "keras": "top_1_accuracy_keras",
-    "tflite": "top_1_accuracy_tflite",
-    "tflite_quantized": "top_1_accuracy_tflite_quantized",
-}
 
 
-def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict[str, Path], environment: dict) -> dict:
-    """The whole results document. Top-1/Top-5/agreement are fractions 0..1, drops percentage points."""
+def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict[str, Path], environment: dict,
+                  *, variants: dict | None = None, cache: dict | None = None, run_id: str | None = None) -> dict:
+    """The whole results document. Top-1/Top-5/agreement are fractions 0..1, drops percentage points.
+
+    evaluations and files: per reference model key (vsq.reference); variants: vsq.comparison's section.
+    """
     keras = evaluations["keras"]
-    names = job.evaluation.class_names
-    out: dict = {SPEC_KEYS[name]: evaluations[name].top1 for name in SPEC_KEYS}
+    names = job.evaluation_set.class_names
+    out: dict = {model.spec_key: evaluations[model.key].top1 for model in REFERENCE_MODELS}
     out["top_1_drop_points"] = {
-        name: metrics.top1_drop_points(keras.top1, evaluations[name].top1) for name in ("tflite", "tflite_quantized")
+        key: metrics.top1_drop_points(keras.top1, result.top1) for key, result in evaluations.items() if key != "keras"
     }
     out["num_images"] = len(keras.labels)  # images used; see "images" for the skipped ones
     out["images"] = {
-        "found": len(job.evaluation.paths),
+        "found": len(job.evaluation_set.paths),
         "used": len(keras.labels),
         "skipped": [{"file": path, "reason": reason} for path, reason in keras.skipped],
         "modes": keras.modes,
         "converted_to_rgb": sum(count for mode, count in keras.modes.items() if mode != "RGB"),
     }
-    out["num_classes"] = job.evaluation.num_classes
-    out["models"] = {
-        name: {
-            "top_1_accuracy": result.top1,
-            "top_5_accuracy": result.top5,
-            "top_k_of_top_5": min(5, job.evaluation.num_classes),
-            "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
-            "per_class_top_1": dict(zip(names, result.per_class_top1)),
-            "confusion_matrix": result.confusion.tolist(),
-            "evaluation_seconds": round(result.seconds, 4),
-            "file": str(files[name]) if name in files else None,
-            "file_size_bytes": size_bytes(files[name]) if name in files else None,
-        }
-        for name, result in evaluations.items()
-    }
+    out["num_classes"] = job.evaluation_set.num_classes
+    out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in evaluations.items()
+                     if key in BY_KEY}
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
     out["environment"] = environment
     out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if variants:
+        out["variants"] = variants
+    out["cache"] = dict(cache or {})
+    out["run_id"] = run_id
+    out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
     return out
+
+
+def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | None) -> dict:
+    return {
+        "top_1_accuracy": result.top1,
+        "top_5_accuracy": result.top5,
+        "top_k_of_top_5": min(5, len(names)),
+        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        "per_class_top_1": dict(zip(names, result.per_class_top1)),
+        "confusion_matrix": result.confusion.tolist(),
+        "evaluation_seconds": round(result.seconds, 4),
+        "file": str(file) if file else None,
+        "file_size_bytes": size_bytes(file) if file else None,
+    }
 
 
 def size_bytes(path: Path) -> int:
@@ -82,7 +92,8 @@ def environment(stack: dict, runtime) -> dict:
     }
 
 
-def write_results(result_dir: Path, results: dict) -> Path:
-    dest = Path(result_dir) / RESULTS_FILE
-    atomic.write_json(dest, results)
+def write_results(document: dict) -> Path:
+    """Write the document to its results_file, atomically (a reader never sees half of it)."""
+    dest = Path(document["results_file"])
+    atomic.write_json(dest, document)
     return dest

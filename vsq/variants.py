@@ -1,6 +1,8 @@
-"""Quantization variants: other recipes than the default MCT PTQ, built from the same calibration batches.
+"""Quantization recipes: the default model and the variants, built from the same calibration batches.
 
-A variant (vsq.config.Variant) is exported to output_dir/model_<name>.tflite. MCT kinds go through
+A recipe (vsq.config.Variant) is exported to output_dir/model_<name>.tflite; the default model is the
+reserved recipe named "quantized" (mct_ptq for the configuration's target_platform), so it becomes
+model_quantized.tflite through the same code, cache key and checks as every variant. MCT kinds go through
 vsq.quantize and MCT's INT8 export; tf_* kinds through TensorFlow's TFLite converter. Every
 calibrated kind sees the same images, preprocessing and seed as the default model, so differences
 between the files come from the recipe alone.
@@ -8,7 +10,6 @@ between the files come from the recipe alone.
 
 from __future__ import annotations
 
-import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,15 +18,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from vsq import atomic
-from vsq.cache import key_of
-from vsq.config import MCT_KINDS, Config, TFLiteRuntime, Variant
+from vsq.config import MCT_KINDS, Config, Variant
 from vsq.errors import ExternalToolError
-
-# Bump when the way a variant is built changes, so that old cache entries are not reused.
-VARIANT_RECIPE = 1
+from vsq.reference import DEFAULT_RECIPE_NAME
 
 TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
-UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
 # MCT's default number of images to score bit-widths in mixed precision.
 MP_SCORE_IMAGES = 32
 
@@ -49,27 +46,6 @@ def options(variant: Variant, config: Config) -> dict:
     if variant.kind == "tf_full_integer":
         out["io_type"] = variant.io_type
     return out
-
-
-def variant_key(job, prints, variant: Variant) -> str:
-    """Cache key of model_<name>.tflite (compare vsq.artifacts.quantized_tflite_key).
-
-    The options the kind reads and the file name matter; thresholds do not; the calibration only
-    for kinds that read it.
-    """
-    config = job.config
-    calibration = None
-    if variant.kind not in UNCALIBRATED_KINDS:
-        calibration = {"images": prints.calibration, "batch_size": config.batch_size,
-                       "iteration_count": config.iteration_count, "seed": config.seed}
-    return key_of(
-        recipe=VARIANT_RECIPE, artifact=variant.file_name, options=options(variant, config), model=prints.model,
-        calibration=calibration,
-        preprocessing={"size": config.input_tensor_size, "resize": config.preprocessing.resize,
-                       "mean_std": config.preprocessing.mean_std},
-        tensorflow=prints.stack["tensorflow"],
-        mct=prints.stack["model_compression_toolkit"] if variant.kind in MCT_KINDS else None,
-    )
 
 
 def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
@@ -120,7 +96,15 @@ def fix_hint(variant: Variant, config: Config, message: str) -> str:
 
 def _action(variant: Variant, platform: str | None = None) -> str:
     where = f", target platform {platform}" if platform else ""
-    return f"building variant {variant.name} ({variant.kind}{where})"
+    what = variant.file_name if variant.name == DEFAULT_RECIPE_NAME else f"variant {variant.name}"
+    return f"building {what} ({variant.kind}{where})"
+
+
+def default_recipe(config: Config) -> Variant:
+    """The configuration's default model as a recipe: MCT PTQ for its target_platform and thresholds."""
+    limits = config.thresholds
+    return Variant(DEFAULT_RECIPE_NAME, "mct_ptq", target_platform=config.target_platform,
+                   max_top1_drop=limits.max_top1_drop, min_top1=limits.min_top1)
 
 
 def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
@@ -160,35 +144,3 @@ def _configure(converter, variant: Variant, batches: Batches) -> None:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
-
-
-def within_thresholds(top1: float, drop_points: float, max_top1_drop: float, min_top1: float | None,
-                      num_classes: int) -> bool:
-    """The accuracy gate of one model: drop (points) within max_top1_drop, Top-1 at least min_top1
-    (a fraction), or better than chance (1 / classes) when min_top1 is None."""
-    floor_ok = top1 >= min_top1 if min_top1 is not None else top1 > 1.0 / num_classes
-    return drop_points <= max_top1_drop and floor_ok
-
-
-def recommend(rows: dict[str, dict]) -> str | None:
-    """The smallest file among the quantized models within their thresholds (ties: first listed)."""
-    candidates = [(row["file_size_bytes"], i, name) for i, (name, row) in enumerate(rows.items())
-                  if row.get("candidate") and row.get("within_threshold")]
-    return min(candidates)[2] if candidates else None
-
-
-def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
-    """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
-
-    image: one preprocessed float32 image (H, W, 3).
-    """
-    from vsq.tflite import TFLiteClassifier
-
-    classifier = TFLiteClassifier(path, runtime)
-    batch = image[None].astype(np.float32)
-    for _ in range(warmup):
-        classifier.predict(batch)
-    start = time.perf_counter()
-    for _ in range(runs):
-        classifier.predict(batch)
-    return (time.perf_counter() - start) / runs * 1000.0
