@@ -68,6 +68,24 @@ def _interrupt_on_sigterm():
         signal.signal(signal.SIGTERM, interrupt)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config):
+    """A Ctrl-C or SIGTERM that lands after the run, in pytest's own clean-up, still exits with code 2
+    (not killed by the signal): every output is already written, atomically."""
+    import signal
+    import sys
+    import threading
+
+    def exit_interrupted(signum, frame):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(pytest.ExitCode.INTERRUPTED)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, exit_interrupted)
+
+
 def pytest_configure(config):
     _interrupt_on_sigterm()
     from fixtures.baselines import resolve_baselines

@@ -7,6 +7,7 @@ import tiny
 from vsq import evaluate
 from vsq.config import TFLiteRuntime
 from vsq.job import prepare
+from vsq.preprocessing import Preprocessing
 from vsq.tflite import TFLiteClassifier
 
 pytestmark = pytest.mark.slow
@@ -62,8 +63,8 @@ def test_int8_input_is_quantized_with_scale_and_zero_point(tflite_files, images)
 def test_every_image_is_decoded_once_for_all_models(project, tflite_files, monkeypatch):
     job = prepare(tiny.write_config(project))
     calls = []
-    real_decode = evaluate.try_decode
-    monkeypatch.setattr(evaluate, "try_decode", lambda *args: calls.append(args[0]) or real_decode(*args))
+    real_decode = Preprocessing.try_decode
+    monkeypatch.setattr(Preprocessing, "try_decode", lambda self, path: calls.append(path) or real_decode(self, path))
     runtime = TFLiteRuntime()
     predictors = {"a": TFLiteClassifier(tflite_files["float"], runtime).predict,
                   "b": TFLiteClassifier(tflite_files["int8"], runtime, batch_size=4).predict}
