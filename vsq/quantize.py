@@ -1,7 +1,7 @@
 """Quantization with MCT; the only module that imports model_compression_toolkit.
 
-post_training_quantize is the default model (errors wrapped with MCT's own message); the other
-recipes serve the variants (vsq.variants), which wrap errors naming the variant.
+The recipes (vsq.variants: the default model and the variants) call these and wrap MCT's errors,
+keeping its own message and naming the recipe.
 """
 
 from __future__ import annotations
@@ -18,14 +18,6 @@ from vsq import atomic
 from vsq.errors import ExternalToolError
 
 TPC_VERSION = "1.0"
-
-
-def post_training_quantize(model, batches: Callable[[], Iterable[list]], target_platform: str):
-    """MCT PTQ of a Keras model; `batches()` yields lists of numpy batches (one item per iteration)."""
-    try:
-        return ptq(model, batches, target_platform)
-    except Exception as error:  # MCT's own message is what the user needs (spec)
-        raise ExternalToolError("Model Compression Toolkit", "quantizing the model", error) from None
 
 
 def ptq(model, batches: Callable[[], Iterable[list]], platform: str):
@@ -144,3 +136,19 @@ def _stdout_to_devnull():
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
+
+
+def export_keras(quantized_model, dest: Path) -> Path:
+    """MCT's Keras export (.keras with its quantizers), the IMX500 converter's input; written atomically."""
+    import model_compression_toolkit as mct
+
+    try:
+        with atomic.atomic_path(dest) as tmp:  # keeps the .keras suffix, which Keras' saver requires
+            mct.exporter.keras_export_model(
+                model=quantized_model,
+                save_model_path=str(tmp),
+                serialization_format=mct.exporter.KerasExportSerializationFormat.KERAS,
+            )
+    except Exception as error:
+        raise ExternalToolError("Model Compression Toolkit", f"exporting {dest.name}", error) from None
+    return dest
