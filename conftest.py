@@ -59,13 +59,21 @@ def pytest_addoption(parser):
 def _interrupt_on_sigterm():
     """SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C: exit code 2, temporary files removed."""
     import signal
-    import threading
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
+    _handle_signals(interrupt, signal.SIGTERM)
+
+
+def _handle_signals(handler, *signums) -> None:
+    """Signal handlers can only be set from the main thread (pytester may run pytest in another)."""
+    import signal
+    import threading
+
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+        for signum in signums:
+            signal.signal(signum, handler)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -74,16 +82,13 @@ def pytest_unconfigure(config):
     (not killed by the signal): every output is already written, atomically."""
     import signal
     import sys
-    import threading
 
     def exit_interrupted(signum, frame):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(pytest.ExitCode.INTERRUPTED)
 
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, exit_interrupted)
+    _handle_signals(exit_interrupted, signal.SIGINT, signal.SIGTERM)
 
 
 def pytest_configure(config):

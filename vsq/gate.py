@@ -21,7 +21,7 @@ class Check:
 def drop_check(where: str, described: str, top1: float, keras_top1: float, limit: float, limit_name: str) -> Check:
     """The model's Top-1 is at most `limit` points below Keras's."""
     drop = top1_drop_points(keras_top1, top1)
-    return Check(drop <= limit,
+    return Check(_drop_within(top1, keras_top1, limit),
                  f"{where}: {described} Top-1 {top1:.4f} is {drop:.2f} points below Keras {keras_top1:.4f}; "
                  f"{limit_name} is {limit} points",
                  {"top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": drop,
@@ -33,14 +33,21 @@ def floor_check(where: str, described: str, top1: float, minimum: float | None, 
     """The model's Top-1 is at least `minimum`, or better than chance (1 / classes) when it is None."""
     chance = 1.0 / num_classes
     if minimum is None:
-        return Check(top1 > chance, f"{where}: {described} Top-1 {top1:.4f} is no better than chance ({chance:.4f})",
+        return Check(_above_floor(top1, minimum, num_classes), f"{where}: {described} Top-1 {top1:.4f} is no better than chance ({chance:.4f})",
                      {"top_1_accuracy": top1, "min_top1": f"chance ({chance:.4f})"})
-    return Check(top1 >= minimum, f"{where}: {described} Top-1 {top1:.4f} is below {minimum_name} {minimum:.4f}",
+    return Check(_above_floor(top1, minimum, num_classes), f"{where}: {described} Top-1 {top1:.4f} is below {minimum_name} {minimum:.4f}",
                  {"top_1_accuracy": top1, "min_top1": minimum})
 
 
 def within_thresholds(top1: float, keras_top1: float, max_top1_drop: float, min_top1: float | None,
                       num_classes: int) -> bool:
     """Both checks above, as one verdict (the variants' table and recommendation)."""
-    return (drop_check("", "", top1, keras_top1, max_top1_drop, "").ok
-            and floor_check("", "", top1, min_top1, num_classes, "").ok)
+    return _drop_within(top1, keras_top1, max_top1_drop) and _above_floor(top1, min_top1, num_classes)
+
+
+def _drop_within(top1: float, keras_top1: float, limit: float) -> bool:
+    return top1_drop_points(keras_top1, top1) <= limit
+
+
+def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
+    return top1 > 1.0 / num_classes if minimum is None else top1 >= minimum
