@@ -205,9 +205,12 @@ def build_model(tf):
     x = L.MaxPooling2D()(block(x, 32))
     x = L.MaxPooling2D()(block(x, 64))
     x = block(x, 64)  # receptive field ~38 px: sees corners and curvature
-    # Max rather than average pooling: "is there a star tip / corner anywhere"
-    # is the useful question, and it trained much faster than GAP here.
-    x = L.GlobalMaxPooling2D()(x)
+    # Global max rather than average pooling: "is there a star tip / corner
+    # anywhere" is the useful question, and it trained much faster than GAP.
+    # Written as a max pool over the whole 8x8 map plus Flatten (the same
+    # function): Sony's IMX500 converter has no GlobalMaxPooling2D.
+    x = L.MaxPooling2D(pool_size=INPUT_SIZE // 8, name="global_max_pool")(x)
+    x = L.Flatten(name="flatten")(x)
     out = L.Dense(len(CLASSES), activation="softmax", name="predictions")(x)
     return tf.keras.Model(inp, out, name="shapes_cnn")
 
