@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import tiny
-from vsq.config import MAX_DEPTH, TFLiteRuntime, Thresholds, Variant, defaults, load_config
+from vsq.config import MAX_DEPTH, Imx500Check, TFLiteRuntime, Thresholds, Variant, defaults, load_config
 from vsq.preprocessing import Preprocessing
 from vsq.errors import ConfigError
 
@@ -70,6 +70,19 @@ def test_defaults_are_the_schemas():
     variant = vars(Variant("v", "mct_gptq"))
     assert {key: variant[key] for key in defaults("variants")} == defaults("variants")
     assert (variant["max_top1_drop"], variant["min_top1"]) == (Thresholds().max_top1_drop, Thresholds().min_top1)
+    assert vars(Imx500Check()) == defaults("imx500")
+
+
+def test_imx500_section_turns_the_converter_check_on(project):
+    assert load_config(write(project, SPEC_EXAMPLE)).imx500 is None
+    config = load_config(write(project, {**SPEC_EXAMPLE, "imx500": {}}))
+    assert config.imx500 == Imx500Check() and config.imx500.memory_report_only
+    config = load_config(write(project, {**SPEC_EXAMPLE, "imx500": {"converter": "bin/imxconv-tf", "output": "full",
+                                                                    "max_memory_utilization": 80}}))
+    assert config.imx500.converter == project / "bin" / "imxconv-tf"
+    assert not config.imx500.memory_report_only and config.imx500.max_memory_utilization == 80
+    with pytest.raises(ConfigError, match="imx500.max_memory_utilization"):
+        load_config(write(project, {**SPEC_EXAMPLE, "imx500": {"max_memory_utilization": 150}}))
 
 
 def test_as_dict_lists_what_results_json_always_listed(project):
@@ -77,10 +90,13 @@ def test_as_dict_lists_what_results_json_always_listed(project):
     assert list(out) == [*SPEC_EXAMPLE, *(f"{key}_resolved" for key in (
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
         "evaluate_result_dir")), "name", "file", "seed", "target_platform", "unreadable_images",
-        "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants"]
+        "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
+        "explanation"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]"}
     assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "max_float_top1_drop": 0.5,
-                                 "max_baseline_drop": 0.5, "max_latency_ms": {}}
+                                 "max_baseline_drop": 0.5, "max_latency_ms": {}, "decision_rule": "point",
+                                 "confidence": 0.95, "inconclusive": "fail"}
+    assert out["imx500"] is None
     assert out["file"] == str(project / "configuration.json") and out["baseline"] is None and out["variants"] == []
     json.dumps(out, allow_nan=False)
 

@@ -33,6 +33,7 @@ TOOL = "IMX500 converter"
 EXECUTABLE = "imxconv-tf"
 VENV = ".venv-imx500"
 SETUP_COMMAND = "bash scripts/setup_imx500.sh"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the vsq checkout, where the setup script makes VENV
 JAVA_NEEDED = 17
 MEMORY_REPORT_SUFFIX = "_MemoryReport.json"
 UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
@@ -83,6 +84,12 @@ class Imx500Result:
         data["input_shape"] = list(self.input_shape) if self.input_shape else None
         data["seconds"] = round(self.seconds, 2)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Imx500Result":
+        """The result as_dict() wrote (a cache entry)."""
+        shape = data["input_shape"]
+        return cls(**{**data, "files": tuple(data["files"]), "input_shape": tuple(shape) if shape else None})
 
     def does_not_fit_message(self, name: str) -> str:
         """One line for a failed fit check: the figures, what to try, where the log is."""
@@ -204,9 +211,10 @@ def error_line(log_text: str) -> str | None:
 
     The first ERROR the converter logs is the cause ("Not enough memory, available: 8.00MB ,
     required: 14.20MB"); what follows repeats it, or is the driver's "sdspconv exited with error
-    code: 1". An error ending in ":" continues on the ERROR lines right after it with the same
-    code (the layers that are not quantized): up to MAX_ERROR_LINES in all are joined. Without an
-    ERROR line, the last line that is not part of a Java or Python stack trace.
+    code: 1". An error ending in ":" continues on the lines right after it: ERROR lines with the same
+    code (the layers that are not quantized, from the Java back end) or lines without a timestamp (the
+    layers that break a restriction, from the Python front end); up to MAX_ERROR_LINES in all are
+    joined. Without an ERROR line, the last line that is not part of a Java or Python stack trace.
     """
     lines = log_text.splitlines()
     errors = []  # (line index, message)
@@ -218,13 +226,27 @@ def error_line(log_text: str) -> str | None:
     if causes:
         (first_index, first), details = causes[0], []
         if first.endswith(":"):
-            for index, message in causes[1:MAX_ERROR_LINES]:
-                if index != first_index + len(details) + 1 or _code(message) != _code(first):
-                    break
-                details.append(message)
+            details = _continuation(lines[first_index + 1:], _code(first))
         return " ".join([first, "; ".join(details)]) if details else first
     plain = [line.strip() for line in lines if line.strip() and not _STACK.match(line)]
     return plain[-1] if plain else None
+
+
+def _continuation(lines: list[str], code: str | None) -> list[str]:
+    """The lines that continue an error ending in ":", up to MAX_ERROR_LINES - 1 of them."""
+    details = []
+    for line in lines[:MAX_ERROR_LINES - 1]:
+        match = _LOG_LINE.match(line)
+        if match:
+            message = match.group("message").strip()
+            if match.group("level") != "ERROR" or _code(message) != code:
+                break
+        elif not line.strip() or _STACK.match(line.lstrip()) or line.lstrip().startswith("at "):
+            break
+        else:
+            message = line
+        details.append(_PYTHON_SOURCE.sub("", message).strip())
+    return details
 
 
 def _code(message: str) -> str | None:

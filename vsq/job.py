@@ -19,6 +19,7 @@ class Job:
     config: Config
     calibration_images: tuple[Path, ...]
     evaluation_set: EvaluationSet
+    imx500_converter: Path | None = None  # found and checked when the configuration has an imx500 section
 
     @property
     def name(self) -> str:
@@ -29,7 +30,21 @@ def prepare(path: str | os.PathLike) -> Job:
     """Load and check one configuration and its data; raise ConfigError on any problem."""
     config = load_config(path)
     refuse_unsafe_model(config)
-    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config))
+    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
+               imx500_converter=imx500_converter(config))
+
+
+def imx500_converter(config: Config) -> Path | None:
+    """The IMX500 converter a configuration asks for, checked with Java before any heavy work; None when off."""
+    if config.imx500 is None:
+        return None
+    from vsq import imx500
+
+    converter = imx500.find_converter(config.imx500.converter, imx500.PROJECT_ROOT)
+    problem = imx500.missing_requirements(converter)
+    if problem:
+        raise config.error("imx500", problem)
+    return converter
 
 
 def refuse_unsafe_model(config: Config) -> None:

@@ -27,6 +27,16 @@ def load_keras_model(config: Config):
     return model
 
 
+def load_quantized_keras(path: Path):
+    """MCT's quantized Keras model (model_quantized.keras, with mct_quantizers' layers) for inference."""
+    from mct_quantizers import keras_load_quantized_model
+
+    try:
+        return keras_load_quantized_model(str(path), compile=False)
+    except Exception as error:
+        raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What the harness needs to know of a Keras model's interface; cached, so warm runs skip loading it."""

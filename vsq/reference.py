@@ -22,8 +22,12 @@ KERAS = ReferenceModel("keras", "top_1_accuracy_keras", None, "Keras", "the Kera
 FLOAT_TFLITE = ReferenceModel("tflite", "top_1_accuracy_tflite", "model.tflite", "float TFLite", "model.tflite")
 QUANTIZED_TFLITE = ReferenceModel("tflite_quantized", "top_1_accuracy_tflite_quantized", "model_quantized.tflite",
                                   "quantized TFLite", "model_quantized.tflite")
-# In the spec's order.
-REFERENCE_MODELS = (KERAS, FLOAT_TFLITE, QUANTIZED_TFLITE)
+# MCT's quantized model before the TFLite export (fake-quantized Keras): the IMX500 converter's input.
+# The SDK notebook's results.json had its key.
+KERAS_QUANTIZED = ReferenceModel("keras_quantized", "top_1_accuracy_keras_quantized", "model_quantized.keras",
+                                 "quantized Keras", "model_quantized.keras")
+# In the spec's order, then the fourth figure.
+REFERENCE_MODELS = (KERAS, FLOAT_TFLITE, QUANTIZED_TFLITE, KERAS_QUANTIZED)
 KEYS = tuple(model.key for model in REFERENCE_MODELS)
 BY_KEY = {model.key: model for model in REFERENCE_MODELS}
 BY_FILE = {model.file: model for model in REFERENCE_MODELS if model.file}

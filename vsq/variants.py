@@ -49,7 +49,8 @@ def options(variant: Variant, config: Config) -> dict:
 
 
 def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
-    """Write `dest` (atomically) for one variant; raise ExternalToolError with the tool's own message."""
+    """Write `dest` (atomically) for one variant, and for MCT kinds its keras_file_name beside it; raise
+    ExternalToolError with the tool's own message."""
     if variant.kind in MCT_KINDS:
         return _build_mct(variant, keras_model, batches, config, dest)
     if variant.kind in TF_KINDS:
@@ -77,6 +78,8 @@ def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: 
                 model, data, platform, variant.weights_memory_fraction * full, images)
     except Exception as error:  # MCT's own message is what the user needs
         raise ExternalToolError("Model Compression Toolkit", _action(variant, platform), error) from None
+    # The same MCT model as a .keras file beside the .tflite (0.04 s for the example): one build.
+    quantize.export_keras(quantized, dest.with_name(variant.keras_file_name))
     with _quiet_converter():
         return quantize.export_int8_tflite(quantized, dest)
 

@@ -1,0 +1,126 @@
+"""suites/test_imx500.py end to end: the real IMX500 converter in a real pytest run of the suites.
+
+A tiny model converts and fits (and the second run converts nothing); a model of ~9.2 M weights does
+not fit and fails one check with the converter's figures, never a Java stack trace.
+"""
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tiny
+from runs import run_suites
+
+pytestmark = pytest.mark.slow
+
+IMX500_CHECKS = {"test_imx500_converts", "test_imx500_fits_in_memory", "test_imx500_input_has_the_configured_size"}
+JAVA_TRACES = ("at com.", "java.lang.", "Exception in thread", "Traceback")
+
+
+def _cases(junit_file) -> dict:
+    """testcase name (without parameters) -> the assertion's message, or None when it passed."""
+    out = {}
+    for case in ET.parse(junit_file).iter("testcase"):
+        failure = case.find("failure")
+        message = None if failure is None else failure.get("message").split("\n")[0]
+        out[case.get("name").split("[")[0]] = message and message.removeprefix("AssertionError: ")
+    return out
+
+
+def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, tiny_model):
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), imx500={})
+
+    first = run_suites(harness, config, extra=["--junitxml=first.xml"])
+    assert first.ret == pytest.ExitCode.OK, first.stdout.str()[-3000:]
+    cases = _cases(harness.path / "first.xml")
+    assert IMX500_CHECKS <= set(cases) and not any(cases.values())
+    section = json.loads((harness.path / "results" / "results.json").read_text())["imx500"]
+    assert section["fits"] is True and section["cache"] == "built"
+    assert section["input_shape"] == [tiny.SIZE, tiny.SIZE, 3]
+    assert 0 < section["utilization_percent"] <= 100 and section["memory_available_bytes"] == 8388480
+    output = harness.path / "output"
+    assert (output / "model_quantized.keras").is_file() and (output / "imx500_converter.log").is_file()
+    assert {path.name for path in (output / "imx500").iterdir()} == set(section["files"])
+
+    second = run_suites(harness, config, extra=["--junitxml=second.xml"])
+    assert second.ret == pytest.ExitCode.OK, second.stdout.str()[-3000:]
+    again = json.loads((harness.path / "results" / "results.json").read_text())
+    assert again["imx500"]["cache"] == "hit" and again["cache"]["IMX500 conversion"] == "hit"
+    assert {key: again["imx500"][key] for key in ("memory_usage_bytes", "fits", "files")} == \
+        {key: section[key] for key in ("memory_usage_bytes", "fits", "files")}
+    assert second.elapsed < first.elapsed
+
+
+BIG_SIZE = 32
+
+
+def _too_large_model(path):
+    """Flatten(16x16x8) -> Dense(4500): ~9.2 M weights, ~9.2 MB in int8, more than the sensor's 8 MB
+    (a Dense has at most 8,192 outputs on the IMX500, so the weights go in by width)."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    inputs = tf.keras.Input((BIG_SIZE, BIG_SIZE, 3))
+    x = layers.Flatten()(layers.Conv2D(8, 3, strides=2, padding="same")(inputs))
+    x = layers.Dense(4500)(x)
+    model = tf.keras.Model(inputs, layers.Dense(len(tiny.CLASSES), activation="softmax")(x))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.02, w.shape).astype(np.float32) for w in model.get_weights()])
+    model.save(path)
+    return path
+
+
+def test_a_model_that_does_not_fit_fails_with_the_converters_figures(harness):
+    tiny.write_data(harness.path)
+    model = _too_large_model(harness.path / "big.h5")
+    # Random weights: the accuracy checks are opened (and nothing explained) so the fit is the one failure.
+    config = tiny.write_config(harness.path, source_keras_model=str(model), input_tensor_size=BIG_SIZE, imx500={},
+                               thresholds={"min_top1": 0.0, "max_top1_drop": 100.0}, explanation={"when": "never"})
+
+    result = run_suites(harness, config, extra=["--junitxml=junit.xml"])
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cases = _cases(harness.path / "junit.xml")
+    assert [name for name, message in cases.items() if message] == ["test_imx500_fits_in_memory",
+                                                                     "test_imx500_input_has_the_configured_size"]
+    assert cases["test_imx500_converts"] is None  # it converted; it does not fit
+    message = cases["test_imx500_fits_in_memory"]
+    assert message.startswith("configuration: model_quantized.keras does not fit on the IMX500: needs 9."), message
+    assert "of 8.00 MB (1" in message and "mct_mixed_precision" in message
+    assert f"converter log: {harness.path / 'output' / 'imx500_converter.log'}" in message
+    assert "\n" not in message and len(message) < 400
+    log = (harness.path / "output" / "imx500_converter.log").read_text()
+    assert "Not enough memory" in log
+    report = result.stdout.str()
+    assert not any(trace in report for trace in JAVA_TRACES), [t for t in JAVA_TRACES if t in report]
+    section = json.loads((harness.path / "results" / "results.json").read_text())["imx500"]
+    assert section["fits"] is False and section["exit_code"] == 1 and section["utilization_percent"] > 100
+    assert section["memory_usage_bytes"] > section["memory_available_bytes"] == 8388480
+    assert "Not enough memory, available: 8.00MB , required: 9." in section["error"]
+    assert "\n" not in section["error"] and not any(trace in section["error"] for trace in JAVA_TRACES)
+    assert section["files"] == ["model_quantized_MemoryReport.json"] and section["input_shape"] is None
+
+
+def test_a_missing_converter_or_java_stops_the_run_before_any_work(harness, tiny_model, monkeypatch):
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model),
+                               imx500={"converter": "tools/imxconv-tf"})
+    result = run_suites(harness, config)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    expected = (f"ERROR: {config}: imx500: IMX500 converter not found at {harness.path / 'tools' / 'imxconv-tf'}; "
+                "install with: bash scripts/setup_imx500.sh")
+    assert expected in result.stderr.lines, result.stderr.str()
+    assert not (harness.path / "output").exists()
+
+    converter = harness.path / "tools" / "imxconv-tf"
+    converter.parent.mkdir()
+    converter.write_text("#!/bin/sh\n")
+    converter.chmod(0o755)
+    monkeypatch.setenv("PATH", str(harness.path / "tools"))  # no java there
+    result = run_suites(harness, config)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (f"ERROR: {config}: imx500: Java 17+ for the IMX500 converter missing (no java on PATH); install with: "
+            "bash scripts/setup_imx500.sh") in result.stderr.lines, result.stderr.str()
