@@ -80,8 +80,8 @@ def test_variant_top1_drop_within_threshold(vsq_job, variant, variant_builds, re
     _record_build(record_property, variant_builds[variant.name])
     path = _built(variant_builds, variant)
     row = _comparison_row(results, variant)
-    check = drop_check(vsq_job.name, f"{path.name} ({variant.kind})", row["top_1_accuracy"],
-                       results["top_1_accuracy_keras"], variant.max_top1_drop, "the variant's max_top1_drop")
+    check = drop_check(vsq_job.name, f"{path.name} ({variant.kind})", row, results["top_1_accuracy_keras"],
+                       "the variant's max_top1_drop")
     _record_accuracy(record_property, row, check)
     within = check.ok
     assert within, check.message

@@ -159,9 +159,11 @@ def test_recommendation_is_the_smallest_file_within_its_thresholds():
     from vsq.comparison import recommend
     from vsq.gate import within_thresholds
 
-    # (Top-1, Keras's Top-1, max_top1_drop, min_top1, classes)
-    assert within_thresholds(0.9, 0.905, 1.0, None, 4) and not within_thresholds(0.9, 0.915, 1.0, None, 4)
-    assert not within_thresholds(0.9, 0.9, 1.0, 0.95, 4) and not within_thresholds(0.25, 0.25, 1.0, None, 4)
+    def model(top1, passes):  # a results entry: its Top-1 and the decision on its drop
+        return {"top_1_accuracy": top1, "decision": {"passes": passes}}
+
+    assert within_thresholds(model(0.9, True), None, 4) and not within_thresholds(model(0.9, False), None, 4)
+    assert not within_thresholds(model(0.9, True), 0.95, 4) and not within_thresholds(model(0.25, True), None, 4)
     rows = {
         "model.tflite": {"file_size_bytes": 10, "within_threshold": True},  # not a candidate: float reference
         "big": {"file_size_bytes": 300, "within_threshold": True, "candidate": True},

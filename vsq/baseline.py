@@ -2,7 +2,9 @@
 
 The file holds every configuration that shares it: {"configurations": {name: entry}}. Accepting
 rewrites it atomically under a lock (several configurations, several workers) and keeps the file it
-replaced as <stem>.previous<suffix>.
+replaced as <stem>.previous<suffix>. An entry keeps which images each model got right (vsq.per_image),
+so today's comparison is paired on the images both runs share; entries accepted before that
+(format 1) are compared on Top-1 alone, and say so.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import fcntl
 import json
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vsq import atomic, metrics
+from vsq import atomic, metrics, per_image
 from vsq.errors import VsqError
+from vsq.gate import decision
 from vsq.history import variant_figures
+from vsq.statistics import compare_paired
 
-FORMAT = 1
+FORMAT = 2  # 2: entries keep per-image correctness
 
 
 def figures(document: dict) -> dict:
@@ -33,6 +37,7 @@ def entry(document: dict) -> dict:
         "accepted": document["created"],
         "top_1": figures(document),
         "num_images": document["num_images"],
+        "per_image": document["per_image"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
     }
 
@@ -70,6 +75,7 @@ def accept(path: Path, name: str, document: dict) -> dict | None:
         old = data["configurations"].get(name)
         if path.exists():
             shutil.copyfile(path, previous_path(path))
+        data["format"] = FORMAT
         data["configurations"][name] = entry(document)
         atomic.write_json(path, data)
         return old
@@ -77,20 +83,38 @@ def accept(path: Path, name: str, document: dict) -> dict | None:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Today against the accepted run. Paired (on the images both share) when both keep per-image
+    results: then drop_points is over those images, with its interval and the decision rule's verdict."""
+
     model: str
     current: float
     accepted: float | None
     drop_points: float | None
     tolerance_points: float
     accepted_on: str | None
+    paired: dict | None = None  # vsq.statistics.PairedComparison.as_dict(), accepted as the reference
+    decision: dict | None = None  # vsq.gate.decision on paired
+    images_added: int = 0  # evaluation images today has and the accepted run had not
+    images_removed: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.accepted is not None and self.drop_points <= self.tolerance_points
+        if self.accepted is None:
+            return False
+        return self.decision["passes"] if self.decision else self.drop_points <= self.tolerance_points
 
 
-def compare(document: dict, accepted: dict | None, model: str, tolerance_points: float) -> Comparison:
+def compare(document: dict, accepted: dict | None, model: str, tolerance_points: float, thresholds) -> Comparison:
     current = figures(document).get(model)
     value = (accepted or {}).get("top_1", {}).get(model)
     drop = metrics.top1_drop_points(value, current) if value is not None and current is not None else None
-    return Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"))
+    comparison = Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"))
+    aligned = per_image.align(accepted["per_image"], document["per_image"], model) \
+        if value is not None and "per_image" in accepted and "per_image" in document else None
+    if aligned is None:
+        return comparison
+    then, now, added, removed = aligned
+    paired = compare_paired(then, now, thresholds.confidence).as_dict()
+    return replace(comparison, drop_points=paired["drop_points"], paired=paired,
+                   decision=decision(paired, tolerance_points, thresholds), images_added=added,
+                   images_removed=removed)

@@ -97,3 +97,51 @@ def confusion_heatmap(document: dict, model: str = "tflite_quantized", top: int 
     ax.set_title(f"Confusion matrix: {BY_KEY[model].label if model in BY_KEY else model}")
     fig.colorbar(image, ax=ax, fraction=0.046)
     return _png(fig)
+
+
+IMX500_ON_CHIP_BYTES = 8 * 1024 * 1024  # when a section has no figure of its own (the converter reports 8.00MB)
+
+
+def imx500_memory(documents: dict[str, dict]) -> bytes | None:
+    """Per configuration with IMX500 memory figures (results.json `imx500`): a horizontal bar of the
+    memory the converted model uses, in MB, against the on-chip memory available, with the
+    max_memory_utilization threshold marked; red when it does not fit or is over the threshold.
+    None when no configuration has figures (a conversion that failed without a report has none)."""
+    rows = []  # (name, used, available, threshold bytes, over)
+    for name, doc in documents.items():
+        section = doc.get("imx500") or {}
+        if section.get("memory_usage_bytes") is None:
+            continue
+        available = section.get("memory_available_bytes") or IMX500_ON_CHIP_BYTES
+        limit = section.get("max_memory_utilization", 100)
+        used = section["memory_usage_bytes"]
+        percent = section.get("utilization_percent")
+        percent = used / available * 100 if percent is None else percent
+        over = section.get("fits") is False or percent > limit
+        word = " — does not fit" if section.get("fits") is False else " — over the threshold" if over else ""
+        rows.append((name, used, available, available * limit / 100, percent, word))
+    if not rows:
+        return None
+    plt = _pyplot()
+    mb = 1024 * 1024
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.9))
+    y = np.arange(len(rows))
+    ax.barh(y, [row[2] / mb for row in rows], 0.5, color="#eaeef2", edgecolor="#888", label="on-chip memory")
+    ax.barh(y, [row[1] / mb for row in rows], 0.5, color=["#cf222e" if row[5] else "#1a7f37" for row in rows],
+            label="used by the model")
+    ax.scatter([row[3] / mb for row in rows], y, marker="|", s=900, color="black", zorder=3,
+               label="max_memory_utilization")
+    for i, (_, used, available, _, percent, word) in enumerate(rows):
+        ax.annotate(f"{used / mb:.2f} of {available / mb:.2f} MB ({percent:g} %){word}",
+                    (used / mb, i), xytext=(4, 0), textcoords="offset points", ha="left",
+                    va="center", fontsize=8)
+    reach = max(max(row[1], row[2], row[3]) for row in rows) / mb * 1.7  # room for the figures
+    ax.set_xlim(0, reach)
+    ax.set_yticks(y, [row[0] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("IMX500 memory (MB)")
+    ax.set_title("IMX500 memory: model against on-chip memory")
+    # Under the axis label whatever the number of rows: about 0.5 inch below the axes.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.55 / (0.55 * len(rows) + 0.45)), ncol=3,
+              markerscale=0.4)
+    return _png(fig)

@@ -15,7 +15,8 @@ import numpy as np
 
 from vsq import metrics
 from vsq.config import Config, TFLiteRuntime, Variant
-from vsq.gate import within_thresholds
+from vsq.gate import decision, within_thresholds
+from vsq.statistics import compare_paired
 from vsq.job import Job
 from vsq.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
 from vsq.storage import describe_tflite
@@ -31,6 +32,7 @@ class RecipeBuild:
 
     recipe: Variant
     path: Path | None
+    keras_path: Path | None = None  # MCT kinds: MCT's quantized Keras model (model_<name>.keras)
     error: str | None = None  # the tool's message, naming the recipe, and a fix
     seconds: float | None = None  # build time; None when taken from the cache
     cache: str = "built"  # "hit", "built" or "failed"
@@ -52,9 +54,9 @@ def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict
                                     files["tflite_quantized"], references["tflite_quantized"], keras, config),
     }
     default = rows[QUANTIZED_TFLITE.file]
-    default.update(candidate=True, within_threshold=within_thresholds(
-        default["top_1_accuracy"], keras.top1, config.thresholds.max_top1_drop, config.thresholds.min_top1,
-        keras.num_classes))
+    _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
+    default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
+                                                                      keras.num_classes))
     for name, build in builds.items():
         rows[name] = _variant_row(config, build, evaluations.get(name), keras)
     for row in rows.values():
@@ -97,9 +99,17 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras) -> dict:
     if result is None:  # not built
         return row
     row.update(_row(variant.kind, build.path, result, keras, config), kind=variant.kind, reference=False)
-    row["within_threshold"] = within_thresholds(result.top1, keras.top1, variant.max_top1_drop, variant.min_top1,
-                                                keras.num_classes)
+    _judge(row, result, keras, variant.max_top1_drop, config)
+    row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
     return row
+
+
+def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
+    """The paired comparison with Keras and the decision on the drop, as for the default model."""
+    paired = compare_paired(keras.predictions == keras.labels, result.predictions == result.labels,
+                            config.thresholds.confidence)
+    row["paired"] = {"keras": paired.as_dict()}
+    row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
 
 
 def recommend(rows: dict[str, dict]) -> str | None:

@@ -2,13 +2,15 @@
 
 A Check carries its verdict, the one-line message a failing test shows and the figures a test
 records (JUnit properties) before it asserts. Top-1 is a fraction, drops are percentage points.
+A drop is judged on the paired comparison of the model with Keras on the same images
+(vsq.statistics), by the configuration's decision rule; `decision` is the one place it is judged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vsq.metrics import top1_drop_points
+from vsq import statistics
 
 
 @dataclass(frozen=True)
@@ -18,14 +20,55 @@ class Check:
     figures: dict = field(default_factory=dict)  # recorded before the assertion
 
 
-def drop_check(where: str, described: str, top1: float, keras_top1: float, limit: float, limit_name: str) -> Check:
-    """The model's Top-1 is at most `limit` points below Keras's."""
-    drop = top1_drop_points(keras_top1, top1)
-    return Check(_drop_within(top1, keras_top1, limit),
-                 f"{where}: {described} Top-1 {top1:.4f} is {drop:.2f} points below Keras {keras_top1:.4f}; "
-                 f"{limit_name} is {limit} points",
-                 {"top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": drop,
-                  "max_top1_drop": limit})
+def decision(paired: dict, limit: float, thresholds) -> dict:
+    """The verdict on "the drop is at most `limit` points" for a paired comparison (PairedComparison.as_dict()).
+
+    verdict: PASS / FAIL / INCONCLUSIVE (confident rule only); passes: what the gate makes of it
+    (INCONCLUSIVE counts as thresholds.inconclusive says). When the interval is wider than the
+    threshold, images_to_resolve: about how many images the confident rule would need to decide.
+    """
+    comparison = statistics.compare_counts(paired["both_correct"], paired["reference_only"],
+                                           paired["candidate_only"], paired["both_wrong"], thresholds.confidence)
+    verdict = statistics.decide(comparison, limit, thresholds.decision_rule)
+    wider = statistics.interval_wider_than_threshold(comparison, limit)
+    return {
+        "rule": thresholds.decision_rule, "confidence": thresholds.confidence, "max_top1_drop": limit,
+        "verdict": verdict,
+        "passes": verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass"),
+        "interval_wider_than_threshold": wider,
+        "images_to_resolve": statistics.images_to_resolve(comparison, limit) if wider else None,
+    }
+
+
+def interval_text(paired: dict) -> str:
+    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables)."""
+    low, high = paired["interval_points"]
+    return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
+
+
+def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str) -> Check:
+    """The model's drop against Keras within its threshold, by its `decision` (results.json model entry)."""
+    top1, paired, judged = model["top_1_accuracy"], model["paired"]["keras"], model["decision"]
+    limit, low, high = judged["max_top1_drop"], *paired["interval_points"]
+    confidence = f"{judged['confidence'] * 100:g} %"
+    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below Keras {keras_top1:.4f} "
+               f"({confidence} interval {low:+.2f} to {high:+.2f}; {paired['reference_only']} images lost, "
+               f"{paired['candidate_only']} gained, McNemar p = {paired['p_value']:.3g})")
+    if judged["verdict"] == "INCONCLUSIVE":
+        needed = judged["images_to_resolve"]
+        more = f"about {needed:,} images would tell" if needed else "more images would not tell"
+        message = (f"{where}: INCONCLUSIVE: {figures}; the interval straddles {limit_name} ({limit} points): "
+                   f"{more}; thresholds.inconclusive is {'pass' if judged['passes'] else 'fail'}")
+    elif judged["rule"] == "confident":
+        message = f"{where}: {figures}; the drop is above {limit_name} ({limit} points) with {confidence} confidence"
+    else:
+        message = f"{where}: {figures}; {limit_name} is {limit} points"
+    return Check(judged["passes"], message, {
+        "top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": paired["drop_points"],
+        "max_top1_drop": limit, "drop_interval_low_points": low, "drop_interval_high_points": high,
+        "images_lost": paired["reference_only"], "images_gained": paired["candidate_only"],
+        "mcnemar_p_value": paired["p_value"], "decision_rule": judged["rule"], "confidence": judged["confidence"],
+        "verdict": judged["verdict"], "images_to_resolve": judged["images_to_resolve"]})
 
 
 def floor_check(where: str, described: str, top1: float, minimum: float | None, num_classes: int,
@@ -39,14 +82,24 @@ def floor_check(where: str, described: str, top1: float, minimum: float | None, 
                  {"top_1_accuracy": top1, "min_top1": minimum})
 
 
-def within_thresholds(top1: float, keras_top1: float, max_top1_drop: float, min_top1: float | None,
-                      num_classes: int) -> bool:
-    """Both checks above, as one verdict (the variants' table and recommendation)."""
-    return _drop_within(top1, keras_top1, max_top1_drop) and _above_floor(top1, min_top1, num_classes)
+def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
+    """The accuracy gate of the default recipe, from a results document: the drops of
+    model_quantized.tflite and model_quantized.keras against Keras, and model_quantized.tflite's floor.
+    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails."""
+    from vsq.reference import KERAS_QUANTIZED, QUANTIZED_TFLITE
+
+    keras, models = results["top_1_accuracy_keras"], results["models"]
+    return [
+        drop_check(where, QUANTIZED_TFLITE.described, models[QUANTIZED_TFLITE.key], keras, "thresholds.max_top1_drop"),
+        drop_check(where, KERAS_QUANTIZED.described, models[KERAS_QUANTIZED.key], keras, "thresholds.max_top1_drop"),
+        floor_check(where, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key], thresholds.min_top1,
+                    results["num_classes"], "thresholds.min_top1"),
+    ]
 
 
-def _drop_within(top1: float, keras_top1: float, limit: float) -> bool:
-    return top1_drop_points(keras_top1, top1) <= limit
+def within_thresholds(model: dict, min_top1: float | None, num_classes: int) -> bool:
+    """Both checks above, as one verdict (the variants' table and recommendation); model: a results entry."""
+    return model["decision"]["passes"] and _above_floor(model["top_1_accuracy"], min_top1, num_classes)
 
 
 def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:

@@ -1,25 +1,63 @@
-"""The summary table of a run, from its results documents: one place for the terminal and `vsq report`."""
+"""The summary of a run, from its results documents: one place for the terminal and `vsq report`."""
 
 from __future__ import annotations
 
+from vsq.gate import interval_text
 from vsq.history import format_rows
-
-HEADER = ("configuration", "Keras", "TFLite", "quantized", "drop (pp)", "images", "gate")
+from vsq.reference import QUANTIZED_TFLITE
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
-    """Header and one row per configuration; `missing`: configurations without results (dashes)."""
-    rows = [HEADER]
+    """Header and one row per configuration; `missing`: configurations without results (dashes).
+
+    The drop is model_quantized.tflite's against Keras with its interval; "verdict" is the decision
+    rule's word on it (INCONCLUSIVE shows as such); IMX500 (memory used, percent) when any has it.
+    """
+    confidence = next((doc["configuration"]["thresholds"]["confidence"] for doc in documents.values()), 0.95)
+    with_imx500 = any("imx500" in doc for doc in documents.values())
+    header = ("configuration", "Keras", "TFLite", "quantized", "q. Keras", f"drop (pp) [{confidence * 100:g}% CI]",
+              "verdict", *(("IMX500",) if with_imx500 else ()), "images", "gate")
+    rows = [header]
     for name, doc in documents.items():
-        rows.append((name, f"{doc['top_1_accuracy_keras']:.4f}", f"{doc['top_1_accuracy_tflite']:.4f}",
-                     f"{doc['top_1_accuracy_tflite_quantized']:.4f}",
-                     f"{doc['top_1_drop_points']['tflite_quantized']:+.2f}", str(doc["num_images"]),
+        quantized = doc["models"][QUANTIZED_TFLITE.key]
+        rows.append((name, *(f"{doc[key]:.4f}" for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite",
+                                                           "top_1_accuracy_tflite_quantized",
+                                                           "top_1_accuracy_keras_quantized")),
+                     interval_text(quantized["paired"]["keras"]), quantized["decision"]["verdict"],
+                     *((_imx500_cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:
-        rows.append((name, *("—",) * (len(HEADER) - 2), verdicts.get(name, "FAIL")))
+        rows.append((name, *("—",) * (len(header) - 2), verdicts.get(name, "FAIL")))
     return rows
+
+
+def _imx500_cell(section: dict | None) -> str:
+    if section is None:
+        return "—"
+    if section.get("utilization_percent") is None:
+        return "error"
+    return f"{section['utilization_percent']:g} %" + ("" if section["fits"] else " (no fit)")
 
 
 def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
     """The table as aligned text lines."""
     return format_rows(table_rows(documents, verdicts, missing))
+
+
+def notes(documents: dict[str, dict]) -> list[str]:
+    """Lines under the table: where the data set is too small to tell a drop of the threshold's size
+    (the table's drop, model_quantized.tflite's)."""
+    lines = []
+    for name, doc in documents.items():
+        model = doc["models"][QUANTIZED_TFLITE.key]
+        judged = model["decision"]
+        if not judged["interval_wider_than_threshold"]:
+            continue
+        low, high = model["paired"]["keras"]["interval_points"]
+        needed = judged["images_to_resolve"]
+        lines.append(
+            f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) is "
+            f"wider than thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} images "
+            "cannot tell such a drop from none; " + (f"about {needed:,} images would" if needed else
+                                                     "more images of the same kind would not"))
+    return lines
