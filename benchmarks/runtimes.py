@@ -32,7 +32,8 @@ def main() -> None:
                 for batch in (1, 32):
                     if resolver == "builtin_ref" and (threads, batch) != (1, 1):
                         continue  # reference kernels are single-threaded and slow
-                    classifier = TFLiteClassifier(args.model, TFLiteRuntime(interpreter, resolver, threads), batch)
+                    classifier = TFLiteClassifier(args.model, TFLiteRuntime(interpreter, resolver, threads), batch,
+                                                  instances=1)
                     classifier.predict(images[:batch])  # warm-up
                     start = time.perf_counter()
                     predictions = classifier.predict(images).argmax(axis=1)

@@ -126,3 +126,87 @@ def test_stack_version_change_misses(project, monkeypatch):
     monkeypatch.setattr(artifacts, "stack", lambda: {"tensorflow": "9.9", "model_compression_toolkit": "9.9"})
     after = keys(project)
     assert all(before[name] != after[name] for name in before)
+
+
+FILLER = """
+import sys, time
+from pathlib import Path
+from vsq.cache import Cache
+
+root, me, start, rounds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+PARTS = 8
+cache = Cache(root)
+while time.time() < start:
+    time.sleep(0.001)
+for i in range(rounds):
+    for key in (f"shared-{i}", f"{me}-{i}"):  # the same entries as the other process, and its own
+        with cache.put("model", key) as folder:
+            for part in range(PARTS):
+                (folder / f"part{part}.bin").write_bytes(key.encode() * 20_000)
+        entry = cache.get("model", key)
+        assert entry is not None, f"{key}: missing right after it was put"
+        for part in range(PARTS):
+            assert (entry / f"part{part}.bin").read_bytes() == key.encode() * 20_000, key
+print("filled")
+"""
+
+WATCHER = """
+import json, sys
+from pathlib import Path
+
+root, stop = Path(sys.argv[1]) / "model", Path(sys.argv[2])
+seen, partial = set(), []
+while not stop.exists():
+    for entry in (root.iterdir() if root.is_dir() else ()):
+        if entry.name.startswith("."):  # being built or being removed: not an entry
+            continue
+        seen.add(entry.name)
+        try:
+            files = json.loads((entry / "manifest.json").read_text())["files"]
+            if len(files) != 8:
+                partial.append(f"{entry.name}: lists {sorted(files)}")
+            for name in files:  # sizes only, so that a scan is quick and sees every moment
+                if (entry / name).stat().st_size != len(entry.name) * 20_000:
+                    partial.append(f"{entry.name}: {name} is incomplete")
+        except (OSError, ValueError, KeyError) as error:
+            partial.append(f"{entry.name}: {error}")
+print(json.dumps({"seen": len(seen), "partial": partial[:5]}))
+"""
+
+
+def test_two_processes_fill_one_cache_at_once(tmp_path):
+    """Two real processes put the same and different entries into one cache concurrently, while a third
+    reads every entry it can see: both succeed, every entry is complete, none is ever seen partial."""
+    import subprocess
+    import sys
+    import time
+
+    root, stop, rounds = tmp_path / "cache", tmp_path / "stop", 25
+    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, str(root), str(stop)], stdout=subprocess.PIPE, text=True,
+                               cwd=tmp_path)
+    start = time.time() + 1.5  # both fillers have started and imported vsq by then
+    fillers = [subprocess.Popen([sys.executable, "-c", FILLER, str(root), me, str(start), str(rounds)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+               for me in ("a", "b")]
+    outputs = [filler.communicate(timeout=120) for filler in fillers]
+    stop.touch()
+    seen = json.loads(watcher.communicate(timeout=60)[0])
+
+    assert [filler.returncode for filler in fillers] == [0, 0], [err[-1000:] for _, err in outputs]
+    assert seen["partial"] == [] and seen["seen"] > 0, seen
+    expected = {f"{who}-{i}" for who in ("shared", "a", "b") for i in range(rounds)}
+    assert {entry.name for entry in (root / "model").iterdir()} == expected  # no temporary folder left over
+    cache = Cache(root)
+    for key in expected:
+        assert (cache.get("model", key) / "part7.bin").read_bytes() == key.encode() * 20_000
+
+
+def test_cache_dir_option_and_environment(tmp_path, monkeypatch):
+    """--vsq-cache-dir wins (conftest), else $VSQ_CACHE_DIR, else $XDG_CACHE_HOME/vsq, else ~/.cache/vsq."""
+    from vsq.cache import default_root
+
+    monkeypatch.setenv("VSQ_CACHE_DIR", str(tmp_path / "shared"))
+    assert default_root() == tmp_path / "shared"
+    monkeypatch.delenv("VSQ_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == tmp_path / "xdg" / "vsq"

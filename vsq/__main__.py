@@ -1,4 +1,10 @@
-"""Command line: `python -m vsq history PATH [--plot PNG]` prints the trend of a history.jsonl."""
+"""Command line of vsq:
+
+  python -m vsq history PATH [--plot PNG]   the Top-1 trend of a history.jsonl
+  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE]
+                                            one table, report and verdict over the results.json of
+                                            several runs (exit 0: all passed, 1: any failed, 2: usage)
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,31 @@ from vsq import history
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vsq", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vsq", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     trend = commands.add_parser("history", help="print the Top-1 trend of a history.jsonl (and plot it)")
     trend.add_argument("path", type=Path, help="history.jsonl, or the evaluate_result_dir that holds it")
     trend.add_argument("--plot", type=Path, metavar="PNG", help="also write a PNG plot here")
     trend.add_argument("--configuration", help="only this configuration name")
+    combined = commands.add_parser(
+        "report", help="combine the results.json of several runs: table, HTML, JUnit, history and the gate's "
+        "verdict (exit 0: every configuration passed, 1: any failed or recorded no verdict, 2: bad paths)")
+    combined.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                          help="a results.json, or a folder searched recursively for results.json files (e.g. "
+                          "downloaded CI artifacts)")
+    combined.add_argument("--html", type=Path, metavar="OUT.html",
+                          help="write the self-contained HTML report here. Default: none")
+    combined.add_argument("--junit", type=Path, metavar="OUT.xml",
+                          help="write JUnit XML here, one testcase per configuration (its gate). Default: none")
+    combined.add_argument("--history", type=Path, metavar="FILE",
+                          help="append one line per configuration to this history.jsonl, skipping runs already "
+                          "in it. Default: none")
     args = parser.parse_args(argv)
+    return report(args) if args.command == "report" else trend_of(args)
 
+
+def trend_of(args) -> int:
     path = args.path / history.HISTORY_FILE if args.path.is_dir() else args.path
     if not path.is_file():
         print(f"{path}: no such history file; it is written next to results.json by every run", file=sys.stderr)
@@ -33,6 +56,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         print(f"plot: {history.plot(lines, args.plot)}")
     return 0
+
+
+def report(args) -> int:
+    from vsq import report as combined
+
+    try:
+        runs = combined.load(args.paths)
+        print(combined.text(runs))
+        if args.html:
+            print(f"html: {combined.write(args.html, combined.html_page(runs))}")
+        if args.junit:
+            print(f"junit: {combined.write(args.junit, combined.junit_xml(runs))}")
+        if args.history:
+            print(f"history: {combined.append_history(runs, args.history)} line(s) appended to {args.history}")
+    except combined.ReportError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+    return combined.exit_code(runs)
 
 
 if __name__ == "__main__":

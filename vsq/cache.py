@@ -4,6 +4,11 @@ An entry is a folder `<root>/<kind>/<key>/` holding its files and a `manifest.js
 SHA-256 of each file. It is built in a temporary folder and renamed into place, so a reader never
 sees a partial entry; on read every file is checked against the manifest, and an entry that does
 not match (truncated, edited, half-deleted) is removed and reported as a miss.
+
+Several processes (parallel jobs, pytest-xdist workers, two machines on a shared disk) can fill one
+cache at once: an entry in place is never modified or deleted in place. When two build the same
+entry, the first one renamed into place is kept (keys are content-addressed, so either is right)
+and the other is dropped; a removed entry is first renamed out of sight, then deleted.
 """
 
 from __future__ import annotations
@@ -77,8 +82,18 @@ class Cache:
             return None
         if self._intact(folder):
             return folder
-        shutil.rmtree(folder, ignore_errors=True)
+        self._discard(folder)
         return None
+
+    @staticmethod
+    def _discard(folder: Path) -> None:
+        """Remove an entry with one rename out of sight first: no reader sees it half-deleted."""
+        trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+        try:
+            os.rename(folder, trash / folder.name)
+        except OSError:  # already removed or replaced by another process
+            pass
+        shutil.rmtree(trash, ignore_errors=True)
 
     @staticmethod
     def _intact(folder: Path) -> bool:
@@ -98,11 +113,13 @@ class Cache:
             yield building
             files = {p.name: file_digest(p) for p in sorted(building.iterdir()) if p.is_file()}
             (building / MANIFEST).write_text(json.dumps({"kind": kind, "key": key, "files": files}))
-            if final.exists():  # a concurrent run or --no-cache: replace the old entry
-                shutil.rmtree(final, ignore_errors=True)
+            if final.exists():
+                if self.enabled and self._intact(final):
+                    return  # another process put this entry first: keep it, its readers may be reading it
+                self._discard(final)  # --no-cache refreshes the entry; a damaged one is replaced
             try:
                 os.rename(building, final)
-            except OSError:  # another run renamed its identical entry in first
+            except OSError:  # another process renamed its entry in first
                 pass
         finally:
             shutil.rmtree(building, ignore_errors=True)

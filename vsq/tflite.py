@@ -1,7 +1,8 @@
-"""Running .tflite files with a pinned interpreter and op resolver, in batches where possible."""
+"""Running .tflite files with a pinned interpreter and op resolver, in batches, on a pool of instances."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,42 @@ def open_for_inspection(path: Path):
     return interpreter
 
 
+def shards(count: int, batch_size: int, parts: int) -> list[slice]:
+    """Contiguous slices of `count` images, cut on batch boundaries, for at most `parts` instances.
+
+    Cutting on whole batches gives every invoke exactly the input one instance would get (the same
+    images, the same padded last batch), so the pool's scores are those of one instance, bit for bit.
+    """
+    batches = -(-count // batch_size)
+    parts = max(1, min(parts, batches))
+    bounds = [batches * i // parts * batch_size for i in range(parts)] + [count]
+    return [slice(a, min(b, count)) for a, b in zip(bounds, bounds[1:])]
+
+
 class TFLiteClassifier:
-    """Scores of a .tflite classifier for float32 batches; quantizes int8/uint8 inputs itself."""
+    """Scores of a .tflite classifier for float32 batches, from a pool of interpreter instances.
+
+    `instances` (None: runtime.pool_size) interpreters of the same file each take one slice of the
+    images (shards) in a Python thread: the interpreter releases the GIL while it invokes.
+    """
+
+    def __init__(self, path: Path, runtime: TFLiteRuntime, batch_size: int = 1, instances: int | None = None):
+        self.path = Path(path)
+        self.pool = [_Instance(self.path, runtime, batch_size) for _ in range(instances or runtime.pool_size)]
+        self.input, self.output, self.batch_size = self.pool[0].input, self.pool[0].output, self.pool[0].batch_size
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """images: float32 (N, H, W, 3) preprocessed -> float32 scores (N, classes)."""
+        parts = shards(len(images), self.batch_size, len(self.pool))
+        if len(parts) == 1:  # one image or one instance: no thread needed
+            return self.pool[0].predict(images)
+        with ThreadPoolExecutor(max_workers=len(parts)) as threads:
+            scores = list(threads.map(lambda pair: pair[0].predict(images[pair[1]]), zip(self.pool, parts)))
+        return np.concatenate(scores)
+
+
+class _Instance:
+    """One interpreter of a .tflite file, batched where possible; quantizes int8/uint8 inputs itself."""
 
     def __init__(self, path: Path, runtime: TFLiteRuntime, batch_size: int = 1):
         self.path = Path(path)

@@ -1,0 +1,214 @@
+"""`python -m vsq report` over the results.json of three real, separate runs (one failing), the `gate`
+section those runs write, and the GitHub Actions workflow that uses both (checked by actionlint)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+import tiny
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW = REPO / ".github" / "workflows" / "vsq.yml"
+OTHER_RUN = '''"""Another run replaces results.json while this one finishes (as a second nightly would)."""
+import json, os, pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    with open(os.environ["OTHER_RUN_RESULTS"], "w") as out:
+        json.dump({"run_id": "another-run"}, out)
+'''
+
+
+def vsq(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vsq", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_model):
+    """Three separate pytest runs of the harness sharing one cache: alpha, beta (under two xdist workers)
+    and gamma, whose Top-1 of 33/36 is below its min_top1; name -> results.json."""
+    root = tmp_path_factory.mktemp("runs")
+    harness = root / "harness"
+    harness.mkdir()
+    for name in ("conftest.py", "pytest.ini"):
+        shutil.copy(REPO / name, harness / name)
+    for name in ("fixtures", "suites"):
+        shutil.copytree(REPO / name, harness / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (harness / "other_run.py").write_text(OTHER_RUN)
+
+    def run(name, *extra, mislabelled=0, env=None, **overrides):
+        tiny.write_data(root / name, mislabelled=mislabelled)
+        config = tiny.write_config(root / name, name=f"{name}.json", source_keras_model=str(tiny_model), **overrides)
+        result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--config", str(config),
+                                 f"--vsq-cache-dir={root / 'cache'}", "-p", "no:cacheprovider", *extra],
+                                cwd=harness, capture_output=True, text=True, timeout=900, env=env)
+        return result, root / name / "results" / "results.json"
+
+    outcomes = {"alpha": run("alpha"), "beta": run("beta", "-n", "2", "--dist", "loadgroup"),
+                "gamma": run("gamma", mislabelled=3, thresholds={"min_top1": 0.95})}
+    assert [result.returncode for result, _ in outcomes.values()] == [0, 0, 1], \
+        [result.stdout[-2000:] for result, _ in outcomes.values()]
+    replaced = root / "delta" / "results" / "results.json"
+    outcomes["delta"] = run("delta", "-p", "other_run", env={**os.environ, "PYTHONPATH": str(harness),
+                                                               "OTHER_RUN_RESULTS": str(replaced)})
+    return {name: path for name, (_, path) in outcomes.items()} | {"delta-run": outcomes["delta"][0]}
+
+
+def read(path):
+    return json.loads(Path(path).read_text())
+
+
+def test_each_run_writes_its_gate_into_results_json(runs):
+    alpha, beta, gamma = (read(runs[name])["gate"] for name in ("alpha", "beta", "gamma"))
+    assert alpha["verdict"] == "PASS" and alpha["failures"] == [] and alpha["tests"]["failed"] == 0
+    assert alpha["tests"]["passed"] >= 10
+    assert beta == alpha  # under pytest-xdist the controller writes the same section
+    assert gamma["verdict"] == "FAIL" and gamma["tests"]["failed"] == 1
+    assert gamma["tests"]["passed"] == alpha["tests"]["passed"] - 1
+    [failure] = gamma["failures"]
+    assert failure["test"] == "suites/test_accuracy.py::test_quantized_top1_above_minimum[gamma]"
+    assert re.fullmatch(r"gamma: model_quantized\.tflite Top-1 0\.9167 is below thresholds\.min_top1 0\.9500.*",
+                        failure["message"]) and "\n" not in failure["message"], failure
+
+
+def test_gate_is_not_written_into_another_runs_results_json(runs):
+    assert read(runs["delta"]) == {"run_id": "another-run"}
+    assert "another run (id another-run" in runs["delta-run"].stdout
+
+
+def test_report_over_three_runs_one_failing(runs, tmp_path):
+    out = tmp_path / "out"
+    result = vsq("report", runs["alpha"].parent, runs["beta"], runs["gamma"].parents[1], "--html", out / "report.html",
+                 "--junit", out / "gate.xml", "--history", out / "history.jsonl")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["configuration", "Keras", "TFLite", "quantized", "q.", "Keras", "drop", "(pp)",
+                                "[95%", "CI]", "verdict", "images", "gate"]
+    assert set(lines[1]) == {"-", " "}
+    assert re.fullmatch(r"alpha\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", lines[2])
+    assert re.fullmatch(r"beta\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", lines[3])
+    assert re.fullmatch(r"gamma\s+0\.9167\s+0\.9167\s+0\.9167\s+0\.9167\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+FAIL", lines[4])
+    assert ("gamma: suites/test_accuracy.py::test_quantized_top1_above_minimum[gamma]: gamma: model_quantized.tflite "
+            "Top-1 0.9167 is below thresholds.min_top1 0.9500") in result.stdout
+    assert "vsq report: 3 configuration(s), 1 failed" in lines
+
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<table class="vsq-summary">' in page
+    assert re.search(r"<td>gamma</td><td>0\.9167.*?vsq-fail", page)
+    assert page.count("data:image/png;base64,") >= 7  # the drop chart, two charts per configuration
+    # Self-contained: nothing fetched from elsewhere.
+    assert not re.search(r"""(src|href)=["'](?!data:)""", page) and "<link" not in page
+
+    suite = ET.parse(out / "gate.xml").getroot().find("testsuite")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"alpha", "beta", "gamma"} and suite.get("failures") == "1"
+    assert "below thresholds.min_top1" in cases["gamma"].find("failure").get("message")
+    assert cases["alpha"].find("failure") is None
+
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [line["configuration"] for line in history] == ["alpha", "beta", "gamma"]
+    again = vsq("report", runs["alpha"], runs["beta"], runs["gamma"], "--history", out / "history.jsonl")
+    assert "history: 0 line(s) appended" in again.stdout  # the same runs are not recorded twice
+    assert len((out / "history.jsonl").read_text().splitlines()) == 3
+
+
+def test_report_of_passing_runs_exits_0(runs):
+    result = vsq("report", runs["alpha"], runs["beta"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "vsq report: 2 configuration(s), 0 failed" in result.stdout
+
+
+def test_results_json_without_gate_counts_as_failed(runs, tmp_path):
+    document = read(runs["alpha"])
+    del document["gate"]  # as an interrupted run leaves it
+    (tmp_path / "results.json").write_text(json.dumps(document))
+    result = vsq("report", runs["beta"], tmp_path)
+    assert result.returncode == 1
+    assert re.search(r"^alpha\s.*FAIL$", result.stdout, re.M)
+    assert "alpha: no verdict recorded (its pytest run did not finish" in result.stdout
+
+
+def test_same_configuration_in_two_folders_is_qualified_by_folder(runs, tmp_path):
+    for job in ("vsq-nightly-a", "vsq-nightly-b"):
+        (tmp_path / job / "results").mkdir(parents=True)
+        shutil.copy(runs["alpha"], tmp_path / job / "results" / "results.json")
+    result = vsq("report", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^alpha \(vsq-nightly-a\)\s+1\.0000.*PASS$", result.stdout, re.M)
+    assert re.search(r"^alpha \(vsq-nightly-b\)\s+1\.0000.*PASS$", result.stdout, re.M)
+
+
+@pytest.mark.parametrize("case", ["missing", "empty-folder", "not-json", "not-results"])
+def test_unusable_paths_exit_2_with_one_line(tmp_path, case):
+    path = tmp_path / "given"
+    if case == "empty-folder":
+        path.mkdir()
+    elif case == "not-json":
+        path.write_text("{half")
+    elif case == "not-results":
+        path.write_text(json.dumps({"configuration": {"name": "x"}}))
+    result = vsq("report", path)
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"ERROR: {path}: ") and "give" in line, line
+
+
+def test_html_report_renders_in_a_headless_browser(runs, tmp_path):
+    from test_reports import CHROMIUM_FLAGS
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed for this test (.ci/run installs it: apt-get install chromium)"
+    page, shot = tmp_path / "report.html", tmp_path / "report.png"
+    assert vsq("report", runs["alpha"], runs["gamma"], "--html", page).returncode == 1
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    page.as_uri()], capture_output=True, timeout=120, check=True)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (1280, 1800)
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 200  # tables and charts, not a blank or error page
+
+
+def test_workflow_passes_actionlint():
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    assert actionlint, "actionlint is installed by requirements.txt (pip install -r requirements.txt)"
+    result = subprocess.run([actionlint, "-no-color", str(WORKFLOW.relative_to(REPO))], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_uploads_what_each_configuration_writes_and_reports_on_it():
+    """The matrix's configurations exist and load; each job uploads its configuration's evaluate_result_dir
+    and output_dir; the final job downloads them where `vsq report` reads."""
+    from vsq.config import load_config
+
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    jobs = workflow["jobs"]
+    matrix_job = next(job for job in jobs.values() if "matrix" in job.get("strategy", {}))
+    report_job = next(job for job in jobs.values() if "needs" in job)
+    entries = matrix_job["strategy"]["matrix"]["include"]
+    assert {entry["config"] for entry in entries} >= {"configuration.json", "examples/variants.json"}
+    upload = next(step for step in matrix_job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    for entry in entries:
+        config = load_config(REPO / entry["config"])
+        assert config.name == entry["name"]
+        uploaded = upload["with"]["path"].replace("${{ matrix.results }}", entry["results"]) \
+                                         .replace("${{ matrix.output }}", entry["output"]).split()
+        for folder in (config.evaluate_result_dir, config.output_dir):
+            assert folder.resolve().relative_to(REPO).as_posix() in uploaded, (entry, uploaded)
+    steps = " ".join(str(step) for step in report_job["steps"])
+    assert report_job["if"] == "always()" and "actions/download-artifact@" in steps
+    assert "python -m vsq report artifacts" in steps
