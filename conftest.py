@@ -10,11 +10,12 @@ import os
 
 import pytest
 
-pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting", "fixtures.variants"]
+pytest_plugins = ["fixtures.harness", "fixtures.baselines", "fixtures.reporting", "fixtures.variants",
+                  "fixtures.imx500", "fixtures.explain"]
 
 SUITE_ORDER = {name: i for i, name in enumerate(
-    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_variants.py",
-     "test_benchmarks.py"])}
+    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_imx500.py",
+     "test_variants.py", "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
 
 
@@ -92,6 +93,8 @@ def pytest_unconfigure(config):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "vsq_section(key): run only for configurations that have this optional "
+                            "section")
     _interrupt_on_sigterm()
     from fixtures.baselines import resolve_baselines
     from fixtures.session import SESSION_KEY, VsqSession
@@ -200,7 +203,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _pair_exists(config, item) -> bool:
-    """A configuration-and-name test runs only where the configuration has that baseline or variant."""
+    """A configuration-and-name test runs only where the configuration has that baseline or variant; a
+    test marked vsq_section(key) only where the configuration has that section."""
     from fixtures.baselines import baseline_path
     from fixtures.variants import find_variant
 
@@ -208,6 +212,9 @@ def _pair_exists(config, item) -> bool:
     job = params.get("vsq_job")
     if job is None:
         return True
+    section = item.get_closest_marker("vsq_section")
+    if section is not None and getattr(job.config, section.args[0]) is None:
+        return False
     if "baseline_model" in params:
         return params["baseline_model"] is not None and baseline_path(config, job) is not None
     if "variant_name" in params:

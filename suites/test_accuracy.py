@@ -1,9 +1,11 @@
-"""The accuracy gate: Top-1 of the Keras, float TFLite and quantized TFLite models."""
+"""The accuracy gate: Top-1 of the Keras, float TFLite and quantized TFLite models, and of MCT's quantized
+Keras model (model_quantized.keras, what the IMX500 converter receives)."""
 
-from vsq.gate import drop_check, floor_check
+from vsq.explain import failure_hint
+from vsq.gate import quantized_checks
 from vsq.metrics import top1_drop_points
 from vsq.paths import shown
-from vsq.reference import BY_KEY, QUANTIZED_TFLITE, REFERENCE_MODELS
+from vsq.reference import BY_KEY, REFERENCE_MODELS
 
 
 def _record(record_property, results, check=None):
@@ -15,21 +17,42 @@ def _record(record_property, results, check=None):
             record_property(name, value)
 
 
-def test_quantized_top1_drop_within_threshold(vsq_job, results, record_property):
-    check = drop_check(vsq_job.name, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key],
-                       results["top_1_accuracy_keras"], vsq_job.config.thresholds.max_top1_drop,
-                       "thresholds.max_top1_drop")
+def _explanation(record_property, results) -> str:
+    """Records the per-layer explanation's figures (results.json `explanation`); returns what a failing
+    quantized-model check appends to its message (the worst layers, or "")."""
+    section = results.get("explanation") or {}
+    record_property("explanation_status", section.get("status", "absent"))
+    if section.get("status") == "ok":
+        for rank, name in enumerate(section["worst"], 1):
+            record_property(f"worst_layer_{rank}", name)
+        record_property("output_sqnr_db", section["output"]["validation"]["sqnr_db"])
+        record_property("explanation_seconds", section["seconds"])
+        record_property("explanation_report_dir", section["report_dir"])
+    elif section.get("status") == "failed":
+        record_property("explanation_error", section["error"])
+    return failure_hint(section)
+
+
+def _quantized_check(which: int, vsq_job, results, record_property):
+    """One of the default model's checks (vsq.gate.quantized_checks), recorded, with the explanation's hint."""
+    check = quantized_checks(vsq_job.name, results, vsq_job.config.thresholds)[which]
     _record(record_property, results, check)
-    within = check.ok
-    assert within, check.message
+    return check.ok, check.message + _explanation(record_property, results)
+
+
+def test_quantized_top1_drop_within_threshold(vsq_job, results, record_property):
+    within, message = _quantized_check(0, vsq_job, results, record_property)
+    assert within, message
+
+
+def test_quantized_keras_top1_drop_within_threshold(vsq_job, results, record_property):
+    within, message = _quantized_check(1, vsq_job, results, record_property)
+    assert within, message
 
 
 def test_quantized_top1_above_minimum(vsq_job, results, record_property):
-    check = floor_check(vsq_job.name, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key],
-                        vsq_job.config.thresholds.min_top1, results["num_classes"], "thresholds.min_top1")
-    _record(record_property, results, check)
-    above = check.ok
-    assert above, check.message
+    above, message = _quantized_check(2, vsq_job, results, record_property)
+    assert above, message
 
 
 def test_float_tflite_agrees_with_keras(vsq_job, results, record_property):
@@ -51,7 +74,7 @@ def test_no_drop_against_baseline(vsq_job, baseline_model, results, accepted_bas
     from vsq.baseline import compare
 
     tolerance = vsq_job.config.thresholds.max_baseline_drop
-    result = compare(results, accepted_baseline.entry, baseline_model, tolerance)
+    result = compare(results, accepted_baseline.entry, baseline_model, tolerance, vsq_job.config.thresholds)
     replaced = (accepted_baseline.replaced or {}).get("top_1", {}).get(baseline_model)
     record_property("model", baseline_model)
     record_property("top_1_accuracy", result.current)
@@ -59,6 +82,15 @@ def test_no_drop_against_baseline(vsq_job, baseline_model, results, accepted_bas
     record_property("baseline_drop_points", result.drop_points)
     record_property("max_baseline_drop", tolerance)
     record_property("baseline_file", str(accepted_baseline.path))
+    record_property("baseline_paired", result.paired is not None)
+    if result.paired:
+        for name, value in (("baseline_images_lost", result.paired["reference_only"]),
+                            ("baseline_images_gained", result.paired["candidate_only"]),
+                            ("baseline_drop_interval_points", result.paired["interval_points"]),
+                            ("baseline_mcnemar_p_value", result.paired["p_value"]),
+                            ("baseline_verdict", result.decision["verdict"]),
+                            ("images_added", result.images_added), ("images_removed", result.images_removed)):
+            record_property(name, value)
     if accepted_baseline.accepting:
         record_property("replaced_baseline_top_1_accuracy", replaced)
     described = BY_KEY[baseline_model].described if baseline_model in BY_KEY else baseline_model
@@ -72,6 +104,18 @@ def test_no_drop_against_baseline(vsq_job, baseline_model, results, accepted_bas
     kept = result.ok
     assert kept, (
         f"{vsq_job.name}: {described} Top-1 {result.current:.4f} is {result.drop_points:.2f} points "
-        f"below the accepted {result.accepted:.4f} ({shown(accepted_baseline.path)}, accepted {result.accepted_on}); "
-        f"thresholds.max_baseline_drop is {tolerance} points; {accept}"
+        f"below the accepted {result.accepted:.4f} ({shown(accepted_baseline.path)}, accepted {result.accepted_on}"
+        f"{_pairing(result)}); thresholds.max_baseline_drop is {tolerance} points; {accept}"
     )
+
+
+def _pairing(result) -> str:
+    """How the baseline comparison was made, for its message."""
+    if result.paired is None:
+        return "; unpaired: the baseline keeps no per-image results, accept again to pair"
+    low, high = result.paired["interval_points"]
+    changed = (f"; the evaluation set changed: {result.images_added} images added, {result.images_removed} removed"
+               if result.images_added or result.images_removed else "")
+    return (f"; paired on {result.paired['num_images']} shared images: {result.paired['reference_only']} lost, "
+            f"{result.paired['candidate_only']} gained, interval {low:+.2f} to {high:+.2f}, "
+            f"{result.decision['verdict']}{changed}")

@@ -180,10 +180,9 @@ def test_never_and_a_passing_gate_run_no_xquant(harness, bad_model, tiny_model):
     stale = harness.path / "never" / "results" / "xquant" / "old.txt"  # an earlier run's report
     stale.parent.mkdir(parents=True)
     stale.write_text("x")
-    passing = _project(harness.path / "passing", tiny_model)
-    (harness.path / "passing" / "configuration.json").rename(harness.path / "passing" / "passing.json")
+    passing = _project(harness.path / "passing", tiny_model).rename(harness.path / "passing" / "passing.json")
 
-    result = run_suites(harness, never, harness.path / "passing" / "passing.json", extra=["--junitxml=junit.xml"])
+    result = run_suites(harness, never, passing, extra=["--junitxml=junit.xml"])
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     assert "per-layer explanation" not in result.stdout.str() + result.stderr.str()

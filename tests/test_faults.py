@@ -89,7 +89,7 @@ def test_a_run_that_another_run_overtakes_keeps_its_table_and_history_line(harne
     second_code, second_output = (harness.path / "second_run.log").read_text().split("\n", 1)
     assert second_code == "0", second_output[-1500:]
     assert first.returncode == 0, first.stdout[-1500:]
-    assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS", first.stdout)
+    assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", first.stdout)
     on_disk = json.loads((harness.path / "results" / "results.json").read_text())
     assert f"another run (id {on_disk['run_id']}" in first.stdout  # the overtaking run's file is on disk
     lines = history_lines(harness.path)
@@ -105,7 +105,7 @@ def test_two_runs_at_once_with_two_workers_each(harness, tiny_model):
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [out[-1500:] for out in outputs]
     for output in outputs:
-        assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS", output)
+        assert re.search(r"configuration\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", output)
     assert_nothing_half_written(harness.path, harness.path / "cache")
     lines = history_lines(harness.path)
     assert len(lines) == 2 and len({line["run_id"] for line in lines}) == 2

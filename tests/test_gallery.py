@@ -48,28 +48,25 @@ def write_flipping_project(root: Path, model: Path) -> Path:
 @pytest.fixture(scope="module")
 def flipping_run(tmp_path_factory, tiny_model):
     """results.json of one real run of the harness on the flipping project."""
-    import subprocess
-    import sys
 
     root = tmp_path_factory.mktemp("flipping")
-    config = write_flipping_project(root, tiny_model)
-    repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--config", str(config), "-q",
-                           "-p", "no:cacheprovider", f"--vsq-cache-dir={root / 'cache'}"],
-                          cwd=repo, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((root / "results" / "results.json").read_text())
+    return _results_of_a_run(root, write_flipping_project(root, tiny_model))
 
 
 @pytest.fixture(scope="module")
 def steady_run(tmp_path_factory, tiny_model):
     """results.json of a real run on the plain tiny project (no image flips)."""
-    import subprocess
-    import sys
 
     root = tmp_path_factory.mktemp("steady")
     tiny.write_data(root)
-    config = tiny.write_config(root, source_keras_model=str(tiny_model))
+    return _results_of_a_run(root, tiny.write_config(root, source_keras_model=str(tiny_model)))
+
+
+def _results_of_a_run(root: Path, config: Path) -> dict:
+    """`pytest suites/ --config config` in the repository, with a cache of its own; its results.json."""
+    import subprocess
+    import sys
+
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--config", str(config), "-q",
                            "-p", "no:cacheprovider", f"--vsq-cache-dir={root / 'cache'}"],

@@ -57,8 +57,8 @@ def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1 and outcomes["passed"] > 1 and "errors" not in outcomes, outcomes
-    result.stdout.re_match_lines([r"good\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00\s+36\s+PASS",
-                                  r"strict\s+0\.9167\s+0\.9167\s+0\.9167\s+\+0\.00\s+36\s+FAIL"])
+    result.stdout.re_match_lines([r"good\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS",
+                                  r"strict\s+0\.9167\s+0\.9167\s+0\.9167\s+0\.9167\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+FAIL"])
     for root in (good, strict):
         assert (root / "output" / "model.tflite").is_file()
         assert (root / "output" / "model_quantized.tflite").is_file()
@@ -90,7 +90,7 @@ def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
     log = "\n".join(cold.outlines + cold.errlines)
     assert "\x1b[" not in log and sum("calibration:" in line for line in cold.errlines) == 1
     cold.stderr.fnmatch_lines(["configuration: calibration: 2/2 it (100 %)*",
-                               "configuration: evaluating keras, tflite, tflite_quantized: 36/36 img (100 %)*"])
+                               "configuration: evaluating keras, tflite, tflite_quantized, keras_quantized: 36/36 img (100 %)*"])
     first = json.loads(results.read_text())
     assert set(first["cache"].values()) == {"built"}
 

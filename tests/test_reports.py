@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import tiny
+from vsq import per_image
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,16 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
     assert result.ret == 0
     page = (harness.path / "reports" / "report.html").read_text()
     assert '<table class="vsq-summary">' in page
-    assert re.search(r"<td>configuration</td><td>1\.0000</td><td>1\.0000</td><td>1\.0000</td><td>\+0\.00</td>", page)
+    # Four Top-1 figures, each over its Wilson interval; the drop with its paired interval; the verdict word.
+    top1 = r'<td>1\.0000<br><span class="vsq-ci">\[0\.9\d\d, 1\.000\]</span></td>'
+    assert re.search(r"<td>configuration</td>" + top1 * 4 + r"<td>\+0\.00 \[-\d+\.\d, \+\d+\.\d\]</td>"
+                     r'<td><span class="vsq-verdict vsq-pass" title="rule point at 95 %">PASS</span></td>'
+                     r"<td>1\.0000</td>(<td>[\d.,]+ KiB</td>){4}<td>36</td><td><span class=\"vsq-pass\">PASS</span></td></tr>",
+                     page)
+    header = re.search(r'<table class="vsq-summary"><thead><tr>(.*?)</tr></thead>', page).group(1)
+    assert header.count("<th>") == 14 and "IMX500" not in header  # no configuration has the imx500 section
+    assert "drop (pp) [95% CI]" in header and "Top-1 quantized Keras" in header
+    assert "No image flipped" in page  # the tiny model keeps every prediction
     assert page.count('class="vsq-chart"') == 3  # drop against threshold, per-class losses, confusion matrix
     assert 'alt="Top-1 drop against threshold per configuration"' in page
     # pytest-html draws its Environment table from a JSON blob in the page.
@@ -78,16 +88,31 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
     assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
     assert not previous.exists()
 
-    # Pretend an earlier, better model was accepted: today's 1.0 is now 2 points below 1.02.
+    # Pretend the accepted run saw 6 images fewer: paired on the 30 both share, the 6 reported as added.
     data = json.loads(baseline.read_text())
-    data["configurations"]["configuration"]["top_1"]["tflite_quantized"] = 1.02
+    entry = data["configurations"]["configuration"]
+    ids, bits = per_image.read(entry["per_image"])
+    entry["per_image"] = per_image.record(ids[6:], {name: right[6:] for name, right in bits.items()})
+    baseline.write_text(json.dumps(data))
+    changed = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
+    assert changed.ret == 0
+    case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
+                if c.get("name") == "test_no_drop_against_baseline[configuration-tflite_quantized]")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["baseline_paired"] == "True" and properties["baseline_verdict"] == "PASS"
+    assert (properties["images_added"], properties["images_removed"]) == ("6", "0")
+
+    # Pretend an earlier, better model was accepted by a vsq that kept no per-image results (format 1):
+    # today's 1.0 is now 2 points below 1.02, compared on Top-1 alone.
+    del entry["per_image"]
+    entry["top_1"]["tflite_quantized"] = 1.02
     baseline.write_text(json.dumps(data))
     dropped = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
     assert dropped.ret == 1
     outcomes = dropped.parseoutcomes()
     assert outcomes["failed"] == 1 and "errors" not in outcomes, outcomes
     dropped.stdout.fnmatch_lines(["*model_quantized.tflite Top-1 1.0000 is 2.00 points below the accepted 1.0200*"
-                                  "max_baseline_drop is 0.5 points*--accept-baseline*"])
+                                  "unpaired*max_baseline_drop is 0.5 points*--accept-baseline*"])
     case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
                 if c.get("name") == "test_no_drop_against_baseline[configuration-tflite_quantized]")
     assert case.find("failure") is not None
@@ -140,10 +165,38 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars", "--window-size=1280,1800"]
 
 
-def test_html_report_renders_in_a_headless_browser(harness, project, run_warm, tmp_path):
+# Appended to a copy of the report: once the page has loaded, what the browser decoded of the gallery.
+GALLERY_PROBE = """<script>window.addEventListener("load", () => {
+  const thumbs = [...document.querySelectorAll("img.vsq-thumb")];
+  const out = document.createElement("pre"); out.id = "vsq-probe";
+  out.textContent = JSON.stringify({widths: thumbs.map(t => t.naturalWidth), shown: thumbs.map(t => t.width),
+    captions: [...document.querySelectorAll(".vsq-flip figcaption")].map(c => c.innerText)});
+  document.body.appendChild(out);
+});</script>"""
+
+
+def test_html_report_renders_in_a_headless_browser(harness, tiny_model, run_warm, tmp_path):
+    from test_gallery import write_flipping_project
+
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is needed for this test (.ci/run installs it: apt-get install chromium)"
+    project = write_flipping_project(harness.path, tiny_model)  # model_quantized.tflite flips > 24 images
     assert run_warm("--config", str(project), "--html=report.html", "--self-contained-html").ret == 0
+    page = (harness.path / "report.html").read_text()
+    flipped = json.loads((harness.path / "results" / "results.json").read_text())["models"]["tflite_quantized"]["flipped"]
+    assert len(flipped) > 24 and page.count("data:image/jpeg;base64,") == 24
+    probe = harness.path / "report-probe.html"
+    probe.write_text(page.replace("</body>", GALLERY_PROBE + "</body>"))
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    seen = json.loads(html.unescape(re.search(r'<pre id="vsq-probe">(.*?)</pre>', dom, flags=re.S).group(1)))
+    assert seen["widths"] == [96] * 24 and seen["shown"] == [96] * 24  # every thumbnail decoded and laid out
+    assert len(seen["captions"]) == 24
+    for caption, row in zip(seen["captions"], flipped):  # results.json's order: losses first
+        assert caption.split("\n")[:4] == [row["kind"].replace("_", " "), f"true: {row['true']}",
+                                            f"Keras: {row['keras']['class']} ({row['keras']['score']:.4f})",
+                                            f"quantized: {row['model']['class']} ({row['model']['score']:.4f})"]
+    assert seen["captions"][0].startswith("loss") and "red" in seen["captions"][0]
     shot = harness.path / "report.png"
     subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     (harness.path / "report.html").as_uri()], capture_output=True, timeout=120, check=True)

@@ -30,10 +30,11 @@ def suite_checks() -> set[str]:
 def test_every_check_fails_with_a_short_message_naming_the_configuration(harness, tiny_model):
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, name="breakme.json", source_keras_model=str(tiny_model),
-                               variants=["tf_dynamic_range", {"kind": "tf_full_integer", "io_type": "uint8"}])
+                               variants=["tf_dynamic_range", {"kind": "tf_full_integer", "io_type": "uint8"}],
+                               imx500={}, explanation={"when": "always"})  # the worst layers in the messages
     baseline = harness.path / "baseline.json"
     baseline.write_text(json.dumps({"format": 1, "configurations": {"breakme": {
-        "accepted": "2026-01-01", "top_1": {"keras": 1.5, "tflite": 1.5, "tflite_quantized": 1.5}}}}))
+        "accepted": "2026-01-01", "top_1": {"keras": 1.5, "tflite": 1.5, "tflite_quantized": 1.5, "keras_quantized": 1.5}}}}))
     shutil.copy(REPO / "tests" / "breaking_conftest.py", harness.path / "suites" / "conftest.py")
 
     result = run_suites(harness, config, extra=[f"--baseline={baseline}", "--junitxml=junit.xml"])
@@ -50,6 +51,9 @@ def test_every_check_fails_with_a_short_message_naming_the_configuration(harness
             assert "breakme" in message, f"{name}: {message}"
             assert len(message) < 400, f"{name}: {len(message)} characters: {message}"
             assert not any(dump in message for dump in OBJECT_DUMPS), f"{name}: {message}"
+    for name in ("test_quantized_top1_drop_within_threshold", "test_quantized_keras_top1_drop_within_threshold",
+                 "test_quantized_top1_above_minimum"):
+        assert "; lowest SQNR: " in failures[name][0], f"{name}: no per-layer explanation: {failures[name][0]}"
 
 
 def test_skipped_unreadable_images_are_accounted_for(harness, tiny_model):

@@ -16,7 +16,7 @@ from vsq.variants import options
 from vsq.versions import stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
-RECIPE = 1
+RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
 # Kinds that read no calibration data: their key does not depend on it.
 UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
 
@@ -72,8 +72,36 @@ def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
     )
 
 
+def imx500_key(keras_digest: str, output: str, converter_version: str | None) -> str:
+    """The IMX500 converter's outputs for one model_quantized.keras (its digest), per output mode and
+    converter version (the memory limit is a threshold: it does not matter)."""
+    return key_of(recipe=RECIPE, artifact="imx500", model=keras_digest, output=output, converter=converter_version)
+
+
+def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
+    """The per-layer explanation (vsq.explain) of one model_quantized.keras (its digest) against the
+    Keras model, on the first calibration images and a sample of the evaluation images. `when` does
+    not matter (it decides whether to explain, not what the explanation is)."""
+    config, settings = job.config, job.config.explanation
+    calibration = {"images": prints.calibration, "batch_size": config.batch_size,
+                   "iteration_count": config.iteration_count, "seed": config.seed}
+    return key_of(
+        recipe=RECIPE, artifact="explanation", model=prints.model, quantized=keras_digest, calibration=calibration,
+        evaluation=prints.evaluation, preprocessing=_preprocessing(job),
+        max_representative_images=settings.max_representative_images,
+        max_validation_images=settings.max_validation_images, unreadable_images=config.unreadable_images,
+        tensorflow=prints.stack["tensorflow"], mct=prints.stack["model_compression_toolkit"],
+    )
+
+
 def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: dict | None) -> str:
-    """The evaluation of one model file (its digest) on the evaluation set, with a given TFLite runtime."""
+    """The evaluation of one model file (its digest) on the evaluation set, with a given TFLite runtime.
+
+    The runtime's `instances` is left out: the pool gives every invoke the same input as one
+    instance (vsq.tflite.shards), so its predictions are identical (tests/test_sharding.py).
+    """
+    if runtime:
+        runtime = {name: value for name, value in runtime.items() if name != "instances"}
     return key_of(
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,

@@ -53,6 +53,9 @@ class Thresholds:
     max_float_top1_drop: float = schema_default("thresholds", "max_float_top1_drop")
     max_baseline_drop: float = schema_default("thresholds", "max_baseline_drop")
     max_latency_ms: dict = schema_default("thresholds", "max_latency_ms", compare=False)  # per model, ms per image
+    decision_rule: str = schema_default("thresholds", "decision_rule")  # "point" or "confident" (vsq.statistics)
+    confidence: float = schema_default("thresholds", "confidence")  # of intervals and of the confident rule
+    inconclusive: str = schema_default("thresholds", "inconclusive")  # "fail" or "pass"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class Variant:
     def file_name(self) -> str:
         return f"model_{self.name}.tflite"
 
+    @property
+    def keras_file_name(self) -> str:
+        """MCT kinds: MCT's quantized Keras model (fake-quantized, the IMX500 converter's input)."""
+        return f"model_{self.name}.keras"
+
 
 @dataclass(frozen=True)
 class TFLiteRuntime:
@@ -82,6 +90,34 @@ class TFLiteRuntime:
     op_resolver: str = schema_default("tflite_runtime", "op_resolver")
     num_threads: int = schema_default("tflite_runtime", "num_threads")  # resolved: null means the machine's cores
     batch_size: int = schema_default("tflite_runtime", "batch_size")
+    instances: int | None = schema_default("tflite_runtime", "instances")  # None: the machine's cores
+
+    @property
+    def pool_size(self) -> int:
+        """Interpreter instances per TFLite model in evaluation (instances, or the machine's cores)."""
+        return self.instances or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Imx500Check:
+    """Sony's IMX500 converter run on model_quantized.keras: which converter, the memory limit, what to produce."""
+
+    converter: Path | None = schema_default("imx500", "converter")  # None: .venv-imx500 of vsq, else PATH
+    max_memory_utilization: float = schema_default("imx500", "max_memory_utilization")  # percent of on-chip memory
+    output: str = schema_default("imx500", "output")  # "memory_report" or "full" (packerOut.zip too)
+
+    @property
+    def memory_report_only(self) -> bool:
+        return self.output == "memory_report"
+
+
+@dataclass(frozen=True)
+class ExplanationSettings:
+    """When to explain the quantized model's error per layer (MCT XQuant, vsq.explain), and on how many images."""
+
+    when: str = schema_default("explanation", "when")  # "on_failure", "always" or "never"
+    max_representative_images: int = schema_default("explanation", "max_representative_images")  # calibration
+    max_validation_images: int = schema_default("explanation", "max_validation_images")  # evaluation sample
 
 
 @dataclass(frozen=True)
@@ -113,6 +149,8 @@ class Config:
     tflite_runtime: TFLiteRuntime
     baseline: Path | None
     variants: tuple[Variant, ...]
+    imx500: Imx500Check | None  # None: the converter is not run
+    explanation: ExplanationSettings  # always present: an absent section means the defaults
     raw: dict = field(compare=False)  # the file's content as written
 
     def error(self, key: str | None, message: str) -> ConfigError:
@@ -186,8 +224,15 @@ def _build(file: Path, data: dict) -> Config:
         tflite_runtime=runtime,
         baseline=_resolve(file.parent, data["baseline"]) if data.get("baseline") else None,
         variants=_variants(file, data.get("variants", []), thresholds),
+        imx500=_imx500(file, data["imx500"]) if "imx500" in data else None,
+        explanation=ExplanationSettings(**data.get("explanation", {})),
         raw=data,
     )
+
+
+def _imx500(file: Path, written: dict) -> Imx500Check:
+    converter = written.get("converter")
+    return Imx500Check(**{**written, "converter": _resolve(file.parent, converter) if converter else None})
 
 
 def _preprocessing(file: Path, data: dict) -> Preprocessing:

@@ -10,19 +10,26 @@ import platform
 import time
 from pathlib import Path
 
-from vsq import atomic, metrics
+from vsq import atomic, metrics, per_image, statistics
 from vsq.evaluate import ModelEvaluation
+from vsq.gate import decision
 from vsq.job import Job
-from vsq.reference import BY_KEY, REFERENCE_MODELS
+from vsq.reference import BY_KEY, KERAS_QUANTIZED, QUANTIZED_TFLITE, REFERENCE_MODELS
+
+# Models held against thresholds.max_top1_drop; model_quantized.tflite is also paired with the Keras
+# model it was exported from, so a gap between the two shows the export's own effect.
+GATED = (QUANTIZED_TFLITE.key, KERAS_QUANTIZED.key)
 
 RESULTS_FILE = "results.json"
 
 
 def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict[str, Path], environment: dict,
-                  *, variants: dict | None = None, cache: dict | None = None, run_id: str | None = None) -> dict:
+                  *, variants: dict | None = None, imx500: dict | None = None, cache: dict | None = None,
+                  run_id: str | None = None) -> dict:
     """The whole results document. Top-1/Top-5/agreement are fractions 0..1, drops percentage points.
 
-    evaluations and files: per reference model key (vsq.reference); variants: vsq.comparison's section.
+    evaluations and files: per reference model key (vsq.reference); variants: vsq.comparison's section;
+    imx500: the IMX500 converter's figures (fixtures.imx500).
     """
     keras = evaluations["keras"]
     names = job.evaluation_set.class_names
@@ -41,12 +48,18 @@ def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict
     out["num_classes"] = job.evaluation_set.num_classes
     out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in evaluations.items()
                      if key in BY_KEY}
+    _add_statistics(out["models"], evaluations, job)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
     out["environment"] = environment
     out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if variants:
         out["variants"] = variants
+    if imx500:
+        out["imx500"] = imx500
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
+    out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir),
+                                        {key: result.predictions == result.labels for key, result in evaluations.items()})
     out["cache"] = dict(cache or {})
     out["run_id"] = run_id
     out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
@@ -65,6 +78,28 @@ def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | 
         "file": str(file) if file else None,
         "file_size_bytes": size_bytes(file) if file else None,
     }
+
+
+def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job) -> None:
+    """Per model: the Wilson interval of its Top-1; against Keras (and model_quantized.tflite against
+    model_quantized.keras) the paired comparison; for the gated models the decision; the flipped images."""
+    thresholds, keras = job.config.thresholds, evaluations["keras"]
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
+    correct = {key: result.predictions == result.labels for key, result in evaluations.items()}
+    for key, model in models.items():
+        model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
+                                                                  thresholds.confidence))
+        if key == "keras":
+            continue
+        references = ["keras", *([KERAS_QUANTIZED.key] if key == QUANTIZED_TFLITE.key and KERAS_QUANTIZED.key in
+                                  correct else [])]
+        model["paired"] = {reference: statistics.compare_paired(correct[reference], correct[key],
+                                                                thresholds.confidence).as_dict()
+                           for reference in references}
+        if key in GATED:
+            model["decision"] = decision(model["paired"]["keras"], thresholds.max_top1_drop, thresholds)
+        model["flipped"] = per_image.flipped(paths, keras.labels, job.evaluation_set.class_names, keras,
+                                             evaluations[key])
 
 
 def size_bytes(path: Path) -> int:
@@ -86,6 +121,7 @@ def environment(stack: dict, runtime) -> dict:
             "op_resolver": runtime.op_resolver,
             "num_threads": runtime.num_threads,
             "batch_size": runtime.batch_size,
+            "instances": runtime.pool_size,
         },
         "python": platform.python_version(),
         "host": platform.node(),
