@@ -57,14 +57,69 @@ def pytest_addoption(parser):
     )
 
 
-def _interrupt_on_sigterm():
-    """SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C: exit code 2, temporary files removed."""
+class _Interrupts:
+    """Ctrl-C and SIGTERM (a CI timeout, `kill`) end the run: exit code 2, temporary files removed.
+
+    While tests run, the handler raises KeyboardInterrupt where the signal lands, so the test's own
+    clean-up runs. Elsewhere it only remembers the signal: during collection an exception inside
+    Python's compiler (pytest's assertion rewriting) becomes a SystemError (exit 1), and after the
+    tests pytest's own reporting would end killed by the signal; there the run ends with code 2 at the
+    next hook. A KeyboardInterrupt that lands in a finaliser is swallowed by Python: the next test
+    boundary raises it again, so the exit code is 2 whatever happened to it.
+    """
+
+    received: list = []
+    raising = False
+    reported = False
+
+    @classmethod
+    def handle(cls, signum, frame):
+        cls.received.append(signum)
+        if cls.raising:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    @classmethod
+    def raise_if_received(cls):
+        if cls.received:
+            raise KeyboardInterrupt(f"signal {cls.received[0]}")
+
+
+def _interrupt_on_signals():
     import signal
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    _Interrupts.received.clear()
+    _Interrupts.raising = _Interrupts.reported = False
+    _handle_signals(_Interrupts.handle, signal.SIGINT, signal.SIGTERM)
 
-    _handle_signals(interrupt, signal.SIGTERM)
+
+def pytest_collection_finish(session):
+    _Interrupts.raise_if_received()
+    _Interrupts.raising = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    try:
+        return (yield)
+    finally:
+        _Interrupts.raising = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _Interrupts.raise_if_received()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    _Interrupts.raise_if_received()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    if _Interrupts.received:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        _Interrupts.reported = True
 
 
 def _handle_signals(handler, *signums) -> None:
@@ -84,18 +139,35 @@ def pytest_unconfigure(config):
     import signal
     import sys
 
-    def exit_interrupted(signum, frame):
+    def exit_interrupted(signum=None, frame=None):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(pytest.ExitCode.INTERRUPTED)
 
+    if _Interrupts.received and not _Interrupts.reported:  # landed while pytest was reporting
+        exit_interrupted()
     _handle_signals(exit_interrupted, signal.SIGINT, signal.SIGTERM)
+
+
+class _LastUnconfigure:
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config):
+        """After the last hook Python tears down (TensorFlow takes a second or two) and puts its default
+        handlers back, which would end the process killed by the signal: the run is complete and written
+        by then, so a signal there is ignored and the exit code stays the run's."""
+        import signal
+
+        _handle_signals(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "vsq_section(key): run only for configurations that have this optional "
                             "section")
-    _interrupt_on_sigterm()
+    _interrupt_on_signals()
+    config.pluginmanager.register(_LastUnconfigure(), "vsq-last-unconfigure")
+    if config.getoption("config") and config.option.tbstyle == "auto":
+        # A check's one-line message says it all; pytest's long style would list every fixture's value.
+        config.option.tbstyle = "short"
     from fixtures.baselines import resolve_baselines
     from fixtures.session import SESSION_KEY, VsqSession
     from vsq.cache import Cache, default_root
