@@ -110,8 +110,9 @@ def test_a_missing_converter_or_java_stops_the_run_before_any_work(harness, tiny
                                imx500={"converter": "tools/imxconv-tf"})
     result = run_suites(harness, config)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    expected = (f"ERROR: {config}: imx500: IMX500 converter not found at {harness.path / 'tools' / 'imxconv-tf'}; "
-                "install with: bash scripts/setup_imx500.sh")
+    expected = (f"ERROR: {config}: imx500.converter: {harness.path / 'tools' / 'imxconv-tf'} is not an executable "
+                "file; correct the path, or remove imx500.converter to use .venv-imx500/bin/imxconv-tf (made by bash "
+                "scripts/setup_imx500.sh)")
     assert expected in result.stderr.lines, result.stderr.str()
     assert not (harness.path / "output").exists()
 

@@ -121,7 +121,7 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     row = next(line for line in result.outlines if line.startswith("configuration  ") and "Keras" not in line)
     assert "INCONCLUSIVE" in row and row.split()[-1] == "FAIL"
-    note = next(line for line in result.outlines if "cannot tell such a drop from none" in line)
+    note = next(line for line in result.outlines if "cannot tell a drop of 1.0 points from none" in line)
     needed = int(note.rsplit("about ", 1)[1].split()[0].replace(",", ""))
     assert needed > 36
     cases = {case.get("name").split("[")[0]: case for case in ET.parse(harness.path / "junit.xml").iter("testcase")}
@@ -130,6 +130,8 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
     properties = {p.get("name"): p.get("value")
                   for p in cases["test_quantized_top1_drop_within_threshold"].iter("property")}
     assert properties["verdict"] == "INCONCLUSIVE" and properties["images_to_resolve"] == str(needed)
+    explanation = json.loads((harness.path / "results" / "results.json").read_text())["explanation"]
+    assert explanation["status"] == "skipped" and "INCONCLUSIVE" in explanation["reason"]  # more images, not layers
 
     lenient = tiny.write_config(harness.path, name="lenient.json", source_keras_model=str(tiny_model),
                                 thresholds={"decision_rule": "confident", "inconclusive": "pass"})

@@ -261,8 +261,9 @@ def _explain(error) -> str:
     if kind in ("minimum", "exclusiveMinimum"):
         bound = ">=" if kind == "minimum" else ">"
         return f"{value} is too small; use a value {bound} {error.validator_value}"
-    if kind == "maximum":
-        return f"{value} is too large; use a value <= {error.validator_value}"
+    if kind in ("maximum", "exclusiveMaximum"):
+        bound = "<=" if kind == "maximum" else "<"
+        return f"{value} is too large; use a value {bound} {error.validator_value}"
     if kind == "minLength":
         return "is empty; give a path or value"
     if kind == "enum":

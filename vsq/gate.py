@@ -57,8 +57,9 @@ def drop_check(where: str, described: str, model: dict, keras_top1: float, limit
     if judged["verdict"] == "INCONCLUSIVE":
         needed = judged["images_to_resolve"]
         more = f"about {needed:,} images would tell" if needed else "more images would not tell"
+        mapped = "pass" if judged["passes"] else "fail (pass would accept it)"
         message = (f"{where}: INCONCLUSIVE: {figures}; the interval straddles {limit_name} ({limit} points): "
-                   f"{more}; thresholds.inconclusive is {'pass' if judged['passes'] else 'fail'}")
+                   f"{more}; thresholds.inconclusive is {mapped}")
     elif judged["rule"] == "confident":
         message = f"{where}: {figures}; the drop is above {limit_name} ({limit} points) with {confidence} confidence"
     else:

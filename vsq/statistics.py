@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 RULES = ("point", "confident")
 _MAX_IMAGES = 10**15  # images_to_resolve() gives up beyond this
@@ -32,6 +31,8 @@ def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> tuple
     """Wilson score interval of the proportion correct/total, as fractions; (0.0, 1.0) for no data."""
     if total == 0:
         return 0.0, 1.0
+    from scipy.stats import binomtest  # lazily: importing scipy.stats costs ~0.6 s before a bad configuration is told
+
     ci = binomtest(int(correct), int(total)).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -87,6 +88,15 @@ def _interval_points(a: int, b: int, c: int, d: int, confidence: float) -> tuple
     return max(low * 100.0, -100.0), min(high * 100.0, 100.0)
 
 
+def _mcnemar_exact(lost: int, gained: int) -> float:
+    """Exact McNemar: two-sided binomial test of the discordant pairs at 1/2 (1.0 without any)."""
+    if lost + gained == 0:
+        return 1.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(min(lost, gained), lost + gained, 0.5).pvalue)
+
+
 def compare_counts(
     both_correct: int, reference_only: int, candidate_only: int, both_wrong: int, confidence: float = 0.95
 ) -> PairedComparison:
@@ -104,7 +114,7 @@ def compare_counts(
         candidate_only=c,
         both_wrong=d,
         drop_points=(b - c) * 100 / n if n else 0.0,  # one rounding: 7 of 50 gives exactly 14.0
-        p_value=float(binomtest(min(b, c), b + c, 0.5).pvalue) if b + c else 1.0,
+        p_value=_mcnemar_exact(b, c),
         interval_points=_interval_points(a, b, c, d, confidence),
         confidence=confidence,
     )

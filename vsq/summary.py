@@ -57,7 +57,7 @@ def notes(documents: dict[str, dict]) -> list[str]:
         needed = judged["images_to_resolve"]
         lines.append(
             f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) is "
-            f"wider than thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} images "
-            "cannot tell such a drop from none; " + (f"about {needed:,} images would" if needed else
-                                                     "more images of the same kind would not"))
+            f"wider than thresholds.max_top1_drop: {doc['num_images']} images cannot tell a drop of "
+            f"{float(judged['max_top1_drop'])} points from none; " + (f"about {needed:,} images would" if needed else
+                                                                        "more images of the same kind would not"))
     return lines
