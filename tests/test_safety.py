@@ -48,3 +48,18 @@ def test_loaded_when_the_user_opts_in(project, lambda_models):
     job = prepare(tiny.write_config(project, source_keras_model=str(lambda_models / "lambda.keras"),
                                     allow_unsafe_model_code=True))
     assert load_keras_model(job.config).layers[1].name == "double"
+
+
+def test_an_opted_in_model_runs_through_every_model_of_the_suites(harness, lambda_models):
+    """MCT's quantized Keras model keeps the Lambda layer: it is loaded as the opted-in source model is."""
+    import json
+
+    from runs import run_suites
+
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(lambda_models / "lambda.keras"),
+                               allow_unsafe_model_code=True, explanation={"when": "never"})
+    result = run_suites(harness, config)
+    assert "errors" not in result.parseoutcomes(), result.stdout.str()[-3000:]
+    document = json.loads((harness.path / "results" / "results.json").read_text())
+    assert document["models"]["keras_quantized"]["top_1_accuracy"] == document["top_1_accuracy_keras_quantized"]

@@ -27,12 +27,18 @@ def load_keras_model(config: Config):
     return model
 
 
-def load_quantized_keras(path: Path):
-    """MCT's quantized Keras model (model_quantized.keras, with mct_quantizers' layers) for inference."""
+def load_quantized_keras(path: Path, allow_unsafe_model_code: bool = False):
+    """MCT's quantized Keras model (model_quantized.keras, with mct_quantizers' layers) for inference.
+
+    It holds the user's layers, Lambda layers included: loaded as the source model is
+    (allow_unsafe_model_code; mct_quantizers' loader has no safe_mode of its own).
+    """
+    from keras.src.saving.serialization_lib import SafeModeScope
     from mct_quantizers import keras_load_quantized_model
 
     try:
-        return keras_load_quantized_model(str(path), compile=False)
+        with SafeModeScope(safe_mode=not allow_unsafe_model_code):
+            return keras_load_quantized_model(str(path), compile=False)
     except Exception as error:
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
 
