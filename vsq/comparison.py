@@ -106,8 +106,7 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras) -> dict:
 
 def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
     """The paired comparison with Keras and the decision on the drop, as for the default model."""
-    paired = compare_paired(keras.predictions == keras.labels, result.predictions == result.labels,
-                            config.thresholds.confidence)
+    paired = compare_paired(keras.correct, result.correct, config.thresholds.confidence)
     row["paired"] = {"keras": paired.as_dict()}
     row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
 

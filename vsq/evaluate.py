@@ -45,8 +45,13 @@ class ModelEvaluation:
     modes: dict = field(default_factory=dict)  # Pillow mode of the files -> count (non-RGB were converted)
 
     @property
+    def correct(self) -> np.ndarray:
+        """bool per image: Top-1 right."""
+        return self.predictions == self.labels
+
+    @property
     def top1(self) -> float:
-        return metrics.accuracy(self.predictions == self.labels)
+        return metrics.accuracy(self.correct)
 
     @property
     def top5(self) -> float:

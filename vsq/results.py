@@ -48,7 +48,8 @@ def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict
     out["num_classes"] = job.evaluation_set.num_classes
     out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in evaluations.items()
                      if key in BY_KEY}
-    _add_statistics(out["models"], evaluations, job)
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)  # the images every model saw, in order
+    _add_statistics(out["models"], evaluations, job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
     out["environment"] = environment
@@ -57,9 +58,8 @@ def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict
         out["variants"] = variants
     if imx500:
         out["imx500"] = imx500
-    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
     out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir),
-                                        {key: result.predictions == result.labels for key, result in evaluations.items()})
+                                        {key: result.correct for key, result in evaluations.items()})
     out["cache"] = dict(cache or {})
     out["run_id"] = run_id
     out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
@@ -80,12 +80,11 @@ def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | 
     }
 
 
-def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job) -> None:
+def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job, paths: list) -> None:
     """Per model: the Wilson interval of its Top-1; against Keras (and model_quantized.tflite against
     model_quantized.keras) the paired comparison; for the gated models the decision; the flipped images."""
     thresholds, keras = job.config.thresholds, evaluations["keras"]
-    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
-    correct = {key: result.predictions == result.labels for key, result in evaluations.items()}
+    correct = {key: result.correct for key, result in evaluations.items()}
     for key, model in models.items():
         model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
                                                                   thresholds.confidence))
