@@ -57,11 +57,9 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
     sizes; the drop is model_quantized.tflite's against Keras with its paired interval; lines under the
     table where the interval is wider than the threshold (vsq.summary.notes)."""
     from vsq.gate import interval_text
-    from vsq.summary import notes
+    from vsq.summary import has_imx500, interval_confidence, notes
 
-    confidence = next((doc["configuration"]["thresholds"].get("confidence", 0.95) for doc in documents.values()),
-                      0.95)
-    with_imx500 = any("imx500" in doc for doc in documents.values())
+    confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
     head = ("configuration", "Top-1 Keras", "Top-1 float TFLite", "Top-1 quantized TFLite", "Top-1 quantized Keras",
             f"drop (pp) [{confidence * 100:g}% CI]", "verdict", "Top-5 quantized", "Keras size", "model.tflite",
             "model_quantized.tflite", "model_quantized.keras", *(("IMX500 memory",) if with_imx500 else ()),

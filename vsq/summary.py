@@ -7,14 +7,27 @@ from vsq.history import format_rows
 from vsq.reference import QUANTIZED_TFLITE
 
 
+def interval_confidence(documents: dict[str, dict]) -> float:
+    """The confidence level the tables' interval column is headed with: the first configuration's
+    (results.json of an older vsq: the schema's default)."""
+    from vsq.config_file import properties
+
+    default = properties("thresholds")["confidence"]["default"]
+    return next((doc["configuration"]["thresholds"].get("confidence", default) for doc in documents.values()), default)
+
+
+def has_imx500(documents: dict[str, dict]) -> bool:
+    """Whether the tables get an IMX500 column."""
+    return any("imx500" in doc for doc in documents.values())
+
+
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
     """Header and one row per configuration; `missing`: configurations without results (dashes).
 
     The drop is model_quantized.tflite's against Keras with its interval; "verdict" is the decision
     rule's word on it (INCONCLUSIVE shows as such); IMX500 (memory used, percent) when any has it.
     """
-    confidence = next((doc["configuration"]["thresholds"]["confidence"] for doc in documents.values()), 0.95)
-    with_imx500 = any("imx500" in doc for doc in documents.values())
+    confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
     header = ("configuration", "Keras", "TFLite", "quantized", "q. Keras", f"drop (pp) [{confidence * 100:g}% CI]",
               "verdict", *(("IMX500",) if with_imx500 else ()), "images", "gate")
     rows = [header]
