@@ -18,10 +18,10 @@ def paired(both_correct, lost, gained, both_wrong):
     return compare_counts(both_correct, lost, gained, both_wrong).as_dict()
 
 
-def test_point_rule_is_the_spec_rule_and_flags_a_wide_interval():
+def test_point_rule_is_the_spec_rule_and_flags_an_undecided_interval():
     judged = decision(paired(188, 1, 0, 11), 1.0, POINT)  # 0.5 points on 200 images
     assert judged["verdict"] == "PASS" and judged["passes"]
-    assert judged["interval_wider_than_threshold"] and judged["images_to_resolve"] > 200
+    assert judged["undecided"] and judged["images_to_resolve"] > 200
     assert decision(paired(180, 3, 0, 17), 1.0, POINT)["verdict"] == "FAIL"  # 1.5 points
 
 
@@ -41,8 +41,46 @@ def test_inconclusive_message_gives_the_images_needed():
     check = drop_check("tiny", "model_quantized.tflite", model, 1.0, "thresholds.max_top1_drop")
     assert not check.ok and check.figures["verdict"] == "INCONCLUSIVE"
     assert check.message.startswith("tiny: INCONCLUSIVE: model_quantized.tflite Top-1 0.9722 is 2.78 points below")
-    assert f"about {model['decision']['images_to_resolve']:,} images would tell" in check.message
+    assert (f"at least about {model['decision']['images_to_resolve']:,} images would decide it if the rates seen "
+            "here held" in check.message)
     assert "thresholds.inconclusive is fail" in check.message and "\n" not in check.message
+
+
+def test_every_inconclusive_verdict_says_how_many_images_would_decide_it():
+    """A drop just above the threshold with a narrow interval still straddling it: millions of images."""
+    judged = decision(paired(9000, 151, 50, 799), 1.0, CONFIDENT)  # +1.01, interval [+0.73, +1.29]
+    assert judged["verdict"] == "INCONCLUSIVE" and not judged["interval_wider_than_threshold"]
+    assert judged["undecided"] and judged["images_to_resolve"] > 1_000_000
+    model = {"top_1_accuracy": 0.9, "paired": {"keras": paired(9000, 151, 50, 799)}, "decision": judged}
+    message = drop_check("big", "model_quantized.tflite", model, 0.91, "thresholds.max_top1_drop").message
+    assert f"at least about {judged['images_to_resolve']:,} images would decide it" in message
+    assert "would not" not in message
+
+
+def _notes(counts, thresholds):
+    from vsq.summary import notes
+
+    comparison = paired(*counts)
+    model = {"paired": {"keras": comparison}, "decision": decision(comparison, 1.0, thresholds)}
+    return notes({"c": {"num_images": comparison["num_images"], "models": {"tflite_quantized": model}}})
+
+
+@pytest.mark.parametrize("counts, verdict", [((365, 0, 0, 23), "PASS"), ((80, 12, 2, 6), "FAIL")])
+@pytest.mark.parametrize("thresholds", [POINT, CONFIDENT], ids=["point", "confident"])
+def test_no_cannot_tell_note_once_the_interval_decides(counts, verdict, thresholds):
+    judged = decision(paired(*counts), 1.0, CONFIDENT)
+    assert judged["verdict"] == verdict and not judged["undecided"] and judged["images_to_resolve"] is None
+    assert _notes(counts, thresholds) == []
+
+
+def test_cannot_tell_note_while_the_interval_straddles_the_threshold():
+    [note] = _notes((188, 1, 0, 11), POINT)  # PASS by the point rule, interval -1.6 to +2.7
+    needed = decision(paired(188, 1, 0, 11), 1.0, POINT)["images_to_resolve"]
+    assert note.startswith("c: the 95 % interval of the drop (-1.6 to +2.7 points) straddles "
+                           "thresholds.max_top1_drop (1.0 points): 200 images cannot tell")
+    assert note.endswith(f"at least about {needed:,} images would decide it if the rates seen here held")
+    [unflipped] = _notes((188, 0, 0, 12), POINT)  # no discordant pair: the estimate assumes none on more images
+    assert unflipped.endswith("(none of these 200 images flipped; any flips on a larger set need more)")
 
 
 def test_interval_text():
@@ -121,12 +159,12 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     row = next(line for line in result.outlines if line.startswith("configuration  ") and "Keras" not in line)
     assert "INCONCLUSIVE" in row and row.split()[-1] == "FAIL"
-    note = next(line for line in result.outlines if "cannot tell a drop of 1.0 points from none" in line)
-    needed = int(note.rsplit("about ", 1)[1].split()[0].replace(",", ""))
+    note = next(line for line in result.outlines if "36 images cannot tell on which side the drop is" in line)
+    needed = int(note.rsplit("at least about ", 1)[1].split()[0].replace(",", ""))
     assert needed > 36
     cases = {case.get("name").split("[")[0]: case for case in ET.parse(harness.path / "junit.xml").iter("testcase")}
     failure = cases["test_quantized_top1_drop_within_threshold"].find("failure").get("message")
-    assert "INCONCLUSIVE" in failure and f"about {needed:,} images would tell" in failure
+    assert "INCONCLUSIVE" in failure and f"at least about {needed:,} images would decide it" in failure
     properties = {p.get("name"): p.get("value")
                   for p in cases["test_quantized_top1_drop_within_threshold"].iter("property")}
     assert properties["verdict"] == "INCONCLUSIVE" and properties["images_to_resolve"] == str(needed)
@@ -139,3 +177,26 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     row = next(line for line in result.outlines if line.startswith("lenient  "))
     assert "INCONCLUSIVE" in row and row.split()[-1] == "PASS"
+
+
+@pytest.mark.slow
+def test_a_variants_baseline_is_paired_like_the_reference_models(harness, tiny_model):
+    import xml.etree.ElementTree as ET
+
+    import tiny
+    from runs import run_suites
+
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), variants=["tf_float16"])
+    baseline_file = harness.path / "baseline.json"
+    accepted = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--accept-baseline"])
+    assert accepted.ret == pytest.ExitCode.OK, accepted.stdout.str()[-3000:]
+    entry = json.loads(baseline_file.read_text())["configurations"]["configuration"]
+    assert set(per_image.read(entry["per_image"])[1]) >= {"tflite_quantized", "tf_float16"}
+    compared = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--junitxml=junit.xml"])
+    assert compared.ret == pytest.ExitCode.OK, compared.stdout.str()[-3000:]
+    case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
+                if c.get("name") == "test_no_drop_against_baseline[configuration-tf_float16]")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["baseline_paired"] == "True" and properties["baseline_verdict"] == "PASS"
+    assert properties["baseline_images_lost"] == "0"

@@ -24,20 +24,36 @@ def decision(paired: dict, limit: float, thresholds) -> dict:
     """The verdict on "the drop is at most `limit` points" for a paired comparison (PairedComparison.as_dict()).
 
     verdict: PASS / FAIL / INCONCLUSIVE (confident rule only); passes: what the gate makes of it
-    (INCONCLUSIVE counts as thresholds.inconclusive says). When the interval is wider than the
-    threshold, images_to_resolve: about how many images the confident rule would need to decide.
+    (INCONCLUSIVE counts as thresholds.inconclusive says). undecided: the interval straddles the
+    threshold, so the data cannot tell on which side the drop is (the confident rule's INCONCLUSIVE,
+    whatever the configured rule); then, and only then, images_to_resolve: roughly how many images
+    would let the interval decide if the rates seen here held (see images_needed).
     """
     comparison = statistics.compare_counts(paired["both_correct"], paired["reference_only"],
                                            paired["candidate_only"], paired["both_wrong"], thresholds.confidence)
     verdict = statistics.decide(comparison, limit, thresholds.decision_rule)
-    wider = statistics.interval_wider_than_threshold(comparison, limit)
+    undecided = statistics.decide(comparison, limit, "confident") == "INCONCLUSIVE"
     return {
         "rule": thresholds.decision_rule, "confidence": thresholds.confidence, "max_top1_drop": limit,
         "verdict": verdict,
         "passes": verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass"),
-        "interval_wider_than_threshold": wider,
-        "images_to_resolve": statistics.images_to_resolve(comparison, limit) if wider else None,
+        "interval_wider_than_threshold": statistics.interval_wider_than_threshold(comparison, limit),
+        "undecided": undecided,
+        "images_to_resolve": statistics.images_to_resolve(comparison, limit) if undecided else None,
     }
+
+
+def images_needed(judged: dict, paired: dict) -> str:
+    """How many images would let the interval decide, worded as the estimate it is: the interval is
+    recomputed at larger sizes with the four rates seen here, so it is a lower bound, not a promise (at
+    that size the confident rule decides about half the time); with no flipped image it assumes none
+    would flip."""
+    needed = judged["images_to_resolve"]
+    if needed is None:
+        return "more images at the rates seen here would not decide it (the drop sits at the threshold)"
+    flips = "" if paired["reference_only"] + paired["candidate_only"] else (
+        f" (none of these {paired['num_images']:,} images flipped; any flips on a larger set need more)")
+    return f"at least about {needed:,} images would decide it if the rates seen here held{flips}"
 
 
 def interval_text(paired: dict) -> str:
@@ -55,8 +71,7 @@ def drop_check(where: str, described: str, model: dict, keras_top1: float, limit
                f"({confidence} interval {low:+.2f} to {high:+.2f}; {paired['reference_only']} images lost, "
                f"{paired['candidate_only']} gained, McNemar p = {paired['p_value']:.3g})")
     if judged["verdict"] == "INCONCLUSIVE":
-        needed = judged["images_to_resolve"]
-        more = f"about {needed:,} images would tell" if needed else "more images would not tell"
+        more = images_needed(judged, paired)
         mapped = "pass" if judged["passes"] else "fail (pass would accept it)"
         message = (f"{where}: INCONCLUSIVE: {figures}; the interval straddles {limit_name} ({limit} points): "
                    f"{more}; thresholds.inconclusive is {mapped}")

@@ -35,9 +35,7 @@ def _verdict_cell(decision: dict | None) -> str:
     verdict = decision["verdict"]
     note = f"rule {decision['rule']} at {decision['confidence'] * 100:g} %"
     if verdict == "INCONCLUSIVE":
-        needed = decision.get("images_to_resolve")
-        note += (f"; counts as {'pass' if decision['passes'] else 'fail'}; "
-                 + (f"about {needed:,} images would tell" if needed else "more images would not tell"))
+        note += f"; counts as {'pass' if decision['passes'] else 'fail'}"
     return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}" title="{escape(note)}">{escape(verdict)}</span>'
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vsq.gate import interval_text
+from vsq.gate import images_needed, interval_text
 from vsq.history import format_rows
 from vsq.reference import QUANTIZED_TFLITE
 
@@ -58,19 +58,17 @@ def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[st
 
 
 def notes(documents: dict[str, dict]) -> list[str]:
-    """Lines under the table: where the data set is too small to tell a drop of the threshold's size
-    (the table's drop, model_quantized.tflite's)."""
+    """Lines under the table where the data cannot tell on which side of thresholds.max_top1_drop the
+    table's drop (model_quantized.tflite's) is: its interval straddles the threshold."""
     lines = []
     for name, doc in documents.items():
         model = doc["models"][QUANTIZED_TFLITE.key]
-        judged = model["decision"]
-        if not judged["interval_wider_than_threshold"]:
+        judged, paired = model["decision"], model["paired"]["keras"]
+        if not judged.get("undecided"):
             continue
-        low, high = model["paired"]["keras"]["interval_points"]
-        needed = judged["images_to_resolve"]
+        low, high = paired["interval_points"]
         lines.append(
-            f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) is "
-            f"wider than thresholds.max_top1_drop: {doc['num_images']} images cannot tell a drop of "
-            f"{float(judged['max_top1_drop'])} points from none; " + (f"about {needed:,} images would" if needed else
-                                                                        "more images of the same kind would not"))
+            f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) "
+            f"straddles thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} "
+            f"images cannot tell on which side the drop is; {images_needed(judged, paired)}")
     return lines
