@@ -23,13 +23,24 @@ def sample_images(vsq_job):
     return config.preprocessing.normalize(np.stack([config.preprocessing.decode(p).pixels for p in paths]))
 
 
+# The file each model is: the user's Keras model, model.tflite, model_quantized.tflite, model_quantized.keras.
+FILES = {"tflite": "float_tflite", "tflite_quantized": "quantized_tflite", "keras_quantized": "quantized_keras"}
+
+
+def _file(request, vsq_job, model):
+    return vsq_job.config.source_keras_model if model == "keras" else request.getfixturevalue(FILES[model])
+
+
 def _predictor(request, vsq_job, model, batch):
     if model == "keras":
         return request.getfixturevalue("keras_model").predict_on_batch
+    if model == "keras_quantized":
+        from vsq.models import load_quantized_keras
+
+        return load_quantized_keras(_file(request, vsq_job, model), vsq_job.config.allow_unsafe_model_code).predict_on_batch
     from vsq.tflite import TFLiteClassifier
 
-    path = request.getfixturevalue("float_tflite" if model == "tflite" else "quantized_tflite")
-    return TFLiteClassifier(path, vsq_job.config.tflite_runtime, batch_size=batch).predict
+    return TFLiteClassifier(_file(request, vsq_job, model), vsq_job.config.tflite_runtime, batch_size=batch).predict
 
 
 @pytest.mark.parametrize("batch", [1, BATCHED], ids=["batch1", f"batch{BATCHED}"])
@@ -40,14 +51,14 @@ def test_latency_per_image(request, benchmark, vsq_job, model, batch, sample_ima
     predict(images)  # warm-up outside the measurement
     benchmark(predict, images)
     per_image_ms = benchmark.stats.stats.mean / batch * 1000
-    benchmark.extra_info.update(model=model, batch=batch, latency_ms_per_image=per_image_ms,
-                                runtime=vars(vsq_job.config.tflite_runtime))
+    benchmark.extra_info.update(model=model, file=str(_file(request, vsq_job, model)), batch=batch,
+                                latency_ms_per_image=per_image_ms, runtime=vars(vsq_job.config.tflite_runtime))
     budget = vsq_job.config.thresholds.max_latency_ms.get(model)
     if budget is not None:
         benchmark.extra_info["max_latency_ms"] = budget
         within = per_image_ms <= budget
         assert within, (
-            f"{vsq_job.name}: {model}: {per_image_ms:.3f} ms per image (batch {batch}) is over thresholds.max_latency_ms "
+            f"{vsq_job.name}: {_file(request, vsq_job, model).name}: {per_image_ms:.3f} ms per image (batch {batch}) is over thresholds.max_latency_ms "
             f"{budget} ms")
 
 
