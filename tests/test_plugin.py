@@ -4,6 +4,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tiny
@@ -124,3 +125,28 @@ def test_bundled_example_passes(harness):
     assert document["num_images"] == 200
     assert document["top_1_accuracy_keras"] >= 0.9
     assert document["top_1_accuracy_tflite_quantized"] >= document["top_1_accuracy_keras"] - 0.01
+
+
+@pytest.mark.slow
+def test_a_tiny_model_is_not_failed_for_the_int8_exports_own_overhead(harness):
+    """21 weights: MCT's INT8 file (quantize/dequantize, scales) is larger than the float one, by design."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    x = tf.keras.layers.GlobalAveragePooling2D()(tf.keras.layers.Conv2D(3, 1, use_bias=False)(inputs))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(3, activation="softmax")(x))
+    scores = np.zeros((3, 3), np.float32)
+    for cls, name in enumerate(tiny.CLASSES):
+        scores[tiny.CHANNEL[name], cls] = 10.0
+    model.layers[1].set_weights([np.eye(3, dtype=np.float32).reshape(1, 1, 3, 3)])
+    model.layers[3].set_weights([scores, np.zeros(3, np.float32)])
+    model.save(harness.path / "small.h5")
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model="small.h5")
+    result = run_suites(harness, config, extra=["--junitxml=junit.xml"])
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
+                if c.get("name") == "test_quantized_file_is_smaller[configuration]")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert int(properties["quantized_size_bytes"]) > int(properties["float_size_bytes"])
+    assert properties["applies"] == "False" and properties["applies_from_bytes"] == str(64 * 1024)
