@@ -245,3 +245,19 @@ def test_html_part_shows_the_chart_or_the_tools_message(explained):
     failed = html_part("cfg", {"explanation": explain.failed("XQuant failed while x: <KeyError> 'a'")})
     assert 'class="vsq-fail"' in failed and "&lt;KeyError&gt;" in failed and "<img" not in failed
     assert html_part("cfg", {"explanation": {"status": "skipped", "reason": "r"}}) == html_part("cfg", {}) == ""
+
+
+def test_the_float_model_is_folded_for_the_configurations_platform(models, tmp_path, monkeypatch):
+    """XQuant folds the float model as PTQ did: for the platform the model was quantized for, not MCT's default."""
+    from model_compression_toolkit.target_platform_capabilities.targetplatform2framework import attach2keras
+
+    attached = []
+    attach = attach2keras.AttachTpcToKeras.attach
+    monkeypatch.setattr(attach2keras.AttachTpcToKeras, "attach",
+                        lambda self, tpc, *args, **kwargs: attached.append(tpc) or attach(self, tpc, *args, **kwargs))
+    float_model = models[0]
+    quantized = quantize.ptq(float_model, lambda: ([b] for b in _batches(2, 8, 0)), "tflite")
+    explain.explain(float_model, quantized, _batches(1, 8, 0), _batches(1, 8, 1), tmp_path / "report",
+                    target_platform="tflite")
+    assert attached and attached[-1] == quantize.target_platform_capabilities("tflite")
+    assert attached[-1] != quantize.target_platform_capabilities("imx500")

@@ -80,13 +80,15 @@ def imx500_key(keras_digest: str, output: str, converter_version: str | None) ->
 
 def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
     """The per-layer explanation (vsq.explain) of one model_quantized.keras (its digest) against the
-    Keras model, on the first calibration images and a sample of the evaluation images. `when` does
-    not matter (it decides whether to explain, not what the explanation is)."""
+    Keras model, on the first calibration images and a sample of the evaluation images, folded for the
+    configuration's target platform. `when` does not matter (it decides whether to explain, not what the
+    explanation is)."""
     config, settings = job.config, job.config.explanation
     calibration = {"images": prints.calibration, "batch_size": config.batch_size,
                    "iteration_count": config.iteration_count, "seed": config.seed}
     return key_of(
         recipe=RECIPE, artifact="explanation", model=prints.model, quantized=keras_digest, calibration=calibration,
+        target_platform=config.target_platform,
         evaluation=prints.evaluation, preprocessing=_preprocessing(job),
         max_representative_images=settings.max_representative_images,
         max_validation_images=settings.max_validation_images, unreadable_images=config.unreadable_images,

@@ -180,7 +180,7 @@ def _shown_db(value) -> str:
 
 
 def explain(float_model, quantized_model, representative_batches: Iterable[np.ndarray],
-            validation_batches: Iterable[np.ndarray], report_dir: Path, *,
+            validation_batches: Iterable[np.ndarray], report_dir: Path, *, target_platform: str = "imx500",
             max_representative_images: int | None = MAX_REPRESENTATIVE_IMAGES,
             max_validation_images: int | None = MAX_VALIDATION_IMAGES,
             batch_images: int = BATCH_IMAGES) -> Explanation:
@@ -189,7 +189,8 @@ def explain(float_model, quantized_model, representative_batches: Iterable[np.nd
     float_model: the user's Keras model. quantized_model: MCT's quantized Keras model, in memory from
     PTQ or reloaded with mct_quantizers.keras_load_quantized_model (both give the same figures).
     representative_batches / validation_batches: preprocessed float32 batches (N, H, W, C); the first
-    max_*_images images are used (None: all), regrouped into batches of batch_images.
+    max_*_images images are used (None: all), regrouped into batches of batch_images. target_platform:
+    the MCT platform the model was quantized for (XQuant folds the float model as PTQ did for it).
     report_dir: must be missing or empty; created. Raises ExternalToolError with XQuant's own message.
     """
     report_dir = Path(report_dir)
@@ -203,14 +204,8 @@ def explain(float_model, quantized_model, representative_batches: Iterable[np.nd
     started = time.perf_counter()
     with _contained_mct_logging(report_dir) as warnings:
         try:
-            from model_compression_toolkit.xquant import XQuantConfig, xquant_report_keras_experimental
-
-            report = xquant_report_keras_experimental(
-                float_model, quantized_model,
-                lambda: ([batch] for batch in representative),  # MCT's representative data: lists of inputs
-                lambda: (([batch],) for batch in validation),  # XQuant takes item[0] as the inputs
-                XQuantConfig(report_dir=str(report_dir)),
-            )
+            report = _xquant_report(float_model, quantized_model, representative, validation, report_dir,
+                                    target_platform)
         except Exception as error:  # an MCT bug or an unsupported layer: its own words, for the record
             raise ExternalToolError(TOOL, "comparing the quantized model with the float model", error) from None
     seconds = time.perf_counter() - started
@@ -224,6 +219,30 @@ def explain(float_model, quantized_model, representative_batches: Iterable[np.nd
         files=tuple(sorted(str(p.relative_to(report_dir)) for p in report_dir.rglob("*") if p.is_file())),
         warnings=tuple(warnings),
     )
+
+
+def _xquant_report(float_model, quantized_model, representative, validation, report_dir: Path, platform: str) -> dict:
+    """MCT's xquant_report_keras_experimental, but folding the float model for `platform`: MCT 2.6.1's
+    facade always folds for its default platform (imx500), which is not what a tflite or qnnpack model
+    was quantized for. Logging is left to _contained_mct_logging (the facade's set_log_file and shutdown)."""
+    from model_compression_toolkit.logger import Logger
+    from model_compression_toolkit.target_platform_capabilities.targetplatform2framework.attach2keras import (
+        AttachTpcToKeras,
+    )
+    from model_compression_toolkit.xquant import XQuantConfig
+    from model_compression_toolkit.xquant.keras.core_report_generator import core_report_generator
+    from model_compression_toolkit.xquant.keras.keras_report_utils import KerasReportUtils
+
+    from vsq.quantize import target_platform_capabilities
+
+    Logger.set_log_file(log_folder=str(report_dir))
+    utils = KerasReportUtils(str(report_dir))
+    utils.model_folding_utils.fw_default_fqc = AttachTpcToKeras().attach(target_platform_capabilities(platform))
+    return core_report_generator(
+        float_model=float_model, quantized_model=quantized_model,
+        repr_dataset=lambda: ([batch] for batch in representative),  # MCT's representative data: lists of inputs
+        validation_dataset=lambda: (([batch],) for batch in validation),  # XQuant takes item[0] as the inputs
+        fw_report_utils=utils, xquant_config=XQuantConfig(report_dir=str(report_dir)))
 
 
 def _layers(float_model, quantized_model, report: dict) -> Iterable[Layer]:
