@@ -56,6 +56,26 @@ def test_disabled_cache_never_reads_but_stores(tmp_path):
     assert Cache(tmp_path).get("tflite", "k") is not None
 
 
+def test_no_cache_builds_again_without_pulling_an_entry_from_under_its_readers(tmp_path):
+    """A reader that found an entry keeps reading it while a --no-cache run builds the same key; that run
+    uses its own build, and nothing of it is left in the cache once its process has ended."""
+    import subprocess
+    import sys
+
+    with Cache(tmp_path).put("tflite", "k") as folder:
+        (folder / "model.tflite").write_bytes(b"first build")
+    reading = Cache(tmp_path).get("tflite", "k")
+    refresh = ("import sys; from pathlib import Path; from vsq.cache import Cache, Cached\n"
+               "cached = Cached(Cache(Path(sys.argv[1]), enabled=False), {})\n"
+               "entry = cached.get_or_build('tflite', 'k', 'model', "
+               "lambda folder: (folder / 'model.tflite').write_bytes(b'second build'))\n"
+               "print((entry / 'model.tflite').read_text())")
+    done = subprocess.run([sys.executable, "-c", refresh, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "second build"  # the --no-cache run used what it built
+    assert (reading / "model.tflite").read_bytes() == b"first build"  # the reader's entry is untouched
+    assert [p.name for p in (tmp_path / "tflite").iterdir()] == ["k"]  # its own build went with its process
+
+
 def test_folder_digest_covers_names_and_contents(tmp_path):
     (tmp_path / "saved").mkdir()
     (tmp_path / "saved" / "a").write_bytes(b"1")

@@ -6,13 +6,16 @@ sees a partial entry; on read every file is checked against the manifest, and an
 not match (truncated, edited, half-deleted) is removed and reported as a miss.
 
 Several processes (parallel jobs, pytest-xdist workers, two machines on a shared disk) can fill one
-cache at once: an entry in place is never modified or deleted in place. When two build the same
-entry, the first one renamed into place is kept (keys are content-addressed, so either is right)
-and the other is dropped; a removed entry is first renamed out of sight, then deleted.
+cache at once: an intact entry in place is never modified, replaced or deleted, since another process
+may be reading it. When two build the same entry, the first one renamed into place is kept (keys are
+content-addressed, so either is right) and the other is dropped; --no-cache builds again and uses its
+own build, which goes into the cache only where no intact entry is (a damaged entry is first renamed
+out of sight, then deleted).
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -69,6 +72,12 @@ class Cache:
     def __init__(self, root: Path, enabled: bool = True):
         self.root = Path(root)
         self.enabled = enabled
+        self._own: dict[tuple[str, str], Path] = {}  # --no-cache builds kept beside an intact entry
+
+    def placed(self, kind: str, key: str) -> Path:
+        """The entry this process last put for (kind, key): the shared one, or with --no-cache and an intact
+        entry already in place, this process's own build (a hidden folder beside it, removed at exit)."""
+        return self._own.get((kind, key), self.entry(kind, key))
 
     def entry(self, kind: str, key: str) -> Path:
         return self.root / kind / key
@@ -114,15 +123,24 @@ class Cache:
             files = {p.name: file_digest(p) for p in sorted(building.iterdir()) if p.is_file()}
             (building / MANIFEST).write_text(json.dumps({"kind": kind, "key": key, "files": files}))
             if final.exists():
-                if self.enabled and self._intact(final):
-                    return  # another process put this entry first: keep it, its readers may be reading it
-                self._discard(final)  # --no-cache refreshes the entry; a damaged one is replaced
+                if self._intact(final):  # another process put it first: its readers may be reading it
+                    if not self.enabled:  # --no-cache: this run uses its own build, the entry stays
+                        self._keep_own(kind, key, building)
+                    return
+                self._discard(final)  # a damaged entry is replaced
             try:
                 os.rename(building, final)
             except OSError:  # another process renamed its entry in first
                 pass
         finally:
             shutil.rmtree(building, ignore_errors=True)
+
+
+    def _keep_own(self, kind: str, key: str, building: Path) -> None:
+        own = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".own", dir=building.parent))
+        os.rename(building, own / "entry")
+        self._own[(kind, key)] = own / "entry"
+        atexit.register(shutil.rmtree, own, ignore_errors=True)
 
 
 class Cached:
@@ -151,7 +169,7 @@ class Cached:
         except BaseException:
             self.log[what] = "failed"
             raise
-        return self.cache.entry(kind, key)
+        return self.cache.placed(kind, key)
 
 
 def deliver(entry: Path, name: str, dest: Path) -> Path:
