@@ -53,7 +53,8 @@ def pytest_addoption(parser):
         "--no-cache",
         action="store_true",
         default=False,
-        help="build every artifact again (the cache is refreshed, never read). Default: off.",
+        help="build every artifact again and use those builds (the cache is never read; an intact entry stays "
+        "for other runs). Default: off.",
     )
 
 
@@ -236,7 +237,7 @@ def _paired_names(argname: str, jobs: list) -> list:
     from fixtures.variants import variant_names
     from vsq.reference import KEYS
 
-    return list(KEYS) if argname == "baseline_model" else variant_names(jobs)
+    return [*KEYS, *variant_names(jobs)] if argname == "baseline_model" else variant_names(jobs)
 
 
 PAIRED_ARGUMENTS = ("baseline_model", "variant_name")
@@ -279,6 +280,7 @@ def _pair_exists(config, item) -> bool:
     test marked vsq_section(key) only where the configuration has that section."""
     from fixtures.baselines import baseline_path
     from fixtures.variants import find_variant
+    from vsq.reference import KEYS
 
     params = item.callspec.params if hasattr(item, "callspec") else {}
     job = params.get("vsq_job")
@@ -288,7 +290,8 @@ def _pair_exists(config, item) -> bool:
     if section is not None and getattr(job.config, section.args[0]) is None:
         return False
     if "baseline_model" in params:
-        return params["baseline_model"] is not None and baseline_path(config, job) is not None
+        name = params["baseline_model"]
+        return baseline_path(config, job) is not None and (name in KEYS or find_variant(job, name) is not None)
     if "variant_name" in params:
         variant = find_variant(job, params["variant_name"])
         marker = item.get_closest_marker("variant_kinds")

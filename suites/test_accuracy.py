@@ -93,7 +93,10 @@ def test_no_drop_against_baseline(vsq_job, baseline_model, results, accepted_bas
             record_property(name, value)
     if accepted_baseline.accepting:
         record_property("replaced_baseline_top_1_accuracy", replaced)
-    described = BY_KEY[baseline_model].described if baseline_model in BY_KEY else baseline_model
+    described = (BY_KEY[baseline_model].described if baseline_model in BY_KEY else
+                 f"variant {baseline_model} (model_{baseline_model}.tflite)")
+    built = result.current is not None
+    assert built, f"{vsq_job.name}: {described} has no Top-1 in this run: it could not be built (see its own tests)"
     accept = (f"if the new figure is right, accept it: pytest suites/ --config {shown(vsq_job.config.file)} "
               f"--baseline {shown(accepted_baseline.path)} --accept-baseline")
     accepted = result.accepted is not None

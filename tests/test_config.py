@@ -227,6 +227,8 @@ BAD = [
     ("crop-pct-with-square", with_(preprocessing={"mode": "square", "crop_pct": 1}), "preprocessing.crop_pct",
      'is only used with "mode": "shorter_side"'),
     ("variant-names-clash", with_(variants=["tf_float16", "tf_float16"]), "variants", "two variants are named"),
+    ("variant-named-as-a-reference-model", with_(variants=[{"kind": "tf_float16", "name": "tflite"}]), "variants",
+     "a variant named 'tflite' would be taken for the reference model of that name"),
     ("not-an-object", [1, 2], None, "must hold an object"),
     # json.dumps writes NaN, Infinity and -Infinity literals, which Python's json reads back.
     ("nan-nested", with_(thresholds={"max_top1_drop": math.nan}), "thresholds.max_top1_drop",

@@ -200,15 +200,25 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     assert accepted["tf_float16"] == 1.0 and "mp_too_small" not in accepted
 
     cases = {case.get("name"): case for case in ET.parse(harness.path / "junit.xml").iter("testcase")}
-    variant_cases = {name: case for name, case in cases.items() if name.startswith(("test_variant", "test_full"))}
-    # Four checks per variant, for the configuration that has variants only; no io check for tf_float16.
+    # A variant's own tests: its checks, and its comparison with the accepted baseline.
+    variant_cases = {name: case for name, case in cases.items() if name.endswith(("-tf_float16]", "-mp_too_small]"))}
+    # The same checks for both variants, for the configuration that has variants only; no io check for tf_float16.
     assert {name.split("[")[1] for name in variant_cases} == {"configuration-tf_float16]",
                                                               "configuration-mp_too_small]"}
-    assert len(variant_cases) == 8
+    checks = {variant: {name.split("[")[0] for name in variant_cases if name.endswith(f"-{variant}]")}
+              for variant in ("tf_float16", "mp_too_small")}
+    assert checks["tf_float16"] == checks["mp_too_small"]
+    assert {"test_variant_file_written", "test_variant_top1_drop_within_threshold",
+            "test_no_drop_against_baseline"} <= checks["tf_float16"]
+    assert "test_full_integer_input_and_output_types" not in checks["tf_float16"]
     for name, case in variant_cases.items():
         failure = case.find("failure")
         if "mp_too_small" in name:
             assert failure is not None, name
+            if name.startswith("test_no_drop_against_baseline"):
+                assert "variant mp_too_small (model_mp_too_small.tflite) has no Top-1 in this run" in \
+                    failure.get("message")
+                continue
             assert "Model Compression Toolkit failed while building variant mp_too_small" in failure.get("message")
             assert "cannot be quantized to meet the specified resource utilization" in failure.get("message")
             assert "Fix: raise weights_memory_fraction (now 0.1)" in failure.get("message")

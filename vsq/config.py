@@ -30,6 +30,7 @@ from vsq.config_file import (  # noqa: F401 (MAX_DEPTH, schema, value_error_reas
 )
 from vsq.errors import ConfigError
 from vsq.preprocessing import Preprocessing
+from vsq.reference import KEYS as REFERENCE_KEYS
 
 PATH_KEYS = (
     "source_keras_model",
@@ -261,6 +262,9 @@ def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant,
         if variant.file_name == "model_quantized.tflite":
             raise ConfigError(file, "variants", f"a variant named {variant.name!r} would overwrite "
                               "model_quantized.tflite; give it another \"name\"")
+        if variant.name in REFERENCE_KEYS:
+            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would be taken for the reference "
+                              "model of that name in results.json and baselines; give it another \"name\"")
         if any(v.name == variant.name for v in variants):
             raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
         variants.append(variant)

@@ -24,11 +24,12 @@ RESULTS_FILE = "results.json"
 
 
 def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict[str, Path], environment: dict,
-                  *, variants: dict | None = None, imx500: dict | None = None, cache: dict | None = None,
-                  run_id: str | None = None) -> dict:
+                  *, variants: dict | None = None, variant_evaluations: dict[str, ModelEvaluation] | None = None,
+                  imx500: dict | None = None, cache: dict | None = None, run_id: str | None = None) -> dict:
     """The whole results document. Top-1/Top-5/agreement are fractions 0..1, drops percentage points.
 
-    evaluations and files: per reference model key (vsq.reference); variants: vsq.comparison's section;
+    evaluations and files: per reference model key (vsq.reference); variants: vsq.comparison's section,
+    variant_evaluations its built variants' evaluations (their per-image record pairs baselines);
     imx500: the IMX500 converter's figures (fixtures.imx500).
     """
     keras = evaluations["keras"]
@@ -58,8 +59,8 @@ def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict
         out["variants"] = variants
     if imx500:
         out["imx500"] = imx500
-    out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir),
-                                        {key: result.correct for key, result in evaluations.items()})
+    correct = {key: result.correct for key, result in {**evaluations, **(variant_evaluations or {})}.items()}
+    out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)
     out["cache"] = dict(cache or {})
     out["run_id"] = run_id
     out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
