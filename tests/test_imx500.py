@@ -172,6 +172,21 @@ def test_converter_is_the_configured_one_then_the_projects_venv(tmp_path):
     assert imx500.find_converter(None, tmp_path) == in_venv
 
 
+def test_converter_version_is_read_from_its_venvs_metadata_without_running_it(tmp_path):
+    venv = tmp_path / "venv"
+    ran = tmp_path / "ran"
+    converter = venv / "bin" / "imxconv-tf"
+    converter.parent.mkdir(parents=True)
+    converter.write_text(f"#!/bin/sh\ntouch {ran}\necho 'imxconv-tf 0.0.1'\n")
+    converter.chmod(0o755)
+    info = venv / "lib" / "python3.11" / "site-packages" / "imx500_converter-9.8.7.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: imx500-converter\nVersion: 9.8.7\n")
+    assert imx500.converter_version(converter) == "9.8.7" and not ran.exists()
+    (info / "METADATA").unlink()  # a converter installed some other way: asked, as before
+    assert imx500.converter_version(converter) == "0.0.1" and ran.exists()
+
+
 def test_a_missing_converter_names_the_setup_command(tmp_path):
     message = imx500.missing_requirements(tmp_path / "imxconv-tf")
     assert f"IMX500 converter not found at {tmp_path / 'imxconv-tf'}" in message

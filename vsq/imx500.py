@@ -144,10 +144,27 @@ def missing_requirements(converter: Path | None) -> str | None:
 
 
 def converter_version(converter: Path) -> str | None:
-    """The converter package's version ("3.19.2") from `imxconv-tf --version`.
+    """The converter package's version ("3.19.2"), read from the metadata of the venv the converter lives in
+    (<venv>/bin/imxconv-tf), else from `imxconv-tf --version` (half a second of the converter's start-up).
 
     Its log says "Running version 3.19.0": that is uni-tensorflow's version, not the converter's.
     """
+    return _installed_version(Path(converter)) or _version_option(Path(converter))
+
+
+PACKAGE = "imx500-converter"
+
+
+def _installed_version(converter: Path) -> str | None:
+    from importlib import metadata
+
+    venv = converter.parent.parent
+    found = [dist.version for dist in metadata.distributions(name=PACKAGE, path=sorted(
+        str(p) for p in venv.glob("lib/python3*/site-packages")))]
+    return found[0] if len(found) == 1 else None
+
+
+def _version_option(converter: Path) -> str | None:
     try:
         done = subprocess.run([str(converter), "--version"], capture_output=True, text=True, timeout=60,
                               env=_converter_env())
