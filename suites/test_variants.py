@@ -1,6 +1,6 @@
 """Quantization variants (the configuration's `variants`): each recipe's file, its storage, its Top-1.
 
-fixtures/variants.py parametrises these tests over the (configuration, variant) pairs that exist:
+The root conftest parametrises these tests over the (configuration, variant) pairs that exist:
 ids read `[configuration-tf_float16]`, and a configuration without variants has none. A variant
 that MCT or the TFLite converter could not build fails each of its tests with the tool's message.
 """

@@ -93,7 +93,7 @@ def _browser_sees_chart(page: Path, tmp_path: Path) -> str:
     """What a headless Chromium says about the explanation's chart once the page loaded:
     'naturalWidth x naturalHeight : shown width', or 'missing'."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed for this test (.ci/run installs it: apt-get install chromium)"
+    assert chromium, "Debian's chromium is needed for this test (bash scripts/setup_tests.sh installs it)"
     probe = tmp_path / "probe.html"
     script = ("<script>window.addEventListener('load', () => {"
               f"const img = [...document.images].find(i => i.alt.includes('{CHART_ALT}'));"

@@ -51,7 +51,6 @@ def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, t
     assert again["imx500"]["cache"] == "hit" and again["cache"]["IMX500 conversion"] == "hit"
     assert {key: again["imx500"][key] for key in ("memory_usage_bytes", "fits", "files")} == \
         {key: section[key] for key in ("memory_usage_bytes", "fits", "files")}
-    assert second.elapsed < first.elapsed
 
 
 BIG_SIZE = 32

@@ -169,7 +169,7 @@ def test_html_report_renders_in_a_headless_browser(runs, tmp_path):
     from test_reports import CHROMIUM_FLAGS
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed for this test (.ci/run installs it: apt-get install chromium)"
+    assert chromium, "Debian's chromium is needed for this test (bash scripts/setup_tests.sh installs it)"
     page, shot = tmp_path / "report.html", tmp_path / "report.png"
     assert vsq("report", runs["alpha"], runs["gamma"], "--html", page).returncode == 1
     subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",

@@ -1,4 +1,5 @@
-"""Quantization with MCT; the only module that imports model_compression_toolkit.
+"""Quantization with MCT (post-training, gradient-based, mixed precision) and MCT's exports, for Keras
+models; vsq.explain is the other module that imports MCT (its XQuant).
 
 The recipes (vsq.variants: the default model and the variants) call these and wrap MCT's errors,
 keeping its own message and naming the recipe.
