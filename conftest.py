@@ -171,9 +171,9 @@ def pytest_configure(config):
         config.option.tbstyle = "short"
     from fixtures.baselines import resolve_baselines
     from fixtures.session import SESSION_KEY, VsqSession
-    from vsq.cache import Cache, default_root
+    from vsq.pipeline.cache import Cache, default_root
     from vsq.errors import ConfigError
-    from vsq.job import prepare
+    from vsq.configuration.job import prepare
 
     jobs = []
     for path in config.getoption("config"):
@@ -235,7 +235,7 @@ def _paired_names(argname: str, jobs: list) -> list:
     """Tests that take one of these arguments run per configuration and name; names a configuration
     lacks (no baseline file, no such variant) are deselected at collection."""
     from fixtures.variants import variant_names
-    from vsq.reference import KEYS
+    from vsq.pipeline.reference import KEYS
 
     return [*KEYS, *variant_names(jobs)] if argname == "baseline_model" else variant_names(jobs)
 
@@ -280,7 +280,7 @@ def _pair_exists(config, item) -> bool:
     test marked vsq_section(key) only where the configuration has that section."""
     from fixtures.baselines import baseline_path
     from fixtures.variants import find_variant
-    from vsq.reference import KEYS
+    from vsq.pipeline.reference import KEYS
 
     params = item.callspec.params if hasattr(item, "callspec") else {}
     job = params.get("vsq_job")

@@ -17,10 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.evaluation_speed import example_images  # noqa: E402
-from vsq.config import load_config  # noqa: E402
-from vsq.datasets import EvaluationSet  # noqa: E402
-from vsq.evaluate import evaluate_models  # noqa: E402
-from vsq.tflite import TFLiteClassifier  # noqa: E402
+from vsq.configuration.config import load_config  # noqa: E402
+from vsq.configuration.datasets import EvaluationSet  # noqa: E402
+from vsq.pipeline.evaluate import evaluate_models  # noqa: E402
+from vsq.runtimes.tflite import TFLiteClassifier  # noqa: E402
 
 
 def peak_mb() -> float:

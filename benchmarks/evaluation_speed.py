@@ -3,7 +3,7 @@
     python benchmarks/evaluation_speed.py [--model example|mobilenet] [--images 500] [--work DIR]
 
 Three ways to get Top-1 predictions for the same N images:
-  harness   vsq.evaluate.evaluate_models: decode once (threads, one chunk ahead), batched Keras,
+  harness   vsq.pipeline.evaluate.evaluate_models: decode once (threads, one chunk ahead), batched Keras,
             TFLite with the configured runtime;
   bare      only interpreter.invoke() over arrays decoded beforehand (the physical limit);
   spec way  what the spec's notebook does: one image at a time, decode, resize, invoke, and
@@ -31,11 +31,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vsq.config import load_config  # noqa: E402
-from vsq.datasets import EvaluationSet, calibration_indices, scan_calibration  # noqa: E402
-from vsq.images import decode, normalize  # noqa: E402
-from vsq.evaluate import evaluate_models  # noqa: E402
-from vsq.tflite import TFLiteClassifier, make_interpreter  # noqa: E402
+from vsq.configuration.config import load_config  # noqa: E402
+from vsq.configuration.datasets import EvaluationSet, calibration_indices, scan_calibration  # noqa: E402
+from vsq.data.preprocessing import Preprocessing, normalize  # noqa: E402
+from vsq.pipeline.evaluate import evaluate_models  # noqa: E402
+from vsq.runtimes.tflite import TFLiteClassifier, make_interpreter  # noqa: E402
 
 
 def example_images(count: int) -> list[Path]:
@@ -48,9 +48,9 @@ def prepare_models(kind: str, work: Path, config):
     """(keras model, model.tflite, model_quantized.tflite, input size) for the chosen model."""
     import tensorflow as tf
 
-    from vsq.models import export_float_tflite
-    from vsq.config import Variant
-    from vsq.variants import build_variant
+    from vsq.frameworks.keras.models import export_float_tflite
+    from vsq.configuration.config import Variant
+    from vsq.frameworks.keras.recipes import build_variant
 
     work.mkdir(parents=True, exist_ok=True)
     if kind == "example":
@@ -72,7 +72,7 @@ def prepare_models(kind: str, work: Path, config):
 
         def data():
             for batch in batches:
-                yield normalize(np.stack([decode(paths[i], size, "bilinear") for i in batch]), mean_std)
+                yield normalize(np.stack([Preprocessing(size, "bilinear").decode(paths[i]).pixels for i in batch]), mean_std)
 
         build_variant(Variant("quantized", "mct_ptq", target_platform="imx500"), model, data, config, quant_path)
     return model, float_path, quant_path, size
@@ -109,7 +109,7 @@ def main() -> None:
                       "tflite_quantized": TFLiteClassifier(quant_path, runtime, runtime.batch_size).predict}
         evaluate_models({name: predictors[name] for name in names}, config, evaluation)
 
-    decoded = normalize(np.stack([decode(p, size, "bilinear") for p in paths]), mean_std)
+    decoded = normalize(np.stack([Preprocessing(size, "bilinear").decode(p).pixels for p in paths]), mean_std)
 
     def bare(path):
         interpreter = make_interpreter(path, runtime)

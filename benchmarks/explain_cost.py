@@ -1,4 +1,4 @@
-"""Cost of the per-layer explanation (MCT XQuant, vsq.explain) against a cold MCT quantization.
+"""Cost of the per-layer explanation (MCT XQuant, vsq.frameworks.keras.explain) against a cold MCT quantization.
 
     python benchmarks/explain_cost.py --model example     # configuration.json: examples/shapes, 6 x 50 images
     python benchmarks/explain_cost.py --model mobilenet   # MobileNetV2 1.0, 224x224, random weights, 10 x 50
@@ -7,7 +7,7 @@
 Cold quantization is what the harness does on a cache miss: MCT PTQ, then the INT8 TFLite export and
 the Keras export (model_quantized.tflite and .keras). The explanation is what it would add: load
 model_quantized.keras, decode the validation sample, run XQuant. Each `R:V` sample runs XQuant on R
-calibration images and V evaluation images (vsq.explain's bounds). Prints seconds and the ratio to
+calibration images and V evaluation images (vsq.frameworks.keras.explain's bounds). Prints seconds and the ratio to
 the cold quantization (budget: 25 %). Runs once, single process: on a shared machine run it alone.
 
 The example uses its real calibration and evaluation images with the configuration's preprocessing;
@@ -29,7 +29,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # MCT's and XQuant's own bars
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vsq import explain, quantize  # noqa: E402
+from vsq.frameworks.keras import explain
+from vsq.frameworks.keras import quantize  # noqa: E402
 
 BUDGET = 0.25
 
@@ -38,8 +39,8 @@ def example_data():
     """(float model, calibration batches, validation images) of the bundled example, as the harness decodes them."""
     import tensorflow as tf
 
-    from vsq.calibration import decode_calibration
-    from vsq.job import prepare
+    from vsq.data.calibration import decode_calibration
+    from vsq.configuration.job import prepare
 
     job = prepare(REPO / "configuration.json")
     calibration = decode_calibration(job)

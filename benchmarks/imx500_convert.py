@@ -2,7 +2,7 @@
 
     python benchmarks/imx500_convert.py [--models small shapes mobilenetv2] [--work-dir DIR]
 
-Each model is quantized with vsq.quantize.ptq for imx500, exported with export_keras, then
+Each model is quantized with vsq.frameworks.keras.quantize.ptq for imx500, exported with export_keras, then
 converted twice: `--memory-report` only, and in full (packerOut.zip). Models:
 - small: the 32x32 MobileNet-like classifier of tests/test_imx500.py, random weights and data;
 - shapes: examples/shapes/model.h5 (64x64), calibrated on 6 batches of 50 of its images, [0,1];
@@ -25,9 +25,10 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # MCT's progress bars would bury the
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vsq import imx500, quantize  # noqa: E402
-from vsq.datasets import natural_key  # noqa: E402
-from vsq.images import decode  # noqa: E402
+from vsq.tools import imx500
+from vsq.frameworks.keras import quantize  # noqa: E402
+from vsq.configuration.datasets import natural_key  # noqa: E402
+from vsq.data.preprocessing import Preprocessing  # noqa: E402
 
 MODELS = ("small", "shapes", "mobilenetv2")
 
@@ -55,7 +56,7 @@ def shapes():
     model = tf.keras.models.load_model(REPO / "examples/shapes/model.h5", compile=False)
     files = sorted((p for p in (REPO / "examples/shapes/images").rglob("*.jpg")), key=lambda p: natural_key(str(p)))
     order = np.random.default_rng(0).permutation(len(files))[:300]
-    images = np.stack([decode(files[i], 64, "bilinear") for i in order]).astype(np.float32) / 255.0
+    images = np.stack([Preprocessing(64, "bilinear").decode(files[i]).pixels for i in order]).astype(np.float32) / 255.0
     return model, lambda: ([batch] for batch in np.split(images, 6))
 
 

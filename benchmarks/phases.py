@@ -6,7 +6,7 @@ itself; end_rss_mb is the resident memory when the phase last ended. The peak is
 sampled: at every phase boundary the kernel's high-water mark (VmHWM) is read, charged to the
 phase that just ran, and reset (/proc/self/clear_refs, Linux). Benchmark code only: it wraps vsq
 functions from outside (per model evaluation, MCT's calibration and exports); production code has
-no hook. VSQ_CHUNK_IMAGES sets vsq.evaluate.CHUNK_IMAGES (128 measures the evaluation as it was).
+no hook. VSQ_CHUNK_IMAGES sets vsq.pipeline.evaluate.CHUNK_IMAGES (128 measures the evaluation as it was).
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ PHASES = Phases()
 
 
 def pytest_configure(config):
-    from vsq import evaluate, quantize
+    from vsq.pipeline import evaluate
+    from vsq.frameworks.keras import quantize
 
     quantize.ptq = PHASES.wrap("calibration (MCT PTQ)", quantize.ptq)
     quantize.export_int8_tflite = PHASES.wrap("export model_quantized.tflite (MCT)", quantize.export_int8_tflite)

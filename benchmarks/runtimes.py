@@ -2,7 +2,7 @@
 
     python benchmarks/runtimes.py output/model_quantized.tflite [--images 200]
 
-Runs vsq.tflite.TFLiteClassifier on random inputs of the file's input shape and prints ms/image and
+Runs vsq.runtimes.tflite.TFLiteClassifier on random inputs of the file's input shape and prints ms/image and
 a checksum of the predicted classes (the same checksum means the same predictions).
 """
 
@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from vsq.config import TFLiteRuntime
-from vsq.tflite import TFLiteClassifier, open_for_inspection
+from vsq.configuration.config import TFLiteRuntime
+from vsq.runtimes.tflite import TFLiteClassifier, open_for_inspection
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ peak RSS). The gate's thresholds are opened: random weights give chance Top-1.
 
 Then, in this process, a side-by-side throughput measurement on the same decoded evaluation images:
 one interpreter instance against the pool (same file, runtime and op resolver), bare predict()
-and through vsq.evaluate.evaluate_models (decoding included); best of 3 each, predictions compared.
+and through vsq.pipeline.evaluate.evaluate_models (decoding included); best of 3 each, predictions compared.
 `--instances` writes tflite_runtime.instances into the configuration and `--chunk-images 128`
 sets the evaluation's chunk (both: vsq before the pool); `--runs warm` alone keeps the cache (with
 another --images, only the evaluations miss); `--runs eval` drops the cached evaluations and runs
@@ -148,10 +148,10 @@ def best_of(fn, repeat: int = 3) -> tuple[float, float, object, float]:
 
 def throughput(config_path: Path, count: int) -> None:
     """One interpreter instance vs the pool on the same files and images, side by side."""
-    from vsq.config import load_config
-    from vsq.datasets import EvaluationSet, scan_evaluation
-    from vsq.evaluate import decoded_chunks, evaluate_models
-    from vsq.tflite import TFLiteClassifier
+    from vsq.configuration.config import load_config
+    from vsq.configuration.datasets import EvaluationSet, scan_evaluation
+    from vsq.pipeline.evaluate import decoded_chunks, evaluate_models
+    from vsq.runtimes.tflite import TFLiteClassifier
 
     config = load_config(config_path)
     runtime, cores = config.tflite_runtime, os.cpu_count()
@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("work", type=Path, help="folder for the workload, outside the repository")
     parser.add_argument("--images", type=int, default=2000, help="evaluation JPEGs (default 2000)")
     parser.add_argument("--instances", type=int, default=None, help="tflite_runtime.instances (default: unset)")
-    parser.add_argument("--chunk-images", type=int, default=None, help="vsq.evaluate.CHUNK_IMAGES (128 before)")
+    parser.add_argument("--chunk-images", type=int, default=None, help="vsq.pipeline.evaluate.CHUNK_IMAGES (128 before)")
     parser.add_argument("--runs", nargs="*", default=["cold", "warm"], choices=["cold", "warm", "eval"])
     parser.add_argument("--throughput-images", type=int, default=256, help="0 skips the side-by-side measurement")
     args = parser.parse_args()

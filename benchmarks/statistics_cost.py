@@ -19,12 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vsq import per_image  # noqa: E402
-from vsq.evaluate import ModelEvaluation  # noqa: E402
-from vsq.gallery import gallery_html  # noqa: E402
-from vsq.job import prepare  # noqa: E402
-from vsq.reference import KEYS  # noqa: E402
-from vsq.results import _add_statistics, _model  # noqa: E402
+from vsq.statistics import per_image  # noqa: E402
+from vsq.pipeline.evaluate import ModelEvaluation  # noqa: E402
+from vsq.reporting.gallery import gallery_html  # noqa: E402
+from vsq.configuration.job import prepare  # noqa: E402
+from vsq.pipeline.reference import KEYS  # noqa: E402
+from vsq.pipeline.results import _add_statistics, _model  # noqa: E402
 
 
 def best_of(runs: int, work) -> float:

@@ -1,11 +1,11 @@
 """The accuracy gate: Top-1 of the Keras, float TFLite and quantized TFLite models, and of MCT's quantized
 Keras model (model_quantized.keras, what the IMX500 converter receives)."""
 
-from vsq.explain import failure_hint
-from vsq.gate import quantized_checks
-from vsq.metrics import top1_drop_points
-from vsq.paths import shown
-from vsq.reference import BY_KEY, REFERENCE_MODELS
+from vsq.frameworks.keras.explain import failure_hint
+from vsq.pipeline.verdicts import quantized_checks
+from vsq.statistics.metrics import top1_drop_points
+from vsq.util.paths import shown
+from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS
 
 
 def _record(record_property, results, check=None):
@@ -34,7 +34,7 @@ def _explanation(record_property, results) -> str:
 
 
 def _quantized_check(which: int, vsq_job, results, record_property):
-    """One of the default model's checks (vsq.gate.quantized_checks), recorded, with the explanation's hint."""
+    """One of the default model's checks (vsq.pipeline.verdicts.quantized_checks), recorded, with the explanation's hint."""
     check = quantized_checks(vsq_job.name, results, vsq_job.config.thresholds)[which]
     _record(record_property, results, check)
     return check.ok, check.message + _explanation(record_property, results)
@@ -71,7 +71,7 @@ def test_float_tflite_agrees_with_keras(vsq_job, results, record_property):
 
 
 def test_no_drop_against_baseline(vsq_job, baseline_model, results, accepted_baseline, record_property):
-    from vsq.baseline import compare
+    from vsq.sections.baseline import compare
 
     tolerance = vsq_job.config.thresholds.max_baseline_drop
     result = compare(results, accepted_baseline.entry, baseline_model, tolerance, vsq_job.config.thresholds)

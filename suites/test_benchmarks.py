@@ -10,7 +10,7 @@ sets one (thresholds.max_latency_ms), is asserted here. In ordinary runs these a
 import numpy as np
 import pytest
 
-from vsq.reference import KEYS as MODELS
+from vsq.pipeline.reference import KEYS as MODELS
 BATCHED = 32
 
 
@@ -35,10 +35,10 @@ def _predictor(request, vsq_job, model, batch):
     if model == "keras":
         return request.getfixturevalue("keras_model").predict_on_batch
     if model == "keras_quantized":
-        from vsq.models import load_quantized_keras
+        from vsq.frameworks.keras.models import load_quantized_keras
 
         return load_quantized_keras(_file(request, vsq_job, model), vsq_job.config.allow_unsafe_model_code).predict_on_batch
-    from vsq.tflite import TFLiteClassifier
+    from vsq.runtimes.tflite import TFLiteClassifier
 
     return TFLiteClassifier(_file(request, vsq_job, model), vsq_job.config.tflite_runtime, batch_size=batch).predict
 
@@ -63,7 +63,7 @@ def test_latency_per_image(request, benchmark, vsq_job, model, batch, sample_ima
 
 
 def test_evaluation_throughput(benchmark, request, vsq_job, keras_model, float_tflite, quantized_tflite):
-    from vsq.evaluate import evaluate_models
+    from vsq.pipeline.evaluate import evaluate_models
 
     predictors = {model: _predictor(request, vsq_job, model, vsq_job.config.tflite_runtime.batch_size)
                   for model in MODELS}
@@ -76,7 +76,7 @@ def test_evaluation_throughput(benchmark, request, vsq_job, keras_model, float_t
 
 def test_quantization_wall_time(benchmark, tmp_path, vsq_job, keras_model, calibration):
     """The default recipe (MCT PTQ and INT8 export), uncached."""
-    from vsq.variants import build_variant, default_recipe
+    from vsq.frameworks.keras.recipes import build_variant, default_recipe
 
     config = vsq_job.config
     benchmark.pedantic(build_variant, args=(default_recipe(config), keras_model, calibration.iterate, config,

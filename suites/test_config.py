@@ -2,8 +2,8 @@
 
 import pytest
 
-from vsq.config import PATH_KEYS, schema
-from vsq.paths import shown
+from vsq.configuration.config import PATH_KEYS, schema
+from vsq.util.paths import shown
 
 
 def test_schema_valid(vsq_job, record_property):

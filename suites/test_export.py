@@ -2,7 +2,7 @@
 
 import pytest
 
-from vsq.paths import shown
+from vsq.util.paths import shown
 
 EXPORTS = ["model.tflite", "model_quantized.tflite"]
 
@@ -24,7 +24,7 @@ def test_file_written_to_output_dir(vsq_job, exported, record_property):
 
 
 def test_shapes_match_the_model(vsq_job, model_info, exported, record_property):
-    from vsq.tflite import open_for_inspection
+    from vsq.runtimes.tflite import open_for_inspection
 
     interpreter = open_for_inspection(exported)
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
@@ -40,7 +40,7 @@ def test_shapes_match_the_model(vsq_job, model_info, exported, record_property):
 def test_quantized_file_is_integer_quantized(vsq_job, quantized_tflite, record_property):
     """What MCT's INT8 export promises: integer weight tensors, integer computation between the float
     input and output (QUANTIZE/DEQUANTIZE inside)."""
-    from vsq.storage import describe_tflite, weight_problems
+    from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
 
     description = describe_tflite(quantized_tflite)
     problems = weight_problems("mct_ptq", description)
@@ -58,7 +58,7 @@ def test_quantized_file_is_integer_quantized(vsq_job, quantized_tflite, record_p
 def test_quantized_file_is_smaller(vsq_job, float_tflite, quantized_tflite, record_property):
     """8-bit weights take a quarter of float32's, but MCT's INT8 export adds quantize/dequantize ops and
     scales (about 10 KB): for a model.tflite under SMALLER_FROM_BYTES the check does not apply."""
-    from vsq.storage import SMALLER_FROM_BYTES
+    from vsq.runtimes.tflite_storage import SMALLER_FROM_BYTES
 
     float_size, quantized_size = float_tflite.stat().st_size, quantized_tflite.stat().st_size
     applies = float_size >= SMALLER_FROM_BYTES

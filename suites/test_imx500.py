@@ -2,7 +2,7 @@
 
 import pytest
 
-from vsq.reference import KERAS_QUANTIZED
+from vsq.pipeline.reference import KERAS_QUANTIZED
 
 pytestmark = pytest.mark.vsq_section("imx500")
 

@@ -7,9 +7,9 @@ that MCT or the TFLite converter could not build fails each of its tests with th
 
 import pytest
 
-from vsq.gate import drop_check, floor_check
-from vsq.paths import shown
-from vsq.storage import describe_tflite, io_problems, weight_problems
+from vsq.pipeline.verdicts import drop_check, floor_check
+from vsq.util.paths import shown
+from vsq.runtimes.tflite_storage import describe_tflite, io_problems, weight_problems
 
 
 def _built(variant_builds, variant):

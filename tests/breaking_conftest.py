@@ -13,9 +13,9 @@ import shutil
 import numpy as np
 import pytest
 
-from vsq.calibration import Calibration
+from vsq.data.calibration import Calibration
 from fixtures.session import vsq_session
-from vsq.models import ModelInfo
+from vsq.frameworks.keras.models import ModelInfo
 
 
 @pytest.hookimpl(trylast=True)
@@ -77,9 +77,9 @@ def results(results):
 
 def _losing(model):
     """A model that lost 80 % of the images Keras got right: its Top-1, paired comparison and decision."""
-    from vsq.config import Thresholds
-    from vsq.gate import decision
-    from vsq.statistics import compare_counts
+    from vsq.configuration.config import Thresholds
+    from vsq.pipeline.verdicts import decision
+    from vsq.statistics.paired import compare_counts
 
     limit = model["decision"]["max_top1_drop"]
     model["top_1_accuracy"] = 0.2

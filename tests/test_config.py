@@ -1,4 +1,4 @@
-"""vsq.config: good files are accepted as the spec writes them; each bad one gets its own message."""
+"""vsq.configuration.config: good files are accepted as the spec writes them; each bad one gets its own message."""
 
 import json
 import math
@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 import tiny
-from vsq.config import MAX_DEPTH, Imx500Check, TFLiteRuntime, Thresholds, Variant, defaults, load_config
-from vsq.preprocessing import Preprocessing
+from vsq.configuration.config import MAX_DEPTH, Imx500Check, TFLiteRuntime, Thresholds, Variant, defaults, load_config
+from vsq.data.preprocessing import Preprocessing
 from vsq.errors import ConfigError
 
 SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth

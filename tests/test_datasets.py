@@ -1,4 +1,4 @@
-"""vsq.datasets: the calibration walk, the ImageNet folder with labels.json, decoding."""
+"""vsq.configuration.datasets: the calibration walk, the ImageNet folder with labels.json, decoding."""
 
 import json
 import os
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import tiny
-from vsq.config import load_config
-from vsq.datasets import calibration_indices, natural_key, scan_calibration, scan_evaluation
-from vsq.images import decode, normalize
+from vsq.configuration.config import load_config
+from vsq.configuration.datasets import calibration_indices, natural_key, scan_calibration, scan_evaluation
+from vsq.data.preprocessing import Preprocessing, normalize
 from vsq.errors import ConfigError
-from vsq.job import prepare
+from vsq.configuration.job import prepare
 
 
 def config_of(project, **overrides):
@@ -139,7 +139,7 @@ def test_prepare_checks_everything_before_heavy_work(project):
 
 
 def test_decode_resizes_to_rgb_square(project):
-    pixels = decode(project / "images" / "red" / "red_0.jpg", 16, "bilinear")
+    pixels = Preprocessing(16, "bilinear").decode(project / "images" / "red" / "red_0.jpg").pixels
     assert pixels.shape == (16, 16, 3) and pixels.dtype == np.uint8
     assert pixels[..., 0].mean() > pixels[..., 2].mean() + 100  # still red after resize
 
@@ -148,7 +148,7 @@ def test_decode_converts_grayscale(tmp_path):
     from PIL import Image
 
     Image.fromarray(np.full((8, 8), 200, np.uint8), mode="L").save(tmp_path / "g.png")
-    assert decode(tmp_path / "g.png", 4, "nearest").tolist() == np.full((4, 4, 3), 200).tolist()
+    assert Preprocessing(4, "nearest").decode(tmp_path / "g.png").pixels.tolist() == np.full((4, 4, 3), 200).tolist()
 
 
 @pytest.mark.parametrize("mean_std, expected", [

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import tiny
-from vsq import evaluate
-from vsq.config import TFLiteRuntime
-from vsq.job import prepare
-from vsq.preprocessing import Preprocessing
-from vsq.tflite import TFLiteClassifier
+from vsq.pipeline import evaluate
+from vsq.configuration.config import TFLiteRuntime
+from vsq.configuration.job import prepare
+from vsq.data.preprocessing import Preprocessing
+from vsq.runtimes.tflite import TFLiteClassifier
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,7 @@ def tflite_files(tiny_model, tmp_path_factory):
     """model.tflite (float) and a full-integer model with int8 input and output, from the tiny model."""
     import tensorflow as tf
 
-    from vsq.models import export_float_tflite
+    from vsq.frameworks.keras.models import export_float_tflite
 
     folder = tmp_path_factory.mktemp("tflite")
     model = tf.keras.models.load_model(tiny_model, compile=False)

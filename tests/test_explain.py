@@ -1,4 +1,4 @@
-"""vsq.explain and vsq.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
+"""vsq.frameworks.keras.explain and vsq.reporting.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from vsq import explain, quantize
+from vsq.frameworks.keras import explain, quantize
 from vsq.errors import ExternalToolError, VsqError
 
 pytestmark = pytest.mark.slow
@@ -199,7 +199,7 @@ def test_json_numbers_and_db():
 
 
 def test_sqnr_chart_renders_worst_layers(explained):
-    from vsq.explain_chart import sqnr_chart
+    from vsq.reporting.explain_chart import sqnr_chart
 
     _, result = explained
     data = result.as_dict()
@@ -237,7 +237,7 @@ def test_failure_hint_is_bounded(explained):
 
 
 def test_html_part_shows_the_chart_or_the_tools_message(explained):
-    from vsq.explain_chart import html_part
+    from vsq.reporting.explain_chart import html_part
 
     _, result = explained
     ok = html_part("cfg", {"explanation": result.as_dict()})

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import tiny
-from vsq.cache import Cache
+from vsq.pipeline.cache import Cache
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def start(harness, config, *extra):
 
 
 def assert_nothing_half_written(root, cache_root):
-    from vsq.tflite import open_for_inspection
+    from vsq.runtimes.tflite import open_for_inspection
 
     leftovers = [p for p in root.rglob(".*") if ".tmp" in p.name]
     assert not leftovers, f"temporary files left behind: {leftovers}"

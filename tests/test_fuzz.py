@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tiny
-from vsq.config import Config, load_config, schema
-from vsq.datasets import parse_labels
+from vsq.configuration.config import Config, load_config, schema
+from vsq.configuration.datasets import parse_labels
 from vsq.errors import ConfigError
 
 KEYS = list(schema()["properties"]) + ["evaluate_ground_truth_file", "batch_sise", ""]

@@ -1,4 +1,4 @@
-"""The images that flipped (vsq.gallery) and the IMX500 memory chart, on a real tiny run whose quantized
+"""The images that flipped (vsq.reporting.gallery) and the IMX500 memory chart, on a real tiny run whose quantized
 model really classifies some images differently from Keras."""
 
 import base64
@@ -91,7 +91,7 @@ def test_the_tiny_model_really_flips_losses_gains_and_both_wrong(flipping_run):
 def test_gallery_shows_24_embedded_thumbnails_losses_first_with_captions(flipping_run):
     from PIL import Image
 
-    from vsq.gallery import gallery_html
+    from vsq.reporting.gallery import gallery_html
 
     flipped = flipping_run["models"]["tflite_quantized"]["flipped"]
     start = time.perf_counter()
@@ -119,7 +119,7 @@ def test_gallery_shows_24_embedded_thumbnails_losses_first_with_captions(flippin
 
 
 def test_gallery_without_the_image_files_keeps_the_captions(flipping_run, tmp_path):
-    from vsq.gallery import gallery_html
+    from vsq.reporting.gallery import gallery_html
 
     document = copy.deepcopy(flipping_run)
     rows = document["models"]["tflite_quantized"]["flipped"]
@@ -133,7 +133,7 @@ def test_gallery_without_the_image_files_keeps_the_captions(flipping_run, tmp_pa
 
 
 def test_gallery_says_when_nothing_flipped(steady_run):
-    from vsq.gallery import gallery_html
+    from vsq.reporting.gallery import gallery_html
 
     assert steady_run["models"]["tflite_quantized"]["flipped"] == []
     page = gallery_html("steady", steady_run)
@@ -162,7 +162,7 @@ def imx500_section(used: int, percent: float, fits: bool, threshold: float = 100
 
 
 def test_imx500_memory_chart_is_green_when_it_fits_and_red_when_not(steady_run):
-    from vsq import charts
+    from vsq.reporting import charts
 
     fits = {**steady_run, "imx500": imx500_section(292256, 4.0, True)}
     assert RED not in colours_of(charts.imx500_memory({"fits": fits})) and \
@@ -175,7 +175,7 @@ def test_imx500_memory_chart_is_green_when_it_fits_and_red_when_not(steady_run):
 
 
 def test_summary_section_shows_the_imx500_chart_and_the_failed_conversions(steady_run):
-    from vsq.html_report import summary_section
+    from vsq.reporting.html import summary_section
 
     failed = {**steady_run, "imx500": {"error": "imxconv-tf exited with 1: Unsupported layer Foo; log: /x/log",
                                        "max_memory_utilization": 100, "cache": "failed"}}

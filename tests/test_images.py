@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 
 import tiny
-from vsq import evaluate
+from vsq.pipeline import evaluate
 from vsq.errors import VsqError
-from vsq.images import ImageError, decode, decode_image
-from vsq.job import prepare
-from vsq.preprocessing import Preprocessing
+from vsq.data.preprocessing import ImageError, Preprocessing
+from vsq.configuration.job import prepare
+from vsq.data.preprocessing import Preprocessing
 
 
 def jpeg_bytes(colour=(200, 20, 20), size=(20, 20)):
@@ -31,7 +31,7 @@ def test_undecodable_files_are_named(tmp_path, content, words):
     path = tmp_path / "bad.JPEG"
     path.write_bytes(content)
     with pytest.raises(ImageError) as caught:
-        decode(path, 16, "bilinear")
+        Preprocessing(16, "bilinear").decode(path).pixels
     assert str(caught.value).startswith(f"{path}: ") and words in str(caught.value)
     with pytest.raises(ImageError, match=words):  # the same decoder in every mode
         Preprocessing(16, mode="shorter_side").decode(path)
@@ -47,7 +47,7 @@ def test_undecodable_files_are_named(tmp_path, content, words):
 def test_other_modes_become_rgb_and_are_reported(tmp_path, mode, make):
     path = tmp_path / ("x.tiff" if mode in ("CMYK", "I;16") else "x.png")
     make().save(path)
-    decoded = decode_image(path, 16, "bilinear")
+    decoded = Preprocessing(16, "bilinear").decode(path)
     assert decoded.mode == mode
     assert decoded.pixels.shape == (16, 16, 3) and decoded.pixels.dtype == np.uint8
     if mode == "I;16":
@@ -60,7 +60,7 @@ def test_exif_orientation_is_applied(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 clockwise to display"
     Image.fromarray(pixels).save(tmp_path / "photo.jpg", exif=exif, quality=95)
-    shown = decode(tmp_path / "photo.jpg", 20, "nearest")
+    shown = Preprocessing(20, "nearest").decode(tmp_path / "photo.jpg").pixels
     assert shown[:5, :, 0].mean() > 200 and shown[-5:, :, 0].mean() < 50  # red is now on top
 
 
@@ -68,7 +68,7 @@ def test_decompression_bomb_is_an_error_not_a_crash(tmp_path, monkeypatch):
     Image.new("RGB", (300, 300)).save(tmp_path / "huge.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100 // 2)  # the real guard, with a small limit
     with pytest.raises(ImageError, match="too large to decode safely"):
-        decode(tmp_path / "huge.png", 16, "bilinear")
+        Preprocessing(16, "bilinear").decode(tmp_path / "huge.png").pixels
 
 
 def predictor(images):

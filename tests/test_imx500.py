@@ -1,4 +1,4 @@
-"""vsq.imx500 and vsq.quantize.export_keras, with Sony's real IMX500 converter (no mocks).
+"""vsq.tools.imx500 and vsq.frameworks.keras.quantize.export_keras, with Sony's real IMX500 converter (no mocks).
 
 The converter lives in .venv-imx500 (bash scripts/setup_imx500.sh). Without it the conversion
 tests fail, naming that command: CI installs it, so a missing converter is a broken machine.
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vsq import imx500, quantize
-from vsq.imx500 import Imx500Error, Imx500Result
+from vsq.tools import imx500
+from vsq.frameworks.keras import quantize
+from vsq.tools.imx500 import Imx500Error, Imx500Result
 
 pytestmark = pytest.mark.slow
 

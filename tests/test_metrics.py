@@ -1,9 +1,9 @@
-"""vsq.metrics: small pure functions, checked on hand-computed cases."""
+"""vsq.statistics.metrics: small pure functions, checked on hand-computed cases."""
 
 import numpy as np
 import pytest
 
-from vsq import metrics
+from vsq.statistics import metrics
 
 SCORES = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
 LABELS = np.array([1, 1, 2, 2])

@@ -1,11 +1,11 @@
-"""vsq.models: the three Keras formats load, and the checks that need the model name the fix."""
+"""vsq.frameworks.keras.models: the three Keras formats load, and the checks that need the model name the fix."""
 
 import pytest
 
 import tiny
 from vsq.errors import ConfigError
-from vsq.job import prepare
-from vsq.models import ModelInfo, check_model_matches, load_keras_model
+from vsq.configuration.job import prepare
+from vsq.frameworks.keras.models import ModelInfo, check_model_matches, load_keras_model
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""vsq.preprocessing: square mode is the decoder vsq always had; shorter_side is timm's centre crop."""
+"""vsq.data.preprocessing: square mode is the decoder vsq always had; shorter_side is timm's centre crop."""
 
 import json
 
@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageOps
 
 import tiny
-from vsq.cache import key_of
-from vsq.config import load_config, properties
-from vsq.images import decode, decode_image, try_decode
-from vsq.preprocessing import ImageError, Preprocessing, normalize
+from vsq.pipeline.cache import key_of
+from vsq.configuration.config import load_config, properties
+from vsq.data.preprocessing import Preprocessing
+from vsq.data.preprocessing import ImageError, Preprocessing, normalize
 
 FILTERS = properties("preprocessing")["resize"]["enum"]
 RED, BLUE = (220, 30, 30), (30, 30, 220)
@@ -106,8 +106,8 @@ def test_square_mode_is_the_decoder_vsq_had(tmp_path, resize):
     Image.fromarray(rng.integers(0, 256, (23, 37, 3), dtype=np.uint8)).save(path)
     expected = decode_as_before(path, 16, resize)
     assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)
-    assert np.array_equal(decode(path, 16, resize), expected)  # vsq.images still gives the same
-    assert np.array_equal(decode_image(path, 16, resize).pixels, expected)
+    assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)  # vsq.images still gives the same
+    assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)
 
 
 def test_square_is_the_default():
@@ -117,7 +117,7 @@ def test_square_is_the_default():
 def test_cache_key_of_square_mode_is_unchanged():
     preprocessing = Preprocessing(224, "bicubic", normalization="[-1,1]")
     before = {"size": 224, "resize": "bicubic", "mean_std": ((127.5,) * 3, (127.5,) * 3)}
-    assert preprocessing.cache_key() == before  # the dict vsq.artifacts made: cached entries stay valid
+    assert preprocessing.cache_key() == before  # the dict vsq.pipeline.artifacts made: cached entries stay valid
     assert list(preprocessing.cache_key()) == list(before)
     assert key_of(preprocessing=preprocessing.cache_key()) == key_of(preprocessing=before)
 
@@ -144,7 +144,7 @@ def test_exif_rotation_is_applied_before_the_crop(tmp_path):
 def test_try_decode_returns_the_error(tmp_path):
     (tmp_path / "empty.JPEG").write_bytes(b"")
     for outcome in (Preprocessing(16, mode="shorter_side").try_decode(tmp_path / "empty.JPEG"),
-                    try_decode(tmp_path / "empty.JPEG", 16, "bilinear")):
+                    Preprocessing(16, "bilinear").try_decode(tmp_path / "empty.JPEG")):
         assert isinstance(outcome, ImageError) and outcome.reason == "is an empty file"
 
 

@@ -193,7 +193,7 @@ def test_workflow_passes_actionlint():
 def test_workflow_uploads_what_each_configuration_writes_and_reports_on_it():
     """The matrix's configurations exist and load; each job uploads its configuration's evaluate_result_dir
     and output_dir; the final job downloads them where `vsq report` reads."""
-    from vsq.config import load_config
+    from vsq.configuration.config import load_config
 
     workflow = yaml.safe_load(WORKFLOW.read_text())
     jobs = workflow["jobs"]

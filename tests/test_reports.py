@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import tiny
-from vsq import per_image
+from vsq.statistics import per_image
 
 pytestmark = pytest.mark.slow
 

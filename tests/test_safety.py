@@ -4,8 +4,8 @@ import pytest
 
 import tiny
 from vsq.errors import ConfigError
-from vsq.job import prepare
-from vsq.model_safety import unsafe_layers
+from vsq.configuration.job import prepare
+from vsq.frameworks.keras.safety import unsafe_layers
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_refused_by_default_with_the_way_out(project, lambda_models, name):
 
 
 def test_loaded_when_the_user_opts_in(project, lambda_models):
-    from vsq.models import load_keras_model
+    from vsq.frameworks.keras.models import load_keras_model
 
     job = prepare(tiny.write_config(project, source_keras_model=str(lambda_models / "lambda.keras"),
                                     allow_unsafe_model_code=True))

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 import tiny
-from vsq import artifacts, evaluate, quantize
-from vsq.config import TFLiteRuntime
-from vsq.job import prepare
-from vsq.results import environment
-from vsq.tflite import TFLiteClassifier, shards
+from vsq.pipeline import artifacts, evaluate
+from vsq.frameworks.keras import quantize
+from vsq.configuration.config import TFLiteRuntime
+from vsq.configuration.job import prepare
+from vsq.pipeline.results import environment
+from vsq.runtimes.tflite import TFLiteClassifier, shards
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,7 @@ def tflite_files(tiny_model, tmp_path_factory):
     """model.tflite (TensorFlow's converter) and model_quantized.tflite (MCT PTQ, INT8 export) of the tiny model."""
     import tensorflow as tf
 
-    from vsq.models import export_float_tflite
+    from vsq.frameworks.keras.models import export_float_tflite
 
     folder = tmp_path_factory.mktemp("sharding")
     model = tf.keras.models.load_model(tiny_model, compile=False)

@@ -1,4 +1,4 @@
-"""vsq.statistics: paired comparison, checked against published worked examples and independent computations."""
+"""vsq.statistics.paired: paired comparison, checked against published worked examples and independent computations."""
 
 import json
 import math
@@ -7,7 +7,7 @@ from statistics import NormalDist  # the standard library's, independent of scip
 import numpy as np
 import pytest
 
-from vsq import statistics as st
+from vsq.statistics import paired as st
 
 
 def closed_form_wilson(k, n, confidence=0.95):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vsq.config import Variant
-from vsq.storage import describe_tflite, weight_problems
+from vsq.configuration.config import Variant
+from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def depthwise_model():
 
 
 def _convert(model, kind, dest):
-    from vsq.variants import build_variant
+    from vsq.frameworks.keras.recipes import build_variant
 
     batches = lambda: (np.random.default_rng(i).random((4, 16, 16, 3), dtype=np.float32) for i in range(2))  # noqa: E731
     return build_variant(Variant(kind, kind), model, batches, None, dest)

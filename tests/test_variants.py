@@ -9,7 +9,7 @@ import pytest
 
 import tiny
 from runs import run_suites
-from vsq.config import Variant
+from vsq.configuration.config import Variant
 from vsq.errors import ExternalToolError
 
 
@@ -27,14 +27,14 @@ VARIANTS = [
 
 def _batches(job):
     """The calibration batches as the harness makes them (seeded choice, one preprocessing)."""
-    from vsq.calibration import decode_calibration
+    from vsq.data.calibration import decode_calibration
 
     return decode_calibration(job).iterate
 
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, tiny_model):
-    from vsq.job import prepare
+    from vsq.configuration.job import prepare
 
     root = tmp_path_factory.mktemp("variants")
     tiny.write_data(root)
@@ -43,7 +43,7 @@ def job(tmp_path_factory, tiny_model):
 
 @pytest.fixture(scope="module")
 def keras_model(job):
-    from vsq.models import load_keras_model
+    from vsq.frameworks.keras.models import load_keras_model
 
     return load_keras_model(job.config)
 
@@ -51,7 +51,7 @@ def keras_model(job):
 @pytest.fixture(scope="module")
 def built(job, keras_model):
     """Every kind built once: {name: (path, seconds)}."""
-    from vsq.variants import build_variant
+    from vsq.frameworks.keras.recipes import build_variant
 
     out = {}
     for variant in VARIANTS:
@@ -64,7 +64,7 @@ def built(job, keras_model):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_each_kind_builds_and_is_stored_as_its_kind(built, variant):
-    from vsq.storage import describe_tflite, io_problems, weight_problems
+    from vsq.runtimes.tflite_storage import describe_tflite, io_problems, weight_problems
 
     path, _seconds = built[variant.name]
     assert path.is_file() and path.name == f"model_{variant.name}.tflite"
@@ -81,8 +81,8 @@ def test_each_kind_builds_and_is_stored_as_its_kind(built, variant):
 @pytest.mark.slow
 def test_every_variant_keeps_top1_on_the_tiny_model(job, built):
     """One decode per image for all files; int8/uint8 inputs and outputs go through scale and zero point."""
-    from vsq.evaluate import evaluate_models
-    from vsq.tflite import TFLiteClassifier
+    from vsq.pipeline.evaluate import evaluate_models
+    from vsq.runtimes.tflite import TFLiteClassifier
 
     predictors = {name: TFLiteClassifier(path, job.config.tflite_runtime).predict for name, (path, _) in built.items()}
     results = evaluate_models(predictors, job.config, job.evaluation_set)
@@ -92,7 +92,7 @@ def test_every_variant_keeps_top1_on_the_tiny_model(job, built):
 
 @pytest.mark.slow
 def test_mixed_precision_stores_4_bit_weights_and_a_smaller_file(built):
-    from vsq.storage import describe_tflite
+    from vsq.runtimes.tflite_storage import describe_tflite
 
     mixed, uniform = built["mct_mixed_precision"][0], built["mct_ptq_imx500"][0]
     assert describe_tflite(mixed)["weights"].get("int4", {}).get("bytes", 0) > 0
@@ -105,7 +105,7 @@ def test_stock_tflite_platform_is_made_consistent(job):
     import model_compression_toolkit as mct
     import tensorflow as tf
 
-    from vsq import quantize
+    from vsq.frameworks.keras import quantize
 
     inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
     x = tf.keras.layers.Conv2D(4, 3, padding="same")(inputs)
@@ -126,7 +126,7 @@ def test_stock_tflite_platform_is_made_consistent(job):
 
 @pytest.mark.slow
 def test_a_rejected_recipe_raises_the_tools_message_naming_the_variant(job, keras_model, tmp_path):
-    from vsq.variants import build_variant
+    from vsq.frameworks.keras.recipes import build_variant
 
     variant = Variant("too_small", "mct_mixed_precision", weights_memory_fraction=0.1)  # below 2-bit weights
     dest = tmp_path / variant.file_name
@@ -139,8 +139,8 @@ def test_a_rejected_recipe_raises_the_tools_message_naming_the_variant(job, kera
 
 
 def test_cache_key_follows_the_options_that_matter(job):
-    from vsq.artifacts import Fingerprints
-    from vsq.artifacts import recipe_key as variant_key
+    from vsq.pipeline.artifacts import Fingerprints
+    from vsq.pipeline.artifacts import recipe_key as variant_key
 
     prints = Fingerprints(model="m", calibration="c", evaluation="e", stack={"tensorflow": "2.15.1",
                                                                              "model_compression_toolkit": "2.6.1"})
@@ -156,8 +156,8 @@ def test_cache_key_follows_the_options_that_matter(job):
 
 
 def test_recommendation_is_the_smallest_file_within_its_thresholds():
-    from vsq.comparison import recommend
-    from vsq.gate import within_thresholds
+    from vsq.sections.variants import recommend
+    from vsq.pipeline.verdicts import within_thresholds
 
     def model(top1, passes):  # a results entry: its Top-1 and the decision on its drop
         return {"top_1_accuracy": top1, "decision": {"passes": passes}}

@@ -1,4 +1,4 @@
-"""The decision on a drop (vsq.gate.decision), per-image records (vsq.per_image) and paired baselines."""
+"""The decision on a drop (vsq.pipeline.verdicts.decision), per-image records (vsq.statistics.per_image) and paired baselines."""
 
 import json
 from dataclasses import replace
@@ -6,10 +6,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vsq import baseline, per_image
-from vsq.config import Thresholds
-from vsq.gate import decision, drop_check, interval_text
-from vsq.statistics import compare_counts
+from vsq.sections import baseline
+from vsq.statistics import per_image
+from vsq.configuration.config import Thresholds
+from vsq.pipeline.verdicts import decision, drop_check, interval_text
+from vsq.statistics.paired import compare_counts
 
 POINT, CONFIDENT = Thresholds(), Thresholds(decision_rule="confident")
 
@@ -58,7 +59,7 @@ def test_every_inconclusive_verdict_says_how_many_images_would_decide_it():
 
 
 def _notes(counts, thresholds):
-    from vsq.summary import notes
+    from vsq.reporting.summary import notes
 
     comparison = paired(*counts)
     model = {"paired": {"keras": comparison}, "decision": decision(comparison, 1.0, thresholds)}

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vsq import history
+from vsq.reporting import history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +59,7 @@ def trend_of(args) -> int:
 
 
 def report(args) -> int:
-    from vsq import report as combined
+    from vsq.reporting import report as combined
 
     try:
         runs = combined.load(args.paths)

@@ -1,0 +1,337 @@
+"""Load and validate a configuration file (the spec's configuration.json, or the same as YAML).
+
+Validation happens in three steps, each raising ConfigError(file, key, message):
+1. syntax (JSON or YAML), what JSON Schema cannot see (non-finite numbers, YAML anchors, aliases
+   and types, deep nesting) and keys: retired and unknown keys, with a "did you mean";
+2. the JSON Schema shipped in vsq/schema (types, ranges, enums);
+3. meaning: paths exist, are of the right kind and are not symbolic links.
+Steps 1 and 2, the schema and its defaults live in vsq.configuration.file. Checks that need the images
+(vsq.configuration.datasets) or the model (vsq.frameworks.keras.models) build on this.
+
+Defaults are written once, in the schema: the dataclasses below take theirs from it (schema_default).
+
+Nothing here imports TensorFlow: a bad configuration is reported within the spec's 1.2 s.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_error_reason: re-exported)
+    MAX_DEPTH,
+    defaults,
+    properties,
+    read_checked,
+    schema,
+    schema_default,
+    value_error_reason,
+)
+from vsq.errors import ConfigError
+from vsq.data.preprocessing import Preprocessing
+from vsq.pipeline.reference import KEYS as REFERENCE_KEYS
+
+PATH_KEYS = (
+    "source_keras_model",
+    "dataset_image_dir",
+    "output_dir",
+    "evaluate_image_dir",
+    "evaluate_label_file",
+    "evaluate_result_dir",
+)
+KERAS_MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
+MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The accuracy gate. Drops are in percentage points, min_top1 a fraction (None: chance)."""
+
+    max_top1_drop: float = schema_default("thresholds", "max_top1_drop")
+    min_top1: float | None = schema_default("thresholds", "min_top1")
+    max_float_top1_drop: float = schema_default("thresholds", "max_float_top1_drop")
+    max_baseline_drop: float = schema_default("thresholds", "max_baseline_drop")
+    max_latency_ms: dict = schema_default("thresholds", "max_latency_ms", compare=False)  # per model, ms per image
+    decision_rule: str = schema_default("thresholds", "decision_rule")  # "point" or "confident" (vsq.statistics.paired)
+    confidence: float = schema_default("thresholds", "confidence")  # of intervals and of the confident rule
+    inconclusive: str = schema_default("thresholds", "inconclusive")  # "fail" or "pass"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A quantization recipe compared with the default model; exported to model_<name>.tflite."""
+
+    name: str
+    kind: str
+    target_platform: str | None = schema_default("variants", "target_platform")  # mct_*; None: the config's
+    epochs: int = schema_default("variants", "epochs")  # mct_gptq
+    weights_memory_fraction: float = schema_default("variants", "weights_memory_fraction")  # mct_mixed_precision
+    io_type: str = schema_default("variants", "io_type")  # tf_full_integer
+    # A variant's thresholds default to the configuration's (vsq.configuration.config fills them in).
+    max_top1_drop: float = schema_default("thresholds", "max_top1_drop")  # percentage points against Keras
+    min_top1: float | None = schema_default("thresholds", "min_top1")  # fraction; None: better than chance
+
+    @property
+    def file_name(self) -> str:
+        return f"model_{self.name}.tflite"
+
+    @property
+    def keras_file_name(self) -> str:
+        """MCT kinds: MCT's quantized Keras model (fake-quantized, the IMX500 converter's input)."""
+        return f"model_{self.name}.keras"
+
+
+@dataclass(frozen=True)
+class TFLiteRuntime:
+    """Which interpreter and kernels run the .tflite files; INT8 Top-1 depends on it."""
+
+    interpreter: str = schema_default("tflite_runtime", "interpreter")
+    op_resolver: str = schema_default("tflite_runtime", "op_resolver")
+    num_threads: int = schema_default("tflite_runtime", "num_threads")  # resolved: null means the machine's cores
+    batch_size: int = schema_default("tflite_runtime", "batch_size")
+    instances: int | None = schema_default("tflite_runtime", "instances")  # None: the machine's cores
+
+    @property
+    def pool_size(self) -> int:
+        """Interpreter instances per TFLite model in evaluation (instances, or the machine's cores)."""
+        return self.instances or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Imx500Check:
+    """Sony's IMX500 converter run on model_quantized.keras: which converter, the memory limit, what to produce."""
+
+    converter: Path | None = schema_default("imx500", "converter")  # None: .venv-imx500 of vsq, else PATH
+    max_memory_utilization: float = schema_default("imx500", "max_memory_utilization")  # percent of on-chip memory
+    output: str = schema_default("imx500", "output")  # "memory_report" or "full" (packerOut.zip too)
+
+    @property
+    def memory_report_only(self) -> bool:
+        return self.output == "memory_report"
+
+
+@dataclass(frozen=True)
+class ExplanationSettings:
+    """When to explain the quantized model's error per layer (MCT XQuant, vsq.frameworks.keras.explain), and on how many images."""
+
+    when: str = schema_default("explanation", "when")  # "on_failure", "always" or "never"
+    max_representative_images: int = schema_default("explanation", "max_representative_images")  # calibration
+    max_validation_images: int = schema_default("explanation", "max_validation_images")  # evaluation sample
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration; paths are absolute, resolved against the file's folder.
+
+    Built by load_config from the file and the schema's defaults. Fields after the spec's keys are in
+    the order results.json lists them (as_dict).
+    """
+
+    source_keras_model: Path
+    dataset_image_dir: Path
+    batch_size: int
+    input_tensor_size: int
+    iteration_count: int
+    output_dir: Path
+    evaluate_image_dir: Path
+    evaluate_image_extension: str
+    evaluate_label_file: Path
+    evaluate_result_dir: Path
+    name: str
+    file: Path
+    seed: int
+    target_platform: str
+    unreadable_images: str
+    allow_unsafe_model_code: bool
+    preprocessing: Preprocessing
+    thresholds: Thresholds
+    tflite_runtime: TFLiteRuntime
+    baseline: Path | None
+    variants: tuple[Variant, ...]
+    imx500: Imx500Check | None  # None: the converter is not run
+    explanation: ExplanationSettings  # always present: an absent section means the defaults
+    raw: dict = field(compare=False)  # the file's content as written
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        """A ConfigError for key; a message that starts with shown(key) drops the repeated key name."""
+        if key in PATH_KEYS and message.startswith(self.shown(key)):
+            message = self._as_written(key) + message[len(self.shown(key)):]
+        return ConfigError(self.file, key, message)
+
+    def shown(self, key: str) -> str:
+        """A path key with its value as written and as resolved, for messages: 'key (./a -> /x/a)'."""
+        return f"{key} ({self._as_written(key)})"
+
+    def _as_written(self, key: str) -> str:
+        written, resolved = self.raw.get(key), getattr(self, key)
+        return str(written) if str(written) == str(resolved) else f"{written} -> {resolved}"
+
+    def as_dict(self) -> dict:
+        """The configuration as used, for results.json: the spec's keys as written, the resolved paths
+        (<key>_resolved), then every other field with its defaults filled in (paths as strings)."""
+        spec = schema()["required"]
+        out = {key: self.raw[key] for key in spec}
+        out.update({f"{key}_resolved": str(getattr(self, key)) for key in PATH_KEYS})
+        fields = asdict(self, dict_factory=lambda pairs: {key: _plain(value) for key, value in pairs})
+        fields["preprocessing"].pop("size")  # it is input_tensor_size
+        out.update({key: value for key, value in fields.items() if key not in spec and key != "raw"})
+        return out
+
+
+def _plain(value):
+    """A field value as JSON holds it: paths as strings, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read, validate and resolve one configuration file; raise ConfigError on any problem."""
+    file = Path(os.path.abspath(path))
+    data = read_checked(file)
+    config = _build(file, data)
+    _check_paths(config)
+    return config
+
+
+def _resolve(base: Path, written: str) -> Path:
+    return Path(os.path.normpath(base / os.path.expanduser(written)))
+
+
+def _build(file: Path, data: dict) -> Config:
+    values = {**defaults(), **data}
+    thresholds = Thresholds(**data.get("thresholds", {}))
+    runtime = TFLiteRuntime(**data.get("tflite_runtime", {}))
+    if runtime.num_threads is None:
+        runtime = replace(runtime, num_threads=os.cpu_count() or 1)
+    return Config(
+        **{key: _resolve(file.parent, data[key]) for key in PATH_KEYS},
+        batch_size=int(data["batch_size"]),
+        input_tensor_size=int(data["input_tensor_size"]),
+        iteration_count=int(data["iteration_count"]),
+        evaluate_image_extension=data["evaluate_image_extension"].lstrip("."),
+        name=data.get("name") or file.stem,
+        file=file,
+        seed=int(values["seed"]),
+        target_platform=values["target_platform"],
+        unreadable_images=values["unreadable_images"],
+        allow_unsafe_model_code=bool(values["allow_unsafe_model_code"]),
+        preprocessing=_preprocessing(file, data),
+        thresholds=thresholds,
+        tflite_runtime=runtime,
+        baseline=_resolve(file.parent, data["baseline"]) if data.get("baseline") else None,
+        variants=_variants(file, data.get("variants", []), thresholds),
+        imx500=_imx500(file, data["imx500"]) if "imx500" in data else None,
+        explanation=ExplanationSettings(**data.get("explanation", {})),
+        raw=data,
+    )
+
+
+def _imx500(file: Path, written: dict) -> Imx500Check:
+    converter = written.get("converter")
+    return Imx500Check(**{**written, "converter": _resolve(file.parent, converter) if converter else None})
+
+
+def _preprocessing(file: Path, data: dict) -> Preprocessing:
+    written = data.get("preprocessing", {})
+    preprocessing = Preprocessing(size=int(data["input_tensor_size"]), **written)
+    if "crop_pct" in written and preprocessing.mode != "shorter_side":
+        raise ConfigError(file, "preprocessing.crop_pct", f"is only used with \"mode\": \"shorter_side\" (mode is "
+                          f"{preprocessing.mode}); remove crop_pct, or set \"mode\": \"shorter_side\" to crop")
+    return preprocessing
+
+
+def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant, ...]:
+    """Variants as written (a kind, or an object with options), with names and thresholds filled in."""
+    variants = []
+    for item in items:
+        spec = {"kind": item} if isinstance(item, str) else dict(item)
+        limits = spec.pop("thresholds", {})
+        name = spec.pop("name", None)
+        variant = Variant(
+            name="",
+            max_top1_drop=limits.get("max_top1_drop", thresholds.max_top1_drop),
+            min_top1=limits.get("min_top1", thresholds.min_top1),
+            **spec,
+        )
+        variant = replace(variant, name=name or _variant_name(variant))
+        if variant.file_name == "model_quantized.tflite":
+            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would overwrite "
+                              "model_quantized.tflite; give it another \"name\"")
+        if variant.name in REFERENCE_KEYS:
+            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would be taken for the reference "
+                              "model of that name in results.json and baselines; give it another \"name\"")
+        if any(v.name == variant.name for v in variants):
+            raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
+        variants.append(variant)
+    return tuple(variants)
+
+
+def _variant_name(variant: Variant) -> str:
+    if variant.kind == "mct_ptq":
+        return f"mct_ptq_{variant.target_platform or 'default'}"
+    if variant.kind == "tf_full_integer":
+        return f"tf_full_integer_{variant.io_type}"
+    return variant.kind
+
+
+def _check_paths(config: Config) -> None:
+    for key in PATH_KEYS:
+        _refuse_symlinks(config, key)
+    model = config.source_keras_model
+    if not model.exists():
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')}: no such file or directory; "
+                           "give an .h5 file, a .keras file or a SavedModel directory")
+    if model.is_dir() and not (model / "saved_model.pb").is_file():
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is a directory without "
+                           "saved_model.pb; give a SavedModel directory, an .h5 file or a .keras file")
+    if model.is_file() and model.suffix.lower() not in KERAS_MODEL_SUFFIXES:
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is not a Keras model file; "
+                           "give an .h5 file, a .keras file or a SavedModel directory")
+    for key in ("dataset_image_dir", "evaluate_image_dir"):
+        path = getattr(config, key)
+        if not path.is_dir():
+            what = "is not a directory" if path.exists() else "does not exist"
+            raise config.error(key, f"{config.shown(key)} {what}; give the folder of images")
+    label_file = config.evaluate_label_file
+    if not label_file.is_file():
+        what = "is not a file" if label_file.exists() else "does not exist"
+        raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} {what}; "
+                           "give the labels.json file mapping class name to id")
+    for key in ("output_dir", "evaluate_result_dir"):
+        _check_writable_dir(config, key)
+
+
+def _refuse_symlinks(config: Config, key: str) -> None:
+    """Refuse a symbolic link anywhere in the path as the user wrote it (spec)."""
+    written = Path(os.path.expanduser(config.raw[key]))
+    start = Path(written.anchor) if written.is_absolute() else config.file.parent
+    current = start
+    for part in written.parts[1 if written.is_absolute() else 0:]:
+        current = current / part
+        try:
+            linked = part not in (".", "..") and current.is_symlink()
+        except OSError as error:  # a name longer than the file system allows, a folder we may not enter
+            raise config.error(key, f"{config.shown(key)}: {current} cannot be checked ({error.strerror}); "
+                               "give a path that exists and can be read") from None
+        if linked:
+            raise config.error(key, f"{config.shown(key)}: {current} is a symbolic link; the spec refuses them: "
+                               "point at the real file or folder")
+
+
+def _check_writable_dir(config: Config, key: str) -> None:
+    path = getattr(config, key)
+    if path.exists():
+        if not path.is_dir():
+            raise config.error(key, f"{config.shown(key)} exists and is not a directory; give a folder")
+        target = path
+    else:
+        target = next(parent for parent in path.parents if parent.exists())
+        if not target.is_dir():
+            raise config.error(key, f"{config.shown(key)}: {target} is not a directory, so the folder cannot be created")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise config.error(key, f"{config.shown(key)}: {target} is not writable; choose a writable folder or fix its permissions")

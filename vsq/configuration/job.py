@@ -1,0 +1,64 @@
+"""Everything checked before heavy work starts: configuration, calibration files, evaluation set.
+
+A Job is what the pytest plugin keeps per --config; building one never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsq.configuration.config import Config, load_config
+from vsq.configuration.datasets import EvaluationSet, scan_calibration, scan_evaluation
+from vsq.frameworks.keras.safety import unsafe_layers
+
+
+@dataclass(frozen=True)
+class Job:
+    config: Config
+    calibration_images: tuple[Path, ...]
+    evaluation_set: EvaluationSet
+    imx500_converter: Path | None = None  # found and checked when the configuration has an imx500 section
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+def prepare(path: str | os.PathLike) -> Job:
+    """Load and check one configuration and its data; raise ConfigError on any problem."""
+    config = load_config(path)
+    refuse_unsafe_model(config)
+    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
+               imx500_converter=imx500_converter(config))
+
+
+def imx500_converter(config: Config) -> Path | None:
+    """The IMX500 converter a configuration asks for, checked with Java before any heavy work; None when off."""
+    if config.imx500 is None:
+        return None
+    from vsq.tools import imx500
+
+    configured = config.imx500.converter
+    if configured is not None and not (configured.is_file() and os.access(configured, os.X_OK)):
+        raise config.error("imx500.converter", f"{configured} is not an executable file; correct the path, or remove "
+                           f"imx500.converter to use {imx500.VENV}/bin/{imx500.EXECUTABLE} (made by "
+                           f"{imx500.SETUP_COMMAND})")
+    converter = imx500.find_converter(configured, imx500.PROJECT_ROOT)
+    problem = imx500.missing_requirements(converter)
+    if problem:
+        raise config.error("imx500", problem)
+    return converter
+
+
+def refuse_unsafe_model(config: Config) -> None:
+    """A model that runs stored Python code when loaded is refused unless the user opted in."""
+    if config.allow_unsafe_model_code:
+        return
+    layers = unsafe_layers(config.source_keras_model)
+    if layers:
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has layers that run "
+                           f"stored Python code when loaded: {', '.join(layers[:3])}; loading arbitrary code is "
+                           "refused by default. If you trust this file, set \"allow_unsafe_model_code\": true, or "
+                           "save the model without Lambda layers")

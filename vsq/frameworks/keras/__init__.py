@@ -1,0 +1,2 @@
+"""Keras models: loading (and refusing unsafe ones), MCT quantization recipes and exports, the float
+TFLite conversion, MCT XQuant."""

@@ -1,0 +1,94 @@
+"""Keras model loading, the checks that need the model, and the float TFLite conversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsq.util import atomic
+from vsq.configuration.config import Config
+from vsq.errors import ExternalToolError
+
+
+def load_keras_model(config: Config):
+    """Load source_keras_model for inference (no compile), raising ConfigError when unusable."""
+    import tensorflow as tf
+
+    path = config.source_keras_model
+    try:
+        options = {"safe_mode": False} if config.allow_unsafe_model_code else {}  # .keras files honour it
+        model = tf.keras.models.load_model(str(path), compile=False, **options)
+    except Exception as error:  # Keras raises many types; the user needs its own words (spec)
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} cannot be loaded as a "
+                           f"Keras model: {type(error).__name__}: {error}") from None
+    if not isinstance(model, tf.keras.Model):
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is a SavedModel without "
+                           "a Keras model in it; save it with model.save() from Keras")
+    return model
+
+
+def load_quantized_keras(path: Path, allow_unsafe_model_code: bool = False):
+    """MCT's quantized Keras model (model_quantized.keras, with mct_quantizers' layers) for inference.
+
+    It holds the user's layers, Lambda layers included: loaded as the source model is
+    (allow_unsafe_model_code; mct_quantizers' loader has no safe_mode of its own).
+    """
+    from keras.src.saving.serialization_lib import SafeModeScope
+    from mct_quantizers import keras_load_quantized_model
+
+    try:
+        with SafeModeScope(safe_mode=not allow_unsafe_model_code):
+            return keras_load_quantized_model(str(path), compile=False)
+    except Exception as error:
+        raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the harness needs to know of a Keras model's interface; cached, so warm runs skip loading it."""
+
+    input_shapes: tuple  # per input, e.g. ((None, 224, 224, 3),)
+    output_shapes: tuple  # per output, e.g. ((None, 1000),)
+
+    @classmethod
+    def of(cls, model) -> "ModelInfo":
+        return cls(
+            input_shapes=tuple(tuple(t.shape) for t in model.inputs),
+            output_shapes=tuple(tuple(t.shape) for t in model.outputs),
+        )
+
+    @property
+    def num_outputs(self) -> int:
+        return self.output_shapes[0][-1]
+
+
+def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:
+    """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label."""
+    if len(info.input_shapes) != 1 or len(info.output_shapes) != 1:
+        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has "
+                           f"{len(info.input_shapes)} inputs and {len(info.output_shapes)} outputs; an image "
+                           "classifier with one input and one output is needed")
+    shape = info.input_shapes[0]
+    size = config.input_tensor_size
+    if len(shape) != 4 or shape[3] != 3:
+        raise config.error("source_keras_model", f"input shape {shape} is not (batch, height, width, 3); "
+                           "vsq feeds RGB images")
+    if tuple(shape[1:3]) != (size, size) and tuple(shape[1:3]) != (None, None):
+        raise config.error("input_tensor_size", f"{size} does not match the model's input {shape[1]}x{shape[2]} "
+                           f"({config.shown('source_keras_model')}); set input_tensor_size to {shape[1]}")
+    if info.num_outputs != num_classes:
+        raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} "
+                           f"classes but the model has {info.num_outputs} outputs; labels.json must list one "
+                           "class per output")
+
+
+def export_float_tflite(model, dest: Path) -> Path:
+    """model.tflite: the float model converted by TensorFlow's standard converter (spec)."""
+    import tensorflow as tf
+
+    try:
+        data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    except Exception as error:
+        raise ExternalToolError("TensorFlow Lite converter", f"converting the Keras model to {dest.name}", error) from None
+    atomic.write_bytes(dest, data)
+    return dest

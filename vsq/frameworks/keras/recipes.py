@@ -1,0 +1,149 @@
+"""Quantization recipes: the default model and the variants, built from the same calibration batches.
+
+A recipe (vsq.configuration.config.Variant) is exported to output_dir/model_<name>.tflite; the default model is the
+reserved recipe named "quantized" (mct_ptq for the configuration's target_platform), so it becomes
+model_quantized.tflite through the same code, cache key and checks as every variant. MCT kinds go through
+vsq.frameworks.keras.quantize and MCT's INT8 export; tf_* kinds through TensorFlow's TFLite converter. Every
+calibrated kind sees the same images, preprocessing and seed as the default model, so differences
+between the files come from the recipe alone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from vsq.util import atomic
+from vsq.configuration.config import MCT_KINDS, Config, Variant
+from vsq.errors import ExternalToolError
+from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
+
+TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
+# MCT's default number of images to score bit-widths in mixed precision.
+MP_SCORE_IMAGES = 32
+
+Batches = Callable[[], Iterable[np.ndarray]]  # a fresh iterator over float32 batches, one per iteration
+
+
+def target_platform(variant: Variant, config: Config) -> str | None:
+    """The MCT platform a variant uses (its own, else the configuration's); None for tf_* kinds."""
+    return (variant.target_platform or config.target_platform) if variant.kind in MCT_KINDS else None
+
+
+def options(variant: Variant, config: Config) -> dict:
+    """What the artifact depends on, besides model and data: the kind and the options it reads."""
+    out: dict = {"kind": variant.kind}
+    if variant.kind in MCT_KINDS:
+        out["target_platform"] = target_platform(variant, config)
+    if variant.kind == "mct_gptq":
+        out["epochs"] = variant.epochs
+    if variant.kind == "mct_mixed_precision":
+        out["weights_memory_fraction"] = variant.weights_memory_fraction
+    if variant.kind == "tf_full_integer":
+        out["io_type"] = variant.io_type
+    return out
+
+
+def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
+    """Write `dest` (atomically) for one variant, and for MCT kinds its keras_file_name beside it; raise
+    ExternalToolError with the tool's own message."""
+    if variant.kind in MCT_KINDS:
+        return _build_mct(variant, keras_model, batches, config, dest)
+    if variant.kind in TF_KINDS:
+        return _convert(variant, keras_model, batches, dest)
+    raise ValueError(f"variant {variant.name}: unknown kind {variant.kind!r}")  # the schema prevents this
+
+
+def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:
+    from vsq.frameworks.keras import quantize
+
+    platform = target_platform(variant, config)
+
+    def data():  # MCT wants lists of inputs
+        return ([batch] for batch in batches())
+
+    try:
+        if variant.kind == "mct_ptq":
+            quantized = quantize.ptq(model, data, platform)
+        elif variant.kind == "mct_gptq":
+            quantized = quantize.gradient_post_training_quantize(model, data, platform, variant.epochs)
+        else:
+            full = quantize.weights_memory_8bit(model, data, platform)
+            images = min(MP_SCORE_IMAGES, config.batch_size * config.iteration_count)
+            quantized = quantize.mixed_precision_quantize(
+                model, data, platform, variant.weights_memory_fraction * full, images)
+    except Exception as error:  # MCT's own message is what the user needs
+        raise ExternalToolError("Model Compression Toolkit", _action(variant, platform), error) from None
+    # The same MCT model as a .keras file beside the .tflite (0.04 s for the example): one build.
+    quantize.export_keras(quantized, dest.with_name(variant.keras_file_name))
+    with _quiet_converter():
+        return quantize.export_int8_tflite(quantized, dest)
+
+
+def fix_hint(variant: Variant, config: Config, message: str) -> str:
+    """What to change when a variant could not be built, from the tool's message."""
+    if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
+        return "mixed precision needs several weight bit-widths, which only MCT's imx500 platform offers: " \
+               "set the variant's target_platform to imx500"
+    if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message:
+        return (f"raise weights_memory_fraction (now {variant.weights_memory_fraction}): imx500 weights go down to "
+                "2 bits, about 0.25 of the 8-bit size")
+    if variant.kind == "tf_full_integer":
+        return "an op of the model may have no integer kernel; try tf_integer_float_fallback instead"
+    return "change the variant's options or remove it from \"variants\"; the other variants are not affected"
+
+
+def _action(variant: Variant, platform: str | None = None) -> str:
+    where = f", target platform {platform}" if platform else ""
+    what = variant.file_name if variant.name == DEFAULT_RECIPE_NAME else f"variant {variant.name}"
+    return f"building {what} ({variant.kind}{where})"
+
+
+def default_recipe(config: Config) -> Variant:
+    """The configuration's default model as a recipe: MCT PTQ for its target_platform and thresholds."""
+    limits = config.thresholds
+    return Variant(DEFAULT_RECIPE_NAME, "mct_ptq", target_platform=config.target_platform,
+                   max_top1_drop=limits.max_top1_drop, min_top1=limits.min_top1)
+
+
+def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
+    import tensorflow as tf
+
+    try:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        _configure(converter, variant, batches)
+        with _quiet_converter():
+            data = converter.convert()
+    except Exception as error:
+        raise ExternalToolError("TensorFlow Lite converter", _action(variant), error) from None
+    atomic.write_bytes(dest, data)
+    return dest
+
+
+@contextmanager
+def _quiet_converter():
+    """TF 2.15 warns on every conversion to int8/uint8 inputs (MCT's INT8 export makes one too) that
+    input statistics are missing; post-training calibration supplies them, so the warning is noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+        yield
+
+
+def _configure(converter, variant: Variant, batches: Batches) -> None:
+    """TensorFlow's post-training quantization recipes, one per kind."""
+    import tensorflow as tf
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant.kind == "tf_float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if variant.kind in ("tf_integer_float_fallback", "tf_full_integer"):
+        converter.representative_dataset = lambda: ([batch] for batch in batches())
+    if variant.kind == "tf_full_integer":
+        io_type = {"int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type

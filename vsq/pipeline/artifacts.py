@@ -1,0 +1,111 @@
+"""Cache keys: what each artifact depends on, and nothing else.
+
+A key changes when the Keras model, the images, a setting that matters or a version of the stack
+changes, so a stale artifact is never reused; it stays the same for changes that do not matter
+(thresholds, output folders, the configuration's name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vsq.pipeline.cache import file_digest, files_digest, key_of
+from vsq.configuration.config import MCT_KINDS, Variant
+from vsq.configuration.job import Job
+from vsq.frameworks.keras.recipes import options
+from vsq.util.versions import stack
+
+# Bump when the way vsq builds an artifact changes, so that old entries are not reused.
+RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
+# Kinds that read no calibration data: their key does not depend on it.
+UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Content digests of a job's inputs (SHA-256)."""
+
+    model: str
+    calibration: str
+    evaluation: str
+    stack: dict
+
+    @classmethod
+    def of(cls, job: Job) -> "Fingerprints":
+        config = job.config
+        evaluation = files_digest(job.evaluation_set.paths, config.evaluate_image_dir)
+        return cls(
+            model=file_digest(config.source_keras_model),
+            calibration=files_digest(job.calibration_images, config.dataset_image_dir),
+            evaluation=key_of(images=evaluation, labels=file_digest(config.evaluate_label_file)),
+            stack=stack(),
+        )
+
+
+def _preprocessing(job: Job) -> dict:
+    return job.config.preprocessing.cache_key()
+
+
+def model_info_key(prints: Fingerprints) -> str:
+    return key_of(recipe=RECIPE, model=prints.model, tensorflow=prints.stack["tensorflow"])
+
+
+def float_tflite_key(prints: Fingerprints) -> str:
+    return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model, tensorflow=prints.stack["tensorflow"])
+
+
+def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
+    """Cache key of a quantization recipe's file (the default model_quantized.tflite or a variant's).
+
+    The options the kind reads and the file name matter; thresholds do not; the calibration only for
+    kinds that read it; MCT's version only for MCT kinds.
+    """
+    config = job.config
+    calibration = None
+    if recipe.kind not in UNCALIBRATED_KINDS:
+        calibration = {"images": prints.calibration, "batch_size": config.batch_size,
+                       "iteration_count": config.iteration_count, "seed": config.seed}
+    return key_of(
+        recipe=RECIPE, artifact=recipe.file_name, options=options(recipe, config), model=prints.model,
+        calibration=calibration, preprocessing=_preprocessing(job), tensorflow=prints.stack["tensorflow"],
+        mct=prints.stack["model_compression_toolkit"] if recipe.kind in MCT_KINDS else None,
+    )
+
+
+def imx500_key(keras_digest: str, output: str, converter_version: str | None) -> str:
+    """The IMX500 converter's outputs for one model_quantized.keras (its digest), per output mode and
+    converter version (the memory limit is a threshold: it does not matter)."""
+    return key_of(recipe=RECIPE, artifact="imx500", model=keras_digest, output=output, converter=converter_version)
+
+
+def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
+    """The per-layer explanation (vsq.frameworks.keras.explain) of one model_quantized.keras (its digest) against the
+    Keras model, on the first calibration images and a sample of the evaluation images, folded for the
+    configuration's target platform. `when` does not matter (it decides whether to explain, not what the
+    explanation is)."""
+    config, settings = job.config, job.config.explanation
+    calibration = {"images": prints.calibration, "batch_size": config.batch_size,
+                   "iteration_count": config.iteration_count, "seed": config.seed}
+    return key_of(
+        recipe=RECIPE, artifact="explanation", model=prints.model, quantized=keras_digest, calibration=calibration,
+        target_platform=config.target_platform,
+        evaluation=prints.evaluation, preprocessing=_preprocessing(job),
+        max_representative_images=settings.max_representative_images,
+        max_validation_images=settings.max_validation_images, unreadable_images=config.unreadable_images,
+        tensorflow=prints.stack["tensorflow"], mct=prints.stack["model_compression_toolkit"],
+    )
+
+
+def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: dict | None) -> str:
+    """The evaluation of one model file (its digest) on the evaluation set, with a given TFLite runtime.
+
+    The runtime's `instances` is left out: the pool gives every invoke the same input as one
+    instance (vsq.runtimes.tflite.shards), so its predictions are identical (tests/test_sharding.py).
+    """
+    if runtime:
+        runtime = {name: value for name, value in runtime.items() if name != "instances"}
+    return key_of(
+        recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
+        preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
+        unreadable_images=job.config.unreadable_images,
+    )

@@ -1,0 +1,201 @@
+"""Evaluate several models on the same images: each image is decoded once, in chunks.
+
+The chunks keep memory bounded for large folders; the next chunk is decoded in background
+threads (Pillow releases the GIL) while the models run on the current one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from vsq.statistics import metrics
+from vsq.configuration.config import Config
+from vsq.configuration.datasets import EvaluationSet
+from vsq.errors import VsqError
+from vsq.data.preprocessing import Decoded, ImageError, describe_failures
+
+# Images per chunk. Keras' activations on a chunk dominate evaluation memory: MobileNetV2 at 224 peaks
+# ~1.9 GB above its baseline on 128 images, ~0.4 GB on 32 (and is no slower). More on machines
+# with many interpreter instances, so that each gets a few whole batches (chunk_images).
+CHUNK_IMAGES = 32
+IMAGES_PER_INSTANCE = 4
+
+
+@dataclass
+class ModelEvaluation:
+    """What one model did on the evaluation set."""
+
+    name: str
+    predictions: np.ndarray  # top-1 class id per image
+    top5_hits: np.ndarray  # bool per image
+    labels: np.ndarray
+    num_classes: int
+    seconds: float  # inference time only, decode excluded
+    top_scores: np.ndarray | None = None  # float32 per image: the model's score of its predicted class
+    skipped: tuple = ()  # (path, reason) of images that could not be decoded and were left out
+    modes: dict = field(default_factory=dict)  # Pillow mode of the files -> count (non-RGB were converted)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """bool per image: Top-1 right."""
+        return self.predictions == self.labels
+
+    @property
+    def top1(self) -> float:
+        return metrics.accuracy(self.correct)
+
+    @property
+    def top5(self) -> float:
+        return metrics.accuracy(self.top5_hits)
+
+    @property
+    def per_class_top1(self) -> list[float | None]:
+        return metrics.per_class_accuracy(self.predictions, self.labels, self.num_classes)
+
+    @property
+    def confusion(self) -> np.ndarray:
+        return metrics.confusion_matrix(self.predictions, self.labels, self.num_classes)
+
+
+@dataclass
+class _Running:
+    predictions: list = field(default_factory=list)
+    top5: list = field(default_factory=list)
+    top_scores: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Chunk:
+    """Preprocessed images of one chunk, which evaluation images they are, and what went wrong."""
+
+    images: np.ndarray  # float32 (n, size, size, 3), decodable images only
+    indices: np.ndarray  # their positions in EvaluationSet.paths
+    errors: list  # ImageError per file that could not be decoded
+    modes: list  # Pillow mode per decoded file
+
+
+def in_fixed_batches(predict: Callable[[np.ndarray], np.ndarray], size: int = CHUNK_IMAGES):
+    """predict on slices of at most `size` images, whatever the chunk size: a Keras model's scores may
+    depend on its batch size, and chunks grow with the machine's cores (chunk_images)."""
+    def predict_all(images: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(predict(images[i:i + size])) for i in range(0, len(images), size)])
+
+    return predict_all
+
+
+def chunk_images(config: Config) -> int:
+    """Images per chunk: CHUNK_IMAGES, or a few whole TFLite batches per interpreter instance if more, in
+    whole multiples of CHUNK_IMAGES (Keras then sees the same batches on every machine: in_fixed_batches)."""
+    runtime = config.tflite_runtime
+    needed = IMAGES_PER_INSTANCE * runtime.batch_size * runtime.pool_size
+    return CHUNK_IMAGES * max(1, -(-needed // CHUNK_IMAGES))
+
+
+def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK_IMAGES) -> Iterator[Chunk]:
+    """The evaluation images in order, in chunks; each decoded once, one chunk ahead, in threads."""
+    preprocessing, size, paths = config.preprocessing, config.input_tensor_size, evaluation.paths
+
+    def attempt(path):  # decode and normalise in the worker thread: the main thread only runs models
+        decoded = preprocessing.try_decode(path)
+        return decoded if isinstance(decoded, ImageError) else Decoded(preprocessing.normalize(decoded.pixels),
+                                                                       decoded.mode)
+
+    starts = range(0, len(paths), chunk)
+    # Leave a core to the models: decoding only has to keep one chunk ahead of them.
+    with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
+        def submit(start):
+            return start, [pool.submit(attempt, path) for path in paths[start:start + chunk]]
+
+        pending = submit(starts[0]) if starts else None
+        for i, _ in enumerate(starts):
+            start, futures = pending
+            pending = submit(starts[i + 1]) if i + 1 < len(starts) else None
+            outcomes = [future.result() for future in futures]
+            good = [(start + k, o) for k, o in enumerate(outcomes) if not isinstance(o, ImageError)]
+            images = np.stack([o.pixels for _, o in good]) if good else np.zeros((0, size, size, 3), np.float32)
+            yield Chunk(images=images, indices=np.array([k for k, _ in good], dtype=np.int64),
+                        errors=[o for o in outcomes if isinstance(o, ImageError)], modes=[o.mode for _, o in good])
+
+
+def evaluate_models(
+    predictors: dict[str, Callable[[np.ndarray], np.ndarray]],
+    config: Config,
+    evaluation: EvaluationSet,
+    progress=None,
+    skip_unreadable: bool = False,
+) -> dict[str, ModelEvaluation]:
+    """Run every predictor (images -> scores) on every evaluation image; one decode per image.
+
+    An image that cannot be decoded fails the evaluation (VsqError naming the files), or with
+    skip_unreadable is left out and listed in each result's `skipped`.
+    """
+    all_labels = np.asarray(evaluation.labels)
+    running = {name: _Running() for name in predictors}
+    used, errors, modes = [], [], Counter()
+    for chunk in decoded_chunks(config, evaluation, chunk_images(config)):
+        errors.extend(chunk.errors)
+        modes.update(chunk.modes)
+        if progress is not None:
+            progress.update(len(chunk.indices) + len(chunk.errors))
+        if not len(chunk.indices):
+            continue
+        chunk_labels = all_labels[chunk.indices]
+        used.append(chunk.indices)
+        for name, predict in predictors.items():
+            start = time.perf_counter()
+            scores = np.asarray(predict(chunk.images))
+            running[name].seconds += time.perf_counter() - start
+            running[name].predictions.append(np.argmax(scores, axis=1))
+            running[name].top_scores.append(np.max(scores, axis=1).astype(np.float32))
+            running[name].top5.append(metrics.top_k_hits(scores, chunk_labels, 5))
+    if errors and not skip_unreadable:
+        raise VsqError(describe_failures(errors, "evaluation", "fix or remove them, or set \"unreadable_images\": "
+                                         "\"skip\" to leave them out"))
+    if not used:
+        raise VsqError(f"no evaluation image could be decoded in {config.evaluate_image_dir}")
+    labels = all_labels[np.concatenate(used)]
+    skipped = tuple((str(error.path), error.reason) for error in errors)
+    return {
+        name: ModelEvaluation(
+            name=name,
+            predictions=np.concatenate(state.predictions),
+            top5_hits=np.concatenate(state.top5),
+            top_scores=np.concatenate(state.top_scores),
+            labels=labels,
+            num_classes=evaluation.num_classes,
+            seconds=state.seconds,
+            skipped=skipped,
+            modes=dict(modes),
+        )
+        for name, state in running.items()
+    }
+
+
+def save(result: ModelEvaluation, folder: Path) -> None:
+    """Store an evaluation in a folder (a cache entry being built)."""
+    np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,
+             top_scores=result.top_scores,
+             labels=result.labels)
+    meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds,
+            "skipped": [list(item) for item in result.skipped], "modes": result.modes}
+    (folder / "evaluation.json").write_text(json.dumps(meta))
+
+
+def load(folder: Path) -> ModelEvaluation:
+    """Read an evaluation stored by save()."""
+    meta = json.loads((folder / "evaluation.json").read_text())
+    with np.load(folder / "evaluation.npz") as arrays:
+        return ModelEvaluation(name=meta["name"], predictions=arrays["predictions"], top5_hits=arrays["top5_hits"],
+                               top_scores=arrays["top_scores"],
+                               labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"],
+                               skipped=tuple(tuple(item) for item in meta["skipped"]), modes=meta["modes"])

@@ -1,0 +1,122 @@
+"""The Top-1 gate of one model, used by every accuracy test and by the variants' recommendation.
+
+A Check carries its verdict, the one-line message a failing test shows and the figures a test
+records (JUnit properties) before it asserts. Top-1 is a fraction, drops are percentage points.
+A drop is judged on the paired comparison of the model with Keras on the same images
+(vsq.statistics.paired), by the configuration's decision rule; `decision` is the one place it is judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vsq.statistics import paired as statistics
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    message: str  # what a failing test says
+    figures: dict = field(default_factory=dict)  # recorded before the assertion
+
+
+def decision(paired: dict, limit: float, thresholds) -> dict:
+    """The verdict on "the drop is at most `limit` points" for a paired comparison (PairedComparison.as_dict()).
+
+    verdict: PASS / FAIL / INCONCLUSIVE (confident rule only); passes: what the gate makes of it
+    (INCONCLUSIVE counts as thresholds.inconclusive says). undecided: the interval straddles the
+    threshold, so the data cannot tell on which side the drop is (the confident rule's INCONCLUSIVE,
+    whatever the configured rule); then, and only then, images_to_resolve: roughly how many images
+    would let the interval decide if the rates seen here held (see images_needed).
+    """
+    comparison = statistics.compare_counts(paired["both_correct"], paired["reference_only"],
+                                           paired["candidate_only"], paired["both_wrong"], thresholds.confidence)
+    verdict = statistics.decide(comparison, limit, thresholds.decision_rule)
+    undecided = statistics.decide(comparison, limit, "confident") == "INCONCLUSIVE"
+    return {
+        "rule": thresholds.decision_rule, "confidence": thresholds.confidence, "max_top1_drop": limit,
+        "verdict": verdict,
+        "passes": verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass"),
+        "interval_wider_than_threshold": statistics.interval_wider_than_threshold(comparison, limit),
+        "undecided": undecided,
+        "images_to_resolve": statistics.images_to_resolve(comparison, limit) if undecided else None,
+    }
+
+
+def images_needed(judged: dict, paired: dict) -> str:
+    """How many images would let the interval decide, worded as the estimate it is: the interval is
+    recomputed at larger sizes with the four rates seen here, so it is a lower bound, not a promise (at
+    that size the confident rule decides about half the time); with no flipped image it assumes none
+    would flip."""
+    needed = judged["images_to_resolve"]
+    if needed is None:
+        return "more images at the rates seen here would not decide it (the drop sits at the threshold)"
+    flips = "" if paired["reference_only"] + paired["candidate_only"] else (
+        f" (none of these {paired['num_images']:,} images flipped; any flips on a larger set need more)")
+    return f"at least about {needed:,} images would decide it if the rates seen here held{flips}"
+
+
+def interval_text(paired: dict) -> str:
+    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables)."""
+    low, high = paired["interval_points"]
+    return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
+
+
+def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str) -> Check:
+    """The model's drop against Keras within its threshold, by its `decision` (results.json model entry)."""
+    top1, paired, judged = model["top_1_accuracy"], model["paired"]["keras"], model["decision"]
+    limit, low, high = judged["max_top1_drop"], *paired["interval_points"]
+    confidence = f"{judged['confidence'] * 100:g} %"
+    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below Keras {keras_top1:.4f} "
+               f"({confidence} interval {low:+.2f} to {high:+.2f}; {paired['reference_only']} images lost, "
+               f"{paired['candidate_only']} gained, McNemar p = {paired['p_value']:.3g})")
+    if judged["verdict"] == "INCONCLUSIVE":
+        more = images_needed(judged, paired)
+        mapped = "pass" if judged["passes"] else "fail (pass would accept it)"
+        message = (f"{where}: INCONCLUSIVE: {figures}; the interval straddles {limit_name} ({limit} points): "
+                   f"{more}; thresholds.inconclusive is {mapped}")
+    elif judged["rule"] == "confident":
+        message = f"{where}: {figures}; the drop is above {limit_name} ({limit} points) with {confidence} confidence"
+    else:
+        message = f"{where}: {figures}; {limit_name} is {limit} points"
+    return Check(judged["passes"], message, {
+        "top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": paired["drop_points"],
+        "max_top1_drop": limit, "drop_interval_low_points": low, "drop_interval_high_points": high,
+        "images_lost": paired["reference_only"], "images_gained": paired["candidate_only"],
+        "mcnemar_p_value": paired["p_value"], "decision_rule": judged["rule"], "confidence": judged["confidence"],
+        "verdict": judged["verdict"], "images_to_resolve": judged["images_to_resolve"]})
+
+
+def floor_check(where: str, described: str, top1: float, minimum: float | None, num_classes: int,
+                minimum_name: str) -> Check:
+    """The model's Top-1 is at least `minimum`, or better than chance (1 / classes) when it is None."""
+    chance = 1.0 / num_classes
+    if minimum is None:
+        return Check(_above_floor(top1, minimum, num_classes), f"{where}: {described} Top-1 {top1:.4f} is no better than chance ({chance:.4f})",
+                     {"top_1_accuracy": top1, "min_top1": f"chance ({chance:.4f})"})
+    return Check(_above_floor(top1, minimum, num_classes), f"{where}: {described} Top-1 {top1:.4f} is below {minimum_name} {minimum:.4f}",
+                 {"top_1_accuracy": top1, "min_top1": minimum})
+
+
+def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
+    """The accuracy gate of the default recipe, from a results document: the drops of
+    model_quantized.tflite and model_quantized.keras against Keras, and model_quantized.tflite's floor.
+    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails."""
+    from vsq.pipeline.reference import KERAS_QUANTIZED, QUANTIZED_TFLITE
+
+    keras, models = results["top_1_accuracy_keras"], results["models"]
+    return [
+        drop_check(where, QUANTIZED_TFLITE.described, models[QUANTIZED_TFLITE.key], keras, "thresholds.max_top1_drop"),
+        drop_check(where, KERAS_QUANTIZED.described, models[KERAS_QUANTIZED.key], keras, "thresholds.max_top1_drop"),
+        floor_check(where, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key], thresholds.min_top1,
+                    results["num_classes"], "thresholds.min_top1"),
+    ]
+
+
+def within_thresholds(model: dict, min_top1: float | None, num_classes: int) -> bool:
+    """Both checks above, as one verdict (the variants' table and recommendation); model: a results entry."""
+    return model["decision"]["passes"] and _above_floor(model["top_1_accuracy"], min_top1, num_classes)
+
+
+def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
+    return top1 > 1.0 / num_classes if minimum is None else top1 >= minimum

@@ -1,0 +1,73 @@
+"""The images that flipped: a gallery of the evaluation images model_quantized.tflite classified
+differently from Keras, for the self-contained HTML report.
+
+The list comes from results.json (`models.tflite_quantized.flipped`, losses first); each image becomes a
+small JPEG thumbnail embedded as a data URI, so the report needs no other file. No pytest, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+
+from vsq.pipeline.reference import QUANTIZED_TFLITE
+
+THUMBNAIL_SIDE = 96  # pixels, the longer side
+KIND_WORDS = {"loss": "loss", "gain": "gain", "both_wrong": "both wrong"}
+
+
+def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
+    """`data:image/jpeg;base64,...` of the image at `path` shrunk to `side` pixels on its longer side
+    (EXIF rotation applied, RGB); None when the file cannot be read (e.g. a report made elsewhere)."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (side, side))  # JPEG: decode at a reduced scale, still >= side
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail((side, side))
+            if max(image.size) < side:  # tiny images: enlarge so that a reviewer can see them
+                scale = side / max(image.size)
+                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                     Image.NEAREST)
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=85)
+    except (OSError, ValueError, SyntaxError):  # missing, unreadable or not an image
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _caption(row: dict) -> str:
+    keras, model = row["keras"], row["model"]
+    return (f'<span class="vsq-kind">{escape(KIND_WORDS.get(row["kind"], row["kind"]))}</span><br>'
+            f"true: {escape(row['true'])}<br>"
+            f"Keras: {escape(keras['class'])} ({keras['score']:.4f})<br>"
+            f"quantized: {escape(model['class'])} ({model['score']:.4f})")
+
+
+def gallery_html(name: str, document: dict, limit: int = 24) -> str:
+    """Up to `limit` thumbnails of the images model_quantized.tflite flipped against Keras, in
+    results.json's order (losses first), each captioned true / Keras / quantized class with scores."""
+    rows = document.get("models", {}).get(QUANTIZED_TFLITE.key, {}).get("flipped")
+    title = f"<h4>{escape(name)}: the images that flipped</h4>"
+    if rows is None:
+        return f'{title}<p class="vsq-gallery-none">results.json has no list of flipped images (an older vsq)</p>'
+    if not rows:
+        return (f'{title}<p class="vsq-gallery-none">No image flipped: {QUANTIZED_TFLITE.described} predicts the '
+                "same class as Keras on every evaluation image.</p>")
+    counts = {kind: sum(row["kind"] == kind for row in rows) for kind in KIND_WORDS}
+    shown = rows[:limit]
+    summary = (f"{len(rows)} image{'s' * (len(rows) != 1)} flipped between Keras and {QUANTIZED_TFLITE.described} "
+               f"({counts['loss']} lost, {counts['gain']} gained, {counts['both_wrong']} wrong both times); "
+               f"{'the first ' + str(len(shown)) + ' shown' if len(shown) < len(rows) else 'all shown'}, "
+               f"losses first; results.json lists them all ({document.get('results_file') or 'results.json'}, "
+               f"models.{QUANTIZED_TFLITE.key}.flipped).")
+    figures = []
+    for row in shown:
+        uri = thumbnail_data_uri(row["path"])
+        picture = (f'<img class="vsq-thumb" alt="{escape(row["path"])}" src="{uri}"/>' if uri else
+                   '<div class="vsq-thumb vsq-missing">image not available here</div>')
+        figures.append(f'<figure class="vsq-flip vsq-{escape(row["kind"])}" title="{escape(row["path"])}">'
+                       f"{picture}<figcaption>{_caption(row)}</figcaption></figure>")
+    return f'{title}<p>{escape(summary)}</p><div class="vsq-gallery">{"".join(figures)}</div>'

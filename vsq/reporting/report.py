@@ -1,0 +1,186 @@
+"""`python -m vsq report`: one table, HTML report, JUnit file, history and verdict over the results.json
+of several runs (the jobs of a CI matrix, other machines).
+
+Each results.json carries its run's verdict in `gate` (written when its pytest run finished); one
+without it (an interrupted run) counts as FAIL. The table and the HTML section are the ones the
+pytest run makes (vsq.reporting.summary, vsq.reporting.html). No pytest, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from vsq.util import atomic
+from vsq.reporting import history
+from vsq.errors import VsqError
+from vsq.pipeline.results import RESULTS_FILE
+from vsq.reporting.summary import notes, table
+
+NO_VERDICT = "no verdict recorded (its pytest run did not finish, or an older vsq wrote the file)"
+
+
+class ReportError(VsqError):
+    """A path or file `vsq report` cannot use; the message names it and the fix."""
+
+
+@dataclass
+class Run:
+    name: str  # the configuration's name, qualified by folder when two runs share it
+    path: Path  # its results.json
+    document: dict
+
+    @property
+    def gate(self) -> dict | None:
+        gate = self.document.get("gate")
+        return gate if isinstance(gate, dict) and gate.get("verdict") in ("PASS", "FAIL") else None
+
+    @property
+    def verdict(self) -> str:
+        return self.gate["verdict"] if self.gate else "FAIL"
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per failed test ("test: message"), or why there is no verdict."""
+        if not self.gate:
+            return [NO_VERDICT]
+        return [f"{failure.get('test')}: {failure.get('message')}" for failure in self.gate.get("failures") or []
+                if isinstance(failure, dict)]
+
+
+def find_results(paths: list[Path]) -> list[Path]:
+    """Each path as given (a file), or the results.json files under it (a folder), sorted; no file twice."""
+    found, seen = [], set()
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(path.rglob(RESULTS_FILE))
+            if not files:
+                raise ReportError(f"{path}: no {RESULTS_FILE} under this folder; give a run's evaluate_result_dir "
+                                  "or the folder its CI artifacts were downloaded to")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ReportError(f"{path}: no such file or folder; give {RESULTS_FILE} files or folders holding them")
+        for file in files:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                found.append(file)
+    return found
+
+
+def load(paths: list[Path]) -> list[Run]:
+    """The runs of every results.json found under paths, with distinct names."""
+    runs = [_read(file) for file in find_results(paths)]
+    _qualify_duplicates(runs)
+    return runs
+
+
+def _read(file: Path) -> Run:
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ReportError(f"{file}: cannot be read as JSON ({error}); give the results.json a vsq run wrote") from None
+    try:
+        name = document["configuration"]["name"]
+        table({name: document}, {})  # what the summary and the history need is there
+        history.entry(document)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise ReportError(f"{file}: not a vsq results.json (missing or bad {error}); give the results.json a vsq "
+                          "run wrote") from None
+    return Run(str(name), file, document)
+
+
+def _qualify_duplicates(runs: list[Run]) -> None:
+    """Runs of configurations with the same name become "name (folder)": the part of their paths that differs."""
+    by_name: dict[str, list[Run]] = {}
+    for run in runs:
+        by_name.setdefault(run.name, []).append(run)
+    for name, same in by_name.items():
+        if len(same) < 2:
+            continue
+        parts = [run.path.resolve().parts for run in same]
+        start = len(os.path.commonprefix(parts))
+        rests = [p[start:] for p in parts]
+        end = len(os.path.commonprefix([r[::-1] for r in rests]))
+        for run, rest in zip(same, rests):
+            run.name = f"{name} ({'/'.join(rest[:len(rest) - end]) or '.'})"
+
+
+def exit_code(runs: list[Run]) -> int:
+    """0 when every configuration passed, 1 when any failed (or recorded no verdict)."""
+    return 0 if all(run.verdict == "PASS" for run in runs) else 1
+
+
+def text(runs: list[Run]) -> str:
+    """The summary table, where each figure came from, and the failures."""
+    documents = {run.name: run.document for run in runs}
+    lines = [table(documents, {run.name: run.verdict for run in runs}), *notes(documents), ""]
+    for run in runs:
+        tests = ", ".join(f"{count} {outcome}" for outcome, count in (run.gate or {}).get("tests", {}).items())
+        lines.append(f"{run.name}: {run.verdict} ({tests or 'no tests recorded'}); {run.path} "
+                     f"(run {run.document.get('run_id')}, {run.document.get('created')})")
+        lines += [f"{run.name}: {failure}" for failure in run.failures]
+    failed = sum(run.verdict == "FAIL" for run in runs)
+    lines.append(f"vsq report: {len(runs)} configuration(s), {failed} failed")
+    return "\n".join(lines)
+
+
+def html_page(runs: list[Run]) -> str:
+    """A standalone page: the pytest-html report's vsq section, then each run's source and failures."""
+    from vsq.reporting.html import summary_section
+
+    documents = {run.name: run.document for run in runs}
+    rows = "".join(
+        f'<tr><td>{escape(run.name)}</td><td><span class="vsq-{run.verdict.lower()}">{run.verdict}</span></td>'
+        f"<td>{escape(str(run.path))}</td><td>{escape(str(run.document.get('run_id')))}</td>"
+        f"<td>{'<br>'.join(escape(failure) for failure in run.failures)}</td></tr>" for run in runs)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>vsq report</title>'
+        "<style>body { font-family: sans-serif; margin: 16px; }</style></head><body>\n"
+        f"{summary_section(documents, {run.name: run.verdict for run in runs}, [])}\n"
+        '<h2>Runs</h2><table class="vsq-summary"><thead><tr><th>configuration</th><th>gate</th>'
+        f"<th>results.json</th><th>run id</th><th>failures</th></tr></thead><tbody>{rows}</tbody></table>\n"
+        "</body></html>\n")
+
+
+def junit_xml(runs: list[Run]) -> bytes:
+    """One testcase per configuration (its gate), failed with its failures: for CI test-report viewers."""
+    suite = ET.Element("testsuite", name="vsq report", tests=str(len(runs)),
+                       failures=str(sum(run.verdict == "FAIL" for run in runs)), errors="0")
+    for run in runs:
+        case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=run.name, file=str(run.path))
+        if run.verdict == "FAIL":
+            failure = ET.SubElement(case, "failure", message=run.failures[0] if run.failures else "FAIL")
+            failure.text = "\n".join(run.failures)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def append_history(runs: list[Run], path: Path) -> int:
+    """Append each run's history line (named as in the table) unless a line of that run and configuration is
+    already in the file; returns how many were appended."""
+    try:
+        known = {(line.get("run_id"), line.get("configuration")) for line in history.read(path)} \
+            if path.exists() else set()
+        appended = 0
+        for run in runs:
+            line = {**history.entry(run.document), "configuration": run.name}
+            if (line["run_id"], run.name) not in known:
+                history.append(path, line)
+                appended += 1
+    except OSError as error:
+        raise ReportError(f"{path}: cannot be appended to ({error.strerror}); give a writable history.jsonl") from None
+    return appended
+
+
+def write(dest: Path, data: str | bytes) -> Path:
+    try:
+        atomic.write_bytes(dest, data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as error:
+        raise ReportError(f"{dest}: cannot be written ({error.strerror}); give a writable path") from None
+    return dest

@@ -1,0 +1,74 @@
+"""The summary of a run, from its results documents: one place for the terminal and `vsq report`."""
+
+from __future__ import annotations
+
+from vsq.pipeline.verdicts import images_needed, interval_text
+from vsq.reporting.history import format_rows
+from vsq.pipeline.reference import QUANTIZED_TFLITE
+
+
+def interval_confidence(documents: dict[str, dict]) -> float:
+    """The confidence level the tables' interval column is headed with: the first configuration's
+    (results.json of an older vsq: the schema's default)."""
+    from vsq.configuration.file import properties
+
+    default = properties("thresholds")["confidence"]["default"]
+    return next((doc["configuration"]["thresholds"].get("confidence", default) for doc in documents.values()), default)
+
+
+def has_imx500(documents: dict[str, dict]) -> bool:
+    """Whether the tables get an IMX500 column."""
+    return any("imx500" in doc for doc in documents.values())
+
+
+def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
+    """Header and one row per configuration; `missing`: configurations without results (dashes).
+
+    The drop is model_quantized.tflite's against Keras with its interval; "verdict" is the decision
+    rule's word on it (INCONCLUSIVE shows as such); IMX500 (memory used, percent) when any has it.
+    """
+    confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
+    header = ("configuration", "Keras", "TFLite", "quantized", "q. Keras", f"drop (pp) [{confidence * 100:g}% CI]",
+              "verdict", *(("IMX500",) if with_imx500 else ()), "images", "gate")
+    rows = [header]
+    for name, doc in documents.items():
+        quantized = doc["models"][QUANTIZED_TFLITE.key]
+        rows.append((name, *(f"{doc[key]:.4f}" for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite",
+                                                           "top_1_accuracy_tflite_quantized",
+                                                           "top_1_accuracy_keras_quantized")),
+                     interval_text(quantized["paired"]["keras"]), quantized["decision"]["verdict"],
+                     *((_imx500_cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
+                     verdicts.get(name, "FAIL")))
+    for name in missing:
+        rows.append((name, *("—",) * (len(header) - 2), verdicts.get(name, "FAIL")))
+    return rows
+
+
+def _imx500_cell(section: dict | None) -> str:
+    if section is None:
+        return "—"
+    if section.get("utilization_percent") is None:
+        return "error"
+    return f"{section['utilization_percent']:g} %" + ("" if section["fits"] else " (no fit)")
+
+
+def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
+    """The table as aligned text lines."""
+    return format_rows(table_rows(documents, verdicts, missing))
+
+
+def notes(documents: dict[str, dict]) -> list[str]:
+    """Lines under the table where the data cannot tell on which side of thresholds.max_top1_drop the
+    table's drop (model_quantized.tflite's) is: its interval straddles the threshold."""
+    lines = []
+    for name, doc in documents.items():
+        model = doc["models"][QUANTIZED_TFLITE.key]
+        judged, paired = model["decision"], model["paired"]["keras"]
+        if not judged.get("undecided"):
+            continue
+        low, high = paired["interval_points"]
+        lines.append(
+            f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) "
+            f"straddles thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} "
+            f"images cannot tell on which side the drop is; {images_needed(judged, paired)}")
+    return lines
