@@ -1,4 +1,4 @@
-"""Cost of the per-layer explanation (MCT XQuant, vsq.frameworks.keras.explain) against a cold MCT quantization.
+"""Cost of the per-layer explanation (MCT XQuant, vsq.frameworks.keras.xquant) against a cold MCT quantization.
 
     python benchmarks/explain_cost.py --model example     # configuration.json: examples/shapes, 6 x 50 images
     python benchmarks/explain_cost.py --model mobilenet   # MobileNetV2 1.0, 224x224, random weights, 10 x 50
@@ -7,7 +7,7 @@
 Cold quantization is what the harness does on a cache miss: MCT PTQ, then the INT8 TFLite export and
 the Keras export (model_quantized.tflite and .keras). The explanation is what it would add: load
 model_quantized.keras, decode the validation sample, run XQuant. Each `R:V` sample runs XQuant on R
-calibration images and V evaluation images (vsq.frameworks.keras.explain's bounds). Prints seconds and the ratio to
+calibration images and V evaluation images (vsq.frameworks.keras.xquant's bounds). Prints seconds and the ratio to
 the cold quantization (budget: 25 %). Runs once, single process: on a shared machine run it alone.
 
 The example uses its real calibration and evaluation images with the configuration's preprocessing;
@@ -29,7 +29,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # MCT's and XQuant's own bars
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vsq.frameworks.keras import explain
+from vsq.frameworks.keras import xquant  # noqa: E402
+from vsq.sections import layers  # noqa: E402
 from vsq.frameworks.keras import quantize  # noqa: E402
 
 BUDGET = 0.25
@@ -48,7 +49,7 @@ def example_data():
 
     def validation(count: int) -> np.ndarray:
         paths = job.evaluation_set.paths
-        chosen = [paths[i] for i in explain.spread_indices(len(paths), count)]
+        chosen = [paths[i] for i in layers.spread_indices(len(paths), count)]
         return job.config.preprocessing.normalize(np.stack([job.config.preprocessing.decode(p).pixels for p in chosen]))
 
     return model, list(calibration.iterate()), validation
@@ -66,7 +67,7 @@ def mobilenet_data():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("example", "mobilenet"), default="example")
-    parser.add_argument("--samples", default=f"{explain.MAX_REPRESENTATIVE_IMAGES}:{explain.MAX_VALIDATION_IMAGES}",
+    parser.add_argument("--samples", default=f"{layers.MAX_REPRESENTATIVE_IMAGES}:{layers.MAX_VALIDATION_IMAGES}",
                         help="comma-separated calibration:validation image counts to time (default: vsq's bounds)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the exports and reports (default: temporary)")
     args = parser.parse_args()
@@ -97,7 +98,7 @@ def main() -> None:
         started = time.perf_counter()
         val = validation(val_images)
         decode = time.perf_counter() - started
-        result = explain.explain(model, reloaded, calibration, [val], work / f"xquant_{repr_images}_{val_images}",
+        result = xquant.explain(model, reloaded, calibration, [val], work / f"xquant_{repr_images}_{val_images}",
                                  max_representative_images=min(repr_images, images), max_validation_images=val_images)
         total = load + decode + result.seconds
         worst = ", ".join(f"{layer.name} {layer.validation.sqnr_db:.1f} dB" for layer in result.worst(3))

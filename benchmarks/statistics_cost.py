@@ -24,7 +24,7 @@ from vsq.pipeline.evaluate import ModelEvaluation  # noqa: E402
 from vsq.reporting.gallery import gallery_html  # noqa: E402
 from vsq.configuration.job import prepare  # noqa: E402
 from vsq.pipeline.reference import KEYS  # noqa: E402
-from vsq.pipeline.results import _add_statistics, _model  # noqa: E402
+from vsq.pipeline.document import _add_statistics, _model  # noqa: E402
 
 
 def best_of(runs: int, work) -> float:

@@ -1,7 +1,7 @@
 """Test-only conftest: tests/test_suite_messages.py copies it into a harness copy's suites/ folder.
 
 It feeds every check of the suites a wrong value (a job whose files and settings were spoiled after
-they were checked, fixtures overridden with wrong figures), so that each check fails and the
+they were checked, a pipeline whose steps give wrong figures), so that each check fails and the
 message it gives can be read. Never part of a real run.
 """
 
@@ -9,19 +9,26 @@ import copy
 import dataclasses
 import json
 import shutil
+import tempfile
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vsq.data.calibration import Calibration
 from fixtures.session import vsq_session
+from vsq.data.calibration import Calibration
 from vsq.frameworks.keras.models import ModelInfo
+from vsq.pipeline.pipeline import Pipeline
+from vsq.sections.imx500 import Conversion
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     session = vsq_session(config)
     session.jobs[:] = [_spoiled(job) for job in session.jobs]
+    for job in session.jobs:
+        session.pipelines[job.name] = SpoiledPipeline(job, session.options)
 
 
 def _spoiled(job):
@@ -37,42 +44,58 @@ def _spoiled(job):
     return dataclasses.replace(job, config=spoiled, calibration_images=job.calibration_images[:1])
 
 
-@pytest.fixture(scope="session")
-def model_info(model_info):
-    return ModelInfo(((None, 5, 5, 3),), ((None, 7),))
+class SpoiledPipeline(Pipeline):
+    @cached_property
+    def model_info(self):
+        return ModelInfo(((None, 5, 5, 3),), ((None, 7),))
 
+    @cached_property
+    def calibration(self):
+        return Calibration(pixels=np.zeros((8, 16, 16, 3), np.uint8), batches=(np.arange(8),),
+                           preprocessing=self.config.preprocessing)
 
-@pytest.fixture(scope="session")
-def calibration(vsq_job):
-    return Calibration(pixels=np.zeros((8, 16, 16, 3), np.uint8), batches=(np.arange(8),),
-                       preprocessing=vsq_job.config.preprocessing)
+    @cached_property
+    def float_file(self):
+        real = Pipeline.float_file.func(self)
+        elsewhere = Path(tempfile.mkdtemp()) / real.name
+        shutil.copyfile(real, elsewhere)
+        return elsewhere
 
+    @cached_property
+    def reference_files(self):
+        files = dict(Pipeline.reference_files.func(self))
+        files["tflite_quantized"] = files["tflite"]
+        return files
 
-@pytest.fixture(scope="session")
-def float_tflite(float_tflite, tmp_path_factory):
-    elsewhere = tmp_path_factory.mktemp("elsewhere") / float_tflite.name
-    shutil.copyfile(float_tflite, elsewhere)
-    return elsewhere
+    @cached_property
+    def core(self):
+        spoiled = copy.deepcopy(Pipeline.core.func(self))
+        spoiled["images"]["used"] -= 1
+        spoiled["top_1_accuracy_tflite"] -= 0.1
+        spoiled["top_1_accuracy_tflite_quantized"] = 0.2
+        spoiled["top_1_accuracy_keras_quantized"] = 0.2
+        for model in ("tflite_quantized", "keras_quantized"):
+            _losing(spoiled["models"][model])
+        return spoiled
 
+    def part(self, key):
+        if key == "variants" and key not in self._parts:
+            self._parts[key] = copy.deepcopy(Pipeline.part(self, key))
+            for row in self._parts[key]["models"].values():
+                if "decision" in row:
+                    _losing(row)
+        return Pipeline.part(self, key)
 
-@pytest.fixture(scope="session")
-def quantized_tflite(float_tflite):
-    return float_tflite
-
-
-@pytest.fixture(scope="session")
-def results(results):
-    spoiled = copy.deepcopy(results)
-    spoiled["images"]["used"] -= 1
-    spoiled["top_1_accuracy_tflite"] -= 0.1
-    spoiled["top_1_accuracy_tflite_quantized"] = 0.2
-    spoiled["top_1_accuracy_keras_quantized"] = 0.2
-    for model in ("tflite_quantized", "keras_quantized"):
-        _losing(spoiled["models"][model])
-    for row in spoiled.get("variants", {}).get("models", {}).values():
-        if "decision" in row:
-            _losing(row)
-    return spoiled
+    def once(self, key, make):
+        if key == "imx500":
+            log = self.config.output_dir / "imx500_converter.log"
+            return Conversion(None, "IMX500 converter failed while converting model_quantized.keras: exit code 3, no "
+                              "memory report: CODE: [INVOP] The network is not aligned with SDSP converter's "
+                              f"restrictions; converter log: {log}", "failed")
+        if key == "variant builds":
+            builds = Pipeline.once(self, key, make)
+            return {name: dataclasses.replace(made, path=self.float_file) for name, made in builds.items()}
+        return Pipeline.once(self, key, make)
 
 
 def _losing(model):
@@ -85,17 +108,3 @@ def _losing(model):
     model["top_1_accuracy"] = 0.2
     model["paired"]["keras"] = compare_counts(20, 80, 0, 0).as_dict()
     model["decision"] = decision(model["paired"]["keras"], limit, Thresholds())
-
-
-@pytest.fixture(scope="session")
-def variant_builds(variant_builds, float_tflite):
-    return {name: dataclasses.replace(build, path=float_tflite) for name, build in variant_builds.items()}
-
-
-
-@pytest.fixture(scope="session")
-def imx500_conversion(imx500_conversion):
-    log = imx500_conversion.result.log
-    return dataclasses.replace(imx500_conversion, result=None, error=(
-        "IMX500 converter failed while converting model_quantized.keras: exit code 3, no memory report: CODE: "
-        f"[INVOP] The network is not aligned with SDSP converter's restrictions; converter log: {log}"))

@@ -260,10 +260,6 @@ BAD = [
      "has the key 1, which is an integer, not a string; put it in quotes"),
     ("duplicate-key", '{"batch_size": 1, "batch_size": 2}', "batch_size", "appears twice"),
     ("bad-json", '{"batch_size": 1,,}', None, "is not valid JSON"),
-    ("model-missing", with_(source_keras_model="./nope.h5"), "source_keras_model", "no such file"),
-    ("model-not-keras", with_(source_keras_model="./evaluate/labels.json"), "source_keras_model",
-     "not a Keras model file"),
-    ("model-dir-not-savedmodel", with_(source_keras_model="./images"), "source_keras_model", "without saved_model.pb"),
     ("images-missing", with_(dataset_image_dir="./imgs"), "dataset_image_dir", "does not exist"),
     ("images-is-file", with_(evaluate_image_dir="./model.h5"), "evaluate_image_dir", "is not a directory"),
     ("labels-missing", with_(evaluate_label_file="./labels.json"), "evaluate_label_file", "does not exist"),
@@ -280,6 +276,25 @@ def test_bad_configuration_named_precisely(project, content, key, words):
     assert error.key == key
     assert words in str(error)
     assert str(error).startswith(f"{path}: ")
+
+
+# The model file is its framework's to check (vsq.configuration.job.prepare), before any heavy work.
+BAD_MODEL = [
+    ("model-missing", with_(source_keras_model="./nope.h5"), "no such file"),
+    ("model-not-keras", with_(source_keras_model="./evaluate/labels.json"), "not a Keras model file"),
+    ("model-dir-not-savedmodel", with_(source_keras_model="./images"), "without saved_model.pb"),
+]
+
+
+@pytest.mark.parametrize("content, words", [case[1:] for case in BAD_MODEL], ids=[case[0] for case in BAD_MODEL])
+def test_bad_model_file_named_precisely(project, content, words):
+    from vsq.configuration.job import prepare
+
+    path = write(project, content)
+    with pytest.raises(ConfigError) as caught:
+        prepare(path)
+    assert caught.value.key == "source_keras_model"
+    assert words in str(caught.value) and str(caught.value).startswith(f"{path}: ")
 
 
 def test_variants_get_names_and_thresholds(project):

@@ -1,4 +1,4 @@
-"""vsq.frameworks.keras.explain and vsq.reporting.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
+"""vsq.frameworks.keras.xquant and vsq.reporting.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from vsq.frameworks.keras import explain, quantize
+from vsq.frameworks.keras import quantize, xquant
+from vsq.sections import layers
 from vsq.errors import ExternalToolError, VsqError
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def explained(models, tmp_path_factory):
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(cwd)
-            result = explain.explain(*models, _batches(2, 8, 0), _batches(3, 8, 1), root / "report",
+            result = xquant.explain(*models, _batches(2, 8, 0), _batches(3, 8, 1), root / "report",
                                      max_validation_images=20, batch_images=8)
         other.info("written after XQuant")
         handler.flush()
@@ -108,7 +109,7 @@ def test_the_layer_made_to_quantize_badly_ranks_worst(explained):
 def test_layers_mct_collapsed_name_both_user_layers(tmp_path):
     float_model = _outlier_model(relu=False)
     quantized = quantize.ptq(float_model, lambda: ([b] for b in _batches(1, 8, 0)), "imx500")
-    result = explain.explain(float_model, quantized, _batches(1, 8, 0), _batches(1, 8, 1), tmp_path / "report")
+    result = xquant.explain(float_model, quantized, _batches(1, 8, 0), _batches(1, 8, 1), tmp_path / "report")
     first = result.layers[0]
     assert (first.name, first.merged, first.mct_name) == ("outlier", ("victim",), "outlier_victim_collapsed")
     assert [layer.name for layer in result.layers] == ["outlier", "head"]
@@ -124,7 +125,7 @@ def test_as_dict_is_strict_json_and_round_trips(explained):
     data = result.as_dict()
     text = json.dumps(data, allow_nan=False)
     assert data["worst"][0] == "victim" and data["status"] == "ok"
-    back = explain.Explanation.from_dict(json.loads(text))
+    back = layers.Explanation.from_dict(json.loads(text))
     assert [layer.name for layer in back.worst(3)] == [layer.name for layer in result.worst(3)]
 
 
@@ -148,7 +149,7 @@ def test_reloaded_keras_export_gives_the_same_figures(models, explained, tmp_pat
     float_model, quantized = models
     path = quantize.export_keras(quantized, tmp_path / "model_quantized.keras")
     reloaded = mct_quantizers.keras_load_quantized_model(str(path))
-    again = explain.explain(float_model, reloaded, _batches(2, 8, 0), _batches(3, 8, 1), tmp_path / "report",
+    again = xquant.explain(float_model, reloaded, _batches(2, 8, 0), _batches(3, 8, 1), tmp_path / "report",
                             max_validation_images=20, batch_images=8)
     _, first = explained
     assert [layer.as_dict()["validation"] for layer in again.layers] == [
@@ -167,11 +168,11 @@ def test_xquant_failure_is_an_external_tool_error_with_its_message(models, tmp_p
     other = tf.keras.Model(inputs, float_model(inputs))
     wrong_size = [np.zeros((4, SIZE + 4, SIZE + 4, 3), np.float32)]
     with pytest.raises(ExternalToolError) as caught:
-        explain.explain(other, quantized, wrong_size, wrong_size, tmp_path / "report")
+        xquant.explain(other, quantized, wrong_size, wrong_size, tmp_path / "report")
     message = str(caught.value)
     assert message.startswith("Model Compression Toolkit XQuant failed while comparing the quantized model")
-    assert explain.failed(message)["error"] == message
-    json.dumps(explain.failed(message, tmp_path / "report"), allow_nan=False)
+    assert layers.failed(message)["error"] == message
+    json.dumps(layers.failed(message, tmp_path / "report"), allow_nan=False)
     assert Logger.LOG_PATH is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
@@ -179,23 +180,23 @@ def test_xquant_failure_is_an_external_tool_error_with_its_message(models, tmp_p
 def test_refuses_a_report_dir_with_older_files(models, tmp_path):
     (tmp_path / "old.txt").write_text("x")
     with pytest.raises(VsqError, match="not empty"):
-        explain.explain(*models, _batches(1, 2, 0), _batches(1, 2, 0), tmp_path)
+        xquant.explain(*models, _batches(1, 2, 0), _batches(1, 2, 0), tmp_path)
 
 
 def test_user_layers_undoes_mcts_renaming():
     names = {"conv", "bn", "add", "block_1_conv", "sep"}
-    assert explain.user_layers("conv_bn", names) == ("conv",)
-    assert explain.user_layers("sep_dw", names) == ("sep",)
-    assert explain.user_layers("block_1_conv_bn_add_collapsed", names) == ("block_1_conv", "add")
-    assert explain.user_layers("unknown_bn", names) == ()
+    assert xquant.user_layers("conv_bn", names) == ("conv",)
+    assert xquant.user_layers("sep_dw", names) == ("sep",)
+    assert xquant.user_layers("block_1_conv_bn_add_collapsed", names) == ("block_1_conv", "add")
+    assert xquant.user_layers("unknown_bn", names) == ()
 
 
 def test_json_numbers_and_db():
-    assert [explain.json_number(v) for v in (1.5, math.inf, -math.inf, math.nan)] == [1.5, "inf", "-inf", None]
-    assert [explain.to_db(v) for v in (100.0, math.inf, 0.0)] == [20.0, math.inf, -math.inf]
-    assert math.isnan(explain.to_db(math.nan))
-    assert explain.spread_indices(10, 3).tolist() == [0, 4, 9]
-    assert [len(b) for b in explain.rebatch(_batches(3, 5, 0), 12, 4)] == [4, 4, 4]
+    assert [layers.json_number(v) for v in (1.5, math.inf, -math.inf, math.nan)] == [1.5, "inf", "-inf", None]
+    assert [layers.to_db(v) for v in (100.0, math.inf, 0.0)] == [20.0, math.inf, -math.inf]
+    assert math.isnan(layers.to_db(math.nan))
+    assert layers.spread_indices(10, 3).tolist() == [0, 4, 9]
+    assert [len(b) for b in layers.rebatch(_batches(3, 5, 0), 12, 4)] == [4, 4, 4]
 
 
 def test_sqnr_chart_renders_worst_layers(explained):
@@ -212,15 +213,15 @@ def test_sqnr_chart_renders_worst_layers(explained):
 def test_failure_hint_names_the_worst_layers_and_the_variants(models, explained):
     float_model, _ = models
     _, result = explained
-    hint = explain.failure_hint(result.as_dict())
+    hint = layers.failure_hint(result.as_dict())
     assert hint.startswith("; lowest SQNR: victim (Conv2D) ")
     assert "mct_mixed_precision" in hint and "mct_gptq" in hint and str(result.report_dir) in hint
     assert "\n" not in hint
     named = [part.split(" (")[0] for part in hint.split(": ", 1)[1].split("; ")[0].split(", ")]
     assert len(named) == 3 and set(named) <= {layer.name for layer in float_model.layers}
-    assert explain.failure_hint(explain.failed("MCT XQuant failed while x: Exception: boom\nmore")) == (
+    assert layers.failure_hint(layers.failed("MCT XQuant failed while x: Exception: boom\nmore")) == (
         "; the per-layer explanation failed: MCT XQuant failed while x: Exception: boom")
-    assert explain.failure_hint(None) == explain.failure_hint({"status": "skipped"}) == ""
+    assert layers.failure_hint(None) == layers.failure_hint({"status": "skipped"}) == ""
 
 
 def test_failure_hint_is_bounded(explained):
@@ -230,9 +231,9 @@ def test_failure_hint_is_bounded(explained):
     renamed = data["worst"][0]
     data["worst"][0] = long_name
     next(layer for layer in data["layers"] if layer["name"] == renamed)["name"] = long_name
-    hint = explain.failure_hint(data)
-    assert long_name[:explain.HINT_NAME_CHARS - 3] + "..." in hint and long_name not in hint
-    failed = explain.failure_hint(explain.failed("XQuant failed: " + "x" * 1000))
+    hint = layers.failure_hint(data)
+    assert long_name[:layers.HINT_NAME_CHARS - 3] + "..." in hint and long_name not in hint
+    failed = layers.failure_hint(layers.failed("XQuant failed: " + "x" * 1000))
     assert len(failed) < 200 and failed.endswith("...")
 
 
@@ -242,7 +243,7 @@ def test_html_part_shows_the_chart_or_the_tools_message(explained):
     _, result = explained
     ok = html_part("cfg", {"explanation": result.as_dict()})
     assert ok.count('<img class="vsq-chart"') == 1 and "per-layer SQNR" in ok and "victim" in ok
-    failed = html_part("cfg", {"explanation": explain.failed("XQuant failed while x: <KeyError> 'a'")})
+    failed = html_part("cfg", {"explanation": layers.failed("XQuant failed while x: <KeyError> 'a'")})
     assert 'class="vsq-fail"' in failed and "&lt;KeyError&gt;" in failed and "<img" not in failed
     assert html_part("cfg", {"explanation": {"status": "skipped", "reason": "r"}}) == html_part("cfg", {}) == ""
 
@@ -257,7 +258,7 @@ def test_the_float_model_is_folded_for_the_configurations_platform(models, tmp_p
                         lambda self, tpc, *args, **kwargs: attached.append(tpc) or attach(self, tpc, *args, **kwargs))
     float_model = models[0]
     quantized = quantize.ptq(float_model, lambda: ([b] for b in _batches(2, 8, 0)), "tflite")
-    explain.explain(float_model, quantized, _batches(1, 8, 0), _batches(1, 8, 1), tmp_path / "report",
+    xquant.explain(float_model, quantized, _batches(1, 8, 0), _batches(1, 8, 1), tmp_path / "report",
                     target_platform="tflite")
     assert attached and attached[-1] == quantize.target_platform_capabilities("tflite")
     assert attached[-1] != quantize.target_platform_capabilities("imx500")

@@ -8,7 +8,7 @@ from vsq.pipeline import artifacts, evaluate
 from vsq.frameworks.keras import quantize
 from vsq.configuration.config import TFLiteRuntime
 from vsq.configuration.job import prepare
-from vsq.pipeline.results import environment
+from vsq.pipeline.document import environment
 from vsq.runtimes.tflite import TFLiteClassifier, shards
 
 pytestmark = pytest.mark.slow

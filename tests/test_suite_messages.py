@@ -17,13 +17,15 @@ OBJECT_DUMPS = ("PosixPath(", "Job(", "EvaluationSet(", "Config(", "Variant(", "
 
 
 def suite_checks() -> set[str]:
-    """Every test function in suites/ that runs in an ordinary run (benchmarks run on their own)."""
+    """Every test of suites/ that runs in an ordinary run (benchmarks run on their own): the checks each
+    suite names in its checks_as_tests(...) call, as test_<check>."""
     names = set()
     for path in (REPO / "suites").glob("test_*.py"):
         if path.name != "test_benchmarks.py":
-            tree = ast.parse(path.read_text())
-            names |= {node.name for node in tree.body if isinstance(node, ast.FunctionDef)
-                      and node.name.startswith("test_")}
+            calls = [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
+                     and getattr(node.func, "id", None) == "checks_as_tests"]
+            names |= {f"test_{arg.value.partition('[')[0]}" for call in calls for arg in call.args
+                      if isinstance(arg, ast.Constant)}
     return names
 
 

@@ -1,5 +1,10 @@
 """Command line of vsq:
 
+  python -m vsq run CONFIG... [--html OUT.html] [--junit OUT.xml] [--cache-dir DIR] [--no-cache]
+                  [--baseline PATH] [--accept-baseline]
+                                            the run `pytest suites/` makes, without pytest: the same table,
+                                            results.json and exit code (0: every configuration passed,
+                                            1: any failed, 2: interrupted, 4: a bad configuration)
   python -m vsq history PATH [--plot PNG]   the Top-1 trend of a history.jsonl
   python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE]
                                             one table, report and verdict over the results.json of
@@ -36,8 +41,29 @@ def main(argv: list[str] | None = None) -> int:
     combined.add_argument("--history", type=Path, metavar="FILE",
                           help="append one line per configuration to this history.jsonl, skipping runs already "
                           "in it. Default: none")
+    run = commands.add_parser(
+        "run", help="run configurations as `pytest suites/` does: table, results.json, history, the gate's exit code "
+        "(0: all passed, 1: any failed, 2: interrupted, 4: a bad configuration)")
+    run.add_argument("configs", nargs="+", type=Path, metavar="CONFIG", help="configuration files (.json, .yaml)")
+    run.add_argument("--html", type=Path, metavar="OUT.html", help="write a self-contained HTML report. Default: none")
+    run.add_argument("--junit", type=Path, metavar="OUT.xml",
+                     help="write JUnit XML, one testcase per check. Default: none")
+    run.add_argument("--cache-dir", type=Path, metavar="DIR",
+                     help="artifact cache. Default: $VSQ_CACHE_DIR, else ~/.cache/vsq")
+    run.add_argument("--no-cache", action="store_true", help="build every artifact again. Default: off")
+    run.add_argument("--baseline", type=Path, metavar="PATH",
+                     help="accepted results for every configuration. Default: each one's \"baseline\" key")
+    run.add_argument("--accept-baseline", action="store_true",
+                     help="write this run's Top-1 as the accepted baseline. Default: off")
     args = parser.parse_args(argv)
-    return report(args) if args.command == "report" else trend_of(args)
+    commands_by_name = {"report": report, "history": trend_of, "run": run_configurations}
+    return commands_by_name[args.command](args)
+
+
+def run_configurations(args) -> int:
+    from vsq.run_command import run
+
+    return run(args)
 
 
 def trend_of(args) -> int:

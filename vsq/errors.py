@@ -25,3 +25,9 @@ class ExternalToolError(VsqError):
     def __init__(self, tool, action, error):
         self.tool = tool
         super().__init__(f"{tool} failed while {action}: {type(error).__name__}: {error}")
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line: ours as written, anyone else's with its type (a tool's own words)."""
+    text = str(error) if isinstance(error, VsqError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split()) or type(error).__name__

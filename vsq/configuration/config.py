@@ -4,7 +4,8 @@ Validation happens in three steps, each raising ConfigError(file, key, message):
 1. syntax (JSON or YAML), what JSON Schema cannot see (non-finite numbers, YAML anchors, aliases
    and types, deep nesting) and keys: retired and unknown keys, with a "did you mean";
 2. the JSON Schema shipped in vsq/schema (types, ranges, enums);
-3. meaning: paths exist, are of the right kind and are not symbolic links.
+3. meaning: paths exist, are of the right kind and are not symbolic links (the model file is its
+   framework's to check: vsq.configuration.job).
 Steps 1 and 2, the schema and its defaults live in vsq.configuration.file. Checks that need the images
 (vsq.configuration.datasets) or the model (vsq.frameworks.keras.models) build on this.
 
@@ -40,7 +41,6 @@ PATH_KEYS = (
     "evaluate_label_file",
     "evaluate_result_dir",
 )
-KERAS_MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
 MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
 
@@ -282,16 +282,6 @@ def _variant_name(variant: Variant) -> str:
 def _check_paths(config: Config) -> None:
     for key in PATH_KEYS:
         _refuse_symlinks(config, key)
-    model = config.source_keras_model
-    if not model.exists():
-        raise config.error("source_keras_model", f"{config.shown('source_keras_model')}: no such file or directory; "
-                           "give an .h5 file, a .keras file or a SavedModel directory")
-    if model.is_dir() and not (model / "saved_model.pb").is_file():
-        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is a directory without "
-                           "saved_model.pb; give a SavedModel directory, an .h5 file or a .keras file")
-    if model.is_file() and model.suffix.lower() not in KERAS_MODEL_SUFFIXES:
-        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} is not a Keras model file; "
-                           "give an .h5 file, a .keras file or a SavedModel directory")
     for key in ("dataset_image_dir", "evaluate_image_dir"):
         path = getattr(config, key)
         if not path.is_dir():

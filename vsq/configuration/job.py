@@ -11,7 +11,8 @@ from pathlib import Path
 
 from vsq.configuration.config import Config, load_config
 from vsq.configuration.datasets import EvaluationSet, scan_calibration, scan_evaluation
-from vsq.frameworks.keras.safety import unsafe_layers
+from vsq.errors import ConfigError
+from vsq.frameworks import for_config
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,20 @@ class Job:
 def prepare(path: str | os.PathLike) -> Job:
     """Load and check one configuration and its data; raise ConfigError on any problem."""
     config = load_config(path)
-    refuse_unsafe_model(config)
+    for_config(config).check_source(config)
     return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
                imx500_converter=imx500_converter(config))
+
+
+def prepare_all(paths: list) -> list[Job]:
+    """Every configuration of a run, prepared; two with the same name are refused (they would share ids)."""
+    jobs = [prepare(path) for path in paths]
+    names = [job.name for job in jobs]
+    for job in jobs:
+        if names.count(job.name) > 1:
+            raise ConfigError(job.config.file, None, f"two configurations are named {job.name!r}; give each a "
+                              "distinct \"name\" key or file name")
+    return jobs
 
 
 def imx500_converter(config: Config) -> Path | None:
@@ -50,15 +62,3 @@ def imx500_converter(config: Config) -> Path | None:
     if problem:
         raise config.error("imx500", problem)
     return converter
-
-
-def refuse_unsafe_model(config: Config) -> None:
-    """A model that runs stored Python code when loaded is refused unless the user opted in."""
-    if config.allow_unsafe_model_code:
-        return
-    layers = unsafe_layers(config.source_keras_model)
-    if layers:
-        raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has layers that run "
-                           f"stored Python code when loaded: {', '.join(layers[:3])}; loading arbitrary code is "
-                           "refused by default. If you trust this file, set \"allow_unsafe_model_code\": true, or "
-                           "save the model without Lambda layers")

@@ -13,14 +13,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 import numpy as np
 
 from vsq.statistics import metrics
 from vsq.configuration.config import Config
 from vsq.configuration.datasets import EvaluationSet
-from vsq.errors import VsqError
+from vsq.errors import VsqError, one_line
 from vsq.data.preprocessing import Decoded, ImageError, describe_failures
 
 # Images per chunk. Keras' activations on a chunk dominate evaluation memory: MobileNetV2 at 224 peaks
@@ -133,13 +133,18 @@ def evaluate_models(
     evaluation: EvaluationSet,
     progress=None,
     skip_unreadable: bool = False,
+    contain: Collection[str] = (),
+    failures: dict[str, str] | None = None,
 ) -> dict[str, ModelEvaluation]:
     """Run every predictor (images -> scores) on every evaluation image; one decode per image.
 
     An image that cannot be decoded fails the evaluation (VsqError naming the files), or with
-    skip_unreadable is left out and listed in each result's `skipped`.
+    skip_unreadable is left out and listed in each result's `skipped`. A predictor of a model in
+    `contain` (a variant) that raises is left out from then on, its message put in `failures`; any
+    other raising predictor stops the evaluation.
     """
     all_labels = np.asarray(evaluation.labels)
+    predictors = dict(predictors)
     running = {name: _Running() for name in predictors}
     used, errors, modes = [], [], Counter()
     for chunk in decoded_chunks(config, evaluation, chunk_images(config)):
@@ -151,9 +156,16 @@ def evaluate_models(
             continue
         chunk_labels = all_labels[chunk.indices]
         used.append(chunk.indices)
-        for name, predict in predictors.items():
+        for name, predict in list(predictors.items()):
             start = time.perf_counter()
-            scores = np.asarray(predict(chunk.images))
+            try:
+                scores = np.asarray(predict(chunk.images))
+            except Exception as error:
+                if name not in contain or failures is None:
+                    raise
+                failures[name] = one_line(error)
+                del predictors[name], running[name]
+                continue
             running[name].seconds += time.perf_counter() - start
             running[name].predictions.append(np.argmax(scores, axis=1))
             running[name].top_scores.append(np.max(scores, axis=1).astype(np.float32))

@@ -1,136 +1,122 @@
-"""results.json: the spec tool's three Top-1 keys plus what a reviewer needs, rendered once per run.
+"""results.json: one document per configuration and run, with the verdict of every check, written once.
 
-`build_results` is the one place the document is made; `write_results` the one writer (atomic). The
-pytest run keeps the document in memory for its table, reports and history.
+`finish` assembles it (the core, then each section's part, then the verdicts map and the gate), writes
+it atomically and appends its history line; the run keeps it in memory for its table and reports and
+never reads it back. `read` is the one reader of files written by any vsq version: it migrates older
+formats to the current one, so that renderers need no branches for them.
+
+Formats: 1 (no "format" key) is what vsq wrote before the verdicts map; 2 adds "format", "checks" (one
+entry per check: verdict, passes, figures, and the message of one that did not pass), the gate from
+those checks (its failures name the check), and each decision's "undecided".
 """
 
 from __future__ import annotations
 
-import platform
-import time
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from vsq.pipeline.document import RESULTS_FILE  # noqa: F401 (re-exported: the file's name)
+from vsq.pipeline.verdicts import Check, gate
 from vsq.util import atomic
-from vsq.statistics import metrics, per_image, paired as statistics
-from vsq.pipeline.evaluate import ModelEvaluation
-from vsq.pipeline.verdicts import decision
-from vsq.configuration.job import Job
-from vsq.pipeline.reference import BY_KEY, KERAS_QUANTIZED, QUANTIZED_TFLITE, REFERENCE_MODELS
 
-# Models held against thresholds.max_top1_drop; model_quantized.tflite is also paired with the Keras
-# model it was exported from, so a gap between the two shows the export's own effect.
-GATED = (QUANTIZED_TFLITE.key, KERAS_QUANTIZED.key)
+if TYPE_CHECKING:
+    from vsq.pipeline.pipeline import Pipeline
 
-RESULTS_FILE = "results.json"
+FORMAT = 2
 
 
-def build_results(job: Job, evaluations: dict[str, ModelEvaluation], files: dict[str, Path], environment: dict,
-                  *, variants: dict | None = None, variant_evaluations: dict[str, ModelEvaluation] | None = None,
-                  imx500: dict | None = None, cache: dict | None = None, run_id: str | None = None) -> dict:
-    """The whole results document. Top-1/Top-5/agreement are fractions 0..1, drops percentage points.
+@dataclass(frozen=True)
+class RunResult:
+    """What one configuration's run gives a caller: its results document and its checks, by name."""
 
-    evaluations and files: per reference model key (vsq.pipeline.reference); variants: vsq.sections.variants's section,
-    variant_evaluations its built variants' evaluations (their per-image record pairs baselines);
-    imx500: the IMX500 converter's figures (fixtures.imx500).
-    """
-    keras = evaluations["keras"]
-    names = job.evaluation_set.class_names
-    out: dict = {model.spec_key: evaluations[model.key].top1 for model in REFERENCE_MODELS}
-    out["top_1_drop_points"] = {
-        key: metrics.top1_drop_points(keras.top1, result.top1) for key, result in evaluations.items() if key != "keras"
-    }
-    out["num_images"] = len(keras.labels)  # images used; see "images" for the skipped ones
-    out["images"] = {
-        "found": len(job.evaluation_set.paths),
-        "used": len(keras.labels),
-        "skipped": [{"file": path, "reason": reason} for path, reason in keras.skipped],
-        "modes": keras.modes,
-        "converted_to_rgb": sum(count for mode, count in keras.modes.items() if mode != "RGB"),
-    }
-    out["num_classes"] = job.evaluation_set.num_classes
-    out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in evaluations.items()
-                     if key in BY_KEY}
-    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)  # the images every model saw, in order
-    _add_statistics(out["models"], evaluations, job, paths)
-    out["class_names"] = list(names)
-    out["configuration"] = job.config.as_dict()
-    out["environment"] = environment
-    out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    if variants:
-        out["variants"] = variants
-    if imx500:
-        out["imx500"] = imx500
-    correct = {key: result.correct for key, result in {**evaluations, **(variant_evaluations or {})}.items()}
-    out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)
-    out["cache"] = dict(cache or {})
-    out["run_id"] = run_id
-    out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
-    return out
+    name: str
+    document: dict
+    checks: dict[str, Check]
+
+    @property
+    def verdict(self) -> str:
+        """The gate: PASS when every check passes."""
+        return self.document["gate"]["verdict"]
+
+    @property
+    def top1(self) -> dict[str, float]:
+        """Top-1 per model: the reference models, then the variants that were built."""
+        rows = self.document.get("variants", {}).get("models", {})
+        variants = {name: row["top_1_accuracy"] for name, row in rows.items()
+                    if not row.get("reference") and row.get("top_1_accuracy") is not None}
+        return {**{key: model["top_1_accuracy"] for key, model in self.document["models"].items()}, **variants}
+
+    def flipped(self, model: str = "tflite_quantized") -> list[dict]:
+        """The images `model` classified differently from the float model, losses first."""
+        return self.document["models"][model]["flipped"]
+
+    def failures(self) -> dict[str, str]:
+        return {name: check.message for name, check in self.checks.items() if not check.ok}
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table and the drop chart, as the HTML report shows them."""
+        from vsq.reporting.html import summary_section
+
+        return summary_section({self.name: self.document}, {self.name: self.verdict}, [], details=False)
 
 
-def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | None) -> dict:
-    return {
-        "top_1_accuracy": result.top1,
-        "top_5_accuracy": result.top5,
-        "top_k_of_top_5": min(5, len(names)),
-        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
-        "per_class_top_1": dict(zip(names, result.per_class_top1)),
-        "confusion_matrix": result.confusion.tolist(),
-        "evaluation_seconds": round(result.seconds, 4),
-        "file": str(file) if file else None,
-        "file_size_bytes": size_bytes(file) if file else None,
-    }
+def finish(pipeline: Pipeline) -> RunResult:
+    """The whole document of the pipeline's run, its verdicts map and gate; written once, with its history line."""
+    from vsq.reporting import history
+
+    document = dict(pipeline.core)
+    for section in pipeline.sections:
+        part = pipeline.part(section.key)
+        if part is not None:
+            document[section.key] = part
+    checks = {name: pipeline.check(name) for name in pipeline.planned_checks()}
+    document.update(format=FORMAT, checks={name: check.as_dict() for name, check in checks.items()},
+                    gate=gate(checks), cache=dict(pipeline.cache_log))
+    write(document)
+    history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
+    return RunResult(pipeline.name, document, checks)
 
 
-def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job, paths: list) -> None:
-    """Per model: the Wilson interval of its Top-1; against Keras (and model_quantized.tflite against
-    model_quantized.keras) the paired comparison; for the gated models the decision; the flipped images."""
-    thresholds, keras = job.config.thresholds, evaluations["keras"]
-    correct = {key: result.correct for key, result in evaluations.items()}
-    for key, model in models.items():
-        model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
-                                                                  thresholds.confidence))
-        if key == "keras":
-            continue
-        references = ["keras", *([KERAS_QUANTIZED.key] if key == QUANTIZED_TFLITE.key and KERAS_QUANTIZED.key in
-                                  correct else [])]
-        model["paired"] = {reference: statistics.compare_paired(correct[reference], correct[key],
-                                                                thresholds.confidence).as_dict()
-                           for reference in references}
-        if key in GATED:
-            model["decision"] = decision(model["paired"]["keras"], thresholds.max_top1_drop, thresholds)
-        model["flipped"] = per_image.flipped(paths, keras.labels, job.evaluation_set.class_names, keras,
-                                             evaluations[key])
-
-
-def size_bytes(path: Path) -> int:
-    """Size of a file, or of everything in a folder (a SavedModel)."""
-    path = Path(path)
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
-def environment(stack: dict, runtime) -> dict:
-    """Versions of the stack and the TFLite runtime that produced the figures."""
-    interpreter_version = stack["ai_edge_litert"] if runtime.interpreter == "litert" else stack["tensorflow"]
-    return {
-        **stack,
-        "tflite_runtime": {
-            "interpreter": runtime.interpreter,
-            "version": interpreter_version,
-            "op_resolver": runtime.op_resolver,
-            "num_threads": runtime.num_threads,
-            "batch_size": runtime.batch_size,
-            "instances": runtime.pool_size,
-        },
-        "python": platform.python_version(),
-        "host": platform.node(),
-    }
-
-
-def write_results(document: dict) -> Path:
+def write(document: dict) -> Path:
     """Write the document to its results_file, atomically (a reader never sees half of it)."""
     dest = Path(document["results_file"])
     atomic.write_json(dest, document)
     return dest
+
+
+def read(path: Path) -> dict:
+    """A results.json of any vsq version, in the current format (json errors are the caller's to word)."""
+    return migrate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def migrate(document: dict) -> dict:
+    """A document in the current format. Format 1 gains "format", each decision's "undecided" (from its
+    paired counts and threshold) and "checks" for the checks its gate says failed."""
+    if document.get("format", 1) >= FORMAT:
+        return document
+    from vsq.configuration.config import Thresholds
+    from vsq.pipeline.verdicts import decision
+
+    out = dict(document, format=FORMAT)
+    thresholds = Thresholds(**{key: value for key, value in document["configuration"]["thresholds"].items()
+                               if key in Thresholds.__dataclass_fields__})
+    for model in out["models"].values():
+        if "decision" in model and "undecided" not in model["decision"]:
+            judged = model["decision"]
+            model["decision"] = decision(model["paired"]["keras"], judged["max_top1_drop"], thresholds)
+    failures = (document.get("gate") or {}).get("failures") or []
+    out["checks"] = {_check_name(failure.get("test", ""), document["configuration"]["name"]): {
+        "verdict": "FAIL", "passes": False, "figures": {}, "message": failure.get("message")} for failure in failures}
+    return out
+
+
+def _check_name(test: str, configuration: str) -> str:
+    """A format-1 gate's failed test as its check's name: 'suites/test_variants.py::test_variant_file_written[c-v]'
+    of configuration c -> 'variant_file_written[v]'; '...::test_quantized_top1_above_minimum[c]' -> its base."""
+    from vsq.pipeline.verdicts import split_name
+
+    base, item = split_name(test.rsplit("::", 1)[-1].removeprefix("test_"))
+    item = None if item in (None, configuration) else item.removeprefix(f"{configuration}-")
+    return base if item is None else f"{base}[{item}]"

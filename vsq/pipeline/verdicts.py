@@ -1,23 +1,71 @@
-"""The Top-1 gate of one model, used by every accuracy test and by the variants' recommendation.
+"""Verdicts: the Check every test asserts, the registry of checks, and the Top-1 gate of one model.
 
 A Check carries its verdict, the one-line message a failing test shows and the figures a test
 records (JUnit properties) before it asserts. Top-1 is a fraction, drops are percentage points.
 A drop is judged on the paired comparison of the model with Keras on the same images
 (vsq.statistics.paired), by the configuration's decision rule; `decision` is the one place it is judged.
+The pipeline computes every check once, under that rule, into one verdicts map (results.json `checks`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 from vsq.statistics import paired as statistics
 
 
 @dataclass(frozen=True)
 class Check:
-    ok: bool
+    ok: bool  # what the gate makes of it (an INCONCLUSIVE drop counts as thresholds.inconclusive says)
     message: str  # what a failing test says
     figures: dict = field(default_factory=dict)  # recorded before the assertion
+    verdict: str = ""  # PASS, FAIL or INCONCLUSIVE; "" means PASS or FAIL as ok says
+
+    @property
+    def word(self) -> str:
+        return self.verdict or ("PASS" if self.ok else "FAIL")
+
+    def as_dict(self) -> dict:
+        """results.json's entry of `checks`: the verdict, and for one that did not pass its message."""
+        out = {"verdict": self.word, "passes": self.ok, "figures": self.figures}
+        return out if self.word == "PASS" else {**out, "message": self.message}
+
+    def with_hint(self, hint: str) -> "Check":
+        return replace(self, message=self.message + hint) if hint else self
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check the pipeline can run: `name` alone, or `name[item]` for each of `items(pipeline)`.
+
+    run(pipeline, item) -> Check; item is None for a check without items. whole_run: pytest runs the whole
+    pipeline (and writes results.json) before such a check; a configuration check needs no more than its
+    own inputs, so `pytest suites/test_config.py` stays quick. A check's suite test is
+    test_<name> (its item the test's parameter), so one name ties the verdicts map, the test, JUnit and
+    the reports together."""
+
+    name: str
+    run: Callable
+    items: Callable | None = None
+    whole_run: bool = False  # needs the whole run (its evaluation, its document), not only its own inputs
+
+    def names(self, pipeline) -> list[str]:
+        return [self.name] if self.items is None else [f"{self.name}[{item}]" for item in self.items(pipeline)]
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """'variant_file_written[tf_float16]' -> ('variant_file_written', 'tf_float16'); 'schema_valid' -> (.., None)."""
+    base, bracket, rest = name.partition("[")
+    return (base, rest[:-1]) if bracket else (base, None)
+
+
+def gate(checks: dict[str, Check]) -> dict:
+    """results.json's `gate`: PASS when every check passes; counts, and the failures in the checks' words."""
+    failed = [(name, check) for name, check in checks.items() if not check.ok]
+    return {"verdict": "FAIL" if failed else "PASS",
+            "tests": {"passed": len(checks) - len(failed), "failed": len(failed)},
+            "failures": [{"test": name, "message": check.message} for name, check in failed]}
 
 
 def decision(paired: dict, limit: float, thresholds) -> dict:
@@ -79,7 +127,7 @@ def drop_check(where: str, described: str, model: dict, keras_top1: float, limit
         message = f"{where}: {figures}; the drop is above {limit_name} ({limit} points) with {confidence} confidence"
     else:
         message = f"{where}: {figures}; {limit_name} is {limit} points"
-    return Check(judged["passes"], message, {
+    return Check(judged["passes"], message, verdict=judged["verdict"], figures={
         "top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": paired["drop_points"],
         "max_top1_drop": limit, "drop_interval_low_points": low, "drop_interval_high_points": high,
         "images_lost": paired["reference_only"], "images_gained": paired["candidate_only"],

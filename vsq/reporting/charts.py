@@ -28,19 +28,21 @@ def _png(fig) -> bytes:
 
 def drop_against_threshold(documents: dict[str, dict]) -> bytes:
     """Per configuration: the Top-1 drop of each TFLite file against Keras, in percentage points, beside
-    its threshold (a 1-point drop is invisible on a 0..1 Top-1 axis; here it is a bar of 1 against 1)."""
+    its threshold (a 1-point drop is invisible on a 0..1 Top-1 axis; here it is a bar of 1 against 1). A bar
+    is red exactly when its check failed (results.json `checks`)."""
     plt = _pyplot()
-    rows = []  # (label, drop, threshold, whether the threshold bounds the difference either way)
+    rows = []  # (label, drop, threshold, failed)
     for name, doc in documents.items():
-        limits = doc["configuration"]["thresholds"]
-        rows.append((f"{name}\nquantized", doc["top_1_drop_points"]["tflite_quantized"], limits["max_top1_drop"], False))
-        rows.append((f"{name}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"], True))
+        limits, checks = doc["configuration"]["thresholds"], doc.get("checks", {})
+        rows.append((f"{name}\nquantized", doc["top_1_drop_points"]["tflite_quantized"], limits["max_top1_drop"],
+                     _failed(checks, "quantized_top1_drop_within_threshold")))
+        rows.append((f"{name}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"],
+                     _failed(checks, "float_tflite_agrees_with_keras")))
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
     y = np.arange(len(rows))
     drops = np.array([row[1] for row in rows])
     limits = np.array([row[2] for row in rows])
-    over = np.array([abs(drop) > limit if either_way else drop > limit for _, drop, limit, either_way in rows])
-    colours = np.where(over, "#cf222e", "#1a7f37")
+    colours = np.where([row[3] for row in rows], "#cf222e", "#1a7f37")
     ax.barh(y, drops, 0.5, color=colours)
     ax.scatter(limits, y, marker="|", s=900, color="black", label="threshold", zorder=3)
     for i, drop in enumerate(drops):
@@ -55,6 +57,11 @@ def drop_against_threshold(documents: dict[str, dict]) -> bytes:
     ax.set_title("Drop against threshold per configuration")
     ax.legend(fontsize=8, loc="lower right", markerscale=0.4)
     return _png(fig)
+
+
+def _failed(checks: dict, name: str) -> bool:
+    """Whether results.json's verdicts map says the check did not pass (a check it lacks did not fail)."""
+    return checks.get(name, {}).get("passes", True) is False
 
 
 def per_class_losses(document: dict, top: int = 20) -> bytes:
@@ -107,6 +114,8 @@ def imx500_memory(documents: dict[str, dict]) -> bytes | None:
     memory the converted model uses, in MB, against the on-chip memory available, with the
     max_memory_utilization threshold marked; red when it does not fit or is over the threshold.
     None when no configuration has figures (a conversion that failed without a report has none)."""
+    from vsq.sections.imx500 import fits
+
     rows = []  # (name, used, available, threshold bytes, over)
     for name, doc in documents.items():
         section = doc.get("imx500") or {}
@@ -117,7 +126,7 @@ def imx500_memory(documents: dict[str, dict]) -> bytes | None:
         used = section["memory_usage_bytes"]
         percent = section.get("utilization_percent")
         percent = used / available * 100 if percent is None else percent
-        over = section.get("fits") is False or percent > limit
+        over = not fits({**section, "utilization_percent": percent})
         word = " — does not fit" if section.get("fits") is False else " — over the threshold" if over else ""
         rows.append((name, used, available, available * limit / 100, percent, word))
     if not rows:

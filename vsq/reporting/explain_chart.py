@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from vsq.reporting.charts import _png, _pyplot
-from vsq.frameworks.keras.explain import from_json_number
+from vsq.reporting.html_parts import img
+from vsq.sections.layers import from_json_number
 
 
 def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
@@ -74,7 +75,6 @@ def html_part(name: str, document: dict) -> str:
     is ok, a line with the tool's message when it failed, nothing when it was skipped or is absent."""
     from html import escape
 
-    from vsq.reporting.html import _img
 
     section = document.get("explanation") or {}
     if section.get("status") == "failed":
@@ -88,4 +88,4 @@ def html_part(name: str, document: dict) -> str:
                f"<code>{escape(section['report_dir'])}</code></p>")
     if not section["layers"]:
         return caption
-    return caption + "\n" + _img(sqnr_chart(section), f"{name}: per-layer SQNR of the quantized model (MCT XQuant)")
+    return caption + "\n" + img(sqnr_chart(section), f"{name}: per-layer SQNR of the quantized model (MCT XQuant)")

@@ -7,6 +7,7 @@ every `interval` seconds, and the last one when the work ends.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -64,3 +65,36 @@ class LineProgress:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+class Progress:
+    """How a run shows progress: `bar` for one piece of work (a tqdm bar on a terminal, lines in a log),
+    `steps` for a bar written only between steps, so that the tools' own output between them stays where
+    it goes. `visible()` is where output reaches the terminal: pytest passes a context that suspends its
+    capture; elsewhere output goes to standard error as it is."""
+
+    def __init__(self, is_terminal: bool | None = None, visible=None):
+        self.is_terminal = sys.stderr.isatty() if is_terminal is None else is_terminal
+        self.visible = visible or contextlib.nullcontext
+
+    @contextlib.contextmanager
+    def bar(self, **kwargs):
+        with self.visible(), progress(self.is_terminal, **kwargs) as bar:
+            yield bar
+
+    @contextlib.contextmanager
+    def steps(self, **kwargs):
+        """Yields advance(postfix): one step done, with a word on it ("3 s", "cached", "FAILED")."""
+        with self.visible():
+            bar = progress(self.is_terminal, **kwargs)
+
+        def advance(postfix: str) -> None:
+            with self.visible():
+                bar.set_postfix_str(postfix, refresh=False)
+                bar.update(1)
+
+        try:
+            yield advance
+        finally:
+            with self.visible():
+                bar.close()

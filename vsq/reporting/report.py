@@ -18,6 +18,7 @@ from pathlib import Path
 from vsq.util import atomic
 from vsq.reporting import history
 from vsq.errors import VsqError
+from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
 from vsq.reporting.summary import notes, table
 
@@ -85,6 +86,7 @@ def _read(file: Path) -> Run:
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise ReportError(f"{file}: cannot be read as JSON ({error}); give the results.json a vsq run wrote") from None
     try:
+        document = results.migrate(document)
         name = document["configuration"]["name"]
         table({name: document}, {})  # what the summary and the history need is there
         history.entry(document)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vsq.pipeline.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
+from vsq.sections import imx500
 from vsq.pipeline.reference import QUANTIZED_TFLITE
 
 
@@ -37,19 +38,11 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
                                                            "top_1_accuracy_tflite_quantized",
                                                            "top_1_accuracy_keras_quantized")),
                      interval_text(quantized["paired"]["keras"]), quantized["decision"]["verdict"],
-                     *((_imx500_cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
+                     *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:
         rows.append((name, *("—",) * (len(header) - 2), verdicts.get(name, "FAIL")))
     return rows
-
-
-def _imx500_cell(section: dict | None) -> str:
-    if section is None:
-        return "—"
-    if section.get("utilization_percent") is None:
-        return "error"
-    return f"{section['utilization_percent']:g} %" + ("" if section["fits"] else " (no fit)")
 
 
 def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
@@ -72,3 +65,30 @@ def notes(documents: dict[str, dict]) -> list[str]:
             f"straddles thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} "
             f"images cannot tell on which side the drop is; {images_needed(judged, paired)}")
     return lines
+
+
+def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """What a run prints at its end, as (title, lines) blocks: the Top-1 table with its notes and where each
+    configuration's results are, then the variants table and the sections' lines. failures: configurations
+    whose run gave no results, with why. The pytest plugin and `python -m vsq run` print the same."""
+    from vsq.sections import all_sections
+    from vsq.sections.comparison import TABLE_HEADER, table_rows
+
+    missing = [name for name in failures if name not in documents]
+    lines = [*table(documents, verdicts, missing).splitlines(), *notes(documents)]
+    for name, doc in documents.items():
+        lines.append(f"{name}: results in {doc['results_file']}")
+        reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
+        if reused:
+            lines.append(f"{name}: reused from the cache: {', '.join(reused)}; --no-cache builds everything again")
+    lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
+    out = [("vsq: Top-1 accuracy", lines)]
+    compared = {name: doc["variants"] for name, doc in documents.items() if doc.get("variants")}
+    section_lines = [line for section in all_sections() for name, doc in documents.items()
+                     for line in section.terminal_lines(name, doc)]
+    if compared:
+        rows = [TABLE_HEADER] + [row for name, part in compared.items() for row in table_rows(name, part)]
+        out.append(("vsq: variants (same images, Top-1 against Keras)", format_rows(rows).splitlines() + section_lines))
+    elif section_lines:
+        out[0][1].extend(section_lines)
+    return out

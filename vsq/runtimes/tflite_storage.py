@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.configuration.config import MCT_KINDS
+from vsq.errors import VsqError
 
 # Ops whose input 1 is a weight tensor (the filter); biases (input 2) stay int32/float by design.
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D")
@@ -39,9 +40,16 @@ def describe_tflite(path: Path) -> dict:
     (QUANTIZE/DEQUANTIZE) and computes everything between in integers.
     `inputs`/`outputs`: tensor types of the main graph's inputs and outputs, e.g. ["float32"].
     """
+    try:
+        return _describe(Path(path))
+    except Exception as error:  # not a flatbuffer, truncated, another format: the file, not vsq, is broken
+        raise VsqError(f"{Path(path).name} cannot be read as a .tflite file ({type(error).__name__}: {error})") from None
+
+
+def _describe(path: Path) -> dict:
     schema = _schema()
     type_names = {value: name.lower() for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
-    data = Path(path).read_bytes()
+    data = path.read_bytes()
     model = schema.Model.GetRootAs(data, 0)
     weights = {name: {"tensors": 0, "bytes": 0} for name in ("int8", "uint8", "float16", "float32")}
     seen = set()

@@ -13,7 +13,7 @@ import fcntl
 import json
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from vsq.util import atomic
@@ -21,6 +21,8 @@ from vsq.statistics import metrics, per_image
 from vsq.errors import VsqError
 from vsq.pipeline.verdicts import decision
 from vsq.reporting.history import variant_figures
+from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.sections.base import Section
 from vsq.statistics.paired import compare_paired
 
 FORMAT = 2  # 2: entries keep per-image correctness
@@ -119,3 +121,82 @@ def compare(document: dict, accepted: dict | None, model: str, tolerance_points:
     return replace(comparison, drop_points=paired["drop_points"], paired=paired,
                    decision=decision(paired, tolerance_points, thresholds), images_added=added,
                    images_removed=removed)
+
+
+class Baseline(Section):
+    """The accepted baseline of a configuration (--baseline, else its "baseline" key), read once, or with
+    --accept-baseline written once from this run's figures; then every model compared with it."""
+
+    key = "baseline"
+
+    def applies(self, pipeline) -> bool:
+        return pipeline.options.baseline_for(pipeline.config) is not None
+
+    def build(self, pipeline) -> dict:
+        path, options = pipeline.options.baseline_for(pipeline.config), pipeline.options
+        document = {**pipeline.core, **({"variants": pipeline.part("variants")} if pipeline.has_section("variants")
+                                        else {})}
+        replaced = accept(path, pipeline.name, document) if options.accept_baseline else None
+        accepted = entry(document) if options.accept_baseline else read(path)["configurations"].get(pipeline.name)
+        thresholds = pipeline.config.thresholds
+        comparisons = {model: compare(document, accepted, model, thresholds.max_baseline_drop, thresholds)
+                       for model in _models(pipeline)}
+        return {"file": str(path), "accepting": options.accept_baseline,
+                "accepted_on": (accepted or {}).get("accepted"),
+                "replaced_top_1": (replaced or {}).get("top_1") if options.accept_baseline else None,
+                "models": {model: asdict(comparison) for model, comparison in comparisons.items()}}
+
+
+def _models(pipeline) -> list[str]:
+    from vsq.pipeline.reference import KEYS
+
+    return [*KEYS, *(variant.name for variant in pipeline.config.variants)]
+
+
+def no_drop_against_baseline(pipeline, model: str) -> Check:
+    from vsq.pipeline.reference import BY_KEY
+    from vsq.util.paths import shown
+
+    part = pipeline.part(BASELINE.key)
+    result = Comparison(**part["models"][model])
+    path, tolerance = Path(part["file"]), pipeline.config.thresholds.max_baseline_drop
+    figures = {"model": model, "top_1_accuracy": result.current, "baseline_top_1_accuracy": result.accepted,
+               "baseline_drop_points": result.drop_points, "max_baseline_drop": tolerance, "baseline_file": str(path),
+               "baseline_paired": result.paired is not None}
+    if result.paired:
+        figures.update(baseline_images_lost=result.paired["reference_only"],
+                       baseline_images_gained=result.paired["candidate_only"],
+                       baseline_drop_interval_points=result.paired["interval_points"],
+                       baseline_mcnemar_p_value=result.paired["p_value"], baseline_verdict=result.decision["verdict"],
+                       images_added=result.images_added, images_removed=result.images_removed)
+    if part["accepting"]:
+        figures["replaced_baseline_top_1_accuracy"] = (part["replaced_top_1"] or {}).get(model)
+    described = BY_KEY[model].described if model in BY_KEY else f"variant {model} (model_{model}.tflite)"
+    if result.current is None:
+        return Check(False, f"{pipeline.name}: {described} has no Top-1 in this run: it could not be built (see its own "
+                     "tests)", figures)
+    accept_it = (f"if the new figure is right, accept it: pytest suites/ --config {shown(pipeline.config.file)} "
+                 f"--baseline {shown(path)} --accept-baseline")
+    if result.accepted is None:
+        return Check(False, f"{pipeline.name}: no accepted Top-1 of {described} for configuration {pipeline.name!r} in "
+                     f"{shown(path)}; {accept_it}", figures)
+    return Check(result.ok, f"{pipeline.name}: {described} Top-1 {result.current:.4f} is {result.drop_points:.2f} points "
+                 f"below the accepted {result.accepted:.4f} ({shown(path)}, accepted {result.accepted_on}"
+                 f"{_pairing(result)}); thresholds.max_baseline_drop is {tolerance} points; {accept_it}", figures,
+                 result.decision["verdict"] if result.decision else "")
+
+
+def _pairing(result: Comparison) -> str:
+    """How the baseline comparison was made, for its message."""
+    if result.paired is None:
+        return "; unpaired: the baseline keeps no per-image results, accept again to pair"
+    low, high = result.paired["interval_points"]
+    changed = (f"; the evaluation set changed: {result.images_added} images added, {result.images_removed} removed"
+               if result.images_added or result.images_removed else "")
+    return (f"; paired on {result.paired['num_images']} shared images: {result.paired['reference_only']} lost, "
+            f"{result.paired['candidate_only']} gained, interval {low:+.2f} to {high:+.2f}, "
+            f"{result.decision['verdict']}{changed}")
+
+
+BASELINE = Baseline()
+BASELINE.checks = (CheckSpec("no_drop_against_baseline", no_drop_against_baseline, _models, whole_run=True),)

@@ -1,153 +1,164 @@
-"""The variants section of results.json: every quantized file of a configuration side by side.
+"""The variants section (a configuration's `variants`): every recipe built through the same pipeline as the
+default model, evaluated in the same pass on the same images, compared (vsq.sections.comparison), checked.
 
-Rows for model.tflite, model_quantized.tflite (the default recipe) and every variant, on the same
-images: Top-1, Top-5, drop and agreement against Keras, file size, weight storage, latency; and the
-recommendation, the smallest quantized file within its thresholds.
+A variant that its tool cannot build, or that builds but cannot be evaluated, fails its own checks with
+the tool's message; the other variants, and the default model, are built and evaluated.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
-
-from vsq.statistics import metrics
-from vsq.configuration.config import Config, TFLiteRuntime, Variant
-from vsq.pipeline.verdicts import decision, within_thresholds
-from vsq.statistics.paired import compare_paired
-from vsq.configuration.job import Job
-from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
-from vsq.runtimes.tflite_storage import describe_tflite
-
-LATENCY = {"batch": 1, "warmup_runs": 2, "timed_runs": 10}
-RECOMMENDATION_RULE = ("smallest file among the quantized models within their max_top1_drop and min_top1 "
-                       "(better than chance when min_top1 is null)")
+from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check
+from vsq.sections.base import Section
+from vsq.util.paths import shown
 
 
-@dataclass(frozen=True)
-class RecipeBuild:
-    """One recipe's file in output_dir, or why it could not be made."""
+class Variants(Section):
+    key = "variants"
 
-    recipe: Variant
-    path: Path | None
-    keras_path: Path | None = None  # MCT kinds: MCT's quantized Keras model (model_<name>.keras)
-    error: str | None = None  # the tool's message, naming the recipe, and a fix
-    seconds: float | None = None  # build time; None when taken from the cache
-    cache: str = "built"  # "hit", "built" or "failed"
+    def applies(self, pipeline) -> bool:
+        return bool(pipeline.config.variants)
 
+    def builds(self, pipeline) -> dict:
+        """Every variant's RecipeBuild, by name, built once, with a bar over them written between builds."""
+        return pipeline.once("variant builds", lambda: self._build_all(pipeline))
 
-def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict, references: dict,
-                     files: dict[str, Path]) -> dict:
-    """The section: rows by name (model.tflite, model_quantized.tflite, then variants in configuration order).
+    @staticmethod
+    def _build_all(pipeline) -> dict:
+        variants, builds = pipeline.config.variants, {}
+        with pipeline.options.progress.steps(total=len(variants), desc=f"{pipeline.name}: variants",
+                                             unit="variant") as advance:
+            for variant in variants:
+                made = builds[variant.name] = pipeline.build(variant)
+                how = f"{made.seconds:.0f} s" if made.seconds is not None else "cached"
+                advance(f"{variant.name}: {'FAILED' if made.error else how}")
+        return builds
 
-    evaluations: ModelEvaluation per built variant; references: ModelEvaluation per reference model key;
-    files: reference model key -> file. Latency is measured on the first evaluation image.
-    """
-    config, keras = job.config, references["keras"]
-    image_path = job.evaluation_set.paths[0]
-    image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
-    rows = {
-        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config),
-        QUANTIZED_TFLITE.file: _row(f"mct_ptq ({config.target_platform}, the default model)",
-                                    files["tflite_quantized"], references["tflite_quantized"], keras, config),
-    }
-    default = rows[QUANTIZED_TFLITE.file]
-    _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
-    default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
-                                                                      keras.num_classes))
-    for name, build in builds.items():
-        rows[name] = _variant_row(config, build, evaluations.get(name), keras)
-    for row in rows.values():
-        if row.get("file") and Path(row["file"]).is_file():
-            row["latency_ms_per_image"] = round(latency_ms(Path(row["file"]), config.tflite_runtime, image,
-                                                           LATENCY["warmup_runs"], LATENCY["timed_runs"]), 3)
-    return {
-        "models": rows,
-        "recommended": recommend(rows),
-        "recommendation_rule": RECOMMENDATION_RULE,
-        "failed": {name: build.error for name, build in builds.items() if build.error},
-        "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
-    }
+    def targets(self, pipeline) -> list:
+        return [pipeline.file_target(name, made.path, contained=True)
+                for name, made in self.builds(pipeline).items() if made.path]
 
+    def build(self, pipeline) -> dict:
+        from vsq.sections.comparison import variants_section
 
-def _row(kind: str, path: Path, result, keras, config: Config) -> dict:
-    """A row of figures for a built file (reference rows are marked: history skips them)."""
-    storage = describe_tflite(path)
-    return {
-        "kind": kind, "file": str(path), "reference": True, "top_1_accuracy": result.top1,
-        "top_5_accuracy": result.top5, "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
-        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
-        "file_size_bytes": Path(path).stat().st_size,
-        **{key: storage[key] for key in ("weights", "inputs", "outputs")},
-    }
+        evaluations = pipeline.evaluations
+        references = {key: evaluations[key] for key in pipeline.reference_files}
+        variants = {name: evaluations[name] for name in self.builds(pipeline) if name in evaluations}
+        return variants_section(pipeline.job, self.builds(pipeline), variants, references, pipeline.reference_files,
+                                pipeline.evaluation_failures)
+
+    def terminal_lines(self, name: str, document: dict) -> list[str]:
+        section = document.get(self.key)
+        if not section:
+            return []
+        pick = section["recommended"] or "none (no quantized model is within its thresholds)"
+        lines = [f"{name}: recommended (*): {pick} (the smallest file within its thresholds)"]
+        return lines + [f"{name}: {variant} failed: {' '.join(message.split())}"
+                        for variant, message in section["failed"].items()]
+
+    def html(self, name: str, document: dict) -> str:
+        from vsq.reporting.html_parts import variants_table
+
+        return variants_table(document)
 
 
-def _variant_row(config: Config, build: RecipeBuild, result, keras) -> dict:
-    from vsq.frameworks.keras.recipes import options
-
-    variant = build.recipe
-    row = {
-        "kind": variant.kind,
-        "options": {key: value for key, value in options(variant, config).items() if key != "kind"},
-        "file": str(build.path) if build.path else None,
-        "max_top1_drop": variant.max_top1_drop, "min_top1": variant.min_top1, "candidate": True,
-        "build_seconds": None if build.seconds is None else round(build.seconds, 2), "cache": build.cache,
-        "error": build.error, "within_threshold": False,
-    }
-    if result is None:  # not built
-        return row
-    row.update(_row(variant.kind, build.path, result, keras, config), kind=variant.kind, reference=False)
-    _judge(row, result, keras, variant.max_top1_drop, config)
-    row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
-    return row
+def _names(pipeline) -> list[str]:
+    return [variant.name for variant in pipeline.config.variants]
 
 
-def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
-    """The paired comparison with Keras and the decision on the drop, as for the default model."""
-    paired = compare_paired(keras.correct, result.correct, config.thresholds.confidence)
-    row["paired"] = {"keras": paired.as_dict()}
-    row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
+def _full_integer_names(pipeline) -> list[str]:
+    return [variant.name for variant in pipeline.config.variants if variant.kind == "tf_full_integer"]
 
 
-def recommend(rows: dict[str, dict]) -> str | None:
-    """The smallest file among the quantized models within their thresholds (ties: first listed)."""
-    candidates = [(row["file_size_bytes"], i, name) for i, (name, row) in enumerate(rows.items())
-                  if row.get("candidate") and row.get("within_threshold")]
-    return min(candidates)[2] if candidates else None
+def _build_figures(made) -> dict:
+    figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
+               "build_seconds": None if made.seconds is None else round(made.seconds, 2)}
+    return {**figures, "error": made.error} if made.error else figures
 
 
-def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
-    """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
-
-    image: one preprocessed float32 image (H, W, 3).
-    """
-    from vsq.runtimes.tflite import TFLiteClassifier
-
-    classifier = TFLiteClassifier(path, runtime)
-    batch = image[None].astype(np.float32)
-    for _ in range(warmup):
-        classifier.predict(batch)
-    start = time.perf_counter()
-    for _ in range(runs):
-        classifier.predict(batch)
-    return (time.perf_counter() - start) / runs * 1000.0
+def _built(pipeline, name: str):
+    """The variant's RecipeBuild and its figures, or a failing Check with the reason it was not built."""
+    made = VARIANTS.builds(pipeline)[name]
+    figures = _build_figures(made)
+    if made.error:
+        return None, figures, Check(False, f"{pipeline.name}: {' '.join(made.error.split())}", figures)
+    return made, figures, None
 
 
-def table_rows(name: str, section: dict) -> list[tuple]:
-    """Terminal rows of one configuration's section: best Top-1 first, failed builds last, the pick marked."""
-    ordered = sorted(section["models"].items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1.0))
-    return [_table_row(name, f"{model} *" if model == section["recommended"] else model, row) for model, row in ordered]
+def variant_file_written(pipeline, name: str) -> Check:
+    made, figures, failed = _built(pipeline, name)
+    if failed:
+        return failed
+    size = made.path.stat().st_size if made.path.is_file() else 0
+    return Check(made.path.parent == pipeline.config.output_dir and size > 0,
+                 f"{pipeline.name}: {shown(made.path)} is {'empty or missing' if not size else 'not in output_dir'}",
+                 {**figures, "size_bytes": size})
 
 
-TABLE_HEADER = ("configuration", "model", "kind", "size (KB)", "Top-1", "drop (pp)", "ms/img", "gate")
+def variant_weights_stored_as_its_kind(pipeline, name: str) -> Check:
+    from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
+
+    made, figures, failed = _built(pipeline, name)
+    if failed:
+        return failed
+    description = describe_tflite(made.path)
+    figures = {**figures, **{f"weights_{dtype}_bytes": item["bytes"] for dtype, item in description["weights"].items()},
+               "weight_tensors": len(description["kernels"])}
+    problems = weight_problems(made.recipe.kind, description)
+    return Check(not problems, f"{pipeline.name}: {made.path.name} ({made.recipe.kind}) " + "; ".join(problems),
+                 figures)
 
 
-def _table_row(job_name: str, name: str, row: dict) -> tuple:
-    kind = row["kind"].split(" (")[0]
+def full_integer_input_and_output_types(pipeline, name: str) -> Check:
+    from vsq.runtimes.tflite_storage import describe_tflite, io_problems
+
+    made, figures, failed = _built(pipeline, name)
+    if failed:
+        return failed
+    description = describe_tflite(made.path)
+    variant = made.recipe
+    figures = {**figures, "io_type": variant.io_type, "inputs": ",".join(description["inputs"]),
+               "outputs": ",".join(description["outputs"])}
+    problems = io_problems(variant.kind, variant.io_type, description)
+    return Check(not problems, f"{pipeline.name}: {made.path.name} ({variant.kind}) " + "; ".join(problems), figures)
+
+
+def _compared(pipeline, name: str):
+    """The variant's row in the comparison, or a failing Check: not built, or built but not evaluated."""
+    made, figures, failed = _built(pipeline, name)
+    if failed:
+        return None, None, figures, failed
+    row = pipeline.part(VARIANTS.key)["models"][name]
     if row.get("error"):
-        return (job_name, name, kind, "-", "-", "-", "-", "ERROR")
-    gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
-    return (job_name, name, kind, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}",
-            f"{row['top_1_drop_points']:+.2f}", f"{row['latency_ms_per_image']:.2f}", gate)
+        return None, None, figures, Check(False, f"{pipeline.name}: {made.path.name} could not be evaluated: "
+                                          f"{' '.join(row['error'].split())}", figures)
+    figures = {**figures, **{key: row.get(key) for key in ("top_5_accuracy", "agreement_with_keras", "file_size_bytes",
+                                                            "latency_ms_per_image")}}
+    return made, row, figures, None
+
+
+def variant_top1_drop_within_threshold(pipeline, name: str) -> Check:
+    made, row, figures, failed = _compared(pipeline, name)
+    if failed:
+        return failed
+    check = drop_check(pipeline.name, f"{made.path.name} ({made.recipe.kind})", row,
+                       pipeline.core["top_1_accuracy_keras"], "the variant's max_top1_drop")
+    return Check(check.ok, check.message, {**figures, **check.figures}, check.verdict)
+
+
+def variant_top1_above_minimum(pipeline, name: str) -> Check:
+    made, row, figures, failed = _compared(pipeline, name)
+    if failed:
+        return failed
+    check = floor_check(pipeline.name, f"{made.path.name} ({made.recipe.kind})", row["top_1_accuracy"],
+                        made.recipe.min_top1, pipeline.core["num_classes"], "the variant's min_top1")
+    return Check(check.ok, check.message, {**figures, **check.figures})
+
+
+VARIANTS = Variants()
+VARIANTS.checks = (
+    CheckSpec("variant_file_written", variant_file_written, _names, whole_run=True),
+    CheckSpec("variant_weights_stored_as_its_kind", variant_weights_stored_as_its_kind, _names, whole_run=True),
+    CheckSpec("full_integer_input_and_output_types", full_integer_input_and_output_types, _full_integer_names, whole_run=True),
+    CheckSpec("variant_top1_drop_within_threshold", variant_top1_drop_within_threshold, _names, whole_run=True),
+    CheckSpec("variant_top1_above_minimum", variant_top1_above_minimum, _names, whole_run=True),
+)

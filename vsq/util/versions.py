@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import metadata
 
-from vsq import __version__
+VSQ = "0.1.0"  # vsq's own version (pyproject.toml's)
 
 # Distribution names to try, in order, for each component.
 DISTRIBUTIONS = {
@@ -27,4 +27,4 @@ def version_of(component: str) -> str | None:
 
 def stack() -> dict:
     """vsq, TensorFlow, MCT and LiteRT versions (None when not installed)."""
-    return {"vsq": __version__, **{component: version_of(component) for component in DISTRIBUTIONS}}
+    return {"vsq": VSQ, **{component: version_of(component) for component in DISTRIBUTIONS}}

@@ -1,0 +1,125 @@
+"""One pipeline, three faces: pytest's suites, `python -m vsq run` and vsq.run() give the same figures and
+verdicts; a variant's failure stays its own; results.json of an older vsq is still read."""
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import tiny
+from runs import run_suites
+from vsq.pipeline import results
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+DATA_KEYS = ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file")
+
+
+def relocated(example: Path, folder: Path) -> Path:
+    """The example configuration with its data where it is and its outputs in `folder`."""
+    data = json.loads(example.read_text())
+    for key in DATA_KEYS:
+        data[key] = str((example.parent / data[key]).resolve())
+    data.update(output_dir="output", evaluate_result_dir="results")
+    folder.mkdir(parents=True)
+    config = folder / example.name
+    config.write_text(json.dumps(data))
+    return config
+
+
+def essentials(document: dict) -> dict:
+    """What must be identical between the faces: every figure a verdict rests on, and every verdict."""
+    variants = document.get("variants", {}).get("models", {})
+    return {"top_1": {key: model["top_1_accuracy"] for key, model in document["models"].items()},
+            "paired": {key: model.get("paired") for key, model in document["models"].items()},
+            "variants": {name: (row.get("top_1_accuracy"), row.get("within_threshold")) for name, row in variants.items()},
+            "recommended": document.get("variants", {}).get("recommended"),
+            "checks": {name: check["verdict"] for name, check in document["checks"].items()},
+            "gate": document["gate"]}
+
+
+def pytest_run(folder: Path, *args) -> subprocess.CompletedProcess:
+    """`pytest suites/ ...` in a copy of the harness (in a process of its own: vsq.run below imports the
+    stack into this one, which pytester's module snapshots would unload and reload)."""
+    for name in ("conftest.py", "pytest.ini"):
+        shutil.copy(REPO / name, folder / name)
+    for name in ("fixtures", "suites"):
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return subprocess.run([sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *map(str, args)],
+                          cwd=folder, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("example", ["configuration.json", "examples/variants.json"])
+def test_pytest_the_command_and_the_library_give_the_same_figures_and_verdicts(tmp_path, example):
+    cache = tmp_path / "cache"
+    by_pytest = relocated(REPO / example, tmp_path / "pytest")
+    suites = pytest_run(tmp_path, "--config", by_pytest, f"--vsq-cache-dir={cache}")
+    assert suites.returncode == 0, suites.stdout[-3000:]
+    by_command = relocated(REPO / example, tmp_path / "command")
+    done = subprocess.run([sys.executable, "-m", "vsq", "run", str(by_command), "--cache-dir", str(cache),
+                           "--junit", str(tmp_path / "junit.xml")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    import vsq
+
+    by_library = vsq.run(relocated(REPO / example, tmp_path / "library"), cache_dir=cache, progress=False)
+
+    documents = [results.read(config.parent / "results" / "results.json") for config in (by_pytest, by_command)]
+    assert essentials(documents[0]) == essentials(documents[1]) == essentials(by_library.document)
+    assert by_library.verdict == "PASS" and by_library.failures() == {}
+    assert by_library.top1["keras"] == documents[0]["top_1_accuracy_keras"]
+    assert "<table" in by_library._repr_html_() and "vsq-chart" in by_library._repr_html_()
+    assert set(by_library.document["cache"].values()) == {"hit"}  # the third face built nothing
+    lines = done.stdout.splitlines()
+    assert lines[0] == "== vsq: Top-1 accuracy ==" and lines[3].split()[-1] == "PASS"  # header, rule, the row
+    cases = list(ET.parse(tmp_path / "junit.xml").iter("testcase"))
+    assert len(cases) == len(documents[1]["checks"]) and not any(case.find("failure") is not None for case in cases)
+
+
+def test_a_variant_that_builds_but_cannot_be_loaded_fails_only_its_own_checks(harness, tiny_model):
+    """A variant's .tflite that no interpreter loads (here: the cached file replaced by garbage, with its
+    manifest made to match) fails that variant's checks; every other check of the configuration passes."""
+    from vsq.pipeline.cache import MANIFEST, file_digest
+
+    tiny.write_data(harness.path)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model),
+                               variants=["tf_float16", "tf_dynamic_range"])
+    assert run_suites(harness, config).ret == pytest.ExitCode.OK
+    [entry] = [path.parent for path in (harness.path / "cache" / "tflite").glob("*/model_tf_float16.tflite")]
+    (entry / "model_tf_float16.tflite").write_bytes(b"not a flatbuffer" * 64)
+    manifest = json.loads((entry / MANIFEST).read_text())
+    manifest["files"]["model_tf_float16.tflite"] = file_digest(entry / "model_tf_float16.tflite")
+    (entry / MANIFEST).write_text(json.dumps(manifest))
+    for stale in (harness.path / "cache" / "evaluation").iterdir():  # its evaluation would hide the broken file
+        shutil.rmtree(stale)
+
+    result = run_suites(harness, config, extra=["--junitxml=junit.xml"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = {case.get("name"): case.find("failure").get("message") for case in ET.parse(harness.path / "junit.xml")
+              .iter("testcase") if case.find("failure") is not None}
+    assert set(failed) == {"test_variant_weights_stored_as_its_kind[configuration-tf_float16]",
+                           "test_variant_top1_drop_within_threshold[configuration-tf_float16]",
+                           "test_variant_top1_above_minimum[configuration-tf_float16]"}, failed
+    assert "model_tf_float16.tflite could not be evaluated: TFLite interpreter failed while loading" in \
+        failed["test_variant_top1_drop_within_threshold[configuration-tf_float16]"]
+    document = json.loads((harness.path / "results" / "results.json").read_text())
+    assert document["variants"]["models"]["tf_dynamic_range"]["top_1_accuracy"] == 1.0
+    assert document["gate"]["verdict"] == "FAIL" and document["gate"]["tests"]["failed"] == 3
+
+
+def test_results_json_of_the_previous_format_is_read_and_reported():
+    """tests/data/results-format1.json was written by vsq before the verdicts map (a real run: a tiny
+    model below its min_top1, with a tf_float16 variant)."""
+    old = results.read(REPO / "tests" / "data" / "results-format1.json")
+    assert old["format"] == results.FORMAT
+    assert old["checks"]["quantized_top1_above_minimum"]["verdict"] == "FAIL"
+    assert old["checks"]["variant_top1_above_minimum[tf_float16]"]["verdict"] == "FAIL"
+    assert old["models"]["tflite_quantized"]["decision"]["undecided"] is True
+    done = subprocess.run([sys.executable, "-m", "vsq", "report", str(REPO / "tests" / "data" / "results-format1.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == ""
+    assert "vsq report: 1 configuration(s), 1 failed" in done.stdout
+    assert "Top-1 0.9167 is below thresholds.min_top1 0.9500" in done.stdout

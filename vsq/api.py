@@ -1,0 +1,48 @@
+"""vsq as a library: the same run as `pytest suites/`, from a notebook or a script.
+
+    import vsq
+    run = vsq.run("configuration.json")
+    run.verdict, run.top1, run.failures(), run.flipped()   # and in Jupyter the summary renders itself
+
+Same pipeline, same cache, same results.json (written once, with the gate's verdict) and history line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vsq.pipeline.results import RunResult
+
+
+def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
+        baseline: str | os.PathLike | None = None, accept_baseline: bool = False,
+        progress: bool | None = None) -> RunResult:
+    """Run one configuration's pipeline: every check, results.json, the history line.
+
+    cache_dir: the artifact cache (default: $VSQ_CACHE_DIR, else ~/.cache/vsq); use_cache=False builds
+    everything again (--no-cache); baseline / accept_baseline as the command line's --baseline and
+    --accept-baseline; progress: bars on standard error (None: when it is a terminal).
+    Raises ConfigError (one line naming the file, the key and the fix) for a configuration that cannot run,
+    VsqError when a step of the run fails (the tool's own message).
+    """
+    from vsq.configuration.job import prepare
+    from vsq.pipeline.pipeline import Pipeline
+
+    job = prepare(config)
+    options = run_options(cache_dir, use_cache, baseline, accept_baseline, progress)
+    if accept_baseline and options.baseline_for(job.config) is None:
+        raise ValueError("accept_baseline needs a baseline file: give baseline=PATH or a \"baseline\" key")
+    return Pipeline(job, options).result
+
+
+def run_options(cache_dir=None, use_cache: bool = True, baseline=None, accept_baseline: bool = False,
+                progress: bool | None = None):
+    """RunOptions as the command line gives them (vsq.run and `python -m vsq run` share this)."""
+    from vsq.pipeline.cache import Cache, default_root
+    from vsq.pipeline.options import RunOptions
+    from vsq.reporting.progress import Progress
+
+    return RunOptions(Cache(Path(cache_dir) if cache_dir else default_root(), enabled=use_cache),
+                      baseline=Path(baseline).resolve() if baseline else None, accept_baseline=accept_baseline,
+                      progress=Progress(progress))

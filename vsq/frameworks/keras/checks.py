@@ -1,0 +1,83 @@
+"""Checks of the files a Keras configuration exports: model.tflite and model_quantized.tflite are written
+where the spec says, take and give what the model does, and the quantized file holds what MCT's INT8
+export promises."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.util.paths import shown
+
+if TYPE_CHECKING:
+    from vsq.pipeline.pipeline import Pipeline
+
+EXPORTS = {"model.tflite": "tflite", "model_quantized.tflite": "tflite_quantized"}  # file -> reference model
+
+
+def _exported(p: Pipeline, name: str):
+    return p.reference_files[EXPORTS[name]]
+
+
+def file_written_to_output_dir(p: Pipeline, name: str) -> Check:
+    exported, output_dir = _exported(p, name), p.config.output_dir
+    size = exported.stat().st_size if exported.is_file() else 0
+    return Check(exported.parent == output_dir and size > 0,
+                 f"{p.name}: {shown(exported)} is {'empty or missing' if not size else 'not in output_dir'} "
+                 f"({shown(output_dir)})", {"file": str(exported), "size_bytes": size})
+
+
+def shapes_match_the_model(p: Pipeline, name: str) -> Check:
+    from vsq.runtimes.tflite import open_for_inspection
+
+    exported = _exported(p, name)
+    interpreter = open_for_inspection(exported)
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    got = (inp["shape"].tolist(), out["shape"].tolist())
+    size = p.config.input_tensor_size
+    expected = ([1, size, size, 3], [1, p.model_info.num_outputs])
+    return Check(got == expected, f"{p.name}: {exported.name} takes {got[0]} and gives {got[1]}; expected {expected}",
+                 {"input_shape": str(got[0]), "output_shape": str(got[1])})
+
+
+def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
+    """What MCT's INT8 export promises: integer weight tensors, integer computation between the float
+    input and output (QUANTIZE/DEQUANTIZE inside)."""
+    from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
+
+    quantized = _exported(p, "model_quantized.tflite")
+    description = describe_tflite(quantized)
+    problems = weight_problems("mct_ptq", description)
+    floats = description["float_activations"]
+    if floats:
+        problems.append(f"computes {len(floats)} tensors in float ({', '.join(name[:48] for name in floats[:3])})")
+    figures = {"weight_tensors": len(description["kernels"]),
+               "integer_weight_tensors": sum(k["type"] != "float32" for k in description["kernels"]),
+               "float_activations": len(floats)}
+    return Check(bool(description["kernels"]) and not problems,
+                 f"{p.name}: {quantized.name} " + ("; ".join(problems) or "has no weight tensor"), figures)
+
+
+def quantized_file_is_smaller(p: Pipeline, _=None) -> Check:
+    """8-bit weights take a quarter of float32's, but MCT's INT8 export adds quantize/dequantize ops and
+    scales (about 10 KB): for a model.tflite under SMALLER_FROM_BYTES the check does not apply."""
+    from vsq.runtimes.tflite_storage import SMALLER_FROM_BYTES
+
+    float_file, quantized = _exported(p, "model.tflite"), _exported(p, "model_quantized.tflite")
+    float_size, quantized_size = float_file.stat().st_size, quantized.stat().st_size
+    applies = float_size >= SMALLER_FROM_BYTES
+    figures = {"float_size_bytes": float_size, "quantized_size_bytes": quantized_size,
+               "ratio": round(quantized_size / float_size, 4), "applies_from_bytes": SMALLER_FROM_BYTES,
+               "applies": applies}
+    return Check(quantized_size < float_size or not applies,
+                 f"{p.name}: {quantized.name} ({quantized_size} bytes) is not smaller than {float_file.name} "
+                 f"({float_size} bytes); the check applies from {SMALLER_FROM_BYTES // 1024} KiB of model.tflite",
+                 figures)
+
+
+EXPORT_CHECKS = (
+    CheckSpec("file_written_to_output_dir", file_written_to_output_dir, lambda p: list(EXPORTS)),
+    CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
+    CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
+    CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
+)

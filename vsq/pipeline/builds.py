@@ -1,0 +1,79 @@
+"""Recipe builds: the default model (model_quantized.tflite and model_quantized.keras) and every variant go
+through one function, one cache key (vsq.pipeline.artifacts.recipe_key) and one RecipeBuild record.
+
+A tool that cannot build a recipe (MCT, TensorFlow's converter) is a kept result, not an exception:
+its message names the recipe and a fix, and only that recipe's checks fail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vsq.configuration.config import Variant
+from vsq.errors import ExternalToolError
+from vsq.pipeline import artifacts
+from vsq.pipeline.cache import deliver
+
+if TYPE_CHECKING:
+    from vsq.pipeline.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class RecipeBuild:
+    """One recipe's file in output_dir, or why it could not be made."""
+
+    recipe: Variant
+    path: Path | None
+    keras_path: Path | None = None  # MCT kinds: MCT's quantized model in the framework's format (model_<name>.keras)
+    error: str | None = None  # the tool's message, naming the recipe, and a fix
+    seconds: float | None = None  # build time; None when taken from the cache
+    cache: str = "built"  # "hit", "built" or "failed"
+
+
+def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
+    """output_dir/model_<name>.tflite of one recipe (and its .keras beside it), from the cache or built."""
+    from vsq.frameworks.keras.recipes import fix_hint
+
+    job, config = pipeline.job, pipeline.config
+    name, dest = recipe.file_name, config.output_dir / recipe.file_name
+    batches = calibration_batches(pipeline, show_progress)
+    started = time.perf_counter()
+
+    def make(folder: Path) -> None:
+        pipeline.framework.build_recipe(recipe, pipeline.model, batches, config, folder / name)
+
+    try:
+        entry = pipeline.cached.get_or_build("tflite", artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
+                                             make)
+    except ExternalToolError as error:
+        for stale in (dest, config.output_dir / recipe.keras_file_name):
+            stale.unlink(missing_ok=True)  # a file from an earlier run would pass for this run's
+        return RecipeBuild(recipe, None, error=f"{error}\nFix: {fix_hint(recipe, config, str(error))}",
+                           seconds=time.perf_counter() - started, cache="failed")
+    how = pipeline.cache_log[name]
+    keras = recipe.keras_file_name
+    keras_path = deliver(entry, keras, config.output_dir / keras) if (entry / keras).is_file() else None
+    return RecipeBuild(recipe, deliver(entry, name, dest), keras_path,
+                       seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
+
+
+def calibration_batches(pipeline: Pipeline, show_progress: bool):
+    """The calibration batches (same images, preprocessing and seed for every recipe), decoded on first use."""
+    def batches():
+        calibration = pipeline.calibration
+        if not show_progress:
+            yield from calibration.iterate()
+            return
+        # MCT first peeks at one batch, then iterates over all of them: show the bar for the full pass only.
+        yield calibration.batch(0)
+        count = len(calibration.batches)
+        with pipeline.options.progress.bar(total=count, initial=1, desc=f"{pipeline.name}: calibration",
+                                           unit="it") as bar:
+            for i in range(1, count):
+                yield calibration.batch(i)
+                bar.update(1)
+
+    return batches

@@ -1,0 +1,171 @@
+"""The core checks of every configuration: the configuration itself, its data, and Top-1 of the reference
+models. Each is a function of the pipeline that returns a Check: the one sentence a failing test says (it
+names the configuration and its figures) and the figures its test records. suites/ assert them by name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vsq.configuration.config import PATH_KEYS, schema
+from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS
+from vsq.pipeline.verdicts import Check, CheckSpec, quantized_checks
+from vsq.sections.layers import failure_hint
+from vsq.statistics.metrics import top1_drop_points
+from vsq.util.paths import shown
+
+if TYPE_CHECKING:
+    from vsq.pipeline.pipeline import Pipeline
+
+
+# --- the configuration -------------------------------------------------------------------------------------
+
+
+def schema_valid(p: Pipeline, _=None) -> Check:
+    import jsonschema
+
+    errors = [error.message for error in jsonschema.Draft202012Validator(schema()).iter_errors(p.config.raw)]
+    return Check(not errors, f"{p.name}: {len(errors)} schema errors in {p.config.file.name}: {errors[:2]}",
+                 {"schema_errors": len(errors)})
+
+
+def path_is_not_a_symlink(p: Pipeline, key: str) -> Check:
+    path = getattr(p.config, key)
+    return Check(not path.is_symlink(), f"{p.name}: {key}: {shown(path)} is a symbolic link; point at the real path",
+                 {key: str(path)})
+
+
+def batch_size_within_calibration_images(p: Pipeline, _=None) -> Check:
+    batch, images = p.config.batch_size, len(p.job.calibration_images)
+    return Check(1 <= batch <= images,
+                 f"{p.name}: batch_size {batch} is not within 1..{images} (the calibration images); lower it",
+                 {"batch_size": batch, "calibration_images": images})
+
+
+def input_tensor_size_matches_model(p: Pipeline, _=None) -> Check:
+    shape, size = tuple(p.model_info.input_shapes[0]), p.config.input_tensor_size
+    return Check(shape[1:] in ((size, size, 3), (None, None, 3)),
+                 f"{p.name}: input_tensor_size {size} does not match the model's input {shape}",
+                 {"input_tensor_size": size, "model_input_shape": str(shape)})
+
+
+# --- the data ------------------------------------------------------------------------------------------------
+
+
+def labels_are_ids_zero_to_n_minus_one(p: Pipeline, _=None) -> Check:
+    label_file = p.config.evaluate_label_file
+    labels = json.loads(label_file.read_text(encoding="utf-8-sig"))
+    ids = sorted(labels.values())
+    return Check(ids == list(range(len(labels))),
+                 f"{p.name}: {label_file.name} ids are {ids[:10]}, not 0..{len(labels) - 1}; renumber them",
+                 {"num_labels": len(labels)})
+
+
+def every_class_folder_has_a_label_and_images(p: Pipeline, _=None) -> Check:
+    names = p.job.evaluation_set.class_names
+    counts = np.bincount(np.asarray(p.job.evaluation_set.labels), minlength=len(names))
+    folders = sorted(path.name for path in p.config.evaluate_image_dir.iterdir() if path.is_dir())
+    unmatched = sorted(set(folders) ^ set(names))
+    empty = [name for name, count in zip(names, counts) if count == 0]
+    return Check(not unmatched and not empty,
+                 f"{p.name}: class folders and labels.json differ on {unmatched[:5]}, classes without images: "
+                 f"{empty[:5]}; every label needs one folder of images",
+                 {"images_per_class": json.dumps(dict(zip(names, counts.tolist())))})
+
+
+def labels_match_model_outputs(p: Pipeline, _=None) -> Check:
+    outputs, classes = p.model_info.num_outputs, p.job.evaluation_set.num_classes
+    return Check(outputs == classes,
+                 f"{p.name}: the model has {outputs} outputs but labels.json {classes} classes; list one class per output",
+                 {"model_outputs": outputs, "num_classes": classes})
+
+
+def calibration_images_decode(p: Pipeline, _=None) -> Check:
+    config, calibration = p.config, p.calibration
+    shape, iterations = calibration.pixels.shape[1:], len(calibration.batches)
+    sizes = sorted({len(batch) for batch in calibration.batches})
+    figures = {"calibration_images_used": len(calibration.pixels), "calibration_iterations": iterations}
+    expected = (config.input_tensor_size, config.input_tensor_size, 3)
+    if not (shape == expected and iterations == config.iteration_count and sizes == [config.batch_size]):
+        return Check(False, f"{p.name}: calibration decoded to {shape} in {iterations} batches of {sizes} images; "
+                     f"expected {expected} in iteration_count {config.iteration_count} batches of batch_size "
+                     f"{config.batch_size}", figures)
+    return Check(bool(calibration.pixels.std() > 0), f"{p.name}: every calibration image decodes to the same "
+                 "constant colour; check dataset_image_dir", figures)
+
+
+def every_evaluation_image_was_evaluated(p: Pipeline, _=None) -> Check:
+    """Every image found is either evaluated or reported as skipped, with its reason."""
+    images = p.core["images"]
+    found, used, skipped = len(p.job.evaluation_set.paths), images["used"], images["skipped"]
+    unnamed = [entry for entry in skipped if not entry.get("file") or not entry.get("reason")]
+    return Check(used > 0 and used + len(skipped) == found == images["found"] and not unnamed,
+                 f"{p.name}: {found} evaluation images found, {used} evaluated, {len(skipped)} skipped "
+                 f"({len(unnamed)} without a file or reason); {found - used - len(skipped)} are unaccounted for",
+                 {"images_found": found, "images_used": used, "images_skipped": len(skipped)})
+
+
+# --- Top-1 of the reference models -----------------------------------------------------------------------------
+
+
+def _spec_figures(document: dict) -> dict:
+    figures = {model.spec_key: document[model.spec_key] for model in REFERENCE_MODELS}
+    return {**figures, "num_images": document["num_images"]}
+
+
+def _explanation_figures(section: dict | None) -> dict:
+    """The per-layer explanation's figures, recorded on the quantized models' checks."""
+    section = section or {}
+    figures = {"explanation_status": section.get("status", "absent")}
+    if section.get("status") == "ok":
+        figures.update({f"worst_layer_{rank}": name for rank, name in enumerate(section["worst"], 1)})
+        figures.update(output_sqnr_db=section["output"]["validation"]["sqnr_db"],
+                       explanation_seconds=section["seconds"], explanation_report_dir=section["report_dir"])
+    elif section.get("status") == "failed":
+        figures["explanation_error"] = section["error"]
+    return figures
+
+
+def _quantized(which: int):
+    """One of the default model's accuracy checks (vsq.pipeline.verdicts.quantized_checks), with the
+    explanation's figures and, when it fails, its worst layers."""
+    def run(p: Pipeline, _=None) -> Check:
+        document = p.core
+        check = quantized_checks(p.name, document, p.config.thresholds)[which]
+        explanation = p.part("explanation") if p.has_section("explanation") else None
+        figures = {name: value for name, value in check.figures.items()
+                   if name not in ("top_1_accuracy", "top_1_accuracy_keras")}  # recorded under the spec's names
+        figures = {**_spec_figures(document), **figures, **_explanation_figures(explanation)}
+        return Check(check.ok, check.message, figures, check.verdict).with_hint(failure_hint(explanation))
+
+    return run
+
+
+def float_tflite_agrees_with_keras(p: Pipeline, _=None) -> Check:
+    document, limit = p.core, p.config.thresholds.max_float_top1_drop
+    keras, tflite = document["top_1_accuracy_keras"], document["top_1_accuracy_tflite"]
+    difference = abs(top1_drop_points(keras, tflite))
+    figures = {**_spec_figures(document), "top_1_difference_points": difference,
+               "agreement_with_keras": document["models"]["tflite"]["agreement_with_keras"], "max_float_top1_drop": limit}
+    return Check(difference <= limit, f"{p.name}: {BY_KEY['tflite'].described} Top-1 {tflite:.4f} differs from Keras "
+                 f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
+
+
+CORE_CHECKS = (
+    CheckSpec("schema_valid", schema_valid),
+    CheckSpec("path_is_not_a_symlink", path_is_not_a_symlink, lambda p: list(PATH_KEYS)),
+    CheckSpec("batch_size_within_calibration_images", batch_size_within_calibration_images),
+    CheckSpec("input_tensor_size_matches_model", input_tensor_size_matches_model),
+    CheckSpec("labels_are_ids_zero_to_n_minus_one", labels_are_ids_zero_to_n_minus_one),
+    CheckSpec("every_class_folder_has_a_label_and_images", every_class_folder_has_a_label_and_images),
+    CheckSpec("labels_match_model_outputs", labels_match_model_outputs),
+    CheckSpec("calibration_images_decode", calibration_images_decode),
+    CheckSpec("every_evaluation_image_was_evaluated", every_evaluation_image_was_evaluated, whole_run=True),
+    CheckSpec("quantized_top1_drop_within_threshold", _quantized(0), whole_run=True),
+    CheckSpec("quantized_keras_top1_drop_within_threshold", _quantized(1), whole_run=True),
+    CheckSpec("quantized_top1_above_minimum", _quantized(2), whole_run=True),
+    CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
+)

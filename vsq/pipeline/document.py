@@ -1,0 +1,123 @@
+"""The core of results.json, built once from one evaluation pass: the spec tool's Top-1 keys, per-model
+figures and paired statistics, the images, the configuration and environment, the per-image record.
+Top-1/Top-5/agreement are fractions 0..1, drops percentage points. Sections add their parts to it
+(vsq.pipeline.results.finish)."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vsq.pipeline.evaluate import ModelEvaluation
+from vsq.pipeline.reference import BY_KEY, KERAS_QUANTIZED, QUANTIZED_TFLITE, REFERENCE_MODELS
+from vsq.pipeline.verdicts import decision
+from vsq.statistics import metrics, per_image
+from vsq.statistics import paired as statistics
+from vsq.util import versions
+
+if TYPE_CHECKING:
+    from vsq.configuration.job import Job
+    from vsq.pipeline.pipeline import Pipeline
+
+# Models held against thresholds.max_top1_drop; model_quantized.tflite is also paired with the Keras
+# model it was exported from, so a gap between the two shows the export's own effect.
+GATED = (QUANTIZED_TFLITE.key, KERAS_QUANTIZED.key)
+RESULTS_FILE = "results.json"
+
+
+def build_core(pipeline: Pipeline) -> dict:
+    """The document's core from the pipeline's evaluations: the reference models' figures, and the
+    per-image record of every model evaluated (the reference models and the variants: it pairs baselines)."""
+    job, evaluations = pipeline.job, pipeline.evaluations
+    references = {key: evaluations[key] for key in BY_KEY}
+    keras = references["keras"]
+    names = job.evaluation_set.class_names
+    out: dict = {model.spec_key: references[model.key].top1 for model in REFERENCE_MODELS}
+    out["top_1_drop_points"] = {
+        key: metrics.top1_drop_points(keras.top1, result.top1) for key, result in references.items() if key != "keras"
+    }
+    out["num_images"] = len(keras.labels)  # images used; see "images" for the skipped ones
+    out["images"] = {
+        "found": len(job.evaluation_set.paths),
+        "used": len(keras.labels),
+        "skipped": [{"file": path, "reason": reason} for path, reason in keras.skipped],
+        "modes": keras.modes,
+        "converted_to_rgb": sum(count for mode, count in keras.modes.items() if mode != "RGB"),
+    }
+    out["num_classes"] = job.evaluation_set.num_classes
+    files = pipeline.reference_files
+    out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in references.items()}
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)  # the images every model saw, in order
+    _add_statistics(out["models"], references, job, paths)
+    out["class_names"] = list(names)
+    out["configuration"] = job.config.as_dict()
+    out["environment"] = environment(versions.stack(), job.config.tflite_runtime)
+    out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    correct = {key: result.correct for key, result in evaluations.items()}
+    out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)
+    out["run_id"] = pipeline.options.run_id
+    out["results_file"] = str(job.config.evaluate_result_dir / RESULTS_FILE)
+    return out
+
+
+def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | None) -> dict:
+    return {
+        "top_1_accuracy": result.top1,
+        "top_5_accuracy": result.top5,
+        "top_k_of_top_5": min(5, len(names)),
+        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        "per_class_top_1": dict(zip(names, result.per_class_top1)),
+        "confusion_matrix": result.confusion.tolist(),
+        "evaluation_seconds": round(result.seconds, 4),
+        "file": str(file) if file else None,
+        "file_size_bytes": size_bytes(file) if file else None,
+    }
+
+
+def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job, paths: list) -> None:
+    """Per model: the Wilson interval of its Top-1; against Keras (and model_quantized.tflite against
+    model_quantized.keras) the paired comparison; for the gated models the decision; the flipped images."""
+    thresholds, keras = job.config.thresholds, evaluations["keras"]
+    correct = {key: result.correct for key, result in evaluations.items()}
+    for key, model in models.items():
+        model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
+                                                                  thresholds.confidence))
+        if key == "keras":
+            continue
+        references = ["keras", *([KERAS_QUANTIZED.key] if key == QUANTIZED_TFLITE.key and KERAS_QUANTIZED.key in
+                                  correct else [])]
+        model["paired"] = {reference: statistics.compare_paired(correct[reference], correct[key],
+                                                                thresholds.confidence).as_dict()
+                           for reference in references}
+        if key in GATED:
+            model["decision"] = decision(model["paired"]["keras"], thresholds.max_top1_drop, thresholds)
+        model["flipped"] = per_image.flipped(paths, keras.labels, job.evaluation_set.class_names, keras,
+                                             evaluations[key])
+
+
+def size_bytes(path: Path) -> int:
+    """Size of a file, or of everything in a folder (a SavedModel)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def environment(stack: dict, runtime) -> dict:
+    """Versions of the stack and the TFLite runtime that produced the figures."""
+    interpreter_version = stack["ai_edge_litert"] if runtime.interpreter == "litert" else stack["tensorflow"]
+    return {
+        **stack,
+        "tflite_runtime": {
+            "interpreter": runtime.interpreter,
+            "version": interpreter_version,
+            "op_resolver": runtime.op_resolver,
+            "num_threads": runtime.num_threads,
+            "batch_size": runtime.batch_size,
+            "instances": runtime.pool_size,
+        },
+        "python": platform.python_version(),
+        "host": platform.node(),
+    }

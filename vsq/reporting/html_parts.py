@@ -1,0 +1,88 @@
+"""Pieces of vsq's HTML shared by the report's sections: the style, embedded charts, table cells, the
+variants table. Every value from a results document goes through html.escape or a number format."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+
+STYLE = """<style>
+.vsq-summary, .vsq-variants { border-collapse: collapse; margin: 8px 0 16px; }
+.vsq-summary td, .vsq-summary th, .vsq-variants td, .vsq-variants th { border: 1px solid #ccc; padding: 3px 8px; }
+.vsq-pass { color: #1a7f37; font-weight: bold; } .vsq-fail { color: #cf222e; font-weight: bold; }
+.vsq-chart { display: block; margin: 8px 0; max-width: 100%; }
+.vsq-summary td { vertical-align: top; white-space: nowrap; } .vsq-ci { color: #57606a; font-size: 85%; }
+.vsq-verdict { padding: 0 4px; border-radius: 3px; }
+.vsq-inconclusive { color: #7d4e00; background: #fff8c5; font-weight: bold; border: 1px solid #d4a72c; }
+.vsq-note { color: #57606a; margin: 2px 0; }
+.vsq-gallery { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 16px; }
+.vsq-flip { margin: 0; width: 120px; font-size: 75%; border: 1px solid #ccc; padding: 4px; }
+.vsq-flip.vsq-loss { border-color: #cf222e; } .vsq-flip.vsq-gain { border-color: #1a7f37; }
+.vsq-thumb { display: block; width: 96px; height: 96px; object-fit: contain; margin: 0 auto 4px; }
+.vsq-missing { background: #f6f8fa; color: #57606a; text-align: center; font-size: 90%; }
+.vsq-kind { font-weight: bold; }
+</style>"""
+
+
+
+def img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img class="vsq-chart" alt="{escape(alt)}" src="data:image/png;base64,{data}"/>'
+
+
+def kib(size: int | None) -> str:
+    return "—" if size is None else f"{size / 1024:,.1f} KiB"
+
+
+def top1_cell(model: dict | None) -> str:
+    """'0.9400' over its interval '[0.898, 0.965]' (Wilson, fractions)."""
+    if not model:
+        return "—"
+    interval = model.get("top_1_interval")
+    low_high = f'<br><span class="vsq-ci">[{interval[0]:.3f}, {interval[1]:.3f}]</span>' if interval else ""
+    return f"{model['top_1_accuracy']:.4f}{low_high}"
+
+
+def verdict_cell(decision: dict | None) -> str:
+    """The decision rule's word on the drop: PASS, FAIL or INCONCLUSIVE, each styled on its own."""
+    if not decision:
+        return "—"
+    verdict = decision["verdict"]
+    note = f"rule {decision['rule']} at {decision['confidence'] * 100:g} %"
+    if verdict == "INCONCLUSIVE":
+        note += f"; counts as {'pass' if decision['passes'] else 'fail'}"
+    return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}" title="{escape(note)}">{escape(verdict)}</span>'
+
+
+def imx500_cell(section: dict | None) -> str:
+    """Memory utilization on the IMX500, as the terminal table shows it, red when it does not fit or is over
+    max_memory_utilization; the converter's error as the title when it has no figure."""
+    from vsq.sections.imx500 import cell, fits
+
+    if section is None or fits(section):
+        return escape(cell(section))
+    title = f' title="{escape(str(section.get("error")))}"' if section.get("utilization_percent") is None else ""
+    return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
+
+
+def variants_table(doc: dict) -> str:
+    table = doc.get("variants", {}).get("models")
+    if not table:
+        return ""
+    recommended = doc["variants"].get("recommended")
+    rows = []
+    for name, row in sorted(table.items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1)):
+        mark = " ★ recommended" if name == recommended else ""
+        if row.get("error"):
+            cells = (escape(name), "failed", "", "", "", "", escape(row["error"][:200]))
+        else:
+            status = ("reference" if "within_threshold" not in row else
+                      "within threshold" if row["within_threshold"] else "over threshold")
+            cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", f"{row['top_1_drop_points']:+.2f}",
+                     f"{row.get('agreement_with_keras', 0):.4f}", kib(row.get("file_size_bytes")),
+                     f"{row.get('latency_ms_per_image', 0):.3f}", status)
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("variant", "Top-1", "drop (pp)", "agreement", "size",
+                                             "latency (ms/img)", "status"))
+    return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

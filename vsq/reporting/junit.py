@@ -1,0 +1,35 @@
+"""JUnit XML of a run without pytest (`python -m vsq run`): one testcase per check of each configuration,
+named as pytest names it (test_<check>[configuration]), with its figures as properties and a failure
+carrying its one-line message, so CI test viewers show the same as for `pytest suites/ --junitxml`."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+
+def checks_xml(results: list, failures: dict[str, str]) -> bytes:
+    """results: vsq.pipeline.results.RunResult per configuration; failures: configurations whose run gave
+    no results, with why (one failed testcase each)."""
+    suite = ET.Element("testsuite", name="vsq")
+    tests = failed = 0
+    for result in results:
+        for name, check in result.checks.items():
+            base, bracket, item = name.partition("[")
+            case_name = f"test_{base}[{result.name}{'-' + item[:-1] if bracket else ''}]"
+            case = ET.SubElement(suite, "testcase", classname=f"vsq.{result.name}", name=case_name)
+            properties = ET.SubElement(case, "properties")
+            for key, value in {"configuration": result.name, **check.figures}.items():
+                ET.SubElement(properties, "property", name=key, value=str(value))
+            if not check.ok:
+                ET.SubElement(case, "failure", message=check.message).text = check.message
+                failed += 1
+            tests += 1
+    for name, message in failures.items():
+        case = ET.SubElement(suite, "testcase", classname=f"vsq.{name}", name=f"run[{name}]")
+        ET.SubElement(case, "failure", message=message).text = message
+        tests, failed = tests + 1, failed + 1
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failed))
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,143 @@
+"""The variants part of results.json: every quantized file of a configuration side by side.
+
+Rows for model.tflite, model_quantized.tflite (the default recipe) and every variant, on the same
+images: Top-1, Top-5, drop and agreement against Keras, file size, weight storage, latency; and the
+recommendation, the smallest quantized file within its thresholds.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vsq.statistics import metrics
+from vsq.configuration.config import Config, TFLiteRuntime
+from vsq.pipeline.builds import RecipeBuild
+from vsq.pipeline.verdicts import decision, within_thresholds
+from vsq.statistics.paired import compare_paired
+from vsq.configuration.job import Job
+from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
+from vsq.runtimes.tflite_storage import describe_tflite
+
+LATENCY = {"batch": 1, "warmup_runs": 2, "timed_runs": 10}
+RECOMMENDATION_RULE = ("smallest file among the quantized models within their max_top1_drop and min_top1 "
+                       "(better than chance when min_top1 is null)")
+
+
+def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict, references: dict,
+                     files: dict[str, Path], evaluation_failures: dict[str, str] | None = None) -> dict:
+    """The section: rows by name (model.tflite, model_quantized.tflite, then variants in configuration order).
+
+    evaluations: ModelEvaluation per built variant; references: ModelEvaluation per reference model key;
+    files: reference model key -> file; evaluation_failures: variants that were built but could not be
+    evaluated, with why. Latency is measured on the first evaluation image.
+    """
+    config, keras = job.config, references["keras"]
+    image_path = job.evaluation_set.paths[0]
+    image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
+    rows = {
+        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config),
+        QUANTIZED_TFLITE.file: _row(f"mct_ptq ({config.target_platform}, the default model)",
+                                    files["tflite_quantized"], references["tflite_quantized"], keras, config),
+    }
+    default = rows[QUANTIZED_TFLITE.file]
+    _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
+    default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
+                                                                      keras.num_classes))
+    for name, build in builds.items():
+        error = build.error or (evaluation_failures or {}).get(name)
+        rows[name] = _variant_row(config, build, evaluations.get(name), keras, error)
+    for row in rows.values():
+        if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
+            row["latency_ms_per_image"] = round(latency_ms(Path(row["file"]), config.tflite_runtime, image,
+                                                           LATENCY["warmup_runs"], LATENCY["timed_runs"]), 3)
+    return {
+        "models": rows,
+        "recommended": recommend(rows),
+        "recommendation_rule": RECOMMENDATION_RULE,
+        "failed": {name: row["error"] for name, row in rows.items() if row.get("error")},
+        "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
+    }
+
+
+def _row(kind: str, path: Path, result, keras, config: Config) -> dict:
+    """A row of figures for a built file (reference rows are marked: history skips them)."""
+    storage = describe_tflite(path)
+    return {
+        "kind": kind, "file": str(path), "reference": True, "top_1_accuracy": result.top1,
+        "top_5_accuracy": result.top5, "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
+        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        "file_size_bytes": Path(path).stat().st_size,
+        **{key: storage[key] for key in ("weights", "inputs", "outputs")},
+    }
+
+
+def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str | None) -> dict:
+    from vsq.frameworks.keras.recipes import options
+
+    variant = build.recipe
+    row = {
+        "kind": variant.kind,
+        "options": {key: value for key, value in options(variant, config).items() if key != "kind"},
+        "file": str(build.path) if build.path else None,
+        "max_top1_drop": variant.max_top1_drop, "min_top1": variant.min_top1, "candidate": True,
+        "build_seconds": None if build.seconds is None else round(build.seconds, 2), "cache": build.cache,
+        "error": error, "within_threshold": False,
+    }
+    if result is None:  # not built, or not evaluated
+        return row
+    row.update(_row(variant.kind, build.path, result, keras, config), kind=variant.kind, reference=False)
+    _judge(row, result, keras, variant.max_top1_drop, config)
+    row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
+    return row
+
+
+def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
+    """The paired comparison with Keras and the decision on the drop, as for the default model."""
+    paired = compare_paired(keras.correct, result.correct, config.thresholds.confidence)
+    row["paired"] = {"keras": paired.as_dict()}
+    row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
+
+
+def recommend(rows: dict[str, dict]) -> str | None:
+    """The smallest file among the quantized models within their thresholds (ties: first listed)."""
+    candidates = [(row["file_size_bytes"], i, name) for i, (name, row) in enumerate(rows.items())
+                  if row.get("candidate") and row.get("within_threshold")]
+    return min(candidates)[2] if candidates else None
+
+
+def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
+    """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
+
+    image: one preprocessed float32 image (H, W, 3).
+    """
+    from vsq.runtimes.tflite import TFLiteClassifier
+
+    classifier = TFLiteClassifier(path, runtime)
+    batch = image[None].astype(np.float32)
+    for _ in range(warmup):
+        classifier.predict(batch)
+    start = time.perf_counter()
+    for _ in range(runs):
+        classifier.predict(batch)
+    return (time.perf_counter() - start) / runs * 1000.0
+
+
+def table_rows(name: str, section: dict) -> list[tuple]:
+    """Terminal rows of one configuration's section: best Top-1 first, failed builds last, the pick marked."""
+    ordered = sorted(section["models"].items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1.0))
+    return [_table_row(name, f"{model} *" if model == section["recommended"] else model, row) for model, row in ordered]
+
+
+TABLE_HEADER = ("configuration", "model", "kind", "size (KB)", "Top-1", "drop (pp)", "ms/img", "gate")
+
+
+def _table_row(job_name: str, name: str, row: dict) -> tuple:
+    kind = row["kind"].split(" (")[0]
+    if row.get("error"):
+        return (job_name, name, kind, "-", "-", "-", "-", "ERROR")
+    gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
+    return (job_name, name, kind, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}",
+            f"{row['top_1_drop_points']:+.2f}", f"{row['latency_ms_per_image']:.2f}", gate)
