@@ -52,6 +52,9 @@ def pytest_addoption(parser):
         help="write this run's Top-1 as the accepted baseline (the replaced file is kept as "
         "<name>.previous.json). Default: off.",
     )
+    from vsq.__main__ import add_grant_options
+
+    add_grant_options(lambda *names, help, **kwargs: group.addoption(*names, help=help + ".", **kwargs))
     group.addoption(
         "--no-cache",
         action="store_true",
@@ -68,6 +71,7 @@ def pytest_configure(config):
     from pathlib import Path
 
     from fixtures.session import SESSION_KEY, VsqSession
+    from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
     from vsq.errors import ConfigError
     from vsq.pipeline.cache import Cache, default_root
@@ -75,7 +79,9 @@ def pytest_configure(config):
     from vsq.reporting.progress import Progress
 
     try:
-        jobs = prepare_all(config.getoption("config"))
+        grants = Grants.given(config.getoption("allow_unsafe_model_code"), config.getoption("imx500_converter"),
+                              config.getoption("max_image_pixels"))
+        jobs = prepare_all(config.getoption("config"), grants)
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
     baseline = config.getoption("baseline")

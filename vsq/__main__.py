@@ -1,12 +1,13 @@
 """Command line of vsq:
 
   python -m vsq run CONFIG... [--html OUT.html] [--junit OUT.xml] [--cache-dir DIR] [--no-cache]
-                  [--baseline PATH] [--accept-baseline]
+                  [--baseline PATH] [--accept-baseline] [--allow-unsafe-model-code NAME]
+                  [--imx500-converter PATH] [--max-image-pixels N]
                                             the run `pytest suites/` makes, without pytest: the same table,
                                             results.json and exit code (0: every configuration passed,
                                             1: any failed, 2: interrupted, 4: a bad configuration)
   python -m vsq history PATH [--plot PNG]   the Top-1 trend of a history.jsonl
-  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE]
+  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE] [--images DIR]
                                             one table, report and verdict over the results.json of
                                             several runs (exit 0: all passed, 1: any failed, 2: usage)
 """
@@ -55,9 +56,23 @@ def main(argv: list[str] | None = None) -> int:
                      help="accepted results for every configuration. Default: each one's \"baseline\" key")
     run.add_argument("--accept-baseline", action="store_true",
                      help="write this run's Top-1 as the accepted baseline. Default: off")
+    add_grant_options(run.add_argument)
     args = parser.parse_args(argv)
     commands_by_name = {"report": report, "history": trend_of, "run": run_configurations}
     return commands_by_name[args.command](args)
+
+
+def add_grant_options(add) -> None:
+    """What only the command line grants (vsq.configuration.grants); pytest's plugin adds the same options."""
+    add("--allow-unsafe-model-code", action="append", default=[], metavar="NAME",
+        help="let configuration NAME's model run the code stored in it (Lambda layers, TensorFlow calls outside pure "
+        "tensor functions); repeat for several. Default: refused")
+    add("--imx500-converter", metavar="PATH",
+        help="the IMX500 converter to run (a regular executable file) for every configuration with an imx500 section. "
+        "Default: $VSQ_IMX500_CONVERTER, else .venv-imx500/bin/imxconv-tf of the checkout, else imxconv-tf on PATH")
+    add("--max-image-pixels", type=int, metavar="N",
+        help="largest image, width x height, a configuration may decode (it may set a lower preprocessing."
+        "max_image_pixels). Default: the schema's 40,000,000")
 
 
 def run_configurations(args) -> int:

@@ -17,11 +17,13 @@ EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
 
 def run(args) -> int:
     from vsq.api import run_options
+    from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
     from vsq.pipeline.pipeline import Pipeline
 
     try:
-        jobs = prepare_all(args.configs)
+        jobs = prepare_all(args.configs, Grants.given(args.allow_unsafe_model_code, args.imx500_converter,
+                                                      args.max_image_pixels))
     except ConfigError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -100,7 +101,7 @@ class Imx500Result:
 
 
 def find_converter(configured: Path | None, project_root: Path) -> Path | None:
-    """The configured path (as given, even when missing, so errors can name it), else the project's
+    """The granted path (as given, even when missing, so errors can name it), else the project's
     .venv-imx500/bin/imxconv-tf, else imxconv-tf on PATH, else None."""
     if configured is not None:
         return Path(configured)
@@ -124,6 +125,20 @@ def java_major_version() -> int | None:
     return int(match.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
 
 
+def not_runnable(converter: Path) -> str | None:
+    """Why vsq will not run this file, or None: it runs regular executable files only, never through a symbolic
+    link (which would run whatever the link points at when it is followed)."""
+    try:
+        mode = os.lstat(converter).st_mode
+    except OSError as error:
+        return f"cannot be found ({error.strerror}); give the path of imxconv-tf"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; vsq runs regular files only: give the file it points at"
+    if not stat.S_ISREG(mode) or not os.access(converter, os.X_OK):
+        return "is not an executable file; give the path of imxconv-tf"
+    return None
+
+
 def missing_requirements(converter: Path | None) -> str | None:
     """One line naming what the converter lacks and the command that installs it, or None.
 
@@ -132,8 +147,8 @@ def missing_requirements(converter: Path | None) -> str | None:
     missing = []
     if converter is None:
         missing.append(f"{TOOL} not found ({VENV}/bin/{EXECUTABLE} or {EXECUTABLE} on PATH)")
-    elif not (Path(converter).is_file() and os.access(converter, os.X_OK)):
-        missing.append(f"{TOOL} not found at {converter}")
+    elif not_runnable(converter):
+        missing.append(f"{TOOL} at {converter} {not_runnable(converter)}")
     java = java_major_version()
     if java is None or java < JAVA_NEEDED:
         found = f"found Java {java}" if java else "no java on PATH"
