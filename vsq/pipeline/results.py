@@ -74,6 +74,8 @@ def finish(pipeline: Pipeline) -> RunResult:
     checks = {name: pipeline.check(name) for name in pipeline.planned_checks()}
     document.update(format=FORMAT, checks={name: check.as_dict() for name, check in checks.items()},
                     gate=gate(checks), cache=dict(pipeline.cache_log))
+    if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
+        document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
     history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
     return RunResult(pipeline.name, document, checks)

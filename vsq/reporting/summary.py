@@ -81,6 +81,8 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
         if reused:
             lines.append(f"{name}: reused from the cache: {', '.join(reused)}; --no-cache builds everything again")
+        lines += [f"{name}: the cache entry of {what} was not used ({reason}); built again"
+                  for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
     out = [("vsq: Top-1 accuracy", lines)]
     compared = {name: doc["variants"] for name, doc in documents.items() if doc.get("variants")}
