@@ -87,7 +87,7 @@ def pytest_configure(config):
     baseline = config.getoption("baseline")
     cache = Cache(config.getoption("vsq_cache_dir") or default_root(), enabled=not config.getoption("no_cache"))
     options = RunOptions(cache,
-                         baseline=Path(baseline).resolve() if baseline else None,
+                         baseline=Path(os.path.abspath(baseline)) if baseline else None,  # a link there is replaced
                          accept_baseline=config.getoption("accept_baseline"),
                          progress=Progress(_stderr_is_terminal(config), lambda: _visible(config)))
     if options.accept_baseline:

@@ -50,5 +50,5 @@ def run_options(cache_dir=None, use_cache: bool = True, baseline=None, accept_ba
     from vsq.reporting.progress import Progress
 
     return RunOptions(Cache(Path(cache_dir) if cache_dir else default_root(), enabled=use_cache),
-                      baseline=Path(baseline).resolve() if baseline else None, accept_baseline=accept_baseline,
+                      baseline=Path(os.path.abspath(baseline)) if baseline else None, accept_baseline=accept_baseline,
                       progress=Progress(progress))

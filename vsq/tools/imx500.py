@@ -295,6 +295,8 @@ def convert(converter: Path, keras_file: Path, out_dir: Path, memory_report_only
     mix with this one's). A model that does not fit returns a result with fits False and the
     converter's error; a failure without a memory report raises Imx500Error.
     """
+    from vsq.util.atomic import atomic_path, remove_tree
+
     converter, keras_file, out_dir, log_file = (Path(p) for p in (converter, keras_file, out_dir, log_file))
     if log_file.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"log_file {log_file} must be outside out_dir {out_dir}, which is replaced")
@@ -310,15 +312,16 @@ def convert(converter: Path, keras_file: Path, out_dir: Path, memory_report_only
         if memory_report_only:
             command.append("--memory-report")
         start = time.perf_counter()
-        try:
-            with open(log_file, "w") as log:
+        with atomic_path(log_file) as written, open(written, "w") as log:  # renamed into place: never through a link
+            try:
                 done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                       env=_converter_env(TMPDIR=str(Path(scratch) / "tmp")))
-        except OSError as error:
-            raise Imx500Error(action, f"cannot run {converter}: {error}; install with: {SETUP_COMMAND}",
-                              log_file) from None
+            except OSError as error:
+                done = error
+        if isinstance(done, OSError):
+            raise Imx500Error(action, f"cannot run {converter}: {done}; install with: {SETUP_COMMAND}", log_file)
         seconds = time.perf_counter() - start
-        shutil.rmtree(out_dir, ignore_errors=True)
+        remove_tree(out_dir)
         if building.is_dir():
             os.rename(building, out_dir)
     error = None if done.returncode == 0 else error_line(log_file.read_text(errors="replace"))
