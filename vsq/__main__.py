@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from vsq.reporting import history
+from vsq.util.text import terminal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     combined.add_argument("--history", type=Path, metavar="FILE",
                           help="append one line per configuration to this history.jsonl, skipping runs already "
                           "in it. Default: none")
+    combined.add_argument("--images", type=Path, action="append", default=[], metavar="DIR",
+                          help="a folder whose images the HTML gallery may embed (the evaluation images the runs "
+                          "flipped); repeat for several. A results.json names any path: only images under these "
+                          "folders are read. Default: none (captions without thumbnails)")
     run = commands.add_parser(
         "run", help="run configurations as `pytest suites/` does: table, results.json, history, the gate's exit code "
         "(0: all passed, 1: any failed, 2: interrupted, 4: a bad configuration)")
@@ -93,9 +98,14 @@ def trend_of(args) -> int:
         print(f"{path}: no runs recorded" + (f" for {args.configuration!r}" if args.configuration else ""),
               file=sys.stderr)
         return 1
-    print(history.table(lines))
-    if args.plot:
-        print(f"plot: {history.plot(lines, args.plot)}")
+    try:  # a history.jsonl may come from elsewhere too: its names reach the terminal as text only
+        print("\n".join(terminal(line) for line in history.table(lines).splitlines()))
+        if args.plot:
+            print(f"plot: {history.plot(lines, args.plot)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        print(f"ERROR: {path}: a line is not a vsq history line ({type(error).__name__}); give the history.jsonl a "
+              "vsq run wrote", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -106,7 +116,8 @@ def report(args) -> int:
         runs = combined.load(args.paths)
         print(combined.text(runs))
         if args.html:
-            print(f"html: {combined.write(args.html, combined.html_page(runs))}")
+            folders = {run.name: args.images for run in runs}
+            print(f"html: {combined.write(args.html, combined.html_page(runs, folders))}")
         if args.junit:
             print(f"junit: {combined.write(args.junit, combined.junit_xml(runs))}")
         if args.history:

@@ -68,7 +68,10 @@ def _report(args, results: list, failures: dict[str, str]) -> None:
         print("\n".join(lines))
     if args.html:
         runs = [Run(result.name, Path(result.document["results_file"]), result.document) for result in results]
-        print(f"html: {write(args.html, html_page(runs))}")
+        # The gallery reads this run's own evaluation images, which the run checked.
+        folders = {result.name: [Path(result.document["configuration"]["evaluate_image_dir_resolved"])]
+                   for result in results}
+        print(f"html: {write(args.html, html_page(runs, folders))}")
     if args.junit:
         from vsq.reporting.junit import checks_xml
 
