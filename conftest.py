@@ -73,6 +73,7 @@ def pytest_configure(config):
     from fixtures.session import SESSION_KEY, VsqSession
     from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
+    from vsq.util.text import terminal
     from vsq.errors import ConfigError
     from vsq.pipeline.cache import Cache, default_root
     from vsq.pipeline.options import RunOptions
@@ -83,7 +84,7 @@ def pytest_configure(config):
                               config.getoption("max_image_pixels"))
         jobs = prepare_all(config.getoption("config"), grants)
     except ConfigError as error:
-        raise pytest.UsageError(str(error)) from None
+        raise pytest.UsageError(terminal(str(error))) from None
     baseline = config.getoption("baseline")
     cache = Cache(config.getoption("vsq_cache_dir") or default_root(), enabled=not config.getoption("no_cache"))
     options = RunOptions(cache,
@@ -209,8 +210,9 @@ def _deselect(config, items, dropped_if):
 def pytest_runtest_makereport(item, call):
     """Our own errors, and the TensorFlow/MCT messages they carry, are shown without a traceback."""
     from vsq.errors import VsqError
+    from vsq.util.text import terminal
 
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, VsqError) and report.failed:
-        report.longrepr = str(call.excinfo.value)
+        report.longrepr = terminal(str(call.excinfo.value), lines=True)
     return report

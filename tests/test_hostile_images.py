@@ -91,3 +91,15 @@ def test_a_fifo_among_the_images_is_refused_before_it_can_hang_the_run(project, 
     os.mkfifo(project / folder / "red_99.JPEG")
     with pytest.raises(ConfigError, match=r"red_99\.JPEG is not a regular file \(a FIFO, socket or device\)"):
         prepare(tiny.write_config(project))
+
+
+def test_a_file_name_with_escape_sequences_reaches_the_terminal_as_text(harness):
+    """An evaluation image named with a terminal escape sequence, refused at prepare: pytest's one line shows it."""
+    tiny.write_data(harness.path)
+    hostile.write_h5(harness.path / "model.h5", hostile.model_config())
+    os.mkfifo(harness.path / "evaluate" / "images" / "red" / "\x1b[2Jred.JPEG")
+    from runs import run_suites
+
+    result = run_suites(harness, tiny.write_config(harness.path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "\x1b" not in result.stderr.str() and "\\x1b[2Jred.JPEG is not a regular file" in result.stderr.str()

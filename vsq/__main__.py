@@ -123,7 +123,7 @@ def report(args) -> int:
         if args.history:
             print(f"history: {combined.append_history(runs, args.history)} line(s) appended to {args.history}")
     except combined.ReportError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+        print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
         return 2
     return combined.exit_code(runs)
 

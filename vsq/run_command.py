@@ -11,6 +11,7 @@ import signal
 import sys
 
 from vsq.errors import ConfigError, VsqError
+from vsq.util.text import terminal
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
 
@@ -25,7 +26,7 @@ def run(args) -> int:
         jobs = prepare_all(args.configs, Grants.given(args.allow_unsafe_model_code, args.imx500_converter,
                                                       args.max_image_pixels))
     except ConfigError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+        print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     options = run_options(args.cache_dir, not args.no_cache, args.baseline, args.accept_baseline)
     unset = [job.name for job in jobs if args.accept_baseline and options.baseline_for(job.config) is None]
@@ -40,7 +41,7 @@ def run(args) -> int:
             try:
                 results.append(Pipeline(job, options).result)
             except ConfigError as error:  # the model does not match the configuration
-                print(f"ERROR: {error}", file=sys.stderr)
+                print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
                 return EXIT_USAGE
             except VsqError as error:
                 failures[job.name] = str(error)

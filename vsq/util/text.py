@@ -21,9 +21,13 @@ def utf8(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def terminal(text: str) -> str:
-    """One line for a terminal: control, line-breaking and bidirectional characters shown as \\xNN / \\uNNNN."""
-    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], utf8(str(text)))
+def terminal(text: str, lines: bool = False) -> str:
+    """Text for a terminal: control, line-breaking and bidirectional characters shown as \\xNN / \\uNNNN; with
+    lines, line feeds are kept (a message of several lines)."""
+    def shown(match) -> str:
+        return match.group() if lines and match.group() == "\n" else ascii(match.group())[1:-1]
+
+    return _CONTROL.sub(shown, utf8(str(text)))
 
 
 def xml(text: str) -> str:
