@@ -148,7 +148,7 @@ class Attacks:
                     "try:\n    prepare(sys.argv[1]); print('accepted')\n"
                     "except Exception as error:\n    print('refused:', str(error).split(': ', 2)[-1][:110])")
             done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True,
-                                  env=self.env, timeout=120)
+                                  env=self.env, timeout=120, cwd=self.work)  # not this checkout's folder
             self.record(attack, f"at prepare: {done.stdout.strip() or done.stderr.strip()[-150:]}")
 
     # --- images -------------------------------------------------------------------------------------------------
@@ -164,14 +164,15 @@ class Attacks:
         bomb = hostile.pixel_bomb_png(root / "bomb.JPEG")
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-W", "ignore", "-c", decode, str(bomb)], capture_output=True, text=True,
-                              env=self.env, timeout=300)
+                              env=self.env, timeout=300, cwd=self.work)
         self.record(f"pixel bomb: {bomb.stat().st_size // 1024} KiB PNG of 13,000 x 13,000 pixels",
                     f"{done.stdout.strip()} in {time.perf_counter() - started:.1f} s")
         gs_ran = root / "gs-ran"
         hostile.program(root / "bin" / "gs", gs_ran)
         (root / "x.JPEG").write_bytes(hostile.EPS)
         done = subprocess.run([sys.executable, "-W", "ignore", "-c", decode, str(root / "x.JPEG")], capture_output=True,
-                              text=True, env={**self.env, "PATH": f"{root / 'bin'}:{os.environ['PATH']}"}, timeout=300)
+                              text=True, env={**self.env, "PATH": f"{root / 'bin'}:{os.environ['PATH']}"}, timeout=300,
+                              cwd=self.work)
         self.record("EPS file named .JPEG", f"{done.stdout.split('|')[0].strip()}; Ghostscript ran: {gs_ran.exists()}")
         root, config = self.project("fifo")
         os.mkfifo(root / "evaluate" / "images" / "red" / "red_99.JPEG")
@@ -441,22 +442,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", type=Path, default=HERE, help="the vsq checkout to attack. Default: this one")
     parser.add_argument("--work-dir", type=Path, required=True, help="where the hostile files go (emptied)")
+    parser.add_argument("--only", nargs="+", metavar="GROUP", help=f"only these groups: {', '.join(GROUPS)}")
     args = parser.parse_args()
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
     attacks = Attacks(args.repo.resolve(), args.work_dir.resolve())
     print(f"| attack ({args.repo}) | outcome |\n|---|---|", flush=True)
     models = attacks.make_models()
-    attacks.converter_in_configuration()
-    attacks.lambda_models(models)
-    attacks.guard_only()
-    attacks.images()
-    attacks.cache()
-    attacks.imx500_cache()
-    attacks.links_in_outputs()
-    attacks.report()
-    attacks.workflow()
+    for group in args.only or GROUPS:
+        step = getattr(attacks, group)
+        step(models) if group == "lambda_models" else step()
     return 0
+
+
+GROUPS = ("converter_in_configuration", "lambda_models", "guard_only", "images", "cache", "imx500_cache",
+          "links_in_outputs", "report", "workflow")
 
 
 if __name__ == "__main__":
