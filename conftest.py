@@ -52,6 +52,9 @@ def pytest_addoption(parser):
         help="write this run's Top-1 as the accepted baseline (the replaced file is kept as "
         "<name>.previous.json). Default: off.",
     )
+    from vsq.__main__ import add_grant_options
+
+    add_grant_options(lambda *names, help, **kwargs: group.addoption(*names, help=help + ".", **kwargs))
     group.addoption(
         "--no-cache",
         action="store_true",
@@ -68,20 +71,24 @@ def pytest_configure(config):
     from pathlib import Path
 
     from fixtures.session import SESSION_KEY, VsqSession
+    from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
+    from vsq.util.text import terminal
     from vsq.errors import ConfigError
     from vsq.pipeline.cache import Cache, default_root
     from vsq.pipeline.options import RunOptions
     from vsq.reporting.progress import Progress
 
     try:
-        jobs = prepare_all(config.getoption("config"))
+        grants = Grants.given(config.getoption("allow_unsafe_model_code"), config.getoption("imx500_converter"),
+                              config.getoption("max_image_pixels"))
+        jobs = prepare_all(config.getoption("config"), grants)
     except ConfigError as error:
-        raise pytest.UsageError(str(error)) from None
+        raise pytest.UsageError(terminal(str(error))) from None
     baseline = config.getoption("baseline")
     cache = Cache(config.getoption("vsq_cache_dir") or default_root(), enabled=not config.getoption("no_cache"))
     options = RunOptions(cache,
-                         baseline=Path(baseline).resolve() if baseline else None,
+                         baseline=Path(os.path.abspath(baseline)) if baseline else None,  # a link there is replaced
                          accept_baseline=config.getoption("accept_baseline"),
                          progress=Progress(_stderr_is_terminal(config), lambda: _visible(config)))
     if options.accept_baseline:
@@ -203,8 +210,9 @@ def _deselect(config, items, dropped_if):
 def pytest_runtest_makereport(item, call):
     """Our own errors, and the TensorFlow/MCT messages they carry, are shown without a traceback."""
     from vsq.errors import VsqError
+    from vsq.util.text import terminal
 
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, VsqError) and report.failed:
-        report.longrepr = str(call.excinfo.value)
+        report.longrepr = terminal(str(call.excinfo.value), lines=True)
     return report

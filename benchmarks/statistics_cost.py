@@ -61,7 +61,7 @@ def main() -> None:
 
     seconds = best_of(5, statistics)
     flipped = len(models["tflite_quantized"]["flipped"])
-    gallery = best_of(5, lambda: gallery_html(job.name, {"models": models}))
+    gallery = best_of(5, lambda: gallery_html(job.name, {"models": models}, [job.config.evaluate_image_dir]))
     print(f"{job.name}: {len(paths)} images, {flipped} flipped by model_quantized.tflite")
     print(f"statistics, flipped lists, per-image record: {seconds * 1000:.1f} ms")
     print(f"gallery of {min(24, flipped)} thumbnails: {gallery * 1000:.1f} ms")

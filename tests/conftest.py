@@ -13,9 +13,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def project(tmp_path):
-    """A tiny project without a model: images, labels.json and a valid model file path."""
+    """A tiny project without a real model: images, labels.json and model.h5, an HDF5 file with a model
+    configuration and no weights (what vsq checks before loading a model, made without TensorFlow)."""
+    import hostile
+
     tiny.write_data(tmp_path)
-    (tmp_path / "model.h5").write_bytes(b"not checked by load_config")
+    hostile.write_h5(tmp_path / "model.h5", hostile.model_config(hostile.layer("Dense", "dense", units=3)))
     return tmp_path
 
 

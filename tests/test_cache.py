@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+import hostile
 import tiny
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import Cache, file_digest
@@ -106,7 +107,7 @@ def test_thresholds_and_outputs_do_not_matter(project):
 
 CHANGES = {
     # name: (what to change, keys that must change)
-    "model file": (lambda p: (p / "model.h5").write_bytes(b"another model"), {"float", "quantized"}),
+    "model file": (lambda p: hostile.write_h5(p / "model.h5", hostile.model_config()), {"float", "quantized"}),
     "calibration image": (lambda p: (p / "images" / "red" / "red_0.jpg").write_bytes(
         (p / "images" / "red" / "red_1.jpg").read_bytes()), {"quantized"}),
     "evaluation image": (lambda p: (p / "evaluate" / "images" / "red" / "red_0.JPEG").write_bytes(

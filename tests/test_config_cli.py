@@ -7,6 +7,7 @@ the machine is shared).
 
 import pytest
 
+import hostile
 import tiny
 from runs import run_suites
 from test_config import BAD, SPEC_EXAMPLE, write
@@ -52,7 +53,7 @@ CASES = [
 @pytest.mark.parametrize("make", CASES)
 def test_refusal_exits_4_without_traceback(harness, request, make):
     tiny.write_data(harness.path)
-    (harness.path / "model.h5").write_bytes(b"x")
+    hostile.write_h5(harness.path / "model.h5", hostile.model_config())  # a model file of the right format
     config, key, words = make(harness.path)
     result = run_suites(harness, config)
     print(f"{request.node.callspec.id}: pytest suites/ --config took {result.elapsed:.2f} s")

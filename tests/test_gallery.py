@@ -75,6 +75,11 @@ def _results_of_a_run(root: Path, config: Path) -> dict:
     return json.loads((root / "results" / "results.json").read_text())
 
 
+def images_of(document: dict) -> list[Path]:
+    """The folder a run's gallery may read: its configuration's evaluate_image_dir."""
+    return [Path(document["configuration"]["evaluate_image_dir_resolved"])]
+
+
 def figures(page: str) -> list[str]:
     return re.findall(r'<figure class="vsq-flip vsq-(\w+)".*?</figure>', page, flags=re.S)
 
@@ -95,7 +100,7 @@ def test_gallery_shows_24_embedded_thumbnails_losses_first_with_captions(flippin
 
     flipped = flipping_run["models"]["tflite_quantized"]["flipped"]
     start = time.perf_counter()
-    page = gallery_html("flipping", flipping_run)
+    page = gallery_html("flipping", flipping_run, images_of(flipping_run))
     seconds = time.perf_counter() - start
     print(f"gallery of 24 thumbnails: {seconds:.3f} s")
     shown = re.findall(r'<img class="vsq-thumb" alt="([^"]*)" src="data:image/jpeg;base64,([^"]+)"', page)
@@ -126,7 +131,7 @@ def test_gallery_without_the_image_files_keeps_the_captions(flipping_run, tmp_pa
     rows[0]["path"] = str(tmp_path / "elsewhere" / "gone.JPEG")  # a report made on another machine
     (tmp_path / "broken.JPEG").write_bytes(b"not a JPEG")
     rows[1]["path"] = str(tmp_path / "broken.JPEG")
-    page = gallery_html("moved", document, limit=5)
+    page = gallery_html("moved", document, [*images_of(document), tmp_path], limit=5)
     assert page.count("image not available here") == 2
     assert page.count("data:image/jpeg;base64,") == 3
     assert len(figures(page)) == 5 and page.count("true: ") == 5

@@ -105,22 +105,20 @@ def test_a_model_that_does_not_fit_fails_with_the_converters_figures(harness):
 
 def test_a_missing_converter_or_java_stops_the_run_before_any_work(harness, tiny_model, monkeypatch):
     tiny.write_data(harness.path)
-    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model),
-                               imx500={"converter": "tools/imxconv-tf"})
-    result = run_suites(harness, config)
+    config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), imx500={})
+    converter = harness.path / "tools" / "imxconv-tf"
+    result = run_suites(harness, config, extra=["--imx500-converter", str(converter)])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    expected = (f"ERROR: {config}: imx500.converter: {harness.path / 'tools' / 'imxconv-tf'} is not an executable "
-                "file; correct the path, or remove imx500.converter to use .venv-imx500/bin/imxconv-tf (made by bash "
-                "scripts/setup_imx500.sh)")
+    expected = (f"ERROR: {config}: imx500: --imx500-converter {converter}: cannot be found (No such file or "
+                "directory); give the path of imxconv-tf")
     assert expected in result.stderr.lines, result.stderr.str()
     assert not (harness.path / "output").exists()
 
-    converter = harness.path / "tools" / "imxconv-tf"
     converter.parent.mkdir()
     converter.write_text("#!/bin/sh\n")
     converter.chmod(0o755)
     monkeypatch.setenv("PATH", str(harness.path / "tools"))  # no java there
-    result = run_suites(harness, config)
+    result = run_suites(harness, config, extra=["--imx500-converter", str(converter)])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (f"ERROR: {config}: imx500: Java 17+ for the IMX500 converter missing (no java on PATH); install with: "
             "bash scripts/setup_imx500.sh") in result.stderr.lines, result.stderr.str()

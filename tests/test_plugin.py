@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import hostile
 import tiny
 from runs import run_suites
 
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_bad_configuration_exits_4_quickly_without_traceback(harness):
     tiny.write_data(harness.path)
-    (harness.path / "model.h5").write_bytes(b"x")
+    hostile.write_h5(harness.path / "model.h5", hostile.model_config())  # a model file of the right format
     config = tiny.write_config(harness.path, batch_size=400)
     result = run_suites(harness, config)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

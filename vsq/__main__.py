@@ -1,12 +1,13 @@
 """Command line of vsq:
 
   python -m vsq run CONFIG... [--html OUT.html] [--junit OUT.xml] [--cache-dir DIR] [--no-cache]
-                  [--baseline PATH] [--accept-baseline]
+                  [--baseline PATH] [--accept-baseline] [--allow-unsafe-model-code NAME]
+                  [--imx500-converter PATH] [--max-image-pixels N]
                                             the run `pytest suites/` makes, without pytest: the same table,
                                             results.json and exit code (0: every configuration passed,
                                             1: any failed, 2: interrupted, 4: a bad configuration)
   python -m vsq history PATH [--plot PNG]   the Top-1 trend of a history.jsonl
-  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE]
+  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE] [--images DIR]
                                             one table, report and verdict over the results.json of
                                             several runs (exit 0: all passed, 1: any failed, 2: usage)
 """
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from vsq.reporting import history
+from vsq.util.text import terminal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     combined.add_argument("--history", type=Path, metavar="FILE",
                           help="append one line per configuration to this history.jsonl, skipping runs already "
                           "in it. Default: none")
+    combined.add_argument("--images", type=Path, action="append", default=[], metavar="DIR",
+                          help="a folder whose images the HTML gallery may embed (the evaluation images the runs "
+                          "flipped); repeat for several. A results.json names any path: only images under these "
+                          "folders are read. Default: none (captions without thumbnails)")
     run = commands.add_parser(
         "run", help="run configurations as `pytest suites/` does: table, results.json, history, the gate's exit code "
         "(0: all passed, 1: any failed, 2: interrupted, 4: a bad configuration)")
@@ -55,9 +61,23 @@ def main(argv: list[str] | None = None) -> int:
                      help="accepted results for every configuration. Default: each one's \"baseline\" key")
     run.add_argument("--accept-baseline", action="store_true",
                      help="write this run's Top-1 as the accepted baseline. Default: off")
+    add_grant_options(run.add_argument)
     args = parser.parse_args(argv)
     commands_by_name = {"report": report, "history": trend_of, "run": run_configurations}
     return commands_by_name[args.command](args)
+
+
+def add_grant_options(add) -> None:
+    """What only the command line grants (vsq.configuration.grants); pytest's plugin adds the same options."""
+    add("--allow-unsafe-model-code", action="append", default=[], metavar="NAME",
+        help="let configuration NAME's model run the code stored in it (Lambda layers, TensorFlow calls outside pure "
+        "tensor functions); repeat for several. Default: refused")
+    add("--imx500-converter", metavar="PATH",
+        help="the IMX500 converter to run (a regular executable file) for every configuration with an imx500 section. "
+        "Default: $VSQ_IMX500_CONVERTER, else .venv-imx500/bin/imxconv-tf of the checkout, else imxconv-tf on PATH")
+    add("--max-image-pixels", type=int, metavar="N",
+        help="largest image, width x height, a configuration may decode (it may set a lower preprocessing."
+        "max_image_pixels). Default: the schema's 40,000,000")
 
 
 def run_configurations(args) -> int:
@@ -78,9 +98,14 @@ def trend_of(args) -> int:
         print(f"{path}: no runs recorded" + (f" for {args.configuration!r}" if args.configuration else ""),
               file=sys.stderr)
         return 1
-    print(history.table(lines))
-    if args.plot:
-        print(f"plot: {history.plot(lines, args.plot)}")
+    try:  # a history.jsonl may come from elsewhere too: its names reach the terminal as text only
+        print("\n".join(terminal(line) for line in history.table(lines).splitlines()))
+        if args.plot:
+            print(f"plot: {history.plot(lines, args.plot)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        print(f"ERROR: {path}: a line is not a vsq history line ({type(error).__name__}); give the history.jsonl a "
+              "vsq run wrote", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -91,13 +116,14 @@ def report(args) -> int:
         runs = combined.load(args.paths)
         print(combined.text(runs))
         if args.html:
-            print(f"html: {combined.write(args.html, combined.html_page(runs))}")
+            folders = {run.name: args.images for run in runs}
+            print(f"html: {combined.write(args.html, combined.html_page(runs, folders))}")
         if args.junit:
             print(f"junit: {combined.write(args.junit, combined.junit_xml(runs))}")
         if args.history:
             print(f"history: {combined.append_history(runs, args.history)} line(s) appended to {args.history}")
     except combined.ReportError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+        print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
         return 2
     return combined.exit_code(runs)
 

@@ -17,19 +17,25 @@ from vsq.pipeline.results import RunResult
 
 def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
         baseline: str | os.PathLike | None = None, accept_baseline: bool = False,
-        progress: bool | None = None) -> RunResult:
+        progress: bool | None = None, allow_unsafe_model_code: bool = False,
+        imx500_converter: str | os.PathLike | None = None, max_image_pixels: int | None = None) -> RunResult:
     """Run one configuration's pipeline: every check, results.json, the history line.
 
     cache_dir: the artifact cache (default: $VSQ_CACHE_DIR, else ~/.cache/vsq); use_cache=False builds
     everything again (--no-cache); baseline / accept_baseline as the command line's --baseline and
     --accept-baseline; progress: bars on standard error (None: when it is a terminal).
+    What the caller grants (the command line's --allow-unsafe-model-code, --imx500-converter, --max-image-pixels;
+    vsq.configuration.grants): allow_unsafe_model_code lets the model run the code stored in it; imx500_converter
+    (default $VSQ_IMX500_CONVERTER) is the converter to run; max_image_pixels raises the image size limit.
     Raises ConfigError (one line naming the file, the key and the fix) for a configuration that cannot run,
     VsqError when a step of the run fails (the tool's own message).
     """
+    from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare
     from vsq.pipeline.pipeline import Pipeline
 
-    job = prepare(config)
+    job = prepare(config, Grants.given(imx500_converter=imx500_converter, max_image_pixels=max_image_pixels,
+                                       unsafe_model_code_for_any=allow_unsafe_model_code))
     options = run_options(cache_dir, use_cache, baseline, accept_baseline, progress)
     if accept_baseline and options.baseline_for(job.config) is None:
         raise ValueError("accept_baseline needs a baseline file: give baseline=PATH or a \"baseline\" key")
@@ -44,5 +50,5 @@ def run_options(cache_dir=None, use_cache: bool = True, baseline=None, accept_ba
     from vsq.reporting.progress import Progress
 
     return RunOptions(Cache(Path(cache_dir) if cache_dir else default_root(), enabled=use_cache),
-                      baseline=Path(baseline).resolve() if baseline else None, accept_baseline=accept_baseline,
+                      baseline=Path(os.path.abspath(baseline)) if baseline else None, accept_baseline=accept_baseline,
                       progress=Progress(progress))

@@ -11,19 +11,22 @@ import signal
 import sys
 
 from vsq.errors import ConfigError, VsqError
+from vsq.util.text import terminal
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
 
 
 def run(args) -> int:
     from vsq.api import run_options
+    from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
     from vsq.pipeline.pipeline import Pipeline
 
     try:
-        jobs = prepare_all(args.configs)
+        jobs = prepare_all(args.configs, Grants.given(args.allow_unsafe_model_code, args.imx500_converter,
+                                                      args.max_image_pixels))
     except ConfigError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+        print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     options = run_options(args.cache_dir, not args.no_cache, args.baseline, args.accept_baseline)
     unset = [job.name for job in jobs if args.accept_baseline and options.baseline_for(job.config) is None]
@@ -38,7 +41,7 @@ def run(args) -> int:
             try:
                 results.append(Pipeline(job, options).result)
             except ConfigError as error:  # the model does not match the configuration
-                print(f"ERROR: {error}", file=sys.stderr)
+                print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
                 return EXIT_USAGE
             except VsqError as error:
                 failures[job.name] = str(error)
@@ -66,7 +69,10 @@ def _report(args, results: list, failures: dict[str, str]) -> None:
         print("\n".join(lines))
     if args.html:
         runs = [Run(result.name, Path(result.document["results_file"]), result.document) for result in results]
-        print(f"html: {write(args.html, html_page(runs))}")
+        # The gallery reads this run's own evaluation images, which the run checked.
+        folders = {result.name: [Path(result.document["configuration"]["evaluate_image_dir_resolved"])]
+                   for result in results}
+        print(f"html: {write(args.html, html_page(runs, folders))}")
     if args.junit:
         from vsq.reporting.junit import checks_xml
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,8 @@ def scan_calibration(config: Config) -> tuple[Path, ...]:
 
 
 def _walk_files(config: Config, key: str, root: Path):
-    """Files under root; symbolic links anywhere in the tree are refused (spec)."""
+    """Files under root; symbolic links anywhere in the tree are refused (spec), and so are files that are not
+    regular files (a FIFO or a device would hang or flood the decoder)."""
     for folder, dirs, files in os.walk(root, onerror=lambda e: _unreadable(config, key, e)):
         dirs.sort()
         for name in dirs + files:
@@ -65,7 +67,10 @@ def _walk_files(config: Config, key: str, root: Path):
                 raise config.error(key, f"{path} is a symbolic link; the spec refuses them: copy or move the real "
                                    "file or folder there")
         for name in files:
-            yield Path(folder) / name
+            path = Path(folder) / name
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                raise config.error(key, f"{path} is not a regular file (a FIFO, socket or device); remove it")
+            yield path
 
 
 def _unreadable(config: Config, key: str, error: OSError):

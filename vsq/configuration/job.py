@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vsq.configuration.config import Config, load_config
 from vsq.configuration.datasets import EvaluationSet, scan_calibration, scan_evaluation
+from vsq.configuration.grants import Grants
 from vsq.errors import ConfigError
 from vsq.frameworks import for_config
 
@@ -27,37 +28,41 @@ class Job:
         return self.config.name
 
 
-def prepare(path: str | os.PathLike) -> Job:
-    """Load and check one configuration and its data; raise ConfigError on any problem."""
-    config = load_config(path)
+def prepare(path: str | os.PathLike, grants: Grants = Grants()) -> Job:
+    """Load and check one configuration and its data, with what the run grants it (vsq.configuration.grants);
+    raise ConfigError on any problem, a request without its grant included."""
+    config = grants.apply(load_config(path))
     for_config(config).check_source(config)
     return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
-               imx500_converter=imx500_converter(config))
+               imx500_converter=imx500_converter(config, grants))
 
 
-def prepare_all(paths: list) -> list[Job]:
-    """Every configuration of a run, prepared; two with the same name are refused (they would share ids)."""
-    jobs = [prepare(path) for path in paths]
+def prepare_all(paths: list, grants: Grants = Grants()) -> list[Job]:
+    """Every configuration of a run, prepared; two with the same name are refused (they would share ids), and so
+    is a grant naming no configuration of the run."""
+    jobs = [prepare(path, grants) for path in paths]
     names = [job.name for job in jobs]
     for job in jobs:
         if names.count(job.name) > 1:
             raise ConfigError(job.config.file, None, f"two configurations are named {job.name!r}; give each a "
                               "distinct \"name\" key or file name")
+    grants.check_names(names)
     return jobs
 
 
-def imx500_converter(config: Config) -> Path | None:
-    """The IMX500 converter a configuration asks for, checked with Java before any heavy work; None when off."""
+def imx500_converter(config: Config, grants: Grants = Grants()) -> Path | None:
+    """The IMX500 converter of a configuration with an imx500 section (granted, else the checkout's or PATH's),
+    checked with Java before any heavy work; None when the section is off."""
     if config.imx500 is None:
         return None
     from vsq.tools import imx500
 
-    configured = config.imx500.converter
-    if configured is not None and not (configured.is_file() and os.access(configured, os.X_OK)):
-        raise config.error("imx500.converter", f"{configured} is not an executable file; correct the path, or remove "
-                           f"imx500.converter to use {imx500.VENV}/bin/{imx500.EXECUTABLE} (made by "
-                           f"{imx500.SETUP_COMMAND})")
-    converter = imx500.find_converter(configured, imx500.PROJECT_ROOT)
+    granted = grants.imx500_converter_for(config)
+    if granted is not None:
+        problem = imx500.not_runnable(granted)
+        if problem:
+            raise config.error("imx500", f"{grants.imx500_converter_origin} {granted}: {problem}")
+    converter = granted or imx500.find_converter(None, imx500.PROJECT_ROOT)
     problem = imx500.missing_requirements(converter)
     if problem:
         raise config.error("imx500", problem)

@@ -6,8 +6,12 @@ EXIF rotation is applied, then it is brought to input_tensor_size x input_tensor
 - "shorter_side": the ImageNet evaluation transform as timm writes it (crop_pct): the shorter side is
   resized to floor(size / crop_pct) keeping the aspect ratio, then the centre size x size is cropped
   (224 at crop_pct 0.875: shorter side 256, the SDK notebook's and MobileNet's evaluation).
-Last, (pixel - mean) / std per channel. A file that cannot be decoded raises ImageError naming it;
-Pillow's decompression-bomb guard stays on. Pillow and numpy are imported when an image is decoded.
+Last, (pixel - mean) / std per channel. A file that cannot be decoded raises ImageError naming it.
+
+Images come from strangers: only the spec's formats are opened (JPEG, PNG, BMP: Pillow's other readers
+widen what a crafted file can reach, and EPS runs Ghostscript), and an image larger than max_image_pixels
+(width x height, read from its header) is refused before it is decoded (a 159 KiB PNG can decode to a gigabyte).
+Pillow's own decompression-bomb guard stays on. Pillow and numpy are imported when an image is decoded.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+FORMATS = ("JPEG", "PNG", "BMP")  # Pillow's names of the spec's image formats: the only readers vsq lets it use
+MAX_IMAGE_PIXELS = properties("preprocessing")["max_image_pixels"]["default"]
 MODES = tuple(properties("preprocessing")["mode"]["enum"])
 # Named normalizations -> (mean, std) per channel, in 0..255 pixel units.
 NAMED = {
@@ -60,6 +66,7 @@ class Preprocessing:
     mode: str = schema_default("preprocessing", "mode")  # "square" or "shorter_side"
     crop_pct: float = schema_default("preprocessing", "crop_pct")  # shorter_side: size / resized shorter side
     normalization: Any = schema_default("preprocessing", "normalization")
+    max_image_pixels: int = schema_default("preprocessing", "max_image_pixels")  # width x height of the largest image
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -98,7 +105,7 @@ class Preprocessing:
         from PIL import Image, ImageOps, UnidentifiedImageError
 
         try:
-            with Image.open(path) as image:
+            with open_image(path, self.max_image_pixels) as image:
                 mode = image.mode
                 image = ImageOps.exif_transpose(image)  # photos from cameras carry their rotation in EXIF
                 image = _to_rgb(image)
@@ -112,7 +119,8 @@ class Preprocessing:
             raise ImageError(path, f"is too large to decode safely ({error})") from None
         except UnidentifiedImageError:
             empty = Path(path).stat().st_size == 0 if Path(path).exists() else False
-            raise ImageError(path, "is an empty file" if empty else "is not an image Pillow can read") from None
+            raise ImageError(path, "is an empty file" if empty else "is not a JPEG, PNG or BMP image (the formats vsq "
+                             "opens); convert it to one of them") from None
         except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data, unreadable file
             raise ImageError(path, f"cannot be decoded ({error})") from None
 
@@ -134,7 +142,23 @@ class Preprocessing:
         key = {"size": self.size, "resize": self.resize, "mean_std": self.mean_std}
         if self.mode != "square":
             key.update(mode=self.mode, shorter_side=self.shorter_side)
+        if self.max_image_pixels != MAX_IMAGE_PIXELS:  # which images decode (the default keeps earlier keys)
+            key.update(max_image_pixels=self.max_image_pixels)
         return key
+
+
+def open_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS):
+    """Pillow's image of a JPEG, PNG or BMP file, its header read, nothing decoded yet; ImageError for an image
+    of more than max_pixels (width x height) and PIL.UnidentifiedImageError for any other format."""
+    from PIL import Image
+
+    image = Image.open(path, formats=FORMATS)
+    pixels = image.width * image.height
+    if pixels > max_pixels:
+        image.close()
+        raise ImageError(path, f"is {image.width} x {image.height} = {pixels:,} pixels, more than "
+                         f"preprocessing.max_image_pixels ({max_pixels:,}); shrink it, or raise the limit")
+    return image
 
 
 def _to_rgb(image):

@@ -47,7 +47,7 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
 
     try:
         entry = pipeline.cached.get_or_build("tflite", artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
-                                             make)
+                                             make, needs=(name,))
     except ExternalToolError as error:
         for stale in (dest, config.output_dir / recipe.keras_file_name):
             stale.unlink(missing_ok=True)  # a file from an earlier run would pass for this run's

@@ -193,6 +193,9 @@ def evaluate_models(
     }
 
 
+STORED = ("evaluation.npz", "evaluation.json")  # the files of an evaluation's cache entry
+
+
 def save(result: ModelEvaluation, folder: Path) -> None:
     """Store an evaluation in a folder (a cache entry being built)."""
     np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,

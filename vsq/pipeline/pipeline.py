@@ -78,7 +78,7 @@ class Pipeline:
             (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model))))
 
         entry = self.cached.get_or_build("model-info", artifacts.model_info_key(self.fingerprints), "model interface",
-                                         build_info)
+                                         build_info, needs=("model_info.json",))
         raw = json.loads((entry / "model_info.json").read_text())
         info = ModelInfo(*(tuple(tuple(shape) for shape in raw[name]) for name in ("input_shapes", "output_shapes")))
         self.framework.check_matches(self.config, info, self.job.evaluation_set.num_classes)
@@ -115,7 +115,8 @@ class Pipeline:
         self.model_info
         name = "model.tflite"
         entry = self.cached.get_or_build("tflite", artifacts.float_tflite_key(self.fingerprints), name,
-                                         lambda folder: self.framework.export_float(self.model, folder / name))
+                                         lambda folder: self.framework.export_float(self.model, folder / name),
+                                         needs=(name,))
         return deliver(entry, name, self.config.output_dir / name)
 
     @cached_property
@@ -151,7 +152,7 @@ class Pipeline:
 
         found, missing = {}, []
         for target in targets:
-            entry = self.cached.get("evaluation", target.key, f"evaluation of {target.name}")
+            entry = self.cached.get("evaluation", target.key, f"evaluation of {target.name}", needs=evaluate.STORED)
             if entry:
                 found[target.name] = evaluate.load(entry)
             else:

@@ -12,7 +12,6 @@ those checks (its failures name the check), and each decision's "undecided".
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +73,8 @@ def finish(pipeline: Pipeline) -> RunResult:
     checks = {name: pipeline.check(name) for name in pipeline.planned_checks()}
     document.update(format=FORMAT, checks={name: check.as_dict() for name, check in checks.items()},
                     gate=gate(checks), cache=dict(pipeline.cache_log))
+    if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
+        document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
     history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
     return RunResult(pipeline.name, document, checks)
@@ -87,8 +88,17 @@ def write(document: dict) -> Path:
 
 
 def read(path: Path) -> dict:
-    """A results.json of any vsq version, in the current format (json errors are the caller's to word)."""
-    return migrate(json.loads(Path(path).read_text(encoding="utf-8")))
+    """A results.json of any vsq version, checked (vsq.pipeline.results_check: ResultsError, one line naming the
+    file and the key) and in the current format."""
+    from vsq.pipeline.results_check import ResultsError, check, load
+
+    document = load(path)
+    try:
+        migrated = migrate(document)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise ResultsError(path, None, f"cannot be brought to format {FORMAT} ({type(error).__name__})") from None
+    check(migrated, path)
+    return migrated
 
 
 def migrate(document: dict) -> dict:

@@ -1,4 +1,6 @@
-"""Charts for the HTML report, drawn with matplotlib into PNG bytes."""
+"""Charts for the HTML report, drawn with matplotlib into PNG bytes. Names from a results.json go through
+vsq.util.text.label: a `$` in a class name would start matplotlib's mathtext, and an unbalanced one fails the
+whole chart."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import io
 import numpy as np
 
 from vsq.pipeline.reference import BY_KEY, FLOAT_TFLITE, QUANTIZED_TFLITE
+from vsq.util.text import label
 
 
 def _pyplot():
@@ -34,9 +37,9 @@ def drop_against_threshold(documents: dict[str, dict]) -> bytes:
     rows = []  # (label, drop, threshold, failed)
     for name, doc in documents.items():
         limits, checks = doc["configuration"]["thresholds"], doc.get("checks", {})
-        rows.append((f"{name}\nquantized", doc["top_1_drop_points"]["tflite_quantized"], limits["max_top1_drop"],
-                     _failed(checks, "quantized_top1_drop_within_threshold")))
-        rows.append((f"{name}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"],
+        rows.append((f"{label(name)}\nquantized", doc["top_1_drop_points"]["tflite_quantized"],
+                     limits["max_top1_drop"], _failed(checks, "quantized_top1_drop_within_threshold")))
+        rows.append((f"{label(name)}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"],
                      _failed(checks, "float_tflite_agrees_with_keras")))
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
     y = np.arange(len(rows))
@@ -68,14 +71,15 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     """Per-class Top-1 of float vs quantized TFLite, the classes that lost most first."""
     plt = _pyplot()
     names = document["class_names"]
-    float_acc = document["models"]["tflite"]["per_class_top_1"]
-    quant_acc = document["models"]["tflite_quantized"]["per_class_top_1"]
-    rows = sorted(names, key=lambda n: (quant_acc[n] or 0) - (float_acc[n] or 0))[:top]
+    float_acc = document["models"]["tflite"].get("per_class_top_1", {})
+    quant_acc = document["models"]["tflite_quantized"].get("per_class_top_1", {})
+    rows = sorted(names, key=lambda n: (quant_acc.get(n) or 0) - (float_acc.get(n) or 0))[:top]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4))
     y = np.arange(len(rows))
-    ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label=FLOAT_TFLITE.label)
-    ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label=QUANTIZED_TFLITE.label)
-    ax.set_yticks(y, [f"{n} ({((quant_acc[n] or 0) - (float_acc[n] or 0)) * 100:+.1f} pp)" for n in rows])
+    ax.barh(y - 0.2, [float_acc.get(n) or 0 for n in rows], 0.4, label=FLOAT_TFLITE.label)
+    ax.barh(y + 0.2, [quant_acc.get(n) or 0 for n in rows], 0.4, label=QUANTIZED_TFLITE.label)
+    ax.set_yticks(y, [f"{label(n)} ({((quant_acc.get(n) or 0) - (float_acc.get(n) or 0)) * 100:+.1f} pp)"
+                      for n in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("Top-1 per class")
@@ -87,8 +91,12 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
 def confusion_heatmap(document: dict, model: str = "tflite_quantized", top: int = 30) -> bytes:
     """Confusion matrix (rows: true class, columns: predicted) as a heat map, row-normalised."""
     plt = _pyplot()
-    names = document["class_names"][:top]
-    counts = np.asarray(document["models"][model]["confusion_matrix"], dtype=float)[:top, :top]
+    names = [label(name) for name in document["class_names"][:top]]
+    counts = np.zeros((len(names), len(names)))  # filled cell by cell: a results.json may hold a ragged matrix
+    for i, row in enumerate(document["models"][model].get("confusion_matrix", [])[:len(names)]):
+        cells = [value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+                 for value in row[:len(names)]]
+        counts[i, :len(cells)] = cells
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     side = max(3.5, 0.45 * len(names) + 1.5)
     fig, ax = plt.subplots(figsize=(side + 1, side))
@@ -146,7 +154,7 @@ def imx500_memory(documents: dict[str, dict]) -> bytes | None:
                     va="center", fontsize=8)
     reach = max(max(row[1], row[2], row[3]) for row in rows) / mb * 1.7  # room for the figures
     ax.set_xlim(0, reach)
-    ax.set_yticks(y, [row[0] for row in rows], fontsize=8)
+    ax.set_yticks(y, [label(row[0]) for row in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("IMX500 memory (MB)")
     ax.set_title("IMX500 memory: model against on-chip memory")

@@ -9,6 +9,7 @@ import numpy as np
 from vsq.reporting.charts import _png, _pyplot
 from vsq.reporting.html_parts import img
 from vsq.sections.layers import from_json_number
+from vsq.util.text import label
 
 
 def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
@@ -29,10 +30,10 @@ def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
     bottom, top = min(low, 0.0) - margin, high + margin
 
     fig, ax = plt.subplots(figsize=(10, 4.2))
-    for values, label, style in ((rep, "calibration sample", dict(color="#8c959f", linewidth=1, linestyle=":")),
-                                 (val, "evaluation sample", dict(color="#0969da", linewidth=1.5))):
+    for values, legend, style in ((rep, "calibration sample", dict(color="#8c959f", linewidth=1, linestyle=":")),
+                                  (val, "evaluation sample", dict(color="#0969da", linewidth=1.5))):
         shown = np.clip(np.nan_to_num(values, nan=bottom, posinf=top, neginf=bottom), bottom, top)
-        ax.plot(x, shown, marker="o", markersize=3, label=label, **style)
+        ax.plot(x, shown, marker="o", markersize=3, label=legend, **style)
     exact = np.isposinf(val)
     if exact.any():
         ax.scatter(x[exact], np.full(exact.sum(), top), marker="^", color="#1a7f37", zorder=3,
@@ -45,7 +46,7 @@ def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
         y = float(np.clip(np.nan_to_num(val[i], nan=bottom, neginf=bottom), bottom, top))
         ax.scatter([i], [y], s=70, color="#cf222e", zorder=4, label="worst layers" if rank == 1 else None)
         below = y > (bottom + top) / 2  # keep the label inside the axes
-        ax.annotate(f"{rank}. {layers[i]['name']} ({layers[i]['type']})\n{_db(val[i])}", (i, y),
+        ax.annotate(f"{rank}. {label(layers[i]['name'])} ({label(layers[i]['type'])})\n{_db(val[i])}", (i, y),
                     xytext=(8, (-30 if below else 14) + (-1 if below else 1) * 22 * (rank - 1)),
                     textcoords="offset points", fontsize=8, color="#cf222e",
                     ha="right" if i > 0.7 * len(layers) else "left",
@@ -53,7 +54,7 @@ def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
     ax.set_ylim(bottom, top + 3 * margin)  # room for the labels above the highest point
     ax.set_xlim(-0.5, max(len(layers) - 0.5, 0.5))
     if len(layers) <= 24:
-        ax.set_xticks(x, [layer["name"] for layer in layers], rotation=45, ha="right", fontsize=7)
+        ax.set_xticks(x, [label(layer["name"]) for layer in layers], rotation=45, ha="right", fontsize=7)
     else:
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("quantized layer along the network (input on the left)")
@@ -83,7 +84,8 @@ def html_part(name: str, document: dict) -> str:
         return ""
     images = section["images"]
     caption = (f"<p>{escape(name)}: per-layer explanation of model_quantized.keras (MCT XQuant, "
-               f"{images['representative']} calibration and {images['validation']} evaluation images); lowest SQNR: "
+               f"{escape(str(images['representative']))} calibration and {escape(str(images['validation']))} "
+               f"evaluation images); lowest SQNR: "
                f"{escape(', '.join(section['worst']) or 'no layers compared')}; MCT's report: "
                f"<code>{escape(section['report_dir'])}</code></p>")
     if not section["layers"]:

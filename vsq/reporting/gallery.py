@@ -3,13 +3,20 @@ differently from Keras, for the self-contained HTML report.
 
 The list comes from results.json (`models.tflite_quantized.flipped`, losses first); each image becomes a
 small JPEG thumbnail embedded as a data URI, so the report needs no other file. No pytest, no TensorFlow.
+
+A results.json names whatever paths it likes, so an image is embedded only when it lies, links resolved, under
+a folder the caller grants (a run: its configuration's evaluate_image_dir, which the run checked; `vsq report`:
+the folders given with --images), is a JPEG, PNG or BMP file and is within the pixel limit (a bomb there is a
+caption, not a crash).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 from html import escape
+from pathlib import Path
 
 from vsq.pipeline.reference import QUANTIZED_TFLITE
 
@@ -19,11 +26,14 @@ KIND_WORDS = {"loss": "loss", "gain": "gain", "both_wrong": "both wrong"}
 
 def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
     """`data:image/jpeg;base64,...` of the image at `path` shrunk to `side` pixels on its longer side
-    (EXIF rotation applied, RGB); None when the file cannot be read (e.g. a report made elsewhere)."""
+    (EXIF rotation applied, RGB); None when the file cannot be read (e.g. a report made elsewhere) or is not a
+    JPEG, PNG or BMP image within the pixel limit. The caller decides whether the path may be read (thumbnail)."""
     from PIL import Image, ImageOps
 
+    from vsq.data.preprocessing import ImageError, open_image
+
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.draft("RGB", (side, side))  # JPEG: decode at a reduced scale, still >= side
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((side, side))
@@ -33,9 +43,21 @@ def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
                                      Image.NEAREST)
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=85)
-    except (OSError, ValueError, SyntaxError):  # missing, unreadable or not an image
-        return None
+    except (OSError, ValueError, SyntaxError, ImageError, Image.DecompressionBombError):
+        return None  # missing, unreadable, not an image, or too large
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def thumbnail(path, folders) -> tuple[str | None, str]:
+    """(data URI, "") of the image at path when it lies under one of `folders` once links are resolved, else
+    (None, why it is not shown)."""
+    if not isinstance(path, str) or not folders:
+        return None, "not shown: no image folder was given (vsq report --images DIR)"
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(os.path.realpath(folder)) for folder in folders):
+        return None, "not shown: outside the image folders given"
+    uri = thumbnail_data_uri(str(real))
+    return (uri, "") if uri else (None, "image not available here")
 
 
 def _caption(row: dict) -> str:
@@ -46,9 +68,10 @@ def _caption(row: dict) -> str:
             f"quantized: {escape(model['class'])} ({model['score']:.4f})")
 
 
-def gallery_html(name: str, document: dict, limit: int = 24) -> str:
+def gallery_html(name: str, document: dict, folders=(), limit: int = 24) -> str:
     """Up to `limit` thumbnails of the images model_quantized.tflite flipped against Keras, in
-    results.json's order (losses first), each captioned true / Keras / quantized class with scores."""
+    results.json's order (losses first), each captioned true / Keras / quantized class with scores; only images
+    under `folders` are embedded (thumbnail)."""
     rows = document.get("models", {}).get(QUANTIZED_TFLITE.key, {}).get("flipped")
     title = f"<h4>{escape(name)}: the images that flipped</h4>"
     if rows is None:
@@ -65,9 +88,9 @@ def gallery_html(name: str, document: dict, limit: int = 24) -> str:
                f"models.{QUANTIZED_TFLITE.key}.flipped).")
     figures = []
     for row in shown:
-        uri = thumbnail_data_uri(row["path"])
+        uri, why_not = thumbnail(row["path"], folders)
         picture = (f'<img class="vsq-thumb" alt="{escape(row["path"])}" src="{uri}"/>' if uri else
-                   '<div class="vsq-thumb vsq-missing">image not available here</div>')
+                   f'<div class="vsq-thumb vsq-missing">{escape(why_not)}</div>')
         figures.append(f'<figure class="vsq-flip vsq-{escape(row["kind"])}" title="{escape(row["path"])}">'
                        f"{picture}<figcaption>{_caption(row)}</figcaption></figure>")
     return f'{title}<p>{escape(summary)}</p><div class="vsq-gallery">{"".join(figures)}</div>'

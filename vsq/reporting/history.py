@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from vsq.pipeline.reference import BY_FILE
@@ -36,15 +35,11 @@ def variant_figures(document: dict) -> dict:
 
 
 def append(path: Path, line: dict) -> None:
-    """Append one JSON line with a single O_APPEND write, so concurrent runs never interleave bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    """Append one JSON line with a single O_APPEND write, so concurrent runs never interleave bytes; never
+    through a symbolic link (vsq.util.atomic.append_bytes)."""
+    from vsq.util.atomic import append_bytes
+
+    append_bytes(Path(path), (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def read(path: Path) -> list[dict]:

@@ -37,7 +37,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             f"{quantized['top_5_accuracy']:.4f}",
             *(kib(models[m].get("file_size_bytes")) if m in models else "—" for m in MODELS),
             *((imx500_cell(doc.get("imx500")),) if with_imx500 else ()),
-            str(doc["num_images"]),
+            escape(str(doc["num_images"])),
             f'<span class="vsq-{gate.lower()}">{gate}</span>',
         )) + "</tr>")
     # Long file names may break after "_" and before "." (a table that fits a laptop screen).
@@ -68,9 +68,11 @@ def imx500_part(documents: dict[str, dict]) -> str:
     return "\n".join(parts)
 
 
-def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: list[str], details: bool = True) -> str:
+def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: list[str], details: bool = True,
+                    image_folders: dict | None = None) -> str:
     """Everything vsq adds to the report's summary: the table and drop chart, the IMX500 chart; with details,
-    per configuration its sections' parts, per-class and confusion charts and the flipped images."""
+    per configuration its sections' parts, per-class and confusion charts and the flipped images (thumbnails of
+    the images under image_folders[name] only: a results.json names any path it likes)."""
     from vsq.sections import all_sections
 
     parts = [STYLE, "<h2>vsq: Top-1 accuracy</h2>"]
@@ -86,6 +88,6 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
         parts += [section.html(name, doc) for section in all_sections() if section.key != "explanation"]
         parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))
         parts.append(img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"))
-        parts.append(gallery_html(name, doc))  # the images model_quantized.tflite flipped against Keras
+        parts.append(gallery_html(name, doc, (image_folders or {}).get(name, ())))  # flipped against Keras
         parts += [section.html(name, doc) for section in all_sections() if section.key == "explanation"]
     return "\n".join(part for part in parts if part)

@@ -1,10 +1,13 @@
 """JUnit XML of a run without pytest (`python -m vsq run`): one testcase per check of each configuration,
 named as pytest names it (test_<check>[configuration]), with its figures as properties and a failure
-carrying its one-line message, so CI test viewers show the same as for `pytest suites/ --junitxml`."""
+carrying its one-line message, so CI test viewers show the same as for `pytest suites/ --junitxml`. Texts
+hold only what XML 1.0 allows (vsq.util.text.xml: an image's file name may hold anything)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+
+from vsq.util.text import xml
 
 
 def checks_xml(results: list, failures: dict[str, str]) -> bytes:
@@ -16,17 +19,17 @@ def checks_xml(results: list, failures: dict[str, str]) -> bytes:
         for name, check in result.checks.items():
             base, bracket, item = name.partition("[")
             case_name = f"test_{base}[{result.name}{'-' + item[:-1] if bracket else ''}]"
-            case = ET.SubElement(suite, "testcase", classname=f"vsq.{result.name}", name=case_name)
+            case = ET.SubElement(suite, "testcase", classname=f"vsq.{result.name}", name=xml(case_name))
             properties = ET.SubElement(case, "properties")
             for key, value in {"configuration": result.name, **check.figures}.items():
-                ET.SubElement(properties, "property", name=key, value=str(value))
+                ET.SubElement(properties, "property", name=xml(key), value=xml(str(value)))
             if not check.ok:
-                ET.SubElement(case, "failure", message=check.message).text = check.message
+                ET.SubElement(case, "failure", message=xml(check.message)).text = xml(check.message)
                 failed += 1
             tests += 1
     for name, message in failures.items():
         case = ET.SubElement(suite, "testcase", classname=f"vsq.{name}", name=f"run[{name}]")
-        ET.SubElement(case, "failure", message=message).text = message
+        ET.SubElement(case, "failure", message=xml(message)).text = xml(message)
         tests, failed = tests + 1, failed + 1
     suite.set("tests", str(tests))
     suite.set("failures", str(failed))

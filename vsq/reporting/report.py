@@ -8,7 +8,6 @@ pytest run makes (vsq.reporting.summary, vsq.reporting.html). No pytest, no Tens
 
 from __future__ import annotations
 
-import json
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from vsq.errors import VsqError
 from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
 from vsq.reporting.summary import notes, table
+from vsq.util.text import terminal, utf8, xml
 
 NO_VERDICT = "no verdict recorded (its pytest run did not finish, or an older vsq wrote the file)"
 
@@ -74,25 +74,27 @@ def find_results(paths: list[Path]) -> list[Path]:
 
 
 def load(paths: list[Path]) -> list[Run]:
-    """The runs of every results.json found under paths, with distinct names."""
+    """The runs of every results.json found under paths, with distinct names; each file checked first
+    (vsq.pipeline.results_check): a file that is not a vsq results.json is a ReportError naming it and the key."""
     runs = [_read(file) for file in find_results(paths)]
     _qualify_duplicates(runs)
     return runs
 
 
 def _read(file: Path) -> Run:
+    from vsq.pipeline.results_check import ResultsError
+
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ReportError(f"{file}: cannot be read as JSON ({error}); give the results.json a vsq run wrote") from None
+        document = results.read(file)
+    except ResultsError as error:
+        raise ReportError(str(error)) from None
+    name = document["configuration"]["name"]
     try:
-        document = results.migrate(document)
-        name = document["configuration"]["name"]
-        table({name: document}, {})  # what the summary and the history need is there
+        table({name: document}, {})  # what the summary and the history need is there (the schema says so too)
         history.entry(document)
     except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise ReportError(f"{file}: not a vsq results.json (missing or bad {error}); give the results.json a vsq "
-                          "run wrote") from None
+        raise ReportError(f"{file}: not a vsq results.json (missing or bad {type(error).__name__}); give the "
+                          "results.json a vsq run wrote") from None
     return Run(str(name), file, document)
 
 
@@ -128,11 +130,17 @@ def text(runs: list[Run]) -> str:
         lines += [f"{run.name}: {failure}" for failure in run.failures]
     failed = sum(run.verdict == "FAIL" for run in runs)
     lines.append(f"vsq report: {len(runs)} configuration(s), {failed} failed")
-    return "\n".join(lines)
+    return "\n".join(terminal(line) for text in lines for line in text.split("\n"))
 
 
-def html_page(runs: list[Run]) -> str:
-    """A standalone page: the pytest-html report's vsq section, then each run's source and failures."""
+# The page runs no script and loads nothing: its charts and thumbnails are data: URIs, its style inline.
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
+    """A standalone page: the pytest-html report's vsq section, then each run's source and failures.
+    image_folders: configuration name -> the folders whose images its gallery may embed (none: no thumbnails).
+    Every value from a results.json is escaped; the Content-Security-Policy forbids scripts all the same."""
     from vsq.reporting.html import summary_section
 
     documents = {run.name: run.document for run in runs}
@@ -140,10 +148,12 @@ def html_page(runs: list[Run]) -> str:
         f'<tr><td>{escape(run.name)}</td><td><span class="vsq-{run.verdict.lower()}">{run.verdict}</span></td>'
         f"<td>{escape(str(run.path))}</td><td>{escape(str(run.document.get('run_id')))}</td>"
         f"<td>{'<br>'.join(escape(failure) for failure in run.failures)}</td></tr>" for run in runs)
+    summary = summary_section(documents, {run.name: run.verdict for run in runs}, [], image_folders=image_folders)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>vsq report</title>'
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}"><title>vsq report</title>'
         "<style>body { font-family: sans-serif; margin: 16px; }</style></head><body>\n"
-        f"{summary_section(documents, {run.name: run.verdict for run in runs}, [])}\n"
+        f"{summary}\n"
         '<h2>Runs</h2><table class="vsq-summary"><thead><tr><th>configuration</th><th>gate</th>'
         f"<th>results.json</th><th>run id</th><th>failures</th></tr></thead><tbody>{rows}</tbody></table>\n"
         "</body></html>\n")
@@ -154,10 +164,11 @@ def junit_xml(runs: list[Run]) -> bytes:
     suite = ET.Element("testsuite", name="vsq report", tests=str(len(runs)),
                        failures=str(sum(run.verdict == "FAIL" for run in runs)), errors="0")
     for run in runs:
-        case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=run.name, file=str(run.path))
+        case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=xml(run.name),
+                             file=xml(str(run.path)))
         if run.verdict == "FAIL":
-            failure = ET.SubElement(case, "failure", message=run.failures[0] if run.failures else "FAIL")
-            failure.text = "\n".join(run.failures)
+            failure = ET.SubElement(case, "failure", message=xml(run.failures[0] if run.failures else "FAIL"))
+            failure.text = xml("\n".join(run.failures))
     root = ET.Element("testsuites")
     root.append(suite)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -182,7 +193,7 @@ def append_history(runs: list[Run], path: Path) -> int:
 
 def write(dest: Path, data: str | bytes) -> Path:
     try:
-        atomic.write_bytes(dest, data.encode("utf-8") if isinstance(data, str) else data)
+        atomic.write_bytes(dest, utf8(data).encode("utf-8") if isinstance(data, str) else data)
     except OSError as error:
         raise ReportError(f"{dest}: cannot be written ({error.strerror}); give a writable path") from None
     return dest

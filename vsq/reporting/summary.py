@@ -6,6 +6,7 @@ from vsq.pipeline.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
 from vsq.pipeline.reference import QUANTIZED_TFLITE
+from vsq.util.text import terminal
 
 
 def interval_confidence(documents: dict[str, dict]) -> float:
@@ -81,6 +82,8 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
         if reused:
             lines.append(f"{name}: reused from the cache: {', '.join(reused)}; --no-cache builds everything again")
+        lines += [f"{name}: the cache entry of {what} was not used ({reason}); built again"
+                  for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
     out = [("vsq: Top-1 accuracy", lines)]
     compared = {name: doc["variants"] for name, doc in documents.items() if doc.get("variants")}
@@ -91,4 +94,5 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         out.append(("vsq: variants (same images, Top-1 against Keras)", format_rows(rows).splitlines() + section_lines))
     elif section_lines:
         out[0][1].extend(section_lines)
-    return out
+    # Class and file names come from labels.json and the image folders: no escape sequence reaches the terminal.
+    return [(title, [terminal(line) for line in lines]) for title, lines in out]

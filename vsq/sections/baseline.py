@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -65,10 +66,13 @@ def read(path: Path) -> dict:
 
 @contextmanager
 def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """An exclusive lock on .<name>.lock beside the baseline file (opened without truncating, never through a link)."""
+    fd = atomic.open_own(path.with_name(f".{path.name}.lock"), os.O_WRONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
 
 
 def accept(path: Path, name: str, document: dict) -> dict | None:
@@ -77,7 +81,8 @@ def accept(path: Path, name: str, document: dict) -> dict | None:
         data = read(path)
         old = data["configurations"].get(name)
         if path.exists():
-            shutil.copyfile(path, previous_path(path))
+            with atomic.atomic_path(previous_path(path)) as tmp:  # replaces a link planted there, not its target
+                shutil.copyfile(path, tmp)
         data["format"] = FORMAT
         data["configurations"][name] = entry(document)
         atomic.write_json(path, data)

@@ -51,7 +51,8 @@ class ExplanationSection(Section):
         key = artifacts.explanation_key(pipeline.job, pipeline.fingerprints, file_digest(quantized_keras))
         try:
             entry = pipeline.cached.get_or_build("explanation", key, WHAT,
-                                                 lambda folder: _build(pipeline, quantized_keras, folder))
+                                                 lambda folder: _build(pipeline, quantized_keras, folder),
+                                                 needs=(RESULT_FILE, ARCHIVE))
             section = json.loads((entry / RESULT_FILE).read_text())
             _deliver(entry / ARCHIVE, report_dir)
         except ConfigError:  # a bad configuration ends the run (exit code 4)
@@ -134,8 +135,10 @@ def _deliver(archive: Path, report_dir: Path) -> None:
 
 
 def _remove(report_dir: Path) -> None:
-    """An earlier run's report, which this run's results.json does not describe."""
-    shutil.rmtree(report_dir, ignore_errors=True)
+    """An earlier run's report, which this run's results.json does not describe (or a link planted there)."""
+    from vsq.util.atomic import remove_tree
+
+    remove_tree(report_dir)
 
 
 EXPLANATION = ExplanationSection()

@@ -11,12 +11,13 @@ checks, never raised past them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import deliver, file_digest
+from vsq.pipeline.cache import MANIFEST, deliver, file_digest
 from vsq.pipeline.reference import KERAS_QUANTIZED
 from vsq.pipeline.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
@@ -73,7 +74,8 @@ def convert(pipeline) -> Conversion:
         (folder / RESULT_FILE).write_text(json.dumps(result.as_dict()))
 
     try:
-        entry = pipeline.cached.get_or_build("imx500", key, WHAT, build)
+        entry = pipeline.cached.get_or_build("imx500", key, WHAT, build, needs=(RESULT_FILE, LOG_FILE),
+                                             check=stored_problem)
     except imx500.Imx500Error as error:
         return Conversion(None, str(error), "failed")
     how = pipeline.cache_log[WHAT]
@@ -82,6 +84,21 @@ def convert(pipeline) -> Conversion:
         replace_folder(out_dir, [entry / name for name in stored.files])
         deliver(entry, LOG_FILE, log)
     return Conversion(replace(stored, out_dir=str(out_dir), log=str(log)), None, how)
+
+
+def stored_problem(entry: Path) -> str | None:
+    """Why a cache entry's result.json cannot be used, or None: it is a converter result whose files are files of
+    the entry (the cache verified that those are plain names of regular files); a forged name could point anywhere."""
+    from vsq.tools.imx500 import Imx500Result
+
+    try:
+        stored = json.loads((entry / RESULT_FILE).read_text())
+        Imx500Result.from_dict(stored)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"its {RESULT_FILE} is not a converter's result"
+    held = set(os.listdir(entry)) - {RESULT_FILE, LOG_FILE, MANIFEST}
+    unheld = [name for name in stored["files"] if not isinstance(name, str) or name not in held]
+    return f"its {RESULT_FILE} names {str(unheld[0])[:80]!r}, which is not a file of the entry" if unheld else None
 
 
 class Imx500(Section):

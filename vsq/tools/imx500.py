@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -100,7 +101,7 @@ class Imx500Result:
 
 
 def find_converter(configured: Path | None, project_root: Path) -> Path | None:
-    """The configured path (as given, even when missing, so errors can name it), else the project's
+    """The granted path (as given, even when missing, so errors can name it), else the project's
     .venv-imx500/bin/imxconv-tf, else imxconv-tf on PATH, else None."""
     if configured is not None:
         return Path(configured)
@@ -124,6 +125,20 @@ def java_major_version() -> int | None:
     return int(match.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
 
 
+def not_runnable(converter: Path) -> str | None:
+    """Why vsq will not run this file, or None: it runs regular executable files only, never through a symbolic
+    link (which would run whatever the link points at when it is followed)."""
+    try:
+        mode = os.lstat(converter).st_mode
+    except OSError as error:
+        return f"cannot be found ({error.strerror}); give the path of imxconv-tf"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; vsq runs regular files only: give the file it points at"
+    if not stat.S_ISREG(mode) or not os.access(converter, os.X_OK):
+        return "is not an executable file; give the path of imxconv-tf"
+    return None
+
+
 def missing_requirements(converter: Path | None) -> str | None:
     """One line naming what the converter lacks and the command that installs it, or None.
 
@@ -132,8 +147,8 @@ def missing_requirements(converter: Path | None) -> str | None:
     missing = []
     if converter is None:
         missing.append(f"{TOOL} not found ({VENV}/bin/{EXECUTABLE} or {EXECUTABLE} on PATH)")
-    elif not (Path(converter).is_file() and os.access(converter, os.X_OK)):
-        missing.append(f"{TOOL} not found at {converter}")
+    elif not_runnable(converter):
+        missing.append(f"{TOOL} at {converter} {not_runnable(converter)}")
     java = java_major_version()
     if java is None or java < JAVA_NEEDED:
         found = f"found Java {java}" if java else "no java on PATH"
@@ -280,6 +295,8 @@ def convert(converter: Path, keras_file: Path, out_dir: Path, memory_report_only
     mix with this one's). A model that does not fit returns a result with fits False and the
     converter's error; a failure without a memory report raises Imx500Error.
     """
+    from vsq.util.atomic import atomic_path, remove_tree
+
     converter, keras_file, out_dir, log_file = (Path(p) for p in (converter, keras_file, out_dir, log_file))
     if log_file.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"log_file {log_file} must be outside out_dir {out_dir}, which is replaced")
@@ -295,15 +312,16 @@ def convert(converter: Path, keras_file: Path, out_dir: Path, memory_report_only
         if memory_report_only:
             command.append("--memory-report")
         start = time.perf_counter()
-        try:
-            with open(log_file, "w") as log:
+        with atomic_path(log_file) as written, open(written, "w") as log:  # renamed into place: never through a link
+            try:
                 done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                       env=_converter_env(TMPDIR=str(Path(scratch) / "tmp")))
-        except OSError as error:
-            raise Imx500Error(action, f"cannot run {converter}: {error}; install with: {SETUP_COMMAND}",
-                              log_file) from None
+            except OSError as error:
+                done = error
+        if isinstance(done, OSError):
+            raise Imx500Error(action, f"cannot run {converter}: {done}; install with: {SETUP_COMMAND}", log_file)
         seconds = time.perf_counter() - start
-        shutil.rmtree(out_dir, ignore_errors=True)
+        remove_tree(out_dir)
         if building.is_dir():
             os.rename(building, out_dir)
     error = None if done.returncode == 0 else error_line(log_file.read_text(errors="replace"))

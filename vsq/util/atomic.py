@@ -1,9 +1,16 @@
-"""Atomic writes: a reader (or an interrupted run) never sees a half-written file."""
+"""Atomic writes: a reader (or an interrupted run) never sees a half-written file.
+
+And nothing is written through a symbolic link someone planted in an output folder: files are written to a
+temporary name and renamed over their place (a rename replaces a link itself, never what it points at),
+appended and locked with O_NOFOLLOW, and a folder vsq replaces or removes that is a link loses the link only.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,13 +53,70 @@ def write_json(dest: Path, data) -> None:
     write_bytes(dest, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def replace_folder(dest: Path, files) -> Path:
-    """Make `dest` a folder holding copies of `files` (flat), replacing what was there (replace_folder_with)."""
+def open_own(path: Path, flags: int, mode: int = 0o644) -> int:
+    """os.open(path, flags | O_CREAT | O_NOFOLLOW): a symbolic link at path is removed (the link, not its target)
+    and the file created in its place, so that nothing is written through a link planted there."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):  # another process may plant the link again between the two calls
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, mode)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            path.unlink()
+    raise OSError(errno.ELOOP, "a symbolic link keeps reappearing", str(path))
+
+
+def open_no_follow(path: Path, size: int | None = None):
+    """A regular file opened for reading, never through a symbolic link (os.O_NOFOLLOW); ValueError when it is
+    not a regular file or not of `size` bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{Path(path).name} is not a regular file")
+        if size is not None and info.st_size != size:
+            raise ValueError(f"{Path(path).name} has {info.st_size:,} bytes, its manifest says {size:,}")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def append_bytes(path: Path, data: bytes) -> None:
+    """Append with a single O_APPEND write (concurrent writers never interleave bytes), never through a link."""
+    fd = open_own(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder vsq owns, or the symbolic link or file found in its place (never a link's target)."""
     import shutil
 
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_file(source: Path, dest: Path) -> None:
+    """Copy a regular file's bytes to a new file dest, reading it without following a link."""
+    import shutil
+
+    with open_no_follow(source) as reader, open(dest, "xb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
+
+
+def replace_folder(dest: Path, files) -> Path:
+    """Make `dest` a folder holding copies of `files` (flat), replacing what was there (replace_folder_with)."""
     def copy(folder: Path) -> None:
         for file in files:
-            shutil.copyfile(file, folder / Path(file).name)
+            copy_file(file, folder / Path(file).name)
 
     return replace_folder_with(dest, copy)
 
@@ -69,7 +133,7 @@ def replace_folder_with(dest: Path, fill) -> Path:
     try:
         (scratch / "new").mkdir()
         fill(scratch / "new")
-        shutil.rmtree(dest, ignore_errors=True)
+        remove_tree(dest)
         os.rename(scratch / "new", dest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -17,7 +17,10 @@ class KerasFramework:
     models = REFERENCE_MODELS
 
     def check_source(self, config: Config) -> None:
-        from vsq.frameworks.keras.safety import unsafe_layers
+        """The model file is what Keras will load it as, and runs no code of its own unless granted
+        (vsq.frameworks.keras.safety; vsq.configuration.grants)."""
+        from vsq.configuration.grants import UNSAFE_OPTION
+        from vsq.frameworks.keras.safety import ModelFormatError, unsafe_layers
 
         model, shown = config.source_keras_model, config.shown(KEY)
         if not model.exists():
@@ -29,12 +32,15 @@ class KerasFramework:
         if model.is_file() and model.suffix.lower() not in SUFFIXES:
             raise config.error(KEY, f"{shown} is not a Keras model file; give an .h5 file, a .keras file or a "
                                "SavedModel directory")
-        layers = [] if config.allow_unsafe_model_code else unsafe_layers(model)
-        if layers:
-            raise config.error(KEY, f"{shown} has layers that run stored Python code when loaded: "
-                               f"{', '.join(layers[:3])}; loading arbitrary code is refused by default. If you trust "
-                               "this file, set \"allow_unsafe_model_code\": true, or save the model without Lambda "
-                               "layers")
+        try:
+            layers = unsafe_layers(model)
+        except ModelFormatError as error:
+            raise config.error(KEY, f"{shown}: {error}") from None
+        if layers and not config.allow_unsafe_model_code:
+            raise config.error(KEY, f"{shown} has layers that run code stored in the file when it is loaded or run: "
+                               f"{', '.join(layers[:3])}; refused by default. If you trust this file, grant it on the "
+                               f"command line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., "
+                               "allow_unsafe_model_code=True)); else save the model without those layers")
 
     def load(self, config: Config):
         from vsq.frameworks.keras.models import load_keras_model
