@@ -62,7 +62,8 @@ def runs(tmp_path_factory, tiny_model):
     replaced = root / "delta" / "results" / "results.json"
     outcomes["delta"] = run("delta", "-p", "other_run", env={**os.environ, "PYTHONPATH": str(harness),
                                                                "OTHER_RUN_RESULTS": str(replaced)})
-    return {name: path for name, (_, path) in outcomes.items()} | {"delta-run": outcomes["delta"][0]}
+    return {name: path for name, (_, path) in outcomes.items()} | {"delta-run": outcomes["delta"][0],
+                                                                    "gamma-run": outcomes["gamma"][0]}
 
 
 def read(path):
@@ -80,6 +81,11 @@ def test_each_run_writes_its_gate_into_results_json(runs):
     assert failure["test"] == "quantized_top1_above_minimum"  # the check's name: its test is test_<name>
     assert re.fullmatch(r"gamma: model_quantized\.tflite Top-1 0\.9167 is below thresholds\.min_top1 0\.9500.*",
                         failure["message"]) and "\n" not in failure["message"], failure
+    # The terminal says why under the table, in the check's words.
+    reason = "gamma: quantized_top1_above_minimum FAIL: " + failure["message"].removeprefix("gamma: ")
+    lines = runs["gamma-run"].stdout.splitlines()
+    assert reason in lines and lines.index(reason) < lines.index(next(line for line in lines
+                                                                     if line.startswith("gamma: results in ")))
 
 
 def test_a_run_never_writes_into_another_runs_results_json(runs):
@@ -102,7 +108,7 @@ def test_report_over_three_runs_one_failing(runs, tmp_path):
     assert re.fullmatch(r"alpha\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", lines[2])
     assert re.fullmatch(r"beta\s+1\.0000\s+1\.0000\s+1\.0000\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+PASS", lines[3])
     assert re.fullmatch(r"gamma\s+0\.9167\s+0\.9167\s+0\.9167\s+0\.9167\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+36\s+FAIL", lines[4])
-    assert ("gamma: quantized_top1_above_minimum: gamma: model_quantized.tflite "
+    assert ("gamma: quantized_top1_above_minimum FAIL: model_quantized.tflite "
             "Top-1 0.9167 is below thresholds.min_top1 0.9500") in result.stdout
     assert "vsq report: 3 configuration(s), 1 failed" in lines
 
@@ -167,17 +173,77 @@ def test_unusable_paths_exit_2_with_one_line(tmp_path, case):
     assert line.startswith(f"ERROR: {path}: ") and "give" in line, line
 
 
+# Appended to a copy of the report: once the page has loaded, what the browser decoded and laid out.
+REVIEW_PROBE = """<script>window.addEventListener("load", () => {
+  const out = document.createElement("pre"); out.id = "vsq-probe";
+  out.textContent = JSON.stringify({
+    reasons: [...document.querySelectorAll("p.vsq-reason")].map(p => p.innerText),
+    moved: [...document.querySelectorAll("p.vsq-moved")].map(p => p.innerText),
+    charts: Object.fromEntries([...document.querySelectorAll("img.vsq-chart")].map(
+      i => [i.alt, [i.complete, i.naturalWidth, i.naturalHeight, i.width]]))});
+  document.body.appendChild(out);
+});</script>"""
+
+
 def test_html_report_renders_in_a_headless_browser(runs, tmp_path):
+    """The report of a failing configuration with three nights of history (one line from an older vsq, one
+    torn), as a reviewer opens it: the reason line, the forest plot and the trend decoded at their size."""
+    import base64
+    import html
+    import io
+
+    from PIL import Image
+
     from test_reports import CHROMIUM_FLAGS
+    from datetime import datetime, timedelta
+
+    from vsq.pipeline.results import read
+    from vsq.reporting.html import FOREST_ALT
+    from vsq.reporting.summary import reasons
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is needed for this test (bash scripts/setup_tests.sh installs it)"
+    nightly = tmp_path / "gamma-nightly"
+    nightly.mkdir()
+    shutil.copy(runs["gamma"], nightly / "results.json")
+    today = json.loads((runs["gamma"].parent / "history.jsonl").read_text().splitlines()[-1])
+    before = {key: value for key, value in today.items() if key not in ("drops", "gate", "confidence")}
+    night = datetime.fromisoformat(today["time"]) - timedelta(days=1)
+    before.update(time=f"{night - timedelta(days=1):%Y-%m-%dT%H:%M:%S%z}", run_id="older-vsq",
+                  top_1={**today["top_1"], "tflite_quantized": 0.88})
+    yesterday = {**today, "time": f"{night:%Y-%m-%dT%H:%M:%S%z}", "run_id": "yesterday", "gate": "PASS"}
+    (nightly / "history.jsonl").write_text("\n".join([json.dumps(before), "{torn", json.dumps(yesterday),
+                                                       json.dumps(today)]) + "\n")
     page, shot = tmp_path / "report.html", tmp_path / "report.png"
-    assert vsq("report", runs["alpha"], runs["gamma"], "--html", page).returncode == 1
+    assert vsq("report", runs["alpha"], nightly, "--html", page).returncode == 1
+    text = page.read_text()
+    probe = tmp_path / "report-probe.html"
+    # The page's Content-Security-Policy forbids every script, the probe's too: the probe's copy goes without it.
+    from vsq.reporting.report import CONTENT_SECURITY_POLICY
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+    assert policy in text
+    probe.write_text(text.replace(policy, "").replace("</body>", REVIEW_PROBE + "</body>"))
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    seen = json.loads(html.unescape(re.search(r'<pre id="vsq-probe">(.*?)</pre>', dom, flags=re.S).group(1)))
+
+    assert seen["reasons"] == [reason.line for reason in reasons("gamma", read(nightly / "results.json"))]
+    assert seen["reasons"][0].startswith("gamma: quantized_top1_above_minimum FAIL: model_quantized.tflite Top-1 "
+                                         "0.9167 is below thresholds.min_top1 0.9500")
+    assert seen["moved"] == [f"gamma: since the previous run ({night:%Y-%m-%d %H:%M}): gate PASS -> FAIL"]
+
+    def embedded(alt):  # the PNG in the page, decoded here: the size the browser must show
+        data = re.search(rf'alt="{re.escape(alt)}" src="data:image/png;base64,([^"]+)"', text).group(1)
+        with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+            return image.size
+
+    for alt in (FOREST_ALT, "gamma: trend of the last 3 runs"):
+        complete, width, height, shown = seen["charts"][alt]
+        assert complete and (width, height) == embedded(alt) and width == 810 and height > 200, (alt, seen["charts"])
+        assert shown == width  # laid out at its own size in a 1280-pixel window
+
     subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     page.as_uri()], capture_output=True, timeout=120, check=True)
-    from PIL import Image
-
     with Image.open(shot) as image:
         assert image.size == (1280, 1800)
         colours = image.convert("RGB").getcolors(maxcolors=1 << 16)

@@ -52,7 +52,9 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
     assert "IMX500" not in header  # no configuration has the imx500 section
     assert "drop (pp) [95% CI]" in header and "Top-1 quantized Keras" in header
     assert "No image flipped" in page  # the tiny model keeps every prediction
-    for chart in ("Top-1 drop against threshold per configuration", "configuration: per-class Top-1, float vs quantized",
+    from vsq.reporting.html import FOREST_ALT
+
+    for chart in (FOREST_ALT, "configuration: per-class Top-1, float vs quantized",
                   "configuration: confusion matrix of the quantized model"):
         assert f'class="vsq-chart" alt="{chart}"' in page, chart
     # pytest-html draws its Environment table from a JSON blob in the page.
@@ -127,10 +129,19 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
 def test_history_grows_one_line_per_run_and_prints_a_trend(harness, project, run_warm):
     history = harness.path / "results" / "history.jsonl"
     for runs in (1, 2, 3):
-        assert run_warm("--config", str(project)).ret == 0
+        result = run_warm("--config", str(project), *(("--html=report.html", "--self-contained-html") if runs == 3 else ()))
+        assert result.ret == 0
         assert len(history.read_text().splitlines()) == runs
+        moved = [line for line in result.stdout.lines if line.startswith("configuration: nothing moved since")]
+        assert len(moved) == (0 if runs == 1 else 1), result.stdout.lines  # a first run has nothing to compare
     line = json.loads(history.read_text().splitlines()[-1])
     assert line["configuration"] == "configuration" and line["top_1"]["tflite_quantized"] == 1.0
+    assert line["gate"] == "PASS" and line["drops"]["tflite_quantized"]["verdict"] == "PASS"
+    assert len(line["drops"]["tflite_quantized"]["interval_points"]) == 2
+    page = (harness.path / "report.html").read_text()
+    assert 'alt="configuration: trend of the last 3 runs" src="data:image/png;base64,' in page
+    assert '<p class="vsq-moved">configuration: nothing moved since the previous run' in page
+    assert '<p class="vsq-reason">' not in page  # a passing configuration says nothing extra
 
     import sys
 

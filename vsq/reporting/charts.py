@@ -21,50 +21,77 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
+def _png(fig, tight: bool = True) -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
     _pyplot().close(fig)
     return buffer.getvalue()
 
 
-def drop_against_threshold(documents: dict[str, dict]) -> bytes:
-    """Per configuration: the Top-1 drop of each TFLite file against Keras, in percentage points, beside
-    its threshold (a 1-point drop is invisible on a 0..1 Top-1 axis; here it is a bar of 1 against 1). A bar
-    is red exactly when its check failed (results.json `checks`)."""
+COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#bf8700", "": "#8c959f"}  # as the HTML's words
+
+
+def drop_forest(documents: dict[str, dict]) -> bytes:
+    """A forest plot: per configuration, one row per model paired with Keras and per variant (vsq.reporting.drops):
+    the drop in points as a dot, its paired interval as a line, its threshold as a bar (both sides for the float
+    file, which must agree with Keras), coloured and worded by its check's verdict in results.json `checks`;
+    INCONCLUSIVE in amber, hollow, with what the gate made of it."""
+    from vsq.reporting.drops import drops
+
     plt = _pyplot()
-    rows = []  # (label, drop, threshold, failed)
+    rows = []  # (label, Drop or None for a configuration's heading)
     for name, doc in documents.items():
-        limits, checks = doc["configuration"]["thresholds"], doc.get("checks", {})
-        rows.append((f"{label(name)}\nquantized", doc["top_1_drop_points"]["tflite_quantized"],
-                     limits["max_top1_drop"], _failed(checks, "quantized_top1_drop_within_threshold")))
-        rows.append((f"{label(name)}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"],
-                     _failed(checks, "float_tflite_agrees_with_keras")))
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
-    y = np.arange(len(rows))
-    drops = np.array([row[1] for row in rows])
-    limits = np.array([row[2] for row in rows])
-    colours = np.where([row[3] for row in rows], "#cf222e", "#1a7f37")
-    ax.barh(y, drops, 0.5, color=colours)
-    ax.scatter(limits, y, marker="|", s=900, color="black", label="threshold", zorder=3)
-    for i, drop in enumerate(drops):
-        ax.annotate(f"{drop:+.2f} pp", (drop, i), xytext=(4 if drop >= 0 else -4, 0), textcoords="offset points",
-                    ha="left" if drop >= 0 else "right", va="center", fontsize=8)
-    reach = max(1.0, float(np.abs(np.concatenate([drops, limits])).max()) * 1.25)
-    ax.set_xlim(-reach, reach)
+        rows.append((label(name), None))
+        rows += [("  " + label(drop.label, 34), drop) for drop in drops(doc)]
+    fig, ax = plt.subplots(figsize=(9, 0.27 * len(rows) + 1.3))
+    marks = [(y, drop) for y, (_, drop) in enumerate(rows) if drop is not None]
+    shown = [(y, drop) for y, drop in marks if drop.drop_points is not None]
+    ranged = [(y, drop) for y, drop in shown if drop.interval_points]
+    limits = [(y, limit) for y, drop in marks if drop.limit_points is not None
+              for limit in ((drop.limit_points, -drop.limit_points) if drop.symmetric else (drop.limit_points,))]
+    # One collection per kind of mark: an artist per mark costs more to draw than the rest of the chart.
+    ax.hlines([y for y, _ in ranged], [d.interval_points[0] for _, d in ranged], [d.interval_points[1] for _, d in ranged],
+              colors=[COLOURS[d.verdict] for _, d in ranged], linewidth=2)
+    ax.scatter([d.drop_points for _, d in shown], [y for y, _ in shown], s=45, linewidths=2, zorder=3,
+               edgecolors=[COLOURS[d.verdict] for _, d in shown],
+               facecolors=["white" if d.verdict in ("INCONCLUSIVE", "") else COLOURS[d.verdict] for _, d in shown])
+    ax.scatter([limit for _, limit in limits], [y for y, _ in limits], marker="|", s=160, linewidths=1.5,
+               color="black", zorder=2)
+    for y, drop in marks:
+        if drop.drop_points is None:
+            ax.text(0, y, "not evaluated", ha="center", va="center", fontsize=8, color=COLOURS[""])
+        ax.text(1.01, y, _forest_words(drop), transform=ax.get_yaxis_transform(), ha="left", va="center",
+                fontsize=8, color=COLOURS[drop.verdict])
+    values = [0.0, *(d.drop_points for _, d in shown), *(v for _, d in ranged for v in d.interval_points),
+              *(limit for _, limit in limits)]
+    low, high = min(values), max(values)
+    pad = max(0.5, (high - low) * 0.06)
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.axvline(0, color="#888", linewidth=0.8)
-    ax.set_yticks(y, [row[0] for row in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("Top-1 drop against Keras (percentage points; right of 0 is worse)")
-    ax.set_title("Drop against threshold per configuration")
-    ax.legend(fontsize=8, loc="lower right", markerscale=0.4)
-    return _png(fig)
+    ax.set_yticks([])  # row labels as plain texts: a tick per row costs more to draw than the rest of the chart
+    for y, (row_label, drop) in enumerate(rows):
+        ax.text(-0.01, y, row_label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8,
+                fontweight="bold" if drop is None else "normal")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("Top-1 drop against Keras (points; right of 0 is worse): dot, its interval, | threshold", fontsize=9)
+    # A title at a set height: placing it automatically measures every tick label again.
+    ax.set_title("Drop with its interval against the threshold, per configuration and model", fontsize=10, y=1.01)
+    fig.subplots_adjust(left=0.25, right=0.67, top=1 - 0.45 / fig.get_figheight(), bottom=0.6 / fig.get_figheight())
+    return _png(fig, tight=False)
 
 
-def _failed(checks: dict, name: str) -> bool:
-    """Whether results.json's verdicts map says the check did not pass (a check it lacks did not fail)."""
-    return checks.get(name, {}).get("passes", True) is False
+def _forest_words(drop) -> str:
+    """'+0.50 [-1.6, +2.7] INCONCLUSIVE (counts as fail)' beside a row; the verdict's word as the check says it."""
+    figure = ("no figure" if drop.drop_points is None else
+              f"{drop.drop_points:+.2f}" + (" [{:+.1f}, {:+.1f}]".format(*drop.interval_points)
+                                              if drop.interval_points else ""))
+    word = drop.verdict or ("not gated" if drop.check is None else "no verdict")
+    if drop.verdict == "INCONCLUSIVE":
+        word += f" (counts as {'pass' if drop.passes else 'fail'})"
+    return f"{figure}  {word}"
 
 
 def per_class_losses(document: dict, top: int = 20) -> bytes:

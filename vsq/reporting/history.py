@@ -1,4 +1,10 @@
-"""history.jsonl: one line per run and configuration, appended, never rewritten."""
+"""history.jsonl: one line per run and configuration, appended, never rewritten.
+
+A line: time, run id, configuration, Top-1/Top-5 per model and variant, images, versions; since the reviewer's
+trend (vsq.reporting.trend) also the gate's verdict, every paired drop with its interval, threshold and its
+check's verdict, the confidence, and the accepted baseline's date when the run had one. Readers take lines
+without those keys too (what an older vsq wrote).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ HISTORY_FILE = "history.jsonl"
 
 
 def entry(document: dict) -> dict:
-    """The line recorded for one results.json document: time, configuration, figures, versions."""
+    """The line recorded for one results.json document: time, configuration, figures, versions, verdicts."""
     env = document["environment"]
+    gate, baseline = document.get("gate"), document.get("baseline")
     return {
         "time": document["created"],
         "run_id": document.get("run_id"),
@@ -24,7 +31,22 @@ def entry(document: dict) -> dict:
         "num_images": document["num_images"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
         "tflite_runtime": env.get("tflite_runtime"),
+        "gate": gate.get("verdict") if isinstance(gate, dict) else None,
+        "drops": drop_figures(document),
+        "confidence": document["configuration"]["thresholds"].get("confidence"),
+        **({"baseline": {"accepted_on": baseline.get("accepted_on"), "accepting": baseline.get("accepting")}}
+           if isinstance(baseline, dict) else {}),
     }
+
+
+def drop_figures(document: dict) -> dict:
+    """Per model and variant with a figure: its drop against Keras, interval, threshold and verdict (points)."""
+    from vsq.reporting.drops import drops
+
+    return {drop.key: {"drop_points": drop.drop_points,
+                       "interval_points": list(drop.interval_points) if drop.interval_points else None,
+                       "threshold_points": drop.limit_points, "verdict": drop.verdict or None, "passes": drop.passes}
+            for drop in drops(document) if drop.drop_points is not None}
 
 
 def variant_figures(document: dict) -> dict:

@@ -68,23 +68,68 @@ def imx500_part(documents: dict[str, dict]) -> str:
     return "\n".join(parts)
 
 
+def reasons_part(documents: dict[str, dict]) -> str:
+    """Why each configuration did not pass: a line per check that did not pass or was INCONCLUSIVE, its text
+    the terminal's (vsq.reporting.summary.reasons), the verdict in its colour; "" when every check passed."""
+    from vsq.reporting.summary import reasons
+
+    lines = []
+    for name, doc in documents.items():
+        for reason in reasons(name, doc):
+            if not reason.check:
+                lines.append(f'<p class="vsq-reason">{escape(reason.line)}</p>')
+                continue
+            counted = f", {escape(reason.counted)}" if reason.counted else ""
+            lines.append(f'<p class="vsq-reason">{escape(reason.configuration)}: <code>{escape(reason.check)}</code> '
+                         f'<span class="vsq-verdict vsq-{escape(reason.verdict.lower())}">{escape(reason.verdict)}</span>'
+                         f"{counted}: {escape(reason.text)}</p>")
+    return f'<div class="vsq-reasons"><h3>Checks that did not pass</h3>{"".join(lines)}</div>' if lines else ""
+
+
+def trend_parts(documents: dict[str, dict], history_files: dict | None,
+                with_charts: bool = True) -> tuple[str, dict[str, str]]:
+    """What moved since the previous run (lines under the summary) and, per configuration with history, its
+    trend chart (vsq.reporting.trend); history_files as vsq.reporting.summary.moved_lines takes them."""
+    from vsq.reporting import trend
+
+    lines, charts_by_name = [], {}
+    for name, doc in documents.items():
+        runs = trend.runs(trend.history_for(name, doc, history_files), doc)
+        line = trend.moved(name, doc, runs)
+        if line:
+            lines.append(f'<p class="vsq-moved">{escape(line)}</p>')
+        png = trend.chart(name, doc, runs) if with_charts else None
+        if png is not None:
+            charts_by_name[name] = img(png, f"{name}: trend of the last {len(runs)} runs")
+    return "".join(lines), charts_by_name
+
+
+FOREST_ALT = "Top-1 drop with its interval against the threshold, per configuration and model"
+
+
 def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: list[str], details: bool = True,
-                    image_folders: dict | None = None) -> str:
-    """Everything vsq adds to the report's summary: the table and drop chart, the IMX500 chart; with details,
-    per configuration its sections' parts, per-class and confusion charts and the flipped images (thumbnails of
-    the images under image_folders[name] only: a results.json names any path it likes)."""
+                    history_files: dict | None = None, image_folders: dict | None = None) -> str:
+    """Everything vsq adds to the report's summary: the table, why each configuration that did not pass
+    failed, what moved since the previous run, the forest plot of drops, the IMX500 chart; with details, per
+    configuration its trend chart, its sections' parts, per-class and confusion charts and the flipped images.
+    history_files: each configuration's history.jsonl (None: the one beside its document's results_file);
+    thumbnails only of the images under image_folders[name] (a results.json names any path it likes)."""
     from vsq.sections import all_sections
 
     parts = [STYLE, "<h2>vsq: Top-1 accuracy</h2>"]
+    moved, trends = trend_parts(documents, history_files, details) if documents else ("", {})
     if documents:
         parts.append(summary_table(documents, gates))
-        parts.append(img(charts.drop_against_threshold(documents), "Top-1 drop against threshold per configuration"))
+        parts.append(reasons_part(documents))
+        parts.append(moved)
+        parts.append(img(charts.drop_forest(documents), FOREST_ALT))
         parts.append(imx500_part(documents))
     for name in missing:
         parts.append(f'<p class="vsq-fail">{escape(name)}: no results (its evaluation did not finish; see the '
                      "failed tests)</p>")
     for name, doc in documents.items() if details else ():
         parts.append(f"<h3>{escape(name)}</h3>")
+        parts.append(trends.get(name, ""))
         parts += [section.html(name, doc) for section in all_sections() if section.key != "explanation"]
         parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))
         parts.append(img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"))

@@ -22,6 +22,8 @@ STYLE = """<style>
 .vsq-thumb { display: block; width: 96px; height: 96px; object-fit: contain; margin: 0 auto 4px; }
 .vsq-missing { background: #f6f8fa; color: #57606a; text-align: center; font-size: 90%; }
 .vsq-kind { font-weight: bold; }
+.vsq-reasons { margin: 4px 0 12px; } .vsq-reasons h3 { margin: 4px 0; }
+.vsq-reason { margin: 2px 0; } .vsq-reason code { font-weight: bold; } .vsq-moved { margin: 2px 0; }
 </style>"""
 
 
@@ -67,6 +69,11 @@ def imx500_cell(section: dict | None) -> str:
 
 
 def variants_table(doc: dict) -> str:
+    """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
+    decision rule's verdict in the columns and words of the summary table."""
+    from vsq.pipeline.verdicts import interval_text
+    from vsq.reporting.drops import with_paired
+
     table = doc.get("variants", {}).get("models")
     if not table:
         return ""
@@ -75,14 +82,18 @@ def variants_table(doc: dict) -> str:
     for name, row in sorted(table.items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1)):
         mark = " ★ recommended" if name == recommended else ""
         if row.get("error"):
-            cells = (escape(name), "failed", "", "", "", "", escape(row["error"][:200]))
+            cells = (escape(name), "failed", "", "", "", "", "", escape(row["error"][:200]))
         else:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
-            cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", f"{row['top_1_drop_points']:+.2f}",
+            paired = (with_paired(name, row, doc.get("models")).get("paired") or {}).get("keras")
+            drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
+            cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", drop, verdict_cell(row.get("decision")),
                      f"{row.get('agreement_with_keras', 0):.4f}", kib(row.get("file_size_bytes")),
                      f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("variant", "Top-1", "drop (pp)", "agreement", "size",
-                                             "latency (ms/img)", "status"))
+    confidence = next((row["paired"]["keras"]["confidence"] for row in table.values() if row.get("paired")), None)
+    interval = f" [{confidence * 100:g}% CI]" if confidence else ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "Top-1", f"drop (pp){interval}",
+                                                     "verdict", "agreement", "size", "latency (ms/img)", "status"))
     return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

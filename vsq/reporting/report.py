@@ -19,10 +19,8 @@ from vsq.reporting import history
 from vsq.errors import VsqError
 from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
-from vsq.reporting.summary import notes, table
+from vsq.reporting.summary import notes, reasons, table
 from vsq.util.text import terminal, utf8, xml
-
-NO_VERDICT = "no verdict recorded (its pytest run did not finish, or an older vsq wrote the file)"
 
 
 class ReportError(VsqError):
@@ -46,11 +44,14 @@ class Run:
 
     @property
     def failures(self) -> list[str]:
-        """One line per failed test ("test: message"), or why there is no verdict."""
-        if not self.gate:
-            return [NO_VERDICT]
-        return [f"{failure.get('test')}: {failure.get('message')}" for failure in self.gate.get("failures") or []
-                if isinstance(failure, dict)]
+        """Why it did not pass: a line per check that did not pass or was INCONCLUSIVE, in the terminal's words
+        (vsq.reporting.summary.reasons), or why there is no verdict."""
+        return [reason.line for reason in reasons(self.name, self.document)]
+
+    @property
+    def history_file(self) -> Path:
+        """The history.jsonl beside this results.json (read, if there, for the trend; never a path the file names)."""
+        return self.path.parent / history.HISTORY_FILE
 
 
 def find_results(paths: list[Path]) -> list[Path]:
@@ -120,14 +121,17 @@ def exit_code(runs: list[Run]) -> int:
 
 
 def text(runs: list[Run]) -> str:
-    """The summary table, where each figure came from, and the failures."""
+    """The summary table, where each figure came from, why each configuration failed and what moved since its
+    previous run (the history.jsonl beside its results.json, when there is one)."""
+    from vsq.reporting.summary import moved_lines
+
     documents = {run.name: run.document for run in runs}
     lines = [table(documents, {run.name: run.verdict for run in runs}), *notes(documents), ""]
     for run in runs:
         tests = ", ".join(f"{count} {outcome}" for outcome, count in (run.gate or {}).get("tests", {}).items())
         lines.append(f"{run.name}: {run.verdict} ({tests or 'no tests recorded'}); {run.path} "
                      f"(run {run.document.get('run_id')}, {run.document.get('created')})")
-        lines += [f"{run.name}: {failure}" for failure in run.failures]
+        lines += run.failures + moved_lines({run.name: run.document}, {run.name: run.history_file})
     failed = sum(run.verdict == "FAIL" for run in runs)
     lines.append(f"vsq report: {len(runs)} configuration(s), {failed} failed")
     return "\n".join(terminal(line) for text in lines for line in text.split("\n"))
@@ -144,19 +148,28 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
     from vsq.reporting.html import summary_section
 
     documents = {run.name: run.document for run in runs}
+    histories = {run.name: run.history_file for run in runs}
     rows = "".join(
         f'<tr><td>{escape(run.name)}</td><td><span class="vsq-{run.verdict.lower()}">{run.verdict}</span></td>'
         f"<td>{escape(str(run.path))}</td><td>{escape(str(run.document.get('run_id')))}</td>"
-        f"<td>{'<br>'.join(escape(failure) for failure in run.failures)}</td></tr>" for run in runs)
-    summary = summary_section(documents, {run.name: run.verdict for run in runs}, [], image_folders=image_folders)
+        f"<td>{'<br>'.join(escape(_short(reason)) for reason in reasons(run.name, run.document))}</td></tr>"
+        for run in runs)
+    summary = summary_section(documents, {run.name: run.verdict for run in runs}, [], history_files=histories,
+                              image_folders=image_folders)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}"><title>vsq report</title>'
         "<style>body { font-family: sans-serif; margin: 16px; }</style></head><body>\n"
         f"{summary}\n"
         '<h2>Runs</h2><table class="vsq-summary"><thead><tr><th>configuration</th><th>gate</th>'
-        f"<th>results.json</th><th>run id</th><th>failures</th></tr></thead><tbody>{rows}</tbody></table>\n"
+        f"<th>results.json</th><th>run id</th><th>checks that did not pass (why: above)</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>\n"
         "</body></html>\n")
+
+
+def _short(reason) -> str:
+    """A reason in the runs table: its check and verdict (the sentence is in the summary above)."""
+    return f"{reason.check} {reason.verdict}" if reason.check else reason.text
 
 
 def junit_xml(runs: list[Run]) -> bytes:
@@ -166,7 +179,7 @@ def junit_xml(runs: list[Run]) -> bytes:
     for run in runs:
         case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=xml(run.name),
                              file=xml(str(run.path)))
-        if run.verdict == "FAIL":
+        if run.verdict == "FAIL":  # the reason lines: the first as the message, all of them as the text
             failure = ET.SubElement(case, "failure", message=xml(run.failures[0] if run.failures else "FAIL"))
             failure.text = xml("\n".join(run.failures))
     root = ET.Element("testsuites")

@@ -2,11 +2,73 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from vsq.pipeline.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
 from vsq.pipeline.reference import QUANTIZED_TFLITE
 from vsq.util.text import terminal
+
+
+NO_VERDICT = "no verdict recorded (its pytest run did not finish, or an older vsq wrote the file)"
+MAX_MESSAGE = 1000  # characters of a check's message in a reason line (results.json files come from elsewhere)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a configuration did not pass, or passed on an INCONCLUSIVE drop: one check that did not pass."""
+
+    configuration: str  # as the tables name it
+    check: str  # its name in results.json `checks` (its test is test_<name>); "" when the run recorded no verdict
+    verdict: str  # FAIL or INCONCLUSIVE, the verdicts map's word
+    passes: bool  # what the gate made of it (an INCONCLUSIVE drop: as thresholds.inconclusive says)
+    text: str  # the check's one-sentence message, without the configuration's name it starts with
+
+    @property
+    def counted(self) -> str:
+        """What the gate made of an INCONCLUSIVE verdict, and the key that says so; "" for FAIL."""
+        if self.verdict != "INCONCLUSIVE":
+            return ""
+        return f"counts as {'pass' if self.passes else 'fail'} (thresholds.inconclusive)"
+
+    @property
+    def line(self) -> str:
+        """'failing: quantized_top1_above_minimum FAIL: model_quantized.tflite Top-1 0.9400 is below ...'."""
+        if not self.check:
+            return f"{self.configuration}: {self.text}"
+        counted = f", {self.counted}" if self.counted else ""
+        return f"{self.configuration}: {self.check} {self.verdict}{counted}: {self.text}"
+
+
+def reasons(name: str, document: dict) -> list[Reason]:
+    """Every check of the document's verdicts map that did not pass or was INCONCLUSIVE, in the map's order,
+    with its message; nothing for a configuration whose checks all passed. A document without a gate (an
+    interrupted run): one reason saying so. Format 1 documents keep only their failed checks: those."""
+    gate = document.get("gate")
+    if not isinstance(gate, dict) or gate.get("verdict") not in ("PASS", "FAIL"):
+        return [Reason(name, "", "FAIL", False, NO_VERDICT)]
+    own = str((document.get("configuration") or {}).get("name", name))
+    checks = document.get("checks")
+    out = []
+    for check, entry in (checks.items() if isinstance(checks, dict) else ()):
+        if not isinstance(entry, dict) or (entry.get("verdict") == "PASS" and entry.get("passes") is not False):
+            continue
+        verdict = "INCONCLUSIVE" if entry.get("verdict") == "INCONCLUSIVE" else "FAIL"
+        out.append(Reason(name, str(check), verdict, entry.get("passes") is True,
+                          _own_words(entry.get("message"), own, verdict)))
+    if not out and gate["verdict"] == "FAIL":  # a gate without the checks it names
+        out = [Reason(name, str(failure.get("test", "")), "FAIL", False, _own_words(failure.get("message"), own, "FAIL"))
+               for failure in gate.get("failures") or [] if isinstance(failure, dict)]
+    return out
+
+
+def _own_words(message, configuration: str, verdict: str) -> str:
+    """The message on one line, without the "<configuration>: " and "INCONCLUSIVE: " the reason line has."""
+    text = " ".join(str(message or "no message recorded").split())
+    text = text.removeprefix(f"{configuration}: ").removeprefix(f"{verdict}: ")
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
 
 def interval_confidence(documents: dict[str, dict]) -> float:
@@ -58,8 +120,8 @@ def notes(documents: dict[str, dict]) -> list[str]:
     for name, doc in documents.items():
         model = doc["models"][QUANTIZED_TFLITE.key]
         judged, paired = model["decision"], model["paired"]["keras"]
-        if not judged.get("undecided"):
-            continue
+        if not judged.get("undecided") or _inconclusive(doc, "quantized_top1_drop_within_threshold"):
+            continue  # decided, or its check's INCONCLUSIVE message (a reason line) says the same
         low, high = paired["interval_points"]
         lines.append(
             f"{name}: the {judged['confidence'] * 100:g} % interval of the drop ({low:+.1f} to {high:+.1f} points) "
@@ -68,15 +130,40 @@ def notes(documents: dict[str, dict]) -> list[str]:
     return lines
 
 
-def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """What a run prints at its end, as (title, lines) blocks: the Top-1 table with its notes and where each
-    configuration's results are, then the variants table and the sections' lines. failures: configurations
-    whose run gave no results, with why. The pytest plugin and `python -m vsq run` print the same."""
+def _inconclusive(document: dict, check: str) -> bool:
+    entry = (document.get("checks") or {}).get(check)
+    return isinstance(entry, dict) and entry.get("verdict") == "INCONCLUSIVE"
+
+
+def reason_lines(documents: dict[str, dict]) -> list[str]:
+    """Why each configuration did not pass (or passed on an INCONCLUSIVE drop): a line per check (reasons)."""
+    return [reason.line for name, doc in documents.items() for reason in reasons(name, doc)]
+
+
+def moved_lines(documents: dict[str, dict], history_files: dict[str, Path | None] | None = None) -> list[str]:
+    """What moved since each configuration's previous run (vsq.reporting.trend), from the history.jsonl beside
+    its results.json: history_files by configuration, else the file beside the document's own results_file."""
+    from vsq.reporting import trend
+
+    lines = []
+    for name, doc in documents.items():
+        line = trend.moved(name, doc, trend.runs(trend.history_for(name, doc, history_files), doc))
+        lines += [line] if line else []
+    return lines
+
+
+def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[str, str],
+           history_files: dict[str, Path | None] | None = None) -> list[tuple[str, list[str]]]:
+    """What a run prints at its end, as (title, lines) blocks: the Top-1 table, why each configuration that did
+    not pass failed, its notes, what moved since the previous run and where each configuration's results are,
+    then the variants table and the sections' lines. failures: configurations whose run gave no results, with
+    why. The pytest plugin and `python -m vsq run` print the same (history_files: see moved_lines)."""
     from vsq.sections import all_sections
-    from vsq.sections.comparison import TABLE_HEADER, table_rows
+    from vsq.sections.comparison import table_header, table_rows
 
     missing = [name for name in failures if name not in documents]
-    lines = [*table(documents, verdicts, missing).splitlines(), *notes(documents)]
+    lines = [*table(documents, verdicts, missing).splitlines(), *reason_lines(documents), *notes(documents),
+             *moved_lines(documents, history_files)]
     for name, doc in documents.items():
         lines.append(f"{name}: results in {doc['results_file']}")
         reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]
@@ -86,11 +173,12 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
                   for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
     out = [("vsq: Top-1 accuracy", lines)]
-    compared = {name: doc["variants"] for name, doc in documents.items() if doc.get("variants")}
+    compared = {name: doc for name, doc in documents.items() if doc.get("variants")}
     section_lines = [line for section in all_sections() for name, doc in documents.items()
                      for line in section.terminal_lines(name, doc)]
     if compared:
-        rows = [TABLE_HEADER] + [row for name, part in compared.items() for row in table_rows(name, part)]
+        rows = [table_header(interval_confidence(documents))]
+        rows += [row for name, doc in compared.items() for row in table_rows(name, doc["variants"], doc["models"])]
         out.append(("vsq: variants (same images, Top-1 against Keras)", format_rows(rows).splitlines() + section_lines))
     elif section_lines:
         out[0][1].extend(section_lines)

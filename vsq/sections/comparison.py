@@ -15,10 +15,11 @@ import numpy as np
 from vsq.statistics import metrics
 from vsq.configuration.config import Config, TFLiteRuntime
 from vsq.pipeline.builds import RecipeBuild
-from vsq.pipeline.verdicts import decision, within_thresholds
+from vsq.pipeline.verdicts import decision, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
 from vsq.configuration.job import Job
 from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
+from vsq.reporting.drops import with_paired
 from vsq.runtimes.tflite_storage import describe_tflite
 
 LATENCY = {"batch": 1, "warmup_runs": 2, "timed_runs": 10}
@@ -125,19 +126,27 @@ def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: in
     return (time.perf_counter() - start) / runs * 1000.0
 
 
-def table_rows(name: str, section: dict) -> list[tuple]:
-    """Terminal rows of one configuration's section: best Top-1 first, failed builds last, the pick marked."""
+def table_rows(name: str, section: dict, models: dict | None = None) -> list[tuple]:
+    """Terminal rows of one configuration's section: best Top-1 first, failed builds last, the pick marked.
+    models: the document's `models`, whose paired comparisons give the reference files' rows their interval."""
     ordered = sorted(section["models"].items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1.0))
-    return [_table_row(name, f"{model} *" if model == section["recommended"] else model, row) for model, row in ordered]
+    return [_table_row(name, f"{model} *" if model == section["recommended"] else model, with_paired(model, row, models))
+            for model, row in ordered]
 
 
-TABLE_HEADER = ("configuration", "model", "kind", "size (KB)", "Top-1", "drop (pp)", "ms/img", "gate")
+def table_header(confidence: float = 0.95) -> tuple:
+    """The columns of table_rows; the drop with its paired interval and the verdict as in the Top-1 table."""
+    return ("configuration", "model", "kind", "size (KB)", "Top-1", f"drop (pp) [{confidence * 100:g}% CI]", "verdict",
+            "ms/img", "gate")
 
 
 def _table_row(job_name: str, name: str, row: dict) -> tuple:
     kind = row["kind"].split(" (")[0]
     if row.get("error"):
-        return (job_name, name, kind, "-", "-", "-", "-", "ERROR")
+        return (job_name, name, kind, "-", "-", "-", "-", "-", "ERROR")
     gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
-    return (job_name, name, kind, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}",
-            f"{row['top_1_drop_points']:+.2f}", f"{row['latency_ms_per_image']:.2f}", gate)
+    paired = (row.get("paired") or {}).get("keras")
+    drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
+    verdict = (row.get("decision") or {}).get("verdict", "")  # the decision recorded with the row's check
+    return (job_name, name, kind, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop, verdict,
+            f"{row['latency_ms_per_image']:.2f}", gate)
