@@ -134,6 +134,7 @@ def test_each_input_change_misses(project, change):
     ({"target_platform": "tflite"}, {"quantized"}),
     ({"preprocessing": {"resize": "nearest"}}, {"quantized", "evaluation"}),
     ({"preprocessing": {"normalization": "[-1,1]"}}, {"quantized", "evaluation"}),
+    ({"preprocessing": {"channel_order": "BGR"}}, {"quantized", "evaluation"}),
     ({"tflite_runtime": {"op_resolver": "builtin_ref"}}, {"evaluation"}),
 ])
 def test_each_setting_change_misses(project, setting, expected):
@@ -146,6 +147,14 @@ def test_stack_version_change_misses(project, monkeypatch):
     monkeypatch.setattr(artifacts, "stack", lambda: {"tensorflow": "9.9", "model_compression_toolkit": "9.9"})
     after = keys(project)
     assert all(before[name] != after[name] for name in before)
+
+
+def test_image_library_change_misses_everything_decoded(project, monkeypatch):
+    """Another Pillow or JPEG decoder gives other pixels: every artifact made from decoded images is made again."""
+    before = keys(project)
+    monkeypatch.setattr(artifacts, "image_library", lambda: {"pillow": "99.0", "jpeg": "libjpeg-turbo 9.9"})
+    after = keys(project)
+    assert {name for name in before if before[name] != after[name]} == {"quantized", "evaluation"}
 
 
 FILLER = """

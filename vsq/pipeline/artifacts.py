@@ -13,7 +13,7 @@ from vsq.pipeline.cache import file_digest, files_digest, key_of
 from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.configuration.job import Job
 from vsq.frameworks.keras.recipes import options
-from vsq.util.versions import stack
+from vsq.util.versions import image_library, stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
 RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
@@ -43,7 +43,9 @@ class Fingerprints:
 
 
 def _preprocessing(job: Job) -> dict:
-    return job.config.preprocessing.cache_key()
+    """What decoded images depend on: the preprocessing's settings (the resampling filter among them) and the
+    library that decodes and resizes them (Pillow and its JPEG decoder move Top-1 by tenths of a point)."""
+    return {**job.config.preprocessing.cache_key(), "image_library": image_library()}
 
 
 def model_info_key(prints: Fingerprints) -> str:
