@@ -91,10 +91,12 @@ def test_as_dict_lists_what_results_json_always_listed(project):
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
         "evaluate_result_dir")), "name", "file", "seed", "target_platform", "unreadable_images",
         "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
-        "explanation"]
+        "explanation", "screen", "expected_top1"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",
                                     "channel_order": "RGB"}
-    assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "max_float_top1_drop": 0.5,
+    assert out["screen"] == {"enabled": True, "max_images": 200, "min_gain_points": 10.0, "max_p_value": 0.01}
+    assert out["expected_top1"] is None
+    assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "min_float_top1": None, "max_float_top1_drop": 0.5,
                                  "max_baseline_drop": 0.5, "max_latency_ms": {}, "decision_rule": "point",
                                  "confidence": 0.95, "inconclusive": "fail"}
     assert out["imx500"] is None
