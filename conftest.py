@@ -14,8 +14,8 @@ import pytest
 pytest_plugins = ["fixtures.interrupts", "fixtures.harness", "fixtures.reporting", "fixtures.suite"]
 
 SUITE_ORDER = {name: i for i, name in enumerate(
-    ["test_config.py", "test_datasets.py", "test_export.py", "test_accuracy.py", "test_imx500.py",
-     "test_variants.py", "test_benchmarks.py"])}
+    ["test_config.py", "test_datasets.py", "test_float_model.py", "test_export.py", "test_accuracy.py",
+     "test_imx500.py", "test_variants.py", "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
 # A suite test with one of these arguments runs per configuration and item: the item of its check's name
 # (path_is_not_a_symlink[output_dir], variant_file_written[tf_float16], no_drop_against_baseline[tflite]).

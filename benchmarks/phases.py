@@ -91,8 +91,10 @@ PHASES = Phases()
 def pytest_configure(config):
     from vsq.pipeline import evaluate
     from vsq.frameworks.keras import quantize
+    from vsq.sections import screen
 
     quantize.ptq = PHASES.wrap("calibration (MCT PTQ)", quantize.ptq)
+    screen.run_screen = PHASES.wrap("preprocessing screen (decode, every pass)", screen.run_screen)
     quantize.export_int8_tflite = PHASES.wrap("export model_quantized.tflite (MCT)", quantize.export_int8_tflite)
     quantize.export_keras = PHASES.wrap("export model_quantized.keras (MCT)", quantize.export_keras)
     evaluate_models = evaluate.evaluate_models

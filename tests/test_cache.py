@@ -93,6 +93,7 @@ def keys(project, **overrides):
         "float": artifacts.float_tflite_key(prints),
         "quantized": artifacts.recipe_key(job, prints, default_recipe(job.config)),
         "evaluation": artifacts.evaluation_key(job, prints, "model-digest", runtime),
+        "screen": artifacts.screen_key(job, prints),
     }
 
 
@@ -107,13 +108,13 @@ def test_thresholds_and_outputs_do_not_matter(project):
 
 CHANGES = {
     # name: (what to change, keys that must change)
-    "model file": (lambda p: hostile.write_h5(p / "model.h5", hostile.model_config()), {"float", "quantized"}),
+    "model file": (lambda p: hostile.write_h5(p / "model.h5", hostile.model_config()), {"float", "quantized", "screen"}),
     "calibration image": (lambda p: (p / "images" / "red" / "red_0.jpg").write_bytes(
         (p / "images" / "red" / "red_1.jpg").read_bytes()), {"quantized"}),
     "evaluation image": (lambda p: (p / "evaluate" / "images" / "red" / "red_0.JPEG").write_bytes(
-        (p / "evaluate" / "images" / "red" / "red_1.JPEG").read_bytes()), {"evaluation"}),
+        (p / "evaluate" / "images" / "red" / "red_1.JPEG").read_bytes()), {"evaluation", "screen"}),
     "labels.json": (lambda p: (p / "evaluate" / "labels.json").write_text(
-        json.dumps({"blue": 1, "green": 0, "red": 2})), {"evaluation"}),
+        json.dumps({"blue": 1, "green": 0, "red": 2})), {"evaluation", "screen"}),
     "calibration image added": (lambda p: os.link(p / "images" / "red" / "red_0.jpg",
                                                   p / "images" / "red" / "red_99.jpg"), {"quantized"}),
 }
@@ -133,9 +134,13 @@ def test_each_input_change_misses(project, change):
     ({"iteration_count": 3}, {"quantized"}),
     ({"seed": 1}, {"quantized"}),
     ({"target_platform": "tflite"}, {"quantized"}),
-    ({"preprocessing": {"resize": "nearest"}}, {"quantized", "evaluation"}),
-    ({"preprocessing": {"normalization": "[-1,1]"}}, {"quantized", "evaluation"}),
+    ({"preprocessing": {"resize": "nearest"}}, {"quantized", "evaluation", "screen"}),
+    ({"preprocessing": {"normalization": "[-1,1]"}}, {"quantized", "evaluation", "screen"}),
+    ({"preprocessing": {"channel_order": "BGR"}}, {"quantized", "evaluation", "screen"}),
     ({"tflite_runtime": {"op_resolver": "builtin_ref"}}, {"evaluation"}),
+    ({"screen": {"max_images": 20}}, {"screen"}),
+    ({"screen": {"min_gain_points": 5}}, {"screen"}),
+    ({"thresholds": {"min_float_top1": 0.0}, "expected_top1": {"top1": 0.9}}, set()),
 ])
 def test_each_setting_change_misses(project, setting, expected):
     before, after = keys(project), keys(project, **setting)
@@ -147,6 +152,14 @@ def test_stack_version_change_misses(project, monkeypatch):
     monkeypatch.setattr(artifacts, "stack", lambda: {"tensorflow": "9.9", "model_compression_toolkit": "9.9"})
     after = keys(project)
     assert all(before[name] != after[name] for name in before)
+
+
+def test_image_library_change_misses_everything_decoded(project, monkeypatch):
+    """Another Pillow or JPEG decoder gives other pixels: every artifact made from decoded images is made again."""
+    before = keys(project)
+    monkeypatch.setattr(artifacts, "image_library", lambda: {"pillow": "99.0", "jpeg": "libjpeg-turbo 9.9"})
+    after = keys(project)
+    assert {name for name in before if before[name] != after[name]} == {"quantized", "evaluation", "screen"}
 
 
 FILLER = """

@@ -91,10 +91,13 @@ def test_as_dict_lists_what_results_json_always_listed(project):
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
         "evaluate_result_dir")), "name", "file", "seed", "target_platform", "unreadable_images",
         "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
-        "explanation"]
+        "explanation", "screen", "expected_top1"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",
+                                    "channel_order": "RGB",
                                     "max_image_pixels": 40_000_000}
-    assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "max_float_top1_drop": 0.5,
+    assert out["screen"] == {"enabled": True, "max_images": 200, "min_gain_points": 10.0, "max_p_value": 0.01}
+    assert out["expected_top1"] is None
+    assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "min_float_top1": None, "max_float_top1_drop": 0.5,
                                  "max_baseline_drop": 0.5, "max_latency_ms": {}, "decision_rule": "point",
                                  "confidence": 0.95, "inconclusive": "fail"}
     assert out["imx500"] is None
@@ -114,10 +117,11 @@ def test_variants_and_paths_in_as_dict_are_plain_json(project):
 
 
 def test_shorter_side_preprocessing_is_read(project):
-    data = with_(preprocessing={"resize": "bicubic", "mode": "shorter_side", "crop_pct": 0.9, "normalization": "[-1,1]"})
+    data = with_(preprocessing={"resize": "bicubic", "mode": "shorter_side", "crop_pct": 0.9, "normalization": "[-1,1]",
+                                "channel_order": "BGR"})
     config = load_config(write(project, data))
     assert config.preprocessing == Preprocessing(16, "bicubic", mode="shorter_side", crop_pct=0.9,
-                                                 normalization="[-1,1]")
+                                                 normalization="[-1,1]", channel_order="BGR")
     assert config.preprocessing.mean_std == ((127.5,) * 3, (127.5,) * 3)
     assert config.as_dict()["preprocessing"] == {**data["preprocessing"], "max_image_pixels": 40_000_000}
     default_crop = load_config(write(project, with_(preprocessing={"mode": "shorter_side"}))).preprocessing

@@ -77,7 +77,8 @@ def test_a_model_that_does_not_fit_fails_with_the_converters_figures(harness):
     model = _too_large_model(harness.path / "big.h5")
     # Random weights: the accuracy checks are opened (and nothing explained) so the fit is the one failure.
     config = tiny.write_config(harness.path, source_keras_model=str(model), input_tensor_size=BIG_SIZE, imx500={},
-                               thresholds={"min_top1": 0.0, "max_top1_drop": 100.0}, explanation={"when": "never"})
+                               thresholds={"min_top1": 0.0, "max_top1_drop": 100.0, "min_float_top1": 0.0},
+                               explanation={"when": "never"})
 
     result = run_suites(harness, config, extra=["--junitxml=junit.xml"])
 

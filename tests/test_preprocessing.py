@@ -155,11 +155,24 @@ def test_normalize_uses_the_mean_and_std():
     assert np.array_equal(out, normalize(np.array([[[10, 20, 30], [12, 28, 40]]], np.uint8), preprocessing.mean_std))
 
 
+def test_bgr_reverses_the_channels_after_normalizing_with_the_rgb_mean_and_std():
+    pixels = np.array([[[10, 20, 30], [12, 28, 40]]], np.uint8)
+    mean_std = {"mean": [10, 20, 30], "std": [2, 4, 5]}
+    rgb = Preprocessing(2, normalization=mean_std).normalize(pixels)
+    bgr = Preprocessing(2, normalization=mean_std, channel_order="BGR").normalize(pixels)
+    assert bgr.tolist() == [[[0, 0, 0], [2, 2, 1]]] and np.array_equal(bgr, rgb[..., ::-1])
+    assert bgr.flags["C_CONTIGUOUS"]  # TensorFlow and the TFLite interpreters read it as it is
+    assert Preprocessing(2).cache_key() == {"size": 2, "resize": "bilinear", "mean_std": ((0.0,) * 3, (255.0,) * 3)}
+    assert Preprocessing(2, channel_order="BGR").cache_key()["channel_order"] == "BGR"
+
+
 def test_programming_errors_are_refused():
     with pytest.raises(ValueError, match="mode 'centre'"):
         Preprocessing(16, mode="centre")
     with pytest.raises(ValueError, match="crop_pct 0"):
         Preprocessing(16, mode="shorter_side", crop_pct=0)
+    with pytest.raises(ValueError, match="channel_order 'bgr'"):
+        Preprocessing(16, channel_order="bgr")
 
 
 def test_configuration_builds_the_preprocessing(project):

@@ -65,15 +65,33 @@ def write_config(root: Path, name: str = "configuration.json", **overrides) -> P
     return path
 
 
-def write_model(path: Path, size: int = SIZE, classes: int = len(CLASSES)) -> Path:
+def colour_head(classes: int = len(CLASSES)) -> np.ndarray:
+    """(3, classes): the logit of each class from the mean R, G, B of the input (its own colour's mean)."""
+    head = np.zeros((3, classes), np.float32)
+    for cls, name in enumerate(CLASSES[:classes]):
+        head[CHANNEL[name], cls] = 1.0
+    return head
+
+
+def write_model(path: Path, size: int = SIZE, classes: int = len(CLASSES), head: np.ndarray | None = None,
+                bias: np.ndarray | None = None, normalise_input: bool = False) -> Path:
     """Mean colour -> class, through two wide linear layers that carry the three colour means on
     their first units (the other units are small noise). The wide layers make the float file big
-    enough that the INT8 export is visibly smaller, as with real models."""
+    enough that the INT8 export is visibly smaller, as with real models.
+
+    head (3, classes) and bias (classes,): the logits from the three means (default: colour_head(), no bias), to
+    make models trained on another preprocessing or labels.json; normalise_input: a first layer that standardises
+    each image (LayerNormalization over all its pixels), so that any normalization gives the model the same input."""
     import tensorflow as tf
 
     hidden = 256
+    head = colour_head(classes) if head is None else head
     inputs = tf.keras.Input((size, size, 3))
-    x = tf.keras.layers.Conv2D(3, 1, use_bias=False)(inputs)
+    x = inputs
+    if normalise_input:
+        x = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False)(x)
+    first = tf.keras.layers.Conv2D(3, 1, use_bias=False)
+    x = first(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     # Linear on purpose: MCT 2.6.1 exports a Dense with a fused ReLU after pooling as float, not INT8.
     x = tf.keras.layers.Dense(hidden)(x)
@@ -81,16 +99,17 @@ def write_model(path: Path, size: int = SIZE, classes: int = len(CLASSES)) -> Pa
     outputs = tf.keras.layers.Dense(classes, activation="softmax")(x)
     model = tf.keras.Model(inputs, outputs)
     rng = np.random.default_rng(1)
-    model.layers[1].set_weights([np.eye(3, dtype=np.float32).reshape(1, 1, 3, 3)])
+    first.set_weights([np.eye(3, dtype=np.float32).reshape(1, 1, 3, 3)])
     w1 = rng.normal(0, 0.1, size=(3, hidden)).astype(np.float32)
     w1[:, :3] = np.eye(3)  # units 0..2 copy the mean R, G, B
     w2 = rng.normal(0, 1e-3, size=(hidden, hidden)).astype(np.float32) + np.eye(hidden, dtype=np.float32)
     # Small noise rather than zeros: an all-zero weight channel makes the INT8 export fall back to float.
     w3 = rng.normal(0, 1e-3, size=(hidden, classes)).astype(np.float32)
-    for cls, name in enumerate(CLASSES[:classes]):
-        w3[CHANNEL[name], cls] = 0.1  # inputs are in [0, 1]; scores stay well apart
-    for layer, weights in zip(model.layers[3:], (w1, w2, w3)):
-        layer.set_weights([weights, np.zeros(weights.shape[1], np.float32)])
+    w3[:3] = np.where(head != 0, 0.1 * head, w3[:3])  # inputs are in [0, 1]; scores stay well apart
+    biases = (np.zeros(hidden, np.float32), np.zeros(hidden, np.float32),
+              np.zeros(classes, np.float32) if bias is None else 0.1 * np.asarray(bias, np.float32))
+    for layer, weights, offset in zip(model.layers[-3:], (w1, w2, w3), biases):
+        layer.set_weights([weights, offset])
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return path

@@ -51,6 +51,8 @@ class Thresholds:
 
     max_top1_drop: float = schema_default("thresholds", "max_top1_drop")
     min_top1: float | None = schema_default("thresholds", "min_top1")
+    # The float model's floor, a fraction; None: not near chance (vsq.pipeline.verdicts.near_chance)
+    min_float_top1: float | None = schema_default("thresholds", "min_float_top1")
     max_float_top1_drop: float = schema_default("thresholds", "max_float_top1_drop")
     max_baseline_drop: float = schema_default("thresholds", "max_baseline_drop")
     max_latency_ms: dict = schema_default("thresholds", "max_latency_ms", compare=False)  # per model, ms per image
@@ -122,6 +124,31 @@ class ExplanationSettings:
 
 
 @dataclass(frozen=True)
+class ScreenSettings:
+    """The preprocessing screen (vsq.sections.screen): on how many images, and when an alternative beats the
+    configuration clearly (a gain in points and a paired test, both required)."""
+
+    enabled: bool = schema_default("screen", "enabled")
+    max_images: int = schema_default("screen", "max_images")  # evaluation sample, spread over the folder
+    min_gain_points: float = schema_default("screen", "min_gain_points")  # Top-1 gain on the sample, points
+    max_p_value: float = schema_default("screen", "max_p_value")  # exact McNemar, times the alternatives compared
+
+
+@dataclass(frozen=True)
+class ExpectedTop1:
+    """The float model's published or previously measured Top-1 (a fraction) and how far below it the
+    measured one may be (percentage points)."""
+
+    top1: float
+    tolerance_points: float = schema_default("expected_top1", "tolerance_points")
+
+    @property
+    def floor(self) -> float:
+        """The lowest Top-1 that meets the expectation, a fraction."""
+        return max(0.0, self.top1 - self.tolerance_points / 100.0)
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration; paths are absolute, resolved against the file's folder.
 
@@ -152,6 +179,8 @@ class Config:
     variants: tuple[Variant, ...]
     imx500: Imx500Check | None  # None: the converter is not run
     explanation: ExplanationSettings  # always present: an absent section means the defaults
+    screen: ScreenSettings  # always present: an absent section means the defaults
+    expected_top1: ExpectedTop1 | None  # None: no expectation, no check
     raw: dict = field(compare=False)  # the file's content as written
 
     def error(self, key: str | None, message: str) -> ConfigError:
@@ -227,6 +256,8 @@ def _build(file: Path, data: dict) -> Config:
         variants=_variants(file, data.get("variants", []), thresholds),
         imx500=_imx500(file, data["imx500"]) if "imx500" in data else None,
         explanation=ExplanationSettings(**data.get("explanation", {})),
+        screen=ScreenSettings(**data.get("screen", {})),
+        expected_top1=ExpectedTop1(**data["expected_top1"]) if "expected_top1" in data else None,
         raw=data,
     )
 

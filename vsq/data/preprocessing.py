@@ -6,7 +6,9 @@ EXIF rotation is applied, then it is brought to input_tensor_size x input_tensor
 - "shorter_side": the ImageNet evaluation transform as timm writes it (crop_pct): the shorter side is
   resized to floor(size / crop_pct) keeping the aspect ratio, then the centre size x size is cropped
   (224 at crop_pct 0.875: shorter side 256, the SDK notebook's and MobileNet's evaluation).
-Last, (pixel - mean) / std per channel. A file that cannot be decoded raises ImageError naming it.
+Last, (pixel - mean) / std per channel (mean and std in r, g, b order), and with channel_order BGR the
+channels reversed, as OpenCV-decoded training images had them. A file that cannot be decoded raises ImageError
+naming it.
 
 Images come from strangers: only the spec's formats are opened (JPEG, PNG, BMP: Pillow's other readers
 widen what a crafted file can reach, and EPS runs Ghostscript), and an image larger than max_image_pixels
@@ -31,6 +33,7 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 FORMATS = ("JPEG", "PNG", "BMP")  # Pillow's names of the spec's image formats: the only readers vsq lets it use
 MAX_IMAGE_PIXELS = properties("preprocessing")["max_image_pixels"]["default"]
 MODES = tuple(properties("preprocessing")["mode"]["enum"])
+CHANNEL_ORDERS = tuple(properties("preprocessing")["channel_order"]["enum"])
 # Named normalizations -> (mean, std) per channel, in 0..255 pixel units.
 NAMED = {
     "[0,1]": ((0.0,) * 3, (255.0,) * 3),
@@ -56,7 +59,8 @@ class Decoded:
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Decode, RGB, resize (square, or shorter side and centre crop) to size x size, then (pixel - mean) / std.
+    """Decode, RGB, resize (square, or shorter side and centre crop) to size x size, then (pixel - mean) / std,
+    then the channels in channel_order.
 
     Defaults are the schema's (preprocessing.*); vsq.configuration.config builds one from the configuration.
     """
@@ -67,10 +71,13 @@ class Preprocessing:
     crop_pct: float = schema_default("preprocessing", "crop_pct")  # shorter_side: size / resized shorter side
     normalization: Any = schema_default("preprocessing", "normalization")
     max_image_pixels: int = schema_default("preprocessing", "max_image_pixels")  # width x height of the largest image
+    channel_order: str = schema_default("preprocessing", "channel_order")  # "RGB" or "BGR": what the model reads
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise ValueError(f"channel_order {self.channel_order!r} is not one of {', '.join(CHANNEL_ORDERS)}")
         if not 0 < self.crop_pct <= 1:
             raise ValueError(f"crop_pct {self.crop_pct} is not within (0, 1]")
 
@@ -133,8 +140,10 @@ class Preprocessing:
             return error
 
     def normalize(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 pixels (..., 3) -> float32 model input: (pixel - mean) / std, per channel."""
-        return normalize(pixels, self.mean_std)
+        """uint8 RGB pixels (..., 3) -> float32 model input: (pixel - mean) / std per channel, then the channels
+        in channel_order."""
+        out = normalize(pixels, self.mean_std)
+        return out[..., ::-1].copy() if self.channel_order == "BGR" else out
 
     def cache_key(self) -> dict:
         """What decoded and normalised inputs depend on, for cache keys. Mode square gives the key vsq used
@@ -144,6 +153,8 @@ class Preprocessing:
             key.update(mode=self.mode, shorter_side=self.shorter_side)
         if self.max_image_pixels != MAX_IMAGE_PIXELS:  # which images decode (the default keeps earlier keys)
             key.update(max_image_pixels=self.max_image_pixels)
+        if self.channel_order != "RGB":
+            key.update(channel_order=self.channel_order)
         return key
 
 

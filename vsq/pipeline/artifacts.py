@@ -13,10 +13,11 @@ from vsq.pipeline.cache import file_digest, files_digest, key_of
 from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.configuration.job import Job
 from vsq.frameworks.keras.recipes import options
-from vsq.util.versions import stack
+from vsq.util.versions import image_library, stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
 RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
+SCREEN = 1  # the preprocessing screen's alternatives and search (vsq.sections.screen_search)
 # Kinds that read no calibration data: their key does not depend on it.
 UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
 
@@ -43,7 +44,9 @@ class Fingerprints:
 
 
 def _preprocessing(job: Job) -> dict:
-    return job.config.preprocessing.cache_key()
+    """What decoded images depend on: the preprocessing's settings (the resampling filter among them) and the
+    library that decodes and resizes them (Pillow and its JPEG decoder move Top-1 by tenths of a point)."""
+    return {**job.config.preprocessing.cache_key(), "image_library": image_library()}
 
 
 def model_info_key(prints: Fingerprints) -> str:
@@ -108,4 +111,16 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
         unreadable_images=job.config.unreadable_images,
+    )
+
+
+def screen_key(job: Job, prints: Fingerprints) -> str:
+    """The preprocessing screen (vsq.sections.screen) of the float model on a sample of the evaluation images:
+    the sample follows from the images and max_images; the rule (gain, p-value) decides which alternatives are
+    tried after the first round, so it is part of the key too."""
+    settings = job.config.screen
+    return key_of(
+        recipe=RECIPE, screen=SCREEN, artifact="screen", model=prints.model, evaluation=prints.evaluation,
+        preprocessing=_preprocessing(job), max_images=settings.max_images, min_gain_points=settings.min_gain_points,
+        max_p_value=settings.max_p_value, tensorflow=prints.stack["tensorflow"],
     )

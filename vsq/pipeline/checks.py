@@ -12,7 +12,7 @@ import numpy as np
 
 from vsq.configuration.config import PATH_KEYS, schema
 from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS
-from vsq.pipeline.verdicts import Check, CheckSpec, quantized_checks
+from vsq.pipeline.verdicts import Check, CheckSpec, near_chance_limit, quantized_checks
 from vsq.sections.layers import failure_hint
 from vsq.statistics.metrics import top1_drop_points
 from vsq.util.paths import shown
@@ -154,6 +154,69 @@ def float_tflite_agrees_with_keras(p: Pipeline, _=None) -> Check:
                  f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
 
 
+# --- the float model: does this evaluation give it the Top-1 it can have? ----------------------------------------
+
+
+def _screen_hint(p: Pipeline) -> str:
+    from vsq.sections.screen import best_alternative_hint
+
+    return best_alternative_hint(p.part("screen")) if p.has_section("screen") else ""
+
+
+def _float_figures(p: Pipeline) -> tuple:
+    """The float model, its results entry, and the figures every float check records."""
+    model = p.framework.models[0]
+    entry, document = p.core["models"][model.key], p.core
+    low, high = entry["top_1_interval"]
+    return model, entry, {"top_1_accuracy": entry["top_1_accuracy"], "top_1_interval_low": low,
+                          "top_1_interval_high": high, "chance": 1.0 / document["num_classes"],
+                          "num_images": document["num_images"]}
+
+
+def float_model_beats_chance(p: Pipeline, _=None) -> Check:
+    """thresholds.min_float_top1, or without it the near-chance rule (vsq.pipeline.verdicts.near_chance_limit)."""
+    model, entry, figures = _float_figures(p)
+    top1, high, minimum = entry["top_1_accuracy"], figures["top_1_interval_high"], p.config.thresholds.min_float_top1
+    off = "the evaluation, not the quantization, is off"
+    if minimum is not None:
+        check = Check(top1 >= minimum, f"{p.name}: {model.described} Top-1 {top1:.4f} is below "
+                      f"thresholds.min_float_top1 {minimum:.4f}: {off}", {**figures, "min_float_top1": minimum})
+    else:
+        limit, confidence = near_chance_limit(p.core["num_classes"]), p.config.thresholds.confidence
+        check = Check(high >= limit, f"{p.name}: {model.described} Top-1 {top1:.4f} on {figures['num_images']} images "
+                      f"is near chance ({figures['chance']:.4f}): its {confidence * 100:g} % interval ends at "
+                      f"{high:.4f}, under {limit:.4f} (1.5 x chance or chance + 10 points); {off}",
+                      {**figures, "min_float_top1": f"not near chance (interval reaching {limit:.4f})"})
+    return check if check.ok else check.with_hint(_screen_hint(p))
+
+
+def float_top1_meets_expected(p: Pipeline, _=None) -> Check:
+    """expected_top1 less its tolerance, under thresholds.decision_rule (point: the observed Top-1; confident: its
+    interval wholly below fails, wholly at or above passes, else INCONCLUSIVE)."""
+    model, entry, figures = _float_figures(p)
+    expected, thresholds = p.config.expected_top1, p.config.thresholds
+    top1, low, high, floor = entry["top_1_accuracy"], figures["top_1_interval_low"], figures["top_1_interval_high"], \
+        expected.floor
+    if thresholds.decision_rule == "point":
+        verdict = "PASS" if top1 >= floor else "FAIL"
+    else:
+        verdict = "FAIL" if high < floor else "PASS" if low >= floor else "INCONCLUSIVE"
+    passes = verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass")
+    said = (f"{model.described} Top-1 {top1:.4f} on {figures['num_images']} images ({thresholds.confidence * 100:g} % "
+            f"interval {low:.3f} to {high:.3f})")
+    target = f"expected_top1 {expected.top1:.4f} less {expected.tolerance_points:g} points ({floor:.4f})"
+    if verdict == "INCONCLUSIVE":
+        mapped = "pass" if passes else "fail (pass would accept it)"
+        message = (f"{p.name}: INCONCLUSIVE: {said} straddles {target}: more images decide it; "
+                   f"thresholds.inconclusive is {mapped}")
+    else:
+        message = f"{p.name}: {said} is below {target}: the evaluation, not the quantization, is off"
+    figures.update(expected_top1=expected.top1, tolerance_points=expected.tolerance_points, expected_floor=floor,
+                   decision_rule=thresholds.decision_rule, verdict=verdict)
+    check = Check(passes, message, figures, verdict)
+    return check if passes else check.with_hint(_screen_hint(p))
+
+
 CORE_CHECKS = (
     CheckSpec("schema_valid", schema_valid),
     CheckSpec("path_is_not_a_symlink", path_is_not_a_symlink, lambda p: list(PATH_KEYS)),
@@ -168,4 +231,7 @@ CORE_CHECKS = (
     CheckSpec("quantized_keras_top1_drop_within_threshold", _quantized(1), whole_run=True),
     CheckSpec("quantized_top1_above_minimum", _quantized(2), whole_run=True),
     CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec("float_model_beats_chance", float_model_beats_chance, whole_run=True),
+    CheckSpec("float_top1_meets_expected", float_top1_meets_expected, whole_run=True,
+              applies=lambda p: p.config.expected_top1 is not None),
 )

@@ -53,7 +53,7 @@ def build_core(pipeline: Pipeline) -> dict:
     _add_statistics(out["models"], references, job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
-    out["environment"] = environment(versions.stack(), job.config.tflite_runtime)
+    out["environment"] = environment(versions.stack(), job.config.tflite_runtime, job.config.preprocessing.resize)
     out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     correct = {key: result.correct for key, result in evaluations.items()}
     out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)
@@ -105,8 +105,9 @@ def size_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def environment(stack: dict, runtime) -> dict:
-    """Versions of the stack and the TFLite runtime that produced the figures."""
+def environment(stack: dict, runtime, resize_filter: str | None = None) -> dict:
+    """Versions of the stack and the TFLite runtime that produced the figures; what decoded and resized the
+    images (Pillow, its JPEG decoder, the resampling filter)."""
     interpreter_version = stack["ai_edge_litert"] if runtime.interpreter == "litert" else stack["tensorflow"]
     return {
         **stack,
@@ -118,6 +119,7 @@ def environment(stack: dict, runtime) -> dict:
             "batch_size": runtime.batch_size,
             "instances": runtime.pool_size,
         },
+        "images": {**versions.image_library(), "resize_filter": resize_filter},
         "python": platform.python_version(),
         "host": platform.node(),
     }

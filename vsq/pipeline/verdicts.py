@@ -49,8 +49,11 @@ class CheckSpec:
     run: Callable
     items: Callable | None = None
     whole_run: bool = False  # needs the whole run (its evaluation, its document), not only its own inputs
+    applies: Callable | None = None  # applies(pipeline): whether this run makes the check at all (None: always)
 
     def names(self, pipeline) -> list[str]:
+        if self.applies is not None and not self.applies(pipeline):
+            return []
         return [self.name] if self.items is None else [f"{self.name}[{item}]" for item in self.items(pipeline)]
 
 
@@ -149,16 +152,59 @@ def floor_check(where: str, described: str, top1: float, minimum: float | None, 
 def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
     """The accuracy gate of the default recipe, from a results document: the drops of
     model_quantized.tflite and model_quantized.keras against Keras, and model_quantized.tflite's floor.
-    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails."""
+    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails.
+    While the float model is near chance (float_near_chance) the drops fail as meaningless."""
     from vsq.pipeline.reference import KERAS_QUANTIZED, QUANTIZED_TFLITE
 
     keras, models = results["top_1_accuracy_keras"], results["models"]
-    return [
+    checks = [
         drop_check(where, QUANTIZED_TFLITE.described, models[QUANTIZED_TFLITE.key], keras, "thresholds.max_top1_drop"),
         drop_check(where, KERAS_QUANTIZED.described, models[KERAS_QUANTIZED.key], keras, "thresholds.max_top1_drop"),
         floor_check(where, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key], thresholds.min_top1,
                     results["num_classes"], "thresholds.min_top1"),
     ]
+    return [unless_float_near_chance(where, described, check, results, thresholds) for described, check in
+            zip((QUANTIZED_TFLITE.described, KERAS_QUANTIZED.described, None), checks)]
+
+
+# The float model is near chance (thresholds.min_float_top1 null) when even the upper end of its Top-1 interval
+# (Wilson, at thresholds.confidence) is below 1.5 x chance and below chance + 10 points: with 10 classes under
+# 0.15, with 2 under 0.60, with 1,000 under 0.0015. Random weights, wrong labels or a wrong input scale do that;
+# a drop measured against such a model says nothing about quantization.
+NEAR_CHANCE_FACTOR = 1.5
+NEAR_CHANCE_POINTS = 10.0
+
+
+def near_chance_limit(num_classes: int) -> float:
+    """The Top-1 (a fraction) the upper end of the float model's interval must reach not to be near chance."""
+    chance = 1.0 / num_classes
+    return min(NEAR_CHANCE_FACTOR * chance, chance + NEAR_CHANCE_POINTS / 100.0)
+
+
+def float_near_chance(results: dict, thresholds) -> bool:
+    """Whether the rule is on (thresholds.min_float_top1 null) and the float model is near chance by it."""
+    from vsq.pipeline.reference import KERAS
+
+    interval = results["models"][KERAS.key].get("top_1_interval")
+    return thresholds.min_float_top1 is None and interval is not None and \
+        interval[1] < near_chance_limit(results["num_classes"])
+
+
+def unless_float_near_chance(where: str, described: str | None, check: Check, results: dict, thresholds) -> Check:
+    """A quantized model's check as it stands, or, while the float model is near chance, a drop check (described:
+    its model) failed as meaningless and a floor check (described None) that says the float model fails it too."""
+    from vsq.pipeline.reference import KERAS
+
+    if not float_near_chance(results, thresholds):
+        return check
+    top1, chance = results[KERAS.spec_key], 1.0 / results["num_classes"]
+    figures = {**check.figures, "float_near_chance": True}
+    if described is None:
+        return replace(check, figures=figures).with_hint("" if check.ok else (
+            f"; {KERAS.described} is near chance too (Top-1 {top1:.4f}): the evaluation, not the quantization, is off"))
+    return Check(False, f"{where}: the drop of {described} is meaningless: {KERAS.described} itself is near chance "
+                 f"(Top-1 {top1:.4f}, chance {chance:.4f}); fix the evaluation first (float_model_beats_chance)",
+                 figures, "FAIL")
 
 
 def within_thresholds(model: dict, min_top1: float | None, num_classes: int) -> bool:

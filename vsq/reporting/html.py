@@ -15,7 +15,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
     sizes; the drop is model_quantized.tflite's against Keras with its paired interval; lines under the
     table where the interval is wider than the threshold (vsq.reporting.summary.notes)."""
     from vsq.pipeline.verdicts import interval_text
-    from vsq.reporting.summary import has_imx500, interval_confidence, notes
+    from vsq.reporting.summary import drop_verdict, has_imx500, interval_confidence, notes
 
     confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
     head = ("configuration", "Top-1 Keras", "Top-1 float TFLite", "Top-1 quantized TFLite", "Top-1 quantized Keras",
@@ -33,7 +33,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             escape(name),
             *(top1_cell(models.get(m)) for m in MODELS),
             drop,
-            verdict_cell(quantized.get("decision")),
+            verdict_cell(quantized.get("decision"), drop_verdict(doc) if "decision" in quantized else None),
             f"{quantized['top_5_accuracy']:.4f}",
             *(kib(models[m].get("file_size_bytes")) if m in models else "—" for m in MODELS),
             *((imx500_cell(doc.get("imx500")),) if with_imx500 else ()),

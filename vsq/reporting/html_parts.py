@@ -46,11 +46,15 @@ def top1_cell(model: dict | None) -> str:
     return f"{model['top_1_accuracy']:.4f}{low_high}"
 
 
-def verdict_cell(decision: dict | None) -> str:
-    """The decision rule's word on the drop: PASS, FAIL or INCONCLUSIVE, each styled on its own."""
+def verdict_cell(decision: dict | None, verdict: str | None = None) -> str:
+    """The decision rule's word on the drop: PASS, FAIL or INCONCLUSIVE, each styled on its own; `verdict` overrides
+    it (MEANINGLESS: the float model is near chance, vsq.reporting.summary.drop_verdict)."""
     if not decision:
         return "—"
-    verdict = decision["verdict"]
+    verdict = verdict or decision["verdict"]
+    if verdict == "MEANINGLESS":
+        return ('<span class="vsq-verdict vsq-fail" title="the float model is near chance: the drop says nothing about '
+                'quantization">MEANINGLESS</span>')
     note = f"rule {decision['rule']} at {decision['confidence'] * 100:g} %"
     if verdict == "INCONCLUSIVE":
         note += f"; counts as {'pass' if decision['passes'] else 'fail'}"

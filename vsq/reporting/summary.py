@@ -85,6 +85,14 @@ def has_imx500(documents: dict[str, dict]) -> bool:
     return any("imx500" in doc for doc in documents.values())
 
 
+def drop_verdict(doc: dict) -> str:
+    """The tables' verdict on model_quantized.tflite's drop: the decision rule's word, or MEANINGLESS when its check
+    failed because the float model is near chance (vsq.pipeline.verdicts.unless_float_near_chance)."""
+    check = doc.get("checks", {}).get("quantized_top1_drop_within_threshold", {})
+    return "MEANINGLESS" if check.get("figures", {}).get("float_near_chance") else \
+        doc["models"][QUANTIZED_TFLITE.key]["decision"]["verdict"]
+
+
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
     """Header and one row per configuration; `missing`: configurations without results (dashes).
 
@@ -100,7 +108,7 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
         rows.append((name, *(f"{doc[key]:.4f}" for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite",
                                                            "top_1_accuracy_tflite_quantized",
                                                            "top_1_accuracy_keras_quantized")),
-                     interval_text(quantized["paired"]["keras"]), quantized["decision"]["verdict"],
+                     interval_text(quantized["paired"]["keras"]), drop_verdict(doc),
                      *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:

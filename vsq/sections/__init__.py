@@ -1,4 +1,4 @@
-"""Optional capabilities of a run (variants, IMX500, per-layer explanation, baseline): each says whether it
+"""Optional capabilities of a run (preprocessing screen, variants, IMX500, per-layer explanation, baseline): each says whether it
 applies, builds its part of the results, and keeps its failures to its own checks.
 
 A section is an object with
@@ -22,9 +22,10 @@ def all_sections() -> tuple[Section, ...]:
     from vsq.sections.baseline import BASELINE
     from vsq.sections.explanation import EXPLANATION
     from vsq.sections.imx500 import IMX500
+    from vsq.sections.screen import SCREEN
     from vsq.sections.variants import VARIANTS
 
-    return VARIANTS, IMX500, EXPLANATION, BASELINE
+    return SCREEN, VARIANTS, IMX500, EXPLANATION, BASELINE
 
 
 def applicable(pipeline) -> list[Section]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from vsq.errors import ConfigError, VsqError, one_line
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import file_digest
-from vsq.pipeline.verdicts import quantized_checks
+from vsq.pipeline.verdicts import float_near_chance, quantized_checks
 from vsq.sections.base import Section
 from vsq.sections.layers import failed, spread_indices
 
@@ -77,6 +77,9 @@ def _reason_to_skip(pipeline) -> str | None:
     when = pipeline.config.explanation.when
     if when == "never":
         return "explanation.when is never"
+    if when == "on_failure" and float_near_chance(pipeline.core, pipeline.config.thresholds):
+        return "the float model is near chance: its drops are meaningless, and no layer of the quantized model " \
+            "explains that"
     checks = quantized_checks(pipeline.name, pipeline.core, pipeline.config.thresholds)
     failing = [check for check in checks if not check.ok]
     if when == "on_failure" and not failing:

@@ -7,7 +7,7 @@ the tool's message; the other variants, and the default model, are built and eva
 
 from __future__ import annotations
 
-from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check
+from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
 from vsq.sections.base import Section
 from vsq.util.paths import shown
 
@@ -140,8 +140,10 @@ def variant_top1_drop_within_threshold(pipeline, name: str) -> Check:
     made, row, figures, failed = _compared(pipeline, name)
     if failed:
         return failed
-    check = drop_check(pipeline.name, f"{made.path.name} ({made.recipe.kind})", row,
-                       pipeline.core["top_1_accuracy_keras"], "the variant's max_top1_drop")
+    described = f"{made.path.name} ({made.recipe.kind})"
+    check = drop_check(pipeline.name, described, row, pipeline.core["top_1_accuracy_keras"],
+                       "the variant's max_top1_drop")
+    check = unless_float_near_chance(pipeline.name, described, check, pipeline.core, pipeline.config.thresholds)
     return Check(check.ok, check.message, {**figures, **check.figures}, check.verdict)
 
 
@@ -151,6 +153,7 @@ def variant_top1_above_minimum(pipeline, name: str) -> Check:
         return failed
     check = floor_check(pipeline.name, f"{made.path.name} ({made.recipe.kind})", row["top_1_accuracy"],
                         made.recipe.min_top1, pipeline.core["num_classes"], "the variant's min_top1")
+    check = unless_float_near_chance(pipeline.name, None, check, pipeline.core, pipeline.config.thresholds)
     return Check(check.ok, check.message, {**figures, **check.figures})
 
 

@@ -134,6 +134,13 @@ def compare_paired(
     return compare_counts(a, b, c, ref.size - a - b - c, confidence)
 
 
+def mcnemar_p_value(reference_correct: np.ndarray, candidate_correct: np.ndarray) -> float:
+    """The exact McNemar p-value of compare_paired alone (no interval): many comparisons, cheaply."""
+    ref = np.asarray(reference_correct, dtype=bool).ravel()
+    cand = np.asarray(candidate_correct, dtype=bool).ravel()
+    return _mcnemar_exact(int(np.count_nonzero(ref & ~cand)), int(np.count_nonzero(cand & ~ref)))
+
+
 def _at(c: PairedComparison, confidence: float | None) -> PairedComparison:
     """The same table at another confidence level (None: as it is)."""
     if confidence is None or confidence == c.confidence:

@@ -12,6 +12,7 @@ DISTRIBUTIONS = {
     "tensorflow": ("tensorflow-cpu", "tensorflow", "tensorflow-intel", "tensorflow-macos"),
     "model_compression_toolkit": ("model-compression-toolkit", "model_compression_toolkit"),
     "ai_edge_litert": ("ai-edge-litert",),
+    "pillow": ("pillow", "Pillow"),  # decodes and resizes every image: its version moves Top-1 by tenths of a point
 }
 
 
@@ -26,5 +27,16 @@ def version_of(component: str) -> str | None:
 
 
 def stack() -> dict:
-    """vsq, TensorFlow, MCT and LiteRT versions (None when not installed)."""
+    """vsq, TensorFlow, MCT, LiteRT and Pillow versions (None when not installed)."""
     return {"vsq": VSQ, **{component: version_of(component) for component in DISTRIBUTIONS}}
+
+
+@lru_cache(maxsize=1)
+def image_library() -> dict:
+    """What decodes the images: Pillow's version and its JPEG decoder's (libjpeg-turbo in Pillow's wheels, the
+    system's libjpeg in a build from source): decoded pixels, and so Top-1, depend on both."""
+    from PIL import features
+
+    jpeg = features.version("libjpeg_turbo")
+    return {"pillow": version_of("pillow"), "jpeg": f"libjpeg-turbo {jpeg}" if jpeg else
+            f"libjpeg {features.version('jpg')}"}
