@@ -147,14 +147,14 @@ def weight_problems(kind: str, description: dict) -> list[str]:
         if left_float:
             sizes = f" of {least} elements or more" if least else ""
             problems.append(f"keeps {len(left_float)} of {len(kernels)} weight tensors{sizes} in float "
-                            f"({_names(left_float)})")
+                            f"({kernel_names(left_float)})")
     if kind == "tf_integer_float_fallback" and kernels and not integer:
         problems.append(f"has no integer weight tensor among its {len(kernels)}")
     if kind == "tf_float16":
         if not any(k["type"] == "float16" for k in kernels):
             problems.append("has no float16 weight tensor")
         if integer:
-            problems.append(f"has {len(integer)} integer weight tensors ({_names(integer)})")
+            problems.append(f"has {len(integer)} integer weight tensors ({kernel_names(integer)})")
     return problems
 
 
@@ -166,6 +166,6 @@ def io_problems(kind: str, io_type: str, description: dict) -> list[str]:
             for side in ("inputs", "outputs") if description[side] != [io_type] * len(description[side])]
 
 
-def _names(kernels: list[dict], shown: int = 3) -> str:
+def kernel_names(kernels: list[dict], shown: int = 3) -> str:
     names = ", ".join(f"{k['op']} {k['name'][:48]} ({k['type']}, {k['elements']})" for k in kernels[:shown])
     return names + (f" and {len(kernels) - shown} more" if len(kernels) > shown else "")

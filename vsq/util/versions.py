@@ -13,11 +13,20 @@ DISTRIBUTIONS = {
     "model_compression_toolkit": ("model-compression-toolkit", "model_compression_toolkit"),
     "ai_edge_litert": ("ai-edge-litert",),
 }
+# The other runtimes' converters and runtimes: in the keys and rows of the variants that use them only
+# (vsq.runtimes.kinds), so that installing them changes no other cache key.
+RUNTIME_DISTRIBUTIONS = {
+    "tf2onnx": ("tf2onnx",),
+    "onnx": ("onnx",),
+    "onnxruntime": ("onnxruntime",),
+    "openvino": ("openvino",),
+    "nncf": ("nncf",),
+}
 
 
 @lru_cache(maxsize=None)
 def version_of(component: str) -> str | None:
-    for name in DISTRIBUTIONS[component]:
+    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS}[component]:
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -28,3 +37,8 @@ def version_of(component: str) -> str | None:
 def stack() -> dict:
     """vsq, TensorFlow, MCT and LiteRT versions (None when not installed)."""
     return {"vsq": VSQ, **{component: version_of(component) for component in DISTRIBUTIONS}}
+
+
+def versions_of(components) -> dict:
+    """{component: version or None} for the named components."""
+    return {component: version_of(component) for component in components}
