@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.errors import VsqError
-from vsq.runtimes.tflite_storage import kernel_names
+from vsq.runtimes.tflite_storage import promise_problems
 
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 # Ops between a stored weight and the op that uses it: the weight is still the stored tensor.
@@ -79,23 +79,13 @@ def _describe(path: Path) -> dict:
 def weight_problems(kind: str, description: dict) -> list[str]:
     """Ways the file is not stored as its kind promises; empty when it is."""
     kernels = description["kernels"]
-    problems = []
     if not kernels:
         return ["has no stored weight tensor in a Conv, ConvTranspose, Gemm or MatMul"]
     if kind == "onnxruntime_int8":
-        left_float = [k for k in kernels if k["type"] not in INTEGER_TYPES or not k["dequantized"]]
-        if left_float:
-            problems.append(f"keeps {len(left_float)} of {len(kernels)} weight tensors in float or outside a "
-                            f"DequantizeLinear ({kernel_names(left_float)})")
-        if not description["quantize_nodes"]:
-            problems.append("has no QuantizeLinear node: its activations are not quantized")
-    else:
-        not_float = [k for k in kernels if k["type"] != "float32"]
-        if not_float:
-            problems.append(f"stores {len(not_float)} of {len(kernels)} weight tensors in another type than float32 "
-                            f"({kernel_names(not_float)})")
-        if description["quantize_nodes"] or description["dequantize_nodes"]:
-            problems.append(f"has {description['quantize_nodes']} QuantizeLinear and {description['dequantize_nodes']} "
-                            "DequantizeLinear nodes")
-    return problems
-
+        kept = [k for k in kernels if k["type"] not in INTEGER_TYPES or not k["dequantized"]]
+        return promise_problems(kernels, True, kept, "in float or outside a DequantizeLinear",
+                                description["quantize_nodes"], "QuantizeLinear node")
+    return promise_problems(kernels, False, [k for k in kernels if k["type"] != "float32"],
+                            "in another type than float32",
+                            description["quantize_nodes"] + description["dequantize_nodes"],
+                            "QuantizeLinear and DequantizeLinear nodes")

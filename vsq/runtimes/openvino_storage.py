@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.errors import VsqError
-from vsq.runtimes.tflite_storage import kernel_names
+from vsq.runtimes.tflite_storage import promise_problems
 
 WEIGHT_OPS = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "GroupConvolutionBackpropData",
               "MatMul")
@@ -78,20 +78,11 @@ def weight_problems(kind: str, description: dict) -> list[str]:
     kernels = description["kernels"]
     if not kernels:
         return ["has no stored weight in a convolution or MatMul"]
-    problems = []
     if kind == "openvino_int8":
-        left_float = [k for k in kernels if k["type"] not in INTEGER_TYPES
-                      and not (k["fake_quantize_levels"] and k["fake_quantize_levels"] <= INT8_LEVELS)]
-        if left_float:
-            problems.append(f"keeps {len(left_float)} of {len(kernels)} weight tensors in float without a "
-                            f"FakeQuantize ({kernel_names(left_float)})")
-        if not description["fake_quantize_ops"]:
-            problems.append("has no FakeQuantize op: its activations are not quantized")
-    else:
-        not_float = [k for k in kernels if k["type"] != "float32" or k["fake_quantize_levels"]]
-        if not_float:
-            problems.append(f"stores {len(not_float)} of {len(kernels)} weight tensors in another type than float32 "
-                            f"or through a FakeQuantize ({kernel_names(not_float)})")
-        if description["fake_quantize_ops"]:
-            problems.append(f"has {description['fake_quantize_ops']} FakeQuantize ops")
-    return problems
+        kept = [k for k in kernels if k["type"] not in INTEGER_TYPES
+                and not (k["fake_quantize_levels"] and k["fake_quantize_levels"] <= INT8_LEVELS)]
+        return promise_problems(kernels, True, kept, "in float without a FakeQuantize",
+                                description["fake_quantize_ops"], "FakeQuantize op")
+    return promise_problems(kernels, False, [k for k in kernels if k["type"] != "float32" or k["fake_quantize_levels"]],
+                            "in another type than float32 or through a FakeQuantize",
+                            description["fake_quantize_ops"], "FakeQuantize ops")
