@@ -2,10 +2,13 @@
 files agree with Keras, INT8 files really are integer, the storage checks can fail, a missing runtime stops the
 run before any work (exit 4, one line), and the bundled example runs every kind end to end."""
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -177,16 +180,28 @@ def test_storage_checks_fail_a_file_that_is_not_its_kind(runtime_files):
 
 
 @pytest.mark.slow
-def test_a_conversion_that_fails_names_the_variant_and_the_tool(runtime_files, tmp_path):
-    """A model OpenVINO's converter cannot read (here: not a model at all) fails with the converter's words."""
+@pytest.mark.parametrize("kind, tool", [("onnxruntime_float", "tf2onnx"),
+                                        ("openvino_float", "OpenVINO model conversion")])
+def test_an_op_the_converter_does_not_support_fails_with_its_words(runtime_files, tmp_path, kind, tool):
+    """A layer computing tf.math.special.bessel_i0e, which neither converter supports: the build fails naming
+    the variant, the tool and the op, and leaves no file."""
+    import tensorflow as tf
+
     from vsq.errors import ExternalToolError
     from vsq.frameworks.keras.recipes import build_variant
 
-    variant = Variant("openvino_float", "openvino_float")
+    class Bessel(tf.keras.layers.Layer):
+        def call(self, x):
+            return tf.math.special.bessel_i0e(x)
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(3)(tf.keras.layers.Flatten()(Bessel()(inputs))))
+    variant = Variant(kind, kind)
     with pytest.raises(ExternalToolError) as raised:
-        build_variant(variant, object(), lambda: iter(()), runtime_files["job"].config, tmp_path / variant.file_name)
-    assert str(raised.value).startswith("OpenVINO model conversion failed while building variant openvino_float "
-                                        "(openvino_float): ")
+        build_variant(variant, model, lambda: iter(()), runtime_files["job"].config, tmp_path / variant.file_name)
+    message = str(raised.value)
+    assert message.startswith(f"{tool} failed while building variant {kind} ({kind}): "), message
+    assert "BesselI0e" in message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -198,7 +213,8 @@ def test_the_runtimes_example_runs_every_kind_on_the_same_images(tmp_path):
     from test_pipeline import pytest_run, relocated
 
     config = relocated(REPO / "examples" / "runtimes.json", tmp_path / "runtimes")
-    done = pytest_run(tmp_path, "--config", config, f"--vsq-cache-dir={tmp_path / 'cache'}", "--junitxml=junit.xml")
+    done = pytest_run(tmp_path, "--config", config, f"--vsq-cache-dir={tmp_path / 'cache'}", "--junitxml=junit.xml",
+                      "--html=report.html", "--self-contained-html")
     assert done.returncode == 0, done.stdout[-3000:]
     document = json.loads((config.parent / "results" / "results.json").read_text())
     rows = document["variants"]["models"]
@@ -217,3 +233,12 @@ def test_the_runtimes_example_runs_every_kind_on_the_same_images(tmp_path):
     assert "recommended per device: " in done.stdout and "OpenVINO CPU" in done.stdout
     files = {path.name for path in (config.parent / "output").iterdir()}
     assert {"model_onnxruntime_int8.onnx", "model_openvino_int8.xml", "model_openvino_int8.bin"} <= files
+    # JUnit: each variant's test carries its device; HTML: the device column and the runtimes' environment rows.
+    cases = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+             for case in ET.parse(tmp_path / "junit.xml").iter("testcase")}
+    assert cases["test_variant_top1_drop_within_threshold[shapes-runtimes-openvino_int8]"]["device"] == "OpenVINO CPU"
+    page = (tmp_path / "report.html").read_text()
+    assert "<th>device</th>" in page and "<td>ONNX Runtime CPU</td>" in page
+    blob = json.loads(html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))["environment"]
+    assert "INFERENCE_PRECISION_HINT f32" in blob["OpenVINO (shapes-runtimes)"]
+    assert "intra_op_num_threads 1" in blob["ONNX Runtime (shapes-runtimes)"]
