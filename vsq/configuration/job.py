@@ -57,7 +57,7 @@ def check_runtimes(config: Config) -> None:
         if missing:
             raise config.error("variants", f"variant {variant.name} ({variant.kind}) needs {', '.join(missing)}, "
                                f"which {'is' if len(missing) == 1 else 'are'} not installed; install with "
-                               f"`{install_command(variant.kind)}` in vsq's folder, or remove the variant")
+                               f"`{install_command(variant.kind)}` from vsq's folder, or remove the variant")
 
 
 def imx500_converter(config: Config) -> Path | None:
