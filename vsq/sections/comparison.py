@@ -136,7 +136,7 @@ def recommend_by_device(rows: dict[str, dict]) -> dict[str, str | None]:
 
 
 def _latency_predictor(path: Path, config: Config):
-    """The file on its own runtime, one single-threaded instance: what one image costs on one core."""
+    """The file on its own runtime, one instance (TFLite with its configured threads, the others single-threaded)."""
     from vsq.frameworks import for_config
 
     return for_config(config).file_predictor(path, config, instances=LATENCY["instances"])
