@@ -36,3 +36,35 @@ def harness(pytester):
     for name in ("fixtures", "suites"):
         shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return pytester
+
+
+RUNTIME_KINDS = ("onnxruntime_float", "onnxruntime_int8", "openvino_float", "openvino_int8")
+
+
+@pytest.fixture(scope="session")
+def runtime_files(tmp_path_factory, tiny_model):
+    """The tiny model built once per session as each ONNX Runtime and OpenVINO kind, by vsq's recipes on a tiny
+    project's calibration batches: {"job": Job, "home": the HOME the builds ran with, kind: path}. HOME points at
+    an empty folder while they build, so a test can see that OpenVINO's and NNCF's telemetry wrote nothing."""
+    import os
+
+    from vsq.configuration.config import Variant
+    from vsq.configuration.job import prepare
+    from vsq.data.calibration import decode_calibration
+    from vsq.frameworks.keras.models import load_keras_model
+    from vsq.frameworks.keras.recipes import build_variant
+
+    root, home = tmp_path_factory.mktemp("runtimes"), tmp_path_factory.mktemp("home")
+    tiny.write_data(root, mislabelled=4)  # not every prediction right: agreement is not trivially Top-1
+    job = prepare(tiny.write_config(root, source_keras_model=str(tiny_model)))
+    model, batches = load_keras_model(job.config), decode_calibration(job).iterate
+    saved_home, os.environ["HOME"] = os.environ.get("HOME"), str(home)
+    try:
+        built = {kind: build_variant(Variant(kind, kind), model, batches, job.config,
+                                     job.config.output_dir / Variant(kind, kind).file_name) for kind in RUNTIME_KINDS}
+    finally:
+        if saved_home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = saved_home
+    return {"job": job, "home": home, **built}

@@ -119,7 +119,7 @@ def test_terminal_says_why_after_the_table_and_shows_the_variants_intervals(fail
     assert not any(line.startswith("passing: ") and "FAIL" in line for line in lines)
     # The INCONCLUSIVE reason says what the cannot-tell note would: only the passing configuration keeps its note.
     assert [line.split(":")[0] for line in lines if "cannot tell on which side" in line] == ["passing"]
-    assert variants[0].split() == ["configuration", "model", "kind", "size", "(KB)", "Top-1", "drop", "(pp)", "[95%",
+    assert variants[0].split() == ["configuration", "model", "kind", "device", "size", "(KB)", "Top-1", "drop", "(pp)", "[95%",
                                    "CI]", "verdict", "ms/img", "gate"]
     rows = {row.split()[1]: row for row in variants[2:] if row.startswith("failing ")}
     assert re.search(r"0\.9350\s+\+0\.50 \[-1\.6, \+2\.7\]\s+INCONCLUSIVE\s+[\d.]+\s+FAIL$", rows["tf_full_integer_int8"])
@@ -159,10 +159,10 @@ def test_html_variants_table_has_the_interval_and_verdict_columns(failing):
 
     table = variants_table(failing)
     header = re.findall(r"<th>(.*?)</th>", table)
-    assert header[:4] == ["variant", "Top-1", "drop (pp) [95% CI]", "verdict"]
+    assert header[:5] == ["variant", "device", "Top-1", "drop (pp) [95% CI]", "verdict"]
     row = re.search(r"<tr><td>tf_full_integer_int8</td>(.*?)</tr>", table).group(1)
     assert "<td>+0.50 [-1.6, +2.7]</td>" in row and ">INCONCLUSIVE</span>" in row and "vsq-inconclusive" in row
-    assert re.search(r"<tr><td>model\.tflite</td><td>0\.9400</td><td>\+0\.00 \[-1\.9, \+1\.9\]</td><td>—</td>", table)
+    assert re.search(r"<tr><td>model\.tflite</td><td></td><td>0\.9400</td><td>\+0\.00 \[-1\.9, \+1\.9\]</td><td>—</td>", table)
     assert all(len(re.findall(r"<td>", cells)) == len(header) for cells in re.findall(r"<tr>(.*?)</tr>", table)[1:])
 
 

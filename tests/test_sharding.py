@@ -105,3 +105,21 @@ def test_keras_sees_the_same_batches_whatever_the_chunk():
     images = np.arange(70, dtype=np.float32).reshape(70, 1)
     scores = evaluate.in_fixed_batches(predict, 32)(images)
     assert seen == [32, 32, 6] and (scores == images * 2).all()
+
+
+@pytest.mark.parametrize("kind", ["onnxruntime_float", "onnxruntime_int8", "openvino_float", "openvino_int8"])
+def test_onnxruntime_and_openvino_pools_score_as_one_instance(runtime_files, kind):
+    """The same for the other runtimes' pools of single-threaded sessions and compiled models."""
+    from vsq.runtimes.onnx_runtime import ONNXRuntimeClassifier
+    from vsq.runtimes.openvino_runtime import OpenVINOClassifier
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 80, size=(37, tiny.SIZE, tiny.SIZE, 3))
+    for i in range(37):
+        pixels[i, ..., i % 3] += rng.integers(0, 150)
+    images = (pixels / 255.0).astype(np.float32)
+    classifier = ONNXRuntimeClassifier if kind.startswith("onnxruntime") else OpenVINOClassifier
+    scores = {n: classifier(runtime_files[kind], instances=n).predict(images) for n in (1, 2, 3)}
+    assert scores[1].shape == (37, 3) and len(np.unique(scores[1], axis=0)) > 10
+    for n in (2, 3):
+        np.testing.assert_array_equal(scores[n], scores[1], err_msg=f"{kind}: {n} instances")

@@ -31,7 +31,8 @@ from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_err
 )
 from vsq.errors import ConfigError
 from vsq.data.preprocessing import Preprocessing
-from vsq.pipeline.reference import KEYS as REFERENCE_KEYS
+from vsq.pipeline.reference import DEFAULT_RECIPE_NAME, KEYS as REFERENCE_KEYS
+from vsq.runtimes.kinds import suffix_of
 
 PATH_KEYS = (
     "source_keras_model",
@@ -63,7 +64,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Variant:
-    """A quantization recipe compared with the default model; exported to model_<name>.tflite."""
+    """A quantization recipe compared with the default model; exported to model_<name>.tflite (.onnx, .xml)."""
 
     name: str
     kind: str
@@ -71,13 +72,20 @@ class Variant:
     epochs: int = schema_default("variants", "epochs")  # mct_gptq
     weights_memory_fraction: float = schema_default("variants", "weights_memory_fraction")  # mct_mixed_precision
     io_type: str = schema_default("variants", "io_type")  # tf_full_integer
+    calibration_method: str = schema_default("variants", "calibration_method")  # onnxruntime_int8
     # A variant's thresholds default to the configuration's (vsq.configuration.config fills them in).
     max_top1_drop: float = schema_default("thresholds", "max_top1_drop")  # percentage points against Keras
     min_top1: float | None = schema_default("thresholds", "min_top1")  # fraction; None: better than chance
 
     @property
     def file_name(self) -> str:
-        return f"model_{self.name}.tflite"
+        """The file its runtime loads: model_<name>.tflite, .onnx, or .xml (OpenVINO's IR, beside its .bin)."""
+        return f"model_{self.name}{suffix_of(self.kind)}"
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """Every file of the built model (an OpenVINO IR is two)."""
+        return (self.file_name, f"model_{self.name}.bin") if self.file_name.endswith(".xml") else (self.file_name,)
 
     @property
     def keras_file_name(self) -> str:
@@ -290,7 +298,7 @@ def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant,
             **spec,
         )
         variant = replace(variant, name=name or _variant_name(variant))
-        if variant.file_name == "model_quantized.tflite":
+        if variant.name == DEFAULT_RECIPE_NAME:
             raise ConfigError(file, "variants", f"a variant named {variant.name!r} would overwrite "
                               "model_quantized.tflite; give it another \"name\"")
         if variant.name in REFERENCE_KEYS:

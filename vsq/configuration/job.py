@@ -33,6 +33,7 @@ def prepare(path: str | os.PathLike, grants: Grants = Grants()) -> Job:
     raise ConfigError on any problem, a request without its grant included."""
     config = grants.apply(load_config(path))
     for_config(config).check_source(config)
+    check_runtimes(config)
     return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
                imx500_converter=imx500_converter(config, grants))
 
@@ -48,6 +49,19 @@ def prepare_all(paths: list, grants: Grants = Grants()) -> list[Job]:
                               "distinct \"name\" key or file name")
     grants.check_names(names)
     return jobs
+
+
+def check_runtimes(config: Config) -> None:
+    """Every variant's converter and runtime is installed (looked up, not imported); ConfigError naming the
+    first variant that lacks one, with the command that installs it."""
+    from vsq.runtimes.kinds import install_command, missing_modules
+
+    for variant in config.variants:
+        missing = missing_modules(variant.kind)
+        if missing:
+            raise config.error("variants", f"variant {variant.name} ({variant.kind}) needs {', '.join(missing)}, "
+                               f"which {'is' if len(missing) == 1 else 'are'} not installed; install with "
+                               f"`{install_command(variant.kind)}` from vsq's folder, or remove the variant")
 
 
 def imx500_converter(config: Config, grants: Grants = Grants()) -> Path | None:

@@ -49,8 +49,12 @@ class Framework(Protocol):
         """A quantization recipe's files (dest, and beside it the quantized model in the framework's own
         format where the recipe has one); ExternalToolError with the tool's words when it cannot."""
 
-    def file_predictor(self, path: Path, config: Config) -> Predict:
-        """A built file (an exported model, a variant) as images -> scores, on its pinned runtime."""
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None) -> Predict:
+        """A built file (an exported model, a variant) as images -> scores, on its pinned runtime, from a pool of
+        `instances` (None: the configuration's pool size) single-threaded instances."""
+
+    def runtime_settings(self, path: Path, config: Config) -> dict | None:
+        """What an evaluation of a built file depends on besides the file (runtime, version, kernels, threads)."""
 
     def explain(self, model, quantized_path: Path, representative: Iterable, validation: Iterable, report_dir: Path,
                 config: Config):

@@ -13,13 +13,14 @@ from vsq.pipeline.cache import file_digest, files_digest, key_of
 from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.configuration.job import Job
 from vsq.frameworks.keras.recipes import options
+from vsq.runtimes.kinds import converter_versions
 from vsq.util.versions import image_library, stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
 RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
 SCREEN = 1  # the preprocessing screen's alternatives and search (vsq.sections.screen_search)
 # Kinds that read no calibration data: their key does not depend on it.
-UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16")
+UNCALIBRATED_KINDS = ("tf_dynamic_range", "tf_float16", "onnxruntime_float", "openvino_float")
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,20 @@ def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
     """Cache key of a quantization recipe's file (the default model_quantized.tflite or a variant's).
 
     The options the kind reads and the file name matter; thresholds do not; the calibration only for
-    kinds that read it; MCT's version only for MCT kinds.
+    kinds that read it; MCT's version only for MCT kinds; the converters' and quantizers' versions only for the
+    ONNX Runtime and OpenVINO kinds (so that installing them changes no other key).
     """
     config = job.config
     calibration = None
     if recipe.kind not in UNCALIBRATED_KINDS:
         calibration = {"images": prints.calibration, "batch_size": config.batch_size,
                        "iteration_count": config.iteration_count, "seed": config.seed}
+    converters = converter_versions(recipe.kind)
     return key_of(
         recipe=RECIPE, artifact=recipe.file_name, options=options(recipe, config), model=prints.model,
         calibration=calibration, preprocessing=_preprocessing(job), tensorflow=prints.stack["tensorflow"],
         mct=prints.stack["model_compression_toolkit"] if recipe.kind in MCT_KINDS else None,
+        **({"converters": converters} if converters else {}),
     )
 
 
@@ -100,7 +104,8 @@ def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
 
 
 def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: dict | None) -> str:
-    """The evaluation of one model file (its digest) on the evaluation set, with a given TFLite runtime.
+    """The evaluation of one model file (its digest: of every file of the model) on the evaluation set, with a
+    given runtime (the TFLite runtime, or the pinned ONNX Runtime or OpenVINO settings with their version).
 
     The runtime's `instances` is left out: the pool gives every invoke the same input as one
     instance (vsq.runtimes.tflite.shards), so its predictions are identical (tests/test_sharding.py).

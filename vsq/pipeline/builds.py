@@ -34,11 +34,13 @@ class RecipeBuild:
 
 
 def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
-    """output_dir/model_<name>.tflite of one recipe (and its .keras beside it), from the cache or built."""
+    """output_dir/model_<name>.tflite of one recipe (and its .keras beside it; or its .onnx, or its .xml and
+    .bin), from the cache or built."""
     from vsq.frameworks.keras.recipes import fix_hint
 
     job, config = pipeline.job, pipeline.config
     name, dest = recipe.file_name, config.output_dir / recipe.file_name
+    kind = dest.suffix.lstrip(".")  # the cache's folder: tflite, onnx, xml
     batches = calibration_batches(pipeline, show_progress)
     started = time.perf_counter()
 
@@ -46,14 +48,17 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
         pipeline.framework.build_recipe(recipe, pipeline.model, batches, config, folder / name)
 
     try:
-        entry = pipeline.cached.get_or_build("tflite", artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
-                                             make, needs=(name,))
+        entry = pipeline.cached.get_or_build(kind, artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
+                                             make, needs=tuple(recipe.file_names))
     except ExternalToolError as error:
-        for stale in (dest, config.output_dir / recipe.keras_file_name):
-            stale.unlink(missing_ok=True)  # a file from an earlier run would pass for this run's
+        for stale in (*recipe.file_names, recipe.keras_file_name):
+            # a file from an earlier run would pass for this run's
+            (config.output_dir / stale).unlink(missing_ok=True)
         return RecipeBuild(recipe, None, error=f"{error}\nFix: {fix_hint(recipe, config, str(error))}",
                            seconds=time.perf_counter() - started, cache="failed")
     how = pipeline.cache_log[name]
+    for companion in recipe.file_names[1:]:  # an OpenVINO IR's .bin, before its .xml
+        deliver(entry, companion, config.output_dir / companion)
     keras = recipe.keras_file_name
     keras_path = deliver(entry, keras, config.output_dir / keras) if (entry / keras).is_file() else None
     return RecipeBuild(recipe, deliver(entry, name, dest), keras_path,

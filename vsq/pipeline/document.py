@@ -15,6 +15,7 @@ from vsq.pipeline.reference import BY_KEY, KERAS_QUANTIZED, QUANTIZED_TFLITE, RE
 from vsq.pipeline.verdicts import decision
 from vsq.statistics import metrics, per_image
 from vsq.statistics import paired as statistics
+from vsq.runtimes import kinds
 from vsq.util import versions
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ def build_core(pipeline: Pipeline) -> dict:
     _add_statistics(out["models"], references, job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
-    out["environment"] = environment(versions.stack(), job.config.tflite_runtime, job.config.preprocessing.resize)
+    out["environment"] = environment(versions.stack(), job.config.tflite_runtime, job.config.preprocessing.resize,
+                                     [variant.kind for variant in job.config.variants])
     out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     correct = {key: result.correct for key, result in evaluations.items()}
     out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)
@@ -105,10 +107,18 @@ def size_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def environment(stack: dict, runtime, resize_filter: str | None = None) -> dict:
+def environment(stack: dict, runtime, resize_filter: str | None = None, variant_kinds=()) -> dict:
     """Versions of the stack and the TFLite runtime that produced the figures; what decoded and resized the
-    images (Pillow, its JPEG decoder, the resampling filter)."""
+    images (Pillow, its JPEG decoder, the resampling filter); and for variants of the other runtimes, each
+    runtime's version, pinned settings, pool size and converters' versions."""
     interpreter_version = stack["ai_edge_litert"] if runtime.interpreter == "litert" else stack["tensorflow"]
+    others = {}
+    for kind in variant_kinds:
+        needs = kinds.KINDS.get(kind)
+        if needs:
+            entry = others.setdefault(needs.runtime.key, {**kinds.settings(needs.runtime),
+                                                          "instances": runtime.pool_size, "converters": {}})
+            entry["converters"].update(kinds.converter_versions(kind))
     return {
         **stack,
         "tflite_runtime": {
@@ -120,6 +130,7 @@ def environment(stack: dict, runtime, resize_filter: str | None = None) -> dict:
             "instances": runtime.pool_size,
         },
         "images": {**versions.image_library(), "resize_filter": resize_filter},
+        **others,
         "python": platform.python_version(),
         "host": platform.node(),
     }

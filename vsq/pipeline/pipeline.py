@@ -23,9 +23,10 @@ from vsq.errors import ConfigError, VsqError
 from vsq.frameworks import for_config
 from vsq.pipeline import artifacts
 from vsq.pipeline.builds import RecipeBuild, build
-from vsq.pipeline.cache import Cached, deliver, file_digest
+from vsq.pipeline.cache import Cached, deliver, file_digest, files_digest
 from vsq.pipeline.options import RunOptions
 from vsq.pipeline.verdicts import Check, split_name
+from vsq.runtimes.kinds import model_files
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ class Pipeline:
     def file_target(self, name: str, path: Path, contained: bool = False) -> Target:
         """A built file as an evaluation target: keyed on its digest and the runtime that runs it."""
         runtime = self.framework.runtime_settings(path, self.config)
-        key = artifacts.evaluation_key(self.job, self.fingerprints, file_digest(path), runtime)
+        files = model_files(path)  # an OpenVINO IR is its .xml and its .bin
+        digest = file_digest(path) if len(files) == 1 else files_digest(files, Path(path).parent)
+        key = artifacts.evaluation_key(self.job, self.fingerprints, digest, runtime)
         return Target(name, key, lambda: self.framework.file_predictor(path, self.config), contained)
 
     @cached_property

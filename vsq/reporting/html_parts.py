@@ -85,19 +85,20 @@ def variants_table(doc: dict) -> str:
     rows = []
     for name, row in sorted(table.items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1)):
         mark = " ★ recommended" if name == recommended else ""
+        device = escape(row.get("device", ""))
         if row.get("error"):
-            cells = (escape(name), "failed", "", "", "", "", "", escape(row["error"][:200]))
+            cells = (escape(name), device, "failed", "", "", "", "", "", escape(row["error"][:200]))
         else:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
             paired = (with_paired(name, row, doc.get("models")).get("paired") or {}).get("keras")
             drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
-            cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", drop, verdict_cell(row.get("decision")),
-                     f"{row.get('agreement_with_keras', 0):.4f}", kib(row.get("file_size_bytes")),
-                     f"{row.get('latency_ms_per_image', 0):.3f}", status)
+            cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
+                     verdict_cell(row.get("decision")), f"{row.get('agreement_with_keras', 0):.4f}",
+                     kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     confidence = next((row["paired"]["keras"]["confidence"] for row in table.values() if row.get("paired")), None)
     interval = f" [{confidence * 100:g}% CI]" if confidence else ""
-    head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "Top-1", f"drop (pp){interval}",
-                                                     "verdict", "agreement", "size", "latency (ms/img)", "status"))
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "device", "Top-1", f"drop (pp){interval}", "verdict",
+                                                     "agreement", "size", "latency (ms/img)", "status"))
     return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

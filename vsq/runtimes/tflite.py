@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from vsq.configuration.config import TFLiteRuntime
 from vsq.errors import ExternalToolError
+from vsq.runtimes.pool import predict_pooled, shards  # noqa: F401 (shards: re-exported)
 
 
 def interpreter_module(runtime: TFLiteRuntime):
@@ -53,18 +53,6 @@ def open_for_inspection(path: Path):
     return interpreter
 
 
-def shards(count: int, batch_size: int, parts: int) -> list[slice]:
-    """Contiguous slices of `count` images, cut on batch boundaries, for at most `parts` instances.
-
-    Cutting on whole batches gives every invoke exactly the input one instance would get (the same
-    images, the same padded last batch), so the pool's scores are those of one instance, bit for bit.
-    """
-    batches = -(-count // batch_size)
-    parts = max(1, min(parts, batches))
-    bounds = [batches * i // parts * batch_size for i in range(parts)] + [count]
-    return [slice(a, min(b, count)) for a, b in zip(bounds, bounds[1:])]
-
-
 class TFLiteClassifier:
     """Scores of a .tflite classifier for float32 batches, from a pool of interpreter instances.
 
@@ -79,12 +67,7 @@ class TFLiteClassifier:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """images: float32 (N, H, W, 3) preprocessed -> float32 scores (N, classes)."""
-        parts = shards(len(images), self.batch_size, len(self.pool))
-        if len(parts) == 1:  # one image or one instance: no thread needed
-            return self.pool[0].predict(images)
-        with ThreadPoolExecutor(max_workers=len(parts)) as threads:
-            scores = list(threads.map(lambda pair: pair[0].predict(images[pair[1]]), zip(self.pool, parts)))
-        return np.concatenate(scores)
+        return predict_pooled([instance.predict for instance in self.pool], images, self.batch_size)
 
 
 class _Instance:

@@ -147,14 +147,14 @@ def weight_problems(kind: str, description: dict) -> list[str]:
         if left_float:
             sizes = f" of {least} elements or more" if least else ""
             problems.append(f"keeps {len(left_float)} of {len(kernels)} weight tensors{sizes} in float "
-                            f"({_names(left_float)})")
+                            f"({kernel_names(left_float)})")
     if kind == "tf_integer_float_fallback" and kernels and not integer:
         problems.append(f"has no integer weight tensor among its {len(kernels)}")
     if kind == "tf_float16":
         if not any(k["type"] == "float16" for k in kernels):
             problems.append("has no float16 weight tensor")
         if integer:
-            problems.append(f"has {len(integer)} integer weight tensors ({_names(integer)})")
+            problems.append(f"has {len(integer)} integer weight tensors ({kernel_names(integer)})")
     return problems
 
 
@@ -166,6 +166,21 @@ def io_problems(kind: str, io_type: str, description: dict) -> list[str]:
             for side in ("inputs", "outputs") if description[side] != [io_type] * len(description[side])]
 
 
-def _names(kernels: list[dict], shown: int = 3) -> str:
+def kernel_names(kernels: list[dict], shown: int = 3) -> str:
     names = ", ".join(f"{k['op']} {k['name'][:48]} ({k['type']}, {k['elements']})" for k in kernels[:shown])
     return names + (f" and {len(kernels) - shown} more" if len(kernels) > shown else "")
+
+
+def promise_problems(kernels: list[dict], integer: bool, kept: list[dict], kept_words: str, quantize_ops: int,
+                     ops_words: str) -> list[str]:
+    """The ONNX and OpenVINO kinds' promises: an integer kind keeps no weight tensor in float (`kept`) and has
+    quantize ops on its activations; a float kind stores every weight tensor in float32 and has none."""
+    problems = []
+    if kept:
+        problems.append(f"{'keeps' if integer else 'stores'} {len(kept)} of {len(kernels)} weight tensors "
+                        f"{kept_words} ({kernel_names(kept)})")
+    if integer and not quantize_ops:
+        problems.append(f"has no {ops_words}: its activations are not quantized")
+    if not integer and quantize_ops:
+        problems.append(f"has {quantize_ops} {ops_words}")
+    return problems

@@ -1,8 +1,9 @@
 """The variants part of results.json: every quantized file of a configuration side by side.
 
 Rows for model.tflite, model_quantized.tflite (the default recipe) and every variant, on the same
-images: Top-1, Top-5, drop and agreement against Keras, file size, weight storage, latency; and the
-recommendation, the smallest quantized file within its thresholds.
+images: Top-1, Top-5, drop and agreement against Keras, file size, weight storage, latency, the device the
+row stands for and the runtime that ran it; and the recommendation, the smallest quantized file within its
+thresholds, overall and per device.
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from vsq.statistics import metrics
-from vsq.configuration.config import Config, TFLiteRuntime
+from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
 from vsq.pipeline.verdicts import decision, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
 from vsq.configuration.job import Job
 from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
 from vsq.reporting.drops import with_paired
-from vsq.runtimes.tflite_storage import describe_tflite
+from vsq.runtimes import kinds
+from vsq.runtimes.storage import describe
 
-LATENCY = {"batch": 1, "warmup_runs": 2, "timed_runs": 10}
+LATENCY = {"batch": 1, "instances": 1, "warmup_runs": 2, "timed_runs": 10}
 RECOMMENDATION_RULE = ("smallest file among the quantized models within their max_top1_drop and min_top1 "
-                       "(better than chance when min_top1 is null)")
+                       "(better than chance when min_top1 is null); recommended_by_device: the same rule among "
+                       "the rows of each device")
 
 
 def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict, references: dict,
@@ -39,9 +42,11 @@ def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict
     image_path = job.evaluation_set.paths[0]
     image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
     rows = {
-        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config),
+        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config,
+                                "TFLite CPU"),
         QUANTIZED_TFLITE.file: _row(f"mct_ptq ({config.target_platform}, the default model)",
-                                    files["tflite_quantized"], references["tflite_quantized"], keras, config),
+                                    files["tflite_quantized"], references["tflite_quantized"], keras, config,
+                                    kinds.device_of("mct_ptq", config.target_platform)),
     }
     default = rows[QUANTIZED_TFLITE.file]
     _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
@@ -52,35 +57,50 @@ def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict
         rows[name] = _variant_row(config, build, evaluations.get(name), keras, error)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
-            row["latency_ms_per_image"] = round(latency_ms(Path(row["file"]), config.tflite_runtime, image,
+            row["latency_ms_per_image"] = round(latency_ms(_latency_predictor(Path(row["file"]), config), image,
                                                            LATENCY["warmup_runs"], LATENCY["timed_runs"]), 3)
     return {
         "models": rows,
         "recommended": recommend(rows),
+        "recommended_by_device": recommend_by_device(rows),
         "recommendation_rule": RECOMMENDATION_RULE,
         "failed": {name: row["error"] for name, row in rows.items() if row.get("error")},
         "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
     }
 
 
-def _row(kind: str, path: Path, result, keras, config: Config) -> dict:
+def _row(kind: str, path: Path, result, keras, config: Config, device: str) -> dict:
     """A row of figures for a built file (reference rows are marked: history skips them)."""
-    storage = describe_tflite(path)
+    storage = describe(path)
     return {
-        "kind": kind, "file": str(path), "reference": True, "top_1_accuracy": result.top1,
-        "top_5_accuracy": result.top5, "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
+        "kind": kind, "device": device, "runtime": _runtime(path, config), "file": str(path), "reference": True,
+        "top_1_accuracy": result.top1, "top_5_accuracy": result.top5,
+        "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
         "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
-        "file_size_bytes": Path(path).stat().st_size,
+        "file_size_bytes": sum(file.stat().st_size for file in kinds.model_files(path)),
         **{key: storage[key] for key in ("weights", "inputs", "outputs")},
     }
 
 
+def _runtime(path: Path, config: Config) -> dict:
+    """The runtime that ran the file: its name, version and pinned settings (TFLite: the configured runtime)."""
+    from vsq.frameworks import for_config
+    from vsq.util.versions import version_of
+
+    settings = for_config(config).runtime_settings(path, config)
+    if Path(path).suffix != ".tflite":
+        return settings
+    version = version_of("ai_edge_litert" if settings["interpreter"] == "litert" else "tensorflow")
+    return {"name": "tflite", "version": version, **settings}
+
+
 def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str | None) -> dict:
-    from vsq.frameworks.keras.recipes import options
+    from vsq.frameworks.keras.recipes import options, target_platform
 
     variant = build.recipe
     row = {
         "kind": variant.kind,
+        "device": kinds.device_of(variant.kind, target_platform(variant, config)),
         "options": {key: value for key, value in options(variant, config).items() if key != "kind"},
         "file": str(build.path) if build.path else None,
         "max_top1_drop": variant.max_top1_drop, "min_top1": variant.min_top1, "candidate": True,
@@ -89,7 +109,7 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str |
     }
     if result is None:  # not built, or not evaluated
         return row
-    row.update(_row(variant.kind, build.path, result, keras, config), kind=variant.kind, reference=False)
+    row.update(_row(variant.kind, build.path, result, keras, config, row["device"]), reference=False)
     _judge(row, result, keras, variant.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
     return row
@@ -109,20 +129,31 @@ def recommend(rows: dict[str, dict]) -> str | None:
     return min(candidates)[2] if candidates else None
 
 
-def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
+def recommend_by_device(rows: dict[str, dict]) -> dict[str, str | None]:
+    """Per device of the rows (IMX500, TFLite CPU, ONNX Runtime CPU, OpenVINO CPU): recommend() among its rows."""
+    devices = dict.fromkeys(row["device"] for row in rows.values() if row.get("device"))
+    return {device: recommend({name: row for name, row in rows.items() if row.get("device") == device})
+            for device in devices}
+
+
+def _latency_predictor(path: Path, config: Config):
+    """The file on its own runtime, one instance (TFLite with its configured threads, the others single-threaded)."""
+    from vsq.frameworks import for_config
+
+    return for_config(config).file_predictor(path, config, instances=LATENCY["instances"])
+
+
+def latency_ms(predict, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
     """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
 
-    image: one preprocessed float32 image (H, W, 3).
+    predict: images -> scores; image: one preprocessed float32 image (H, W, 3).
     """
-    from vsq.runtimes.tflite import TFLiteClassifier
-
-    classifier = TFLiteClassifier(path, runtime)
     batch = image[None].astype(np.float32)
     for _ in range(warmup):
-        classifier.predict(batch)
+        predict(batch)
     start = time.perf_counter()
     for _ in range(runs):
-        classifier.predict(batch)
+        predict(batch)
     return (time.perf_counter() - start) / runs * 1000.0
 
 
@@ -136,17 +167,17 @@ def table_rows(name: str, section: dict, models: dict | None = None) -> list[tup
 
 def table_header(confidence: float = 0.95) -> tuple:
     """The columns of table_rows; the drop with its paired interval and the verdict as in the Top-1 table."""
-    return ("configuration", "model", "kind", "size (KB)", "Top-1", f"drop (pp) [{confidence * 100:g}% CI]", "verdict",
-            "ms/img", "gate")
+    return ("configuration", "model", "kind", "device", "size (KB)", "Top-1", f"drop (pp) [{confidence * 100:g}% CI]",
+            "verdict", "ms/img", "gate")
 
 
 def _table_row(job_name: str, name: str, row: dict) -> tuple:
-    kind = row["kind"].split(" (")[0]
+    kind, device = row["kind"].split(" (")[0], row.get("device", "")
     if row.get("error"):
-        return (job_name, name, kind, "-", "-", "-", "-", "-", "ERROR")
+        return (job_name, name, kind, device, "-", "-", "-", "-", "-", "ERROR")
     gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
     paired = (row.get("paired") or {}).get("keras")
     drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
     verdict = (row.get("decision") or {}).get("verdict", "")  # the decision recorded with the row's check
-    return (job_name, name, kind, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop, verdict,
-            f"{row['latency_ms_per_image']:.2f}", gate)
+    return (job_name, name, kind, device, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop,
+            verdict, f"{row['latency_ms_per_image']:.2f}", gate)

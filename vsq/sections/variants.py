@@ -8,6 +8,7 @@ the tool's message; the other variants, and the default model, are built and eva
 from __future__ import annotations
 
 from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
+from vsq.runtimes.kinds import device_of
 from vsq.sections.base import Section
 from vsq.util.paths import shown
 
@@ -51,7 +52,13 @@ class Variants(Section):
         if not section:
             return []
         pick = section["recommended"] or "none (no quantized model is within its thresholds)"
-        lines = [f"{name}: recommended (*): {pick} (the smallest file within its thresholds)"]
+        device = section["models"].get(section["recommended"], {}).get("device")
+        lines = [f"{name}: recommended (*): {pick}{f' ({device})' if device else ''} (the smallest file within its "
+                 "thresholds)"]
+        by_device = section.get("recommended_by_device") or {}
+        if len(by_device) > 1:  # rows for several devices: the pick for each
+            lines.append(f"{name}: recommended per device: " + "; ".join(
+                f"{device}: {pick or 'none'}" for device, pick in by_device.items()))
         return lines + [f"{name}: {variant} failed: {' '.join(message.split())}"
                         for variant, message in section["failed"].items()]
 
@@ -69,8 +76,11 @@ def _full_integer_names(pipeline) -> list[str]:
     return [variant.name for variant in pipeline.config.variants if variant.kind == "tf_full_integer"]
 
 
-def _build_figures(made) -> dict:
+def _build_figures(made, config) -> dict:
+    from vsq.frameworks.keras.recipes import target_platform
+
     figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
+               "device": device_of(made.recipe.kind, target_platform(made.recipe, config)),
                "build_seconds": None if made.seconds is None else round(made.seconds, 2)}
     return {**figures, "error": made.error} if made.error else figures
 
@@ -78,29 +88,33 @@ def _build_figures(made) -> dict:
 def _built(pipeline, name: str):
     """The variant's RecipeBuild and its figures, or a failing Check with the reason it was not built."""
     made = VARIANTS.builds(pipeline)[name]
-    figures = _build_figures(made)
+    figures = _build_figures(made, pipeline.config)
     if made.error:
         return None, figures, Check(False, f"{pipeline.name}: {' '.join(made.error.split())}", figures)
     return made, figures, None
 
 
 def variant_file_written(pipeline, name: str) -> Check:
+    from vsq.runtimes.kinds import model_files
+
     made, figures, failed = _built(pipeline, name)
     if failed:
         return failed
-    size = made.path.stat().st_size if made.path.is_file() else 0
+    sizes = {file: file.stat().st_size if file.is_file() else 0 for file in model_files(made.path)}
+    empty = next((file for file, size in sizes.items() if not size), made.path)  # an OpenVINO IR is two files
+    size = sum(sizes.values()) if all(sizes.values()) else 0
     return Check(made.path.parent == pipeline.config.output_dir and size > 0,
-                 f"{pipeline.name}: {shown(made.path)} is {'empty or missing' if not size else 'not in output_dir'}",
+                 f"{pipeline.name}: {shown(empty)} is {'empty or missing' if not size else 'not in output_dir'}",
                  {**figures, "size_bytes": size})
 
 
 def variant_weights_stored_as_its_kind(pipeline, name: str) -> Check:
-    from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
+    from vsq.runtimes.storage import describe, weight_problems
 
     made, figures, failed = _built(pipeline, name)
     if failed:
         return failed
-    description = describe_tflite(made.path)
+    description = describe(made.path)
     figures = {**figures, **{f"weights_{dtype}_bytes": item["bytes"] for dtype, item in description["weights"].items()},
                "weight_tensors": len(description["kernels"])}
     problems = weight_problems(made.recipe.kind, description)

@@ -14,11 +14,20 @@ DISTRIBUTIONS = {
     "ai_edge_litert": ("ai-edge-litert",),
     "pillow": ("pillow", "Pillow"),  # decodes and resizes every image: its version moves Top-1 by tenths of a point
 }
+# The other runtimes' converters and runtimes: in the keys and rows of the variants that use them only
+# (vsq.runtimes.kinds), so that installing them changes no other cache key.
+RUNTIME_DISTRIBUTIONS = {
+    "tf2onnx": ("tf2onnx",),
+    "onnx": ("onnx",),
+    "onnxruntime": ("onnxruntime",),
+    "openvino": ("openvino",),
+    "nncf": ("nncf",),
+}
 
 
 @lru_cache(maxsize=None)
 def version_of(component: str) -> str | None:
-    for name in DISTRIBUTIONS[component]:
+    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS}[component]:
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -40,3 +49,8 @@ def image_library() -> dict:
     jpeg = features.version("libjpeg_turbo")
     return {"pillow": version_of("pillow"), "jpeg": f"libjpeg-turbo {jpeg}" if jpeg else
             f"libjpeg {features.version('jpg')}"}
+
+
+def versions_of(components) -> dict:
+    """{component: version or None} for the named components."""
+    return {component: version_of(component) for component in components}

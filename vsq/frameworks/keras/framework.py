@@ -1,5 +1,6 @@
 """Keras as a vsq framework (vsq.frameworks.Framework): .h5, .keras and SavedModel files, MCT's Keras
-recipes and exports, TensorFlow's TFLite converter, TFLite runtimes for the files, MCT XQuant."""
+recipes and exports, TensorFlow's TFLite converter, TFLite runtimes for the files, MCT XQuant; the ONNX Runtime
+and OpenVINO recipes (tf2onnx, ONNX Runtime's quantizer, OpenVINO's converter, NNCF) and their runtimes."""
 
 from __future__ import annotations
 
@@ -80,21 +81,37 @@ class KerasFramework:
         return EXPORT_CHECKS
 
     def runtime_settings(self, path: Path, config: Config) -> dict | None:
-        """What an evaluation of a file depends on besides the file: the TFLite runtime for .tflite files."""
-        return vars(config.tflite_runtime) if Path(path).suffix == ".tflite" else None
+        """What an evaluation of a file depends on besides the file: the TFLite runtime for .tflite files, the
+        pinned ONNX Runtime or OpenVINO settings and version for .onnx and .xml files."""
+        from vsq.runtimes.kinds import runtime_of, settings
 
-    def file_predictor(self, path: Path, config: Config):
-        """.tflite files on the configuration's TFLite runtime; MCT's .keras models loaded as the source
-        model is (allow_unsafe_model_code)."""
-        if Path(path).suffix == ".keras":
+        if Path(path).suffix == ".tflite":
+            return vars(config.tflite_runtime)
+        runtime = runtime_of(path)
+        return settings(runtime) if runtime else None
+
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None):
+        """.tflite files on the configuration's TFLite runtime, .onnx files on ONNX Runtime, OpenVINO IRs (.xml)
+        on OpenVINO, each a pool of `instances` (None: tflite_runtime's pool size) single-threaded instances;
+        MCT's .keras models loaded as the source model is (allow_unsafe_model_code)."""
+        suffix, runtime = Path(path).suffix, config.tflite_runtime
+        instances = instances or runtime.pool_size
+        if suffix == ".keras":
             from vsq.frameworks.keras.models import load_quantized_keras
             from vsq.pipeline.evaluate import in_fixed_batches
 
             return in_fixed_batches(load_quantized_keras(path, config.allow_unsafe_model_code).predict_on_batch)
+        if suffix == ".onnx":
+            from vsq.runtimes.onnx_runtime import ONNXRuntimeClassifier
+
+            return ONNXRuntimeClassifier(path, instances).predict
+        if suffix == ".xml":
+            from vsq.runtimes.openvino_runtime import OpenVINOClassifier
+
+            return OpenVINOClassifier(path, instances).predict
         from vsq.runtimes.tflite import TFLiteClassifier
 
-        runtime = config.tflite_runtime
-        return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size).predict
+        return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size, instances=instances).predict
 
     def explain(self, model, quantized_path: Path, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.keras.models import load_quantized_keras

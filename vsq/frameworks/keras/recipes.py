@@ -3,9 +3,11 @@
 A recipe (vsq.configuration.config.Variant) is exported to output_dir/model_<name>.tflite; the default model is the
 reserved recipe named "quantized" (mct_ptq for the configuration's target_platform), so it becomes
 model_quantized.tflite through the same code, cache key and checks as every variant. MCT kinds go through
-vsq.frameworks.keras.quantize and MCT's INT8 export; tf_* kinds through TensorFlow's TFLite converter. Every
-calibrated kind sees the same images, preprocessing and seed as the default model, so differences
-between the files come from the recipe alone.
+vsq.frameworks.keras.quantize and MCT's INT8 export; tf_* kinds through TensorFlow's TFLite converter;
+onnxruntime_* kinds through tf2onnx and ONNX Runtime's quantizer (onnx_export, model_<name>.onnx); openvino_*
+kinds through OpenVINO's converter and NNCF (openvino_export, model_<name>.xml and .bin). Every calibrated kind
+sees the same images, preprocessing and seed as the default model, so differences between the files come
+from the recipe alone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from vsq.errors import ExternalToolError
 from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
 
 TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
+# The tool named in a conversion's failure, per kind of the other runtimes.
+RUNTIME_TOOLS = {"onnxruntime_float": "tf2onnx", "onnxruntime_int8": "tf2onnx / ONNX Runtime quantization",
+                 "openvino_float": "OpenVINO model conversion", "openvino_int8": "OpenVINO model conversion / NNCF"}
 # MCT's default number of images to score bit-widths in mixed precision.
 MP_SCORE_IMAGES = 32
 
@@ -45,6 +50,8 @@ def options(variant: Variant, config: Config) -> dict:
         out["weights_memory_fraction"] = variant.weights_memory_fraction
     if variant.kind == "tf_full_integer":
         out["io_type"] = variant.io_type
+    if variant.kind == "onnxruntime_int8":
+        out["calibration_method"] = variant.calibration_method
     return out
 
 
@@ -55,6 +62,8 @@ def build_variant(variant: Variant, keras_model, batches: Batches, config: Confi
         return _build_mct(variant, keras_model, batches, config, dest)
     if variant.kind in TF_KINDS:
         return _convert(variant, keras_model, batches, dest)
+    if variant.kind in RUNTIME_TOOLS:
+        return _build_for_runtime(variant, keras_model, batches, config, dest)
     raise ValueError(f"variant {variant.name}: unknown kind {variant.kind!r}")  # the schema prevents this
 
 
@@ -84,6 +93,22 @@ def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: 
         return quantize.export_int8_tflite(quantized, dest)
 
 
+def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:
+    """The ONNX Runtime and OpenVINO kinds; a converter's or quantizer's failure in its own words."""
+    from vsq.frameworks.keras import onnx_export, openvino_export
+
+    try:
+        if variant.kind == "onnxruntime_float":
+            return onnx_export.export_float(model, dest)
+        if variant.kind == "onnxruntime_int8":
+            return onnx_export.export_int8(model, batches, dest, variant.calibration_method)
+        if variant.kind == "openvino_float":
+            return openvino_export.export_float(model, dest)
+        return openvino_export.export_int8(model, batches, config.iteration_count, dest)
+    except Exception as error:
+        raise ExternalToolError(RUNTIME_TOOLS[variant.kind], _action(variant), error) from None
+
+
 def fix_hint(variant: Variant, config: Config, message: str) -> str:
     """What to change when a variant could not be built, from the tool's message."""
     if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
@@ -94,6 +119,9 @@ def fix_hint(variant: Variant, config: Config, message: str) -> str:
                 "2 bits, about 0.25 of the 8-bit size")
     if variant.kind == "tf_full_integer":
         return "an op of the model may have no integer kernel; try tf_integer_float_fallback instead"
+    if variant.kind in RUNTIME_TOOLS:
+        return (f"an op or layer of the model may have no conversion in {RUNTIME_TOOLS[variant.kind]}; remove the "
+                "variant from \"variants\" (the other variants are not affected), or replace the layer")
     return "change the variant's options or remove it from \"variants\"; the other variants are not affected"
 
 

@@ -1,0 +1,44 @@
+"""A pool of single-threaded instances of one model file, each on a contiguous slice of the images.
+
+Every runtime's pool cuts the images the same way (shards): on whole batches, so that every inference
+gets exactly the input one instance would get and the scores are those of one instance, bit for bit,
+whatever the number of instances (tests/test_sharding.py).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def shards(count: int, batch_size: int, parts: int) -> list[slice]:
+    """Contiguous slices of `count` images, cut on batch boundaries, for at most `parts` instances.
+
+    Cutting on whole batches gives every invoke exactly the input one instance would get (the same
+    images, the same padded last batch), so the pool's scores are those of one instance, bit for bit.
+    """
+    batches = -(-count // batch_size)
+    parts = max(1, min(parts, batches))
+    bounds = [batches * i // parts * batch_size for i in range(parts)] + [count]
+    return [slice(a, min(b, count)) for a, b in zip(bounds, bounds[1:])]
+
+
+def predict_pooled(predictors: Sequence[Callable[[np.ndarray], np.ndarray]], images: np.ndarray,
+                   batch_size: int) -> np.ndarray:
+    """Scores of `images` from a pool: one slice per instance, each in its own Python thread (the runtimes
+    release the GIL while they infer)."""
+    parts = shards(len(images), batch_size, len(predictors))
+    if len(parts) == 1:  # one image or one instance: no thread needed
+        return predictors[0](images)
+    with ThreadPoolExecutor(max_workers=len(parts)) as threads:
+        scores = list(threads.map(lambda pair: pair[0](images[pair[1]]), zip(predictors, parts)))
+    return np.concatenate(scores)
+
+
+def in_batches(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, batch_size: int) -> np.ndarray:
+    """run() on consecutive batches of `batch_size` images (the last one smaller), scores concatenated."""
+    out = [np.asarray(run(images[start:start + batch_size]), dtype=np.float32)
+           for start in range(0, len(images), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
