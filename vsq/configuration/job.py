@@ -52,13 +52,13 @@ def imx500_converter(config: Config) -> Path | None:
         return None
     from vsq.tools import imx500
 
-    configured = config.imx500.converter
+    configured, executable = config.imx500.converter, for_config(config).converter
     if configured is not None and not (configured.is_file() and os.access(configured, os.X_OK)):
         raise config.error("imx500.converter", f"{configured} is not an executable file; correct the path, or remove "
-                           f"imx500.converter to use {imx500.VENV}/bin/{imx500.EXECUTABLE} (made by "
+                           f"imx500.converter to use {imx500.VENV}/bin/{executable} (made by "
                            f"{imx500.SETUP_COMMAND})")
-    converter = imx500.find_converter(configured, imx500.PROJECT_ROOT)
-    problem = imx500.missing_requirements(converter)
+    converter = imx500.find_converter(configured, imx500.PROJECT_ROOT, executable)
+    problem = imx500.missing_requirements(converter, executable)
     if problem:
         raise config.error("imx500", problem)
     return converter

@@ -27,18 +27,20 @@ class RecipeBuild:
 
     recipe: Variant
     path: Path | None
-    keras_path: Path | None = None  # MCT kinds: MCT's quantized model in the framework's format (model_<name>.keras)
+    model_path: Path | None = None  # MCT's quantized model as a file in the framework's format (model_<name>.keras)
     error: str | None = None  # the tool's message, naming the recipe, and a fix
     seconds: float | None = None  # build time; None when taken from the cache
     cache: str = "built"  # "hit", "built" or "failed"
 
 
 def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
-    """output_dir/model_<name>.tflite of one recipe (and its .keras beside it), from the cache or built."""
+    """output_dir/model_<name>.<ext> of one recipe (and MCT's quantized model beside it where the framework keeps
+    one as a file: model_<name>.keras), from the cache or built."""
     from vsq.frameworks.keras.recipes import fix_hint
 
-    job, config = pipeline.job, pipeline.config
-    name, dest = recipe.file_name, config.output_dir / recipe.file_name
+    job, config, framework = pipeline.job, pipeline.config, pipeline.framework
+    name = framework.recipe_file(recipe)
+    dest, model_name = config.output_dir / name, framework.model_file(recipe)
     batches = calibration_batches(pipeline, show_progress)
     started = time.perf_counter()
 
@@ -46,17 +48,17 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
         pipeline.framework.build_recipe(recipe, pipeline.model, batches, config, folder / name)
 
     try:
-        entry = pipeline.cached.get_or_build("tflite", artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
-                                             make)
+        entry = pipeline.cached.get_or_build("tflite", artifacts.recipe_key(job, pipeline.fingerprints, recipe, name),
+                                             name, make)
     except ExternalToolError as error:
-        for stale in (dest, config.output_dir / recipe.keras_file_name):
+        for stale in (dest, *([config.output_dir / model_name] if model_name else [])):
             stale.unlink(missing_ok=True)  # a file from an earlier run would pass for this run's
         return RecipeBuild(recipe, None, error=f"{error}\nFix: {fix_hint(recipe, config, str(error))}",
                            seconds=time.perf_counter() - started, cache="failed")
     how = pipeline.cache_log[name]
-    keras = recipe.keras_file_name
-    keras_path = deliver(entry, keras, config.output_dir / keras) if (entry / keras).is_file() else None
-    return RecipeBuild(recipe, deliver(entry, name, dest), keras_path,
+    model_path = (deliver(entry, model_name, config.output_dir / model_name)
+                  if model_name and (entry / model_name).is_file() else None)
+    return RecipeBuild(recipe, deliver(entry, name, dest), model_path,
                        seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from vsq.pipeline.reference import KERAS, ReferenceModel, reference_model
 from vsq.statistics import paired as statistics
 
 
@@ -110,12 +111,15 @@ def interval_text(paired: dict) -> str:
     return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
 
 
-def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str) -> Check:
-    """The model's drop against Keras within its threshold, by its `decision` (results.json model entry)."""
-    top1, paired, judged = model["top_1_accuracy"], model["paired"]["keras"], model["decision"]
+def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str,
+               reference: ReferenceModel = KERAS) -> Check:
+    """The model's drop against the float model (Keras, or `reference`) within its threshold, by its
+    `decision` (results.json model entry)."""
+    top1, paired, judged = model["top_1_accuracy"], model["paired"][reference.key], model["decision"]
     limit, low, high = judged["max_top1_drop"], *paired["interval_points"]
     confidence = f"{judged['confidence'] * 100:g} %"
-    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below Keras {keras_top1:.4f} "
+    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below {reference.label} "
+               f"{keras_top1:.4f} "
                f"({confidence} interval {low:+.2f} to {high:+.2f}; {paired['reference_only']} images lost, "
                f"{paired['candidate_only']} gained, McNemar p = {paired['p_value']:.3g})")
     if judged["verdict"] == "INCONCLUSIVE":
@@ -128,7 +132,7 @@ def drop_check(where: str, described: str, model: dict, keras_top1: float, limit
     else:
         message = f"{where}: {figures}; {limit_name} is {limit} points"
     return Check(judged["passes"], message, verdict=judged["verdict"], figures={
-        "top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": paired["drop_points"],
+        "top_1_accuracy": top1, reference.spec_key: keras_top1, "top_1_drop_points": paired["drop_points"],
         "max_top1_drop": limit, "drop_interval_low_points": low, "drop_interval_high_points": high,
         "images_lost": paired["reference_only"], "images_gained": paired["candidate_only"],
         "mcnemar_p_value": paired["p_value"], "decision_rule": judged["rule"], "confidence": judged["confidence"],
@@ -147,16 +151,17 @@ def floor_check(where: str, described: str, top1: float, minimum: float | None, 
 
 
 def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
-    """The accuracy gate of the default recipe, from a results document: the drops of
-    model_quantized.tflite and model_quantized.keras against Keras, and model_quantized.tflite's floor.
-    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails."""
-    from vsq.pipeline.reference import KERAS_QUANTIZED, QUANTIZED_TFLITE
-
-    keras, models = results["top_1_accuracy_keras"], results["models"]
+    """The accuracy gate of the default recipe, from a results document: the drops of the quantized file
+    (model_quantized.tflite / .onnx) and of MCT's quantized model (model_quantized.keras, the quantized PyTorch
+    model) against the float model, and the quantized file's floor. The suites assert them; the explanation
+    (on_failure) is computed when one fails."""
+    float_model, quantized, fake_quant = (reference_model(results, role) for role in ("float", "quantized",
+                                                                                      "fake_quant"))
+    top1, models = results[float_model.spec_key], results["models"]
     return [
-        drop_check(where, QUANTIZED_TFLITE.described, models[QUANTIZED_TFLITE.key], keras, "thresholds.max_top1_drop"),
-        drop_check(where, KERAS_QUANTIZED.described, models[KERAS_QUANTIZED.key], keras, "thresholds.max_top1_drop"),
-        floor_check(where, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key], thresholds.min_top1,
+        drop_check(where, quantized.described, models[quantized.key], top1, "thresholds.max_top1_drop", float_model),
+        drop_check(where, fake_quant.described, models[fake_quant.key], top1, "thresholds.max_top1_drop", float_model),
+        floor_check(where, quantized.described, results[quantized.spec_key], thresholds.min_top1,
                     results["num_classes"], "thresholds.min_top1"),
     ]
 

@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from vsq.statistics import metrics
-from vsq.configuration.config import Config, TFLiteRuntime
+from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
 from vsq.pipeline.verdicts import decision, within_thresholds
 from vsq.statistics.paired import compare_paired
-from vsq.configuration.job import Job
-from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
 from vsq.runtimes.tflite_storage import describe_tflite
 
 LATENCY = {"batch": 1, "warmup_runs": 2, "timed_runs": 10}
@@ -26,33 +24,37 @@ RECOMMENDATION_RULE = ("smallest file among the quantized models within their ma
                        "(better than chance when min_top1 is null)")
 
 
-def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict, references: dict,
-                     files: dict[str, Path], evaluation_failures: dict[str, str] | None = None) -> dict:
-    """The section: rows by name (model.tflite, model_quantized.tflite, then variants in configuration order).
+def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict,
+                     evaluation_failures: dict[str, str] | None = None) -> dict:
+    """The section: rows by name (the float export (model.tflite) where the framework has one, the default
+    model (model_quantized.tflite / .onnx), then variants in configuration order).
 
-    evaluations: ModelEvaluation per built variant; references: ModelEvaluation per reference model key;
-    files: reference model key -> file; evaluation_failures: variants that were built but could not be
-    evaluated, with why. Latency is measured on the first evaluation image.
+    evaluations: ModelEvaluation per built variant; evaluation_failures: variants that were built but could
+    not be evaluated, with why. Latency is measured on the first evaluation image, on each file's runtime.
     """
-    config, keras = job.config, references["keras"]
+    job, config, framework = pipeline.job, pipeline.config, pipeline.framework
+    files, float_key = pipeline.reference_files, framework.models[0].key
+    references = {model.key: pipeline.evaluations[model.key] for model in framework.models}
+    keras = references[float_key]
     image_path = job.evaluation_set.paths[0]
     image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
-    rows = {
-        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config),
-        QUANTIZED_TFLITE.file: _row(f"mct_ptq ({config.target_platform}, the default model)",
-                                    files["tflite_quantized"], references["tflite_quantized"], keras, config),
-    }
-    default = rows[QUANTIZED_TFLITE.file]
-    _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
+    kinds = {"float_export": "float (TFLite converter)", "quantized": f"mct_ptq ({config.target_platform}, the "
+             "default model)"}
+    rows = {model.file: _row(kinds[model.role], files[model.key], references[model.key], keras, float_key)
+            for model in framework.models if model.role in kinds}
+    quantized = pipeline.role("quantized")
+    default = rows[quantized.file]
+    _judge(default, references[quantized.key], keras, float_key, config.thresholds.max_top1_drop, config)
     default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
                                                                       keras.num_classes))
     for name, build in builds.items():
         error = build.error or (evaluation_failures or {}).get(name)
-        rows[name] = _variant_row(config, build, evaluations.get(name), keras, error)
+        rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
-            row["latency_ms_per_image"] = round(latency_ms(Path(row["file"]), config.tflite_runtime, image,
-                                                           LATENCY["warmup_runs"], LATENCY["timed_runs"]), 3)
+            predict = framework.file_predictor(Path(row["file"]), config, batch_size=1)
+            row["latency_ms_per_image"] = round(latency_ms(predict, image, LATENCY["warmup_runs"],
+                                                           LATENCY["timed_runs"]), 3)
     return {
         "models": rows,
         "recommended": recommend(rows),
@@ -62,19 +64,20 @@ def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict
     }
 
 
-def _row(kind: str, path: Path, result, keras, config: Config) -> dict:
-    """A row of figures for a built file (reference rows are marked: history skips them)."""
-    storage = describe_tflite(path)
+def _row(kind: str, path: Path, result, keras, float_key: str) -> dict:
+    """A row of figures for a built file (reference rows are marked: history skips them); a .tflite file's
+    weight storage and interface types."""
+    storage = describe_tflite(path) if Path(path).suffix == ".tflite" else {}
     return {
         "kind": kind, "file": str(path), "reference": True, "top_1_accuracy": result.top1,
         "top_5_accuracy": result.top5, "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
-        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        f"agreement_with_{float_key}": metrics.agreement(result.predictions, keras.predictions),
         "file_size_bytes": Path(path).stat().st_size,
-        **{key: storage[key] for key in ("weights", "inputs", "outputs")},
+        **{key: storage[key] for key in ("weights", "inputs", "outputs") if key in storage},
     }
 
 
-def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str | None) -> dict:
+def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None) -> dict:
     from vsq.frameworks.keras.recipes import options
 
     variant = build.recipe
@@ -88,17 +91,17 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str |
     }
     if result is None:  # not built, or not evaluated
         return row
-    row.update(_row(variant.kind, build.path, result, keras, config), kind=variant.kind, reference=False)
-    _judge(row, result, keras, variant.max_top1_drop, config)
+    row.update(_row(variant.kind, build.path, result, keras, float_key), kind=variant.kind, reference=False)
+    _judge(row, result, keras, float_key, variant.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
     return row
 
 
-def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
-    """The paired comparison with Keras and the decision on the drop, as for the default model."""
+def _judge(row: dict, result, keras, float_key: str, limit: float, config: Config) -> None:
+    """The paired comparison with the float model and the decision on the drop, as for the default model."""
     paired = compare_paired(keras.correct, result.correct, config.thresholds.confidence)
-    row["paired"] = {"keras": paired.as_dict()}
-    row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
+    row["paired"] = {float_key: paired.as_dict()}
+    row["decision"] = decision(row["paired"][float_key], limit, config.thresholds)
 
 
 def recommend(rows: dict[str, dict]) -> str | None:
@@ -108,20 +111,15 @@ def recommend(rows: dict[str, dict]) -> str | None:
     return min(candidates)[2] if candidates else None
 
 
-def latency_ms(path: Path, runtime: TFLiteRuntime, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
-    """Mean milliseconds per batch-1 inference (quantization of the input included), after warm-up.
-
-    image: one preprocessed float32 image (H, W, 3).
-    """
-    from vsq.runtimes.tflite import TFLiteClassifier
-
-    classifier = TFLiteClassifier(path, runtime)
+def latency_ms(predict, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:
+    """Mean milliseconds per batch-1 inference of a file's predictor (its runtime; quantization of the input
+    included), after warm-up. image: one preprocessed float32 image (H, W, 3)."""
     batch = image[None].astype(np.float32)
     for _ in range(warmup):
-        classifier.predict(batch)
+        predict(batch)
     start = time.perf_counter()
     for _ in range(runs):
-        classifier.predict(batch)
+        predict(batch)
     return (time.perf_counter() - start) / runs * 1000.0
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import deliver, file_digest
-from vsq.pipeline.reference import KERAS_QUANTIZED
 from vsq.pipeline.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 
@@ -60,13 +59,14 @@ def convert(pipeline) -> Conversion:
     from vsq.util.atomic import replace_folder
 
     check, converter, output_dir = pipeline.config.imx500, pipeline.job.imx500_converter, pipeline.config.output_dir
-    quantized_keras = pipeline.default_build.keras_path
+    # The converter's input: MCT's Keras export (imxconv-tf), or MCT's ONNX export (imxconv-pt).
+    converter_input = pipeline.default_build.model_path or pipeline.default_build.path
     out_dir, log = output_dir / OUTPUT_FOLDER, output_dir / LOG_FILE
-    key = artifacts.imx500_key(file_digest(quantized_keras), check.output, imx500.converter_version(converter))
+    key = artifacts.imx500_key(file_digest(converter_input), check.output, imx500.converter_version(converter))
 
     def build(folder: Path):
         # Straight into output_dir: when the converter fails, its log must stay where the message says.
-        result = imx500.convert(converter, quantized_keras, out_dir, check.memory_report_only, log)
+        result = imx500.convert(converter, converter_input, out_dir, check.memory_report_only, log)
         for name in result.files:
             shutil.copyfile(out_dir / name, folder / name)
         shutil.copyfile(log, folder / LOG_FILE)
@@ -108,6 +108,11 @@ def _figures(pipeline, conversion: Conversion) -> dict:
     return figures
 
 
+def _input(pipeline) -> str:
+    """The file the converter read: model_quantized.keras (Keras), model_quantized.onnx (PyTorch)."""
+    return (pipeline.default_build.model_path or pipeline.default_build.path).name
+
+
 def imx500_converts(pipeline, _=None) -> Check:
     """The converter read the model and wrote its memory report (a model too large for the memory is the
     next check's failure, not this one's)."""
@@ -124,9 +129,9 @@ def imx500_fits_in_memory(pipeline, _=None) -> Check:
     if result is None:
         return Check(False, f"{pipeline.name}: {conversion.error}", figures)
     if not result.fits:
-        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(KERAS_QUANTIZED.file)}", figures)
+        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(_input(pipeline))}", figures)
     return Check(fits(IMX500.build(pipeline)),
-                 f"{pipeline.name}: {KERAS_QUANTIZED.file} uses {result.utilization_percent:g} % of the IMX500's "
+                 f"{pipeline.name}: {_input(pipeline)} uses {result.utilization_percent:g} % of the IMX500's "
                  f"memory ({result.memory_usage_bytes / 2**20:.2f} MB of {result.memory_available_bytes / 2**20:.2f} "
                  f"MB); imx500.max_memory_utilization is {limit:g} %; try the mct_mixed_precision variant with a lower "
                  "weights_memory_fraction, or a smaller model", figures)

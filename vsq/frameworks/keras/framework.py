@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vsq.configuration.config import Config, Variant
+from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.pipeline.reference import REFERENCE_MODELS
 
 SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -15,6 +15,8 @@ KEY = "source_keras_model"
 class KerasFramework:
     name = "keras"
     models = REFERENCE_MODELS
+    float_export = "model.tflite"  # the float model converted by TensorFlow's standard converter (spec)
+    converter = "imxconv-tf"  # Sony's IMX500 converter for Keras files
 
     def check_source(self, config: Config) -> None:
         from vsq.frameworks.keras.safety import unsafe_layers
@@ -36,12 +38,22 @@ class KerasFramework:
                                "this file, set \"allow_unsafe_model_code\": true, or save the model without Lambda "
                                "layers")
 
+    def fingerprint(self, config: Config) -> str:
+        """The model file's (or SavedModel folder's) SHA-256."""
+        from vsq.pipeline.cache import file_digest
+
+        return file_digest(config.source_keras_model)
+
+    def versions(self, stack: dict) -> dict:
+        """This framework's own versions its artifacts depend on, from vsq's stack (cache keys)."""
+        return {"tensorflow": stack["tensorflow"]}
+
     def load(self, config: Config):
         from vsq.frameworks.keras.models import load_keras_model
 
         return load_keras_model(config)
 
-    def describe(self, model):
+    def describe(self, model, config: Config):
         from vsq.frameworks.keras.models import ModelInfo
 
         return ModelInfo.of(model)
@@ -61,10 +73,23 @@ class KerasFramework:
 
         return export_float_tflite(model, dest)
 
+    def recipe_file(self, recipe: Variant) -> str:
+        return recipe.file_name  # model_<name>.tflite
+
+    def model_file(self, recipe: Variant) -> str | None:
+        """MCT's quantized Keras model beside an MCT recipe's .tflite: model_<name>.keras (the converter's input)."""
+        return recipe.keras_file_name if recipe.kind in MCT_KINDS else None
+
     def build_recipe(self, recipe: Variant, model, batches, config: Config, dest: Path) -> Path:
         from vsq.frameworks.keras.recipes import build_variant
 
         return build_variant(recipe, model, batches, config, dest)
+
+    def quantized_model(self, recipe: Variant, model_path: Path, rebuild, config: Config):
+        """MCT's quantized Keras model of a recipe, read back from its .keras file (as the converter reads it)."""
+        from vsq.frameworks.keras.models import load_quantized_keras
+
+        return load_quantized_keras(model_path, config.allow_unsafe_model_code)
 
     @property
     def checks(self) -> tuple:
@@ -77,7 +102,7 @@ class KerasFramework:
         """What an evaluation of a file depends on besides the file: the TFLite runtime for .tflite files."""
         return vars(config.tflite_runtime) if Path(path).suffix == ".tflite" else None
 
-    def file_predictor(self, path: Path, config: Config):
+    def file_predictor(self, path: Path, config: Config, batch_size: int | None = None):
         """.tflite files on the configuration's TFLite runtime; MCT's .keras models loaded as the source
         model is (allow_unsafe_model_code)."""
         if Path(path).suffix == ".keras":
@@ -88,16 +113,13 @@ class KerasFramework:
         from vsq.runtimes.tflite import TFLiteClassifier
 
         runtime = config.tflite_runtime
-        return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size).predict
+        return TFLiteClassifier(path, runtime, batch_size=batch_size or runtime.batch_size).predict
 
-    def explain(self, model, quantized_path: Path, representative, validation, report_dir: Path, config: Config):
-        from vsq.frameworks.keras.models import load_quantized_keras
+    def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.keras.xquant import explain
 
         settings = config.explanation
-        quantized = load_quantized_keras(quantized_path, config.allow_unsafe_model_code)
-        return explain(model, quantized, representative, validation, report_dir,
-                       target_platform=config.target_platform,
+        return explain(model, quantized, representative, validation, report_dir, target_platform=config.target_platform,
                        max_representative_images=settings.max_representative_images,
                        max_validation_images=settings.max_validation_images)
 
