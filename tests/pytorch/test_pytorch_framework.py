@@ -3,7 +3,6 @@ architecture's builder, MCT's quantized model and its ONNX export agreeing, the 
 
 tests/test_pytorch.py runs this file with .venv-torch's pytest; the main venv has no torch."""
 
-import json
 
 import numpy as np
 import pytest
@@ -38,10 +37,9 @@ def project(tmp_path):
 
 
 def config(project, **overrides):
-    data = tiny.config_dict(source_keras_model=None, source_pytorch_model="model.pt",
-                            pytorch_architecture={"entry_point": SEQUENTIAL, "arguments": {"layers": LAYERS}},
-                            **overrides)
-    return tiny.write_config_dict(project, data)
+    pytorch = {"source_pytorch_model": "model.pt",
+               "pytorch_architecture": {"entry_point": SEQUENTIAL, "arguments": {"layers": LAYERS}}}
+    return tiny.write_config_dict(project, tiny.config_dict(source_keras_model=None, **{**pytorch, **overrides}))
 
 
 def test_the_pipeline_evaluates_float_quantized_and_onnx_with_the_same_predictions(project):
@@ -75,7 +73,7 @@ def test_weights_that_would_unpickle_code_are_refused(project):
 
 def test_an_architecture_file_runs_only_when_the_configuration_asks(project):
     (project / "net.py").write_text("import vsq.frameworks.pytorch.architecture as a\n"
-                                    f"def build():\n    return a.sequential({json.dumps(LAYERS)})\n")
+                                    f"def build():\n    return a.sequential({LAYERS!r})\n")
     architecture = {"entry_point": "net.py:build"}
     with pytest.raises(ConfigError) as caught:
         prepare(config(project, pytorch_architecture=architecture))

@@ -28,6 +28,7 @@ class Framework(Protocol):
     models: tuple[ReferenceModel, ...]
     float_export: str | None  # the float conversion's file (model.tflite), None when there is none
     converter: str  # Sony's IMX500 converter for this framework's files (imxconv-tf, imxconv-pt)
+    channels_first: bool  # the model's own input layout (NCHW for PyTorch); predictors take NHWC batches
     checks: tuple  # the CheckSpecs of the exported files
 
     def check_source(self, config: Config) -> None:

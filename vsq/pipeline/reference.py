@@ -26,26 +26,27 @@ class ReferenceModel:
     label: str  # in tables and charts
     described: str  # in messages: "model_quantized.tflite", "the Keras model"
     role: str
+    short: str  # a table's column heading
 
 
-KERAS = ReferenceModel("keras", "top_1_accuracy_keras", None, "Keras", "the Keras model", "float")
+KERAS = ReferenceModel("keras", "top_1_accuracy_keras", None, "Keras", "the Keras model", "float", "Keras")
 FLOAT_TFLITE = ReferenceModel("tflite", "top_1_accuracy_tflite", "model.tflite", "float TFLite", "model.tflite",
-                              "float_export")
+                              "float_export", "TFLite")
 QUANTIZED_TFLITE = ReferenceModel("tflite_quantized", "top_1_accuracy_tflite_quantized", "model_quantized.tflite",
-                                  "quantized TFLite", "model_quantized.tflite", "quantized")
+                                  "quantized TFLite", "model_quantized.tflite", "quantized", "quantized")
 # MCT's quantized model before the TFLite export (fake-quantized Keras): the IMX500 converter's input.
 # The SDK notebook's results.json had its key.
 KERAS_QUANTIZED = ReferenceModel("keras_quantized", "top_1_accuracy_keras_quantized", "model_quantized.keras",
-                                 "quantized Keras", "model_quantized.keras", "fake_quant")
+                                 "quantized Keras", "model_quantized.keras", "fake_quant", "q. Keras")
 # In the spec's order, then the fourth figure.
 REFERENCE_MODELS = (KERAS, FLOAT_TFLITE, QUANTIZED_TFLITE, KERAS_QUANTIZED)
 
-PYTORCH = ReferenceModel("pytorch", "top_1_accuracy_pytorch", None, "PyTorch", "the PyTorch model", "float")
+PYTORCH = ReferenceModel("pytorch", "top_1_accuracy_pytorch", None, "PyTorch", "the PyTorch model", "float", "PyTorch")
 # MCT's ONNX export (MCTQ) run by ONNX Runtime with mct-quantizers' operators: the IMX500 converter's input.
 ONNX_QUANTIZED = ReferenceModel("onnx_quantized", "top_1_accuracy_onnx_quantized", "model_quantized.onnx",
-                                "quantized ONNX", "model_quantized.onnx", "quantized")
+                                "quantized ONNX", "model_quantized.onnx", "quantized", "quantized")
 PYTORCH_QUANTIZED = ReferenceModel("pytorch_quantized", "top_1_accuracy_pytorch_quantized", None,
-                                   "quantized PyTorch", "MCT's quantized PyTorch model", "fake_quant")
+                                   "quantized PyTorch", "MCT's quantized PyTorch model", "fake_quant", "q. PyTorch")
 PYTORCH_MODELS = (PYTORCH, ONNX_QUANTIZED, PYTORCH_QUANTIZED)
 
 KEYS = tuple(model.key for model in REFERENCE_MODELS)  # the Keras framework's, in its order
@@ -64,3 +65,25 @@ def reference_model(document: dict, role: str) -> ReferenceModel | None:
     """A results document's reference model of a role (a document of Keras: its roles are Keras's)."""
     key = document.get("reference_models", roles(REFERENCE_MODELS)).get(role)
     return BY_KEY.get(key) if key else None
+
+
+def column_roles(documents: dict[str, dict]) -> list[str]:
+    """The roles the tables show a column for: those any of the documents has, in ROLES' order."""
+    present = {role for document in documents.values() for role in document.get("reference_models", roles(REFERENCE_MODELS))}
+    return [role for role in ROLES if role in present]
+
+
+def heading(documents: dict[str, dict], role: str, field: str = "short") -> str:
+    """A role's column heading: its models' `field` over the documents, "Keras/PyTorch" when they differ."""
+    names = []
+    for document in documents.values():
+        model = reference_model(document, role)
+        if model and getattr(model, field) not in names:
+            names.append(getattr(model, field))
+    return "/".join(names)
+
+
+def model_entry(document: dict, role: str) -> dict | None:
+    """results.json's `models` entry of the document's model of a role (None: the framework has none)."""
+    model = reference_model(document, role)
+    return document["models"].get(model.key) if model else None

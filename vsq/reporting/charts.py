@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from vsq.pipeline.reference import BY_KEY, FLOAT_TFLITE, QUANTIZED_TFLITE
+from vsq.pipeline.reference import BY_KEY, reference_model
 
 
 def _pyplot():
@@ -34,10 +34,11 @@ def drop_against_threshold(documents: dict[str, dict]) -> bytes:
     rows = []  # (label, drop, threshold, failed)
     for name, doc in documents.items():
         limits, checks = doc["configuration"]["thresholds"], doc.get("checks", {})
-        rows.append((f"{name}\nquantized", doc["top_1_drop_points"]["tflite_quantized"], limits["max_top1_drop"],
-                     _failed(checks, "quantized_top1_drop_within_threshold")))
-        rows.append((f"{name}\nfloat", doc["top_1_drop_points"]["tflite"], limits["max_float_top1_drop"],
-                     _failed(checks, "float_tflite_agrees_with_keras")))
+        rows.append((f"{name}\nquantized", doc["top_1_drop_points"][reference_model(doc, "quantized").key],
+                     limits["max_top1_drop"], _failed(checks, "quantized_top1_drop_within_threshold")))
+        if reference_model(doc, "float_export"):  # model.tflite (Keras)
+            rows.append((f"{name}\nfloat", doc["top_1_drop_points"][reference_model(doc, "float_export").key],
+                         limits["max_float_top1_drop"], _failed(checks, "float_tflite_agrees_with_keras")))
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
     y = np.arange(len(rows))
     drops = np.array([row[1] for row in rows])
@@ -65,16 +66,19 @@ def _failed(checks: dict, name: str) -> bool:
 
 
 def per_class_losses(document: dict, top: int = 20) -> bytes:
-    """Per-class Top-1 of float vs quantized TFLite, the classes that lost most first."""
+    """Per-class Top-1 of the float file (model.tflite; the float model without one) vs the quantized file,
+    the classes that lost most first."""
     plt = _pyplot()
     names = document["class_names"]
-    float_acc = document["models"]["tflite"]["per_class_top_1"]
-    quant_acc = document["models"]["tflite_quantized"]["per_class_top_1"]
+    floating = reference_model(document, "float_export") or reference_model(document, "float")
+    quantized = reference_model(document, "quantized")
+    float_acc = document["models"][floating.key]["per_class_top_1"]
+    quant_acc = document["models"][quantized.key]["per_class_top_1"]
     rows = sorted(names, key=lambda n: (quant_acc[n] or 0) - (float_acc[n] or 0))[:top]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4))
     y = np.arange(len(rows))
-    ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label=FLOAT_TFLITE.label)
-    ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label=QUANTIZED_TFLITE.label)
+    ax.barh(y - 0.2, [float_acc[n] or 0 for n in rows], 0.4, label=floating.label)
+    ax.barh(y + 0.2, [quant_acc[n] or 0 for n in rows], 0.4, label=quantized.label)
     ax.set_yticks(y, [f"{n} ({((quant_acc[n] or 0) - (float_acc[n] or 0)) * 100:+.1f} pp)" for n in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.05)
@@ -84,9 +88,11 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     return _png(fig)
 
 
-def confusion_heatmap(document: dict, model: str = "tflite_quantized", top: int = 30) -> bytes:
-    """Confusion matrix (rows: true class, columns: predicted) as a heat map, row-normalised."""
+def confusion_heatmap(document: dict, model: str | None = None, top: int = 30) -> bytes:
+    """Confusion matrix (rows: true class, columns: predicted) of `model` (default: the quantized file's) as a
+    heat map, row-normalised."""
     plt = _pyplot()
+    model = model or reference_model(document, "quantized").key
     names = document["class_names"][:top]
     counts = np.asarray(document["models"][model]["confusion_matrix"], dtype=float)[:top, :top]
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)

@@ -66,6 +66,11 @@ def imx500_cell(section: dict | None) -> str:
     return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
 
 
+def _agreement(row: dict) -> float:
+    """A row's agreement with the float model (agreement_with_keras, agreement_with_pytorch)."""
+    return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
+
+
 def variants_table(doc: dict) -> str:
     table = doc.get("variants", {}).get("models")
     if not table:
@@ -80,7 +85,7 @@ def variants_table(doc: dict) -> str:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
             cells = (escape(name) + mark, f"{row['top_1_accuracy']:.4f}", f"{row['top_1_drop_points']:+.2f}",
-                     f"{row.get('agreement_with_keras', 0):.4f}", kib(row.get("file_size_bytes")),
+                     f"{_agreement(row):.4f}", kib(row.get("file_size_bytes")),
                      f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("variant", "Top-1", "drop (pp)", "agreement", "size",

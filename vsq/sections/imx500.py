@@ -147,7 +147,9 @@ def imx500_input_has_the_configured_size(pipeline, _=None) -> Check:
     if shape is None:
         return Check(False, f"{pipeline.name}: the converter wrote no input tensor (dnnParams.xml), because "
                      f"{result.error or 'of an unknown problem'}; converter log: {result.log}", figures)
-    expected = (size, size, 3)
+    # dnnParams.xml lists the dimensions in the model's order: height, width, channels for Keras, channels
+    # first for PyTorch's ONNX.
+    expected = (3, size, size) if pipeline.framework.channels_first else (size, size, 3)
     return Check(tuple(shape) == expected, f"{pipeline.name}: the converted model's input is "
                  f"{'x'.join(map(str, shape))}, the configuration's input_tensor_size gives "
                  f"{'x'.join(map(str, expected))}; check the model's input layer", figures)

@@ -17,6 +17,7 @@ class KerasFramework:
     models = REFERENCE_MODELS
     float_export = "model.tflite"  # the float model converted by TensorFlow's standard converter (spec)
     converter = "imxconv-tf"  # Sony's IMX500 converter for Keras files
+    channels_first = False  # the model's own input layout (vsq always feeds NHWC batches)
 
     def check_source(self, config: Config) -> None:
         from vsq.frameworks.keras.safety import unsafe_layers

@@ -23,6 +23,7 @@ class PyTorchFramework:
     models = PYTORCH_MODELS
     float_export = None  # no float conversion: the quantized file is ONNX, run by ONNX Runtime
     converter = "imxconv-pt"  # Sony's IMX500 converter for ONNX files
+    channels_first = True  # the model's own input layout (its predictors transpose vsq's NHWC batches)
 
     def __init__(self):
         self._quantized: dict[str, object] = {}  # recipe name -> MCT's quantized model, in this process
