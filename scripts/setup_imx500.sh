@@ -9,7 +9,7 @@
 # Environment: PYTHON (default python3) makes the venv.
 set -euo pipefail
 
-CONVERTER_PACKAGE="imx500-converter[tf]==3.19.2"
+CONVERTER_PACKAGE="imx500-converter[tf,pt]==3.19.2"  # imxconv-tf (Keras) and imxconv-pt (ONNX)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-imx500"
 PYTHON="${PYTHON:-python3}"
@@ -29,14 +29,15 @@ if [ -z "$major" ] || [ "$major" -lt 17 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless
 fi
 
-if "$VENV/bin/imxconv-tf" --help >/dev/null 2>&1; then
-    echo "IMX500 converter already installed: $VENV/bin/imxconv-tf"
+if "$VENV/bin/imxconv-tf" --help >/dev/null 2>&1 && "$VENV/bin/imxconv-pt" --help >/dev/null 2>&1; then
+    echo "IMX500 converter already installed: $VENV/bin/imxconv-tf, $VENV/bin/imxconv-pt"
     exit 0
 fi
 
 echo "Installing $CONVERTER_PACKAGE into $VENV (about 2 minutes, 1.9 GB)"
-"$PYTHON" -m venv "$VENV"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"  # an earlier [tf] install gains [pt] in place
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "$CONVERTER_PACKAGE"
 "$VENV/bin/imxconv-tf" --help >/dev/null  # fail here, not in the tests, when the install is broken
-echo "IMX500 converter installed: $VENV/bin/imxconv-tf"
+"$VENV/bin/imxconv-pt" --help >/dev/null
+echo "IMX500 converter installed: $VENV/bin/imxconv-tf, $VENV/bin/imxconv-pt"

@@ -4,7 +4,8 @@
 #     bash scripts/setup_tests.sh
 #
 # - Debian's chromium: the HTML reports are rendered in a real headless browser;
-# - Sony's IMX500 converter in its own venv, with Java 17 (scripts/setup_imx500.sh): its tests convert for real.
+# - Sony's IMX500 converter in its own venv, with Java 17 (scripts/setup_imx500.sh): its tests convert for real;
+# - the PyTorch environment (scripts/setup_pytorch.sh): the PyTorch tests run the suites there.
 # Idempotent: on a machine that has them it installs nothing. Environment: CHROMIUM (default chromium),
 # the browser command the tests look for.
 set -euo pipefail
@@ -20,3 +21,4 @@ if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
 fi
 
 bash "$ROOT/scripts/setup_imx500.sh"
+bash "$ROOT/scripts/setup_pytorch.sh"

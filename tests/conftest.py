@@ -1,3 +1,4 @@
+import importlib.util
 import shutil
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project 
 import tiny  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# tests/pytorch/ needs the PyTorch environment (.venv-torch): tests/test_pytorch.py runs it there with its own
+# pytest; the main venv has no torch to collect it with.
+collect_ignore = [] if importlib.util.find_spec("torch") else ["pytorch"]
 
 
 @pytest.fixture

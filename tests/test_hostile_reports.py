@@ -7,7 +7,6 @@ The documents start from tests/data/results-format2.json, a real run with every 
 explanation, baseline), and tests/data/results-format1.json, what vsq wrote before the verdicts map.
 """
 
-import copy
 import json
 import re
 import shutil

@@ -82,9 +82,10 @@ def test_pytest_is_imported_only_by_the_plugin():
 
 def test_every_check_has_its_suite_test_and_every_suite_test_its_check():
     from test_suite_messages import suite_checks
-    from vsq.frameworks.keras.checks import EXPORT_CHECKS
+    from vsq.frameworks.keras.checks import EXPORT_CHECKS as KERAS
+    from vsq.frameworks.pytorch.checks import EXPORT_CHECKS as PYTORCH
     from vsq.pipeline.checks import CORE_CHECKS
     from vsq.sections import all_sections
 
-    specs = [*CORE_CHECKS, *EXPORT_CHECKS, *(spec for section in all_sections() for spec in section.checks)]
+    specs = [*CORE_CHECKS, *KERAS, *PYTORCH, *(spec for section in all_sections() for spec in section.checks)]
     assert {f"test_{spec.name}" for spec in specs} == suite_checks()

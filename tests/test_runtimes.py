@@ -60,7 +60,8 @@ def test_cache_keys_hold_the_converters_versions_of_their_kinds_only(project, mo
 
     job = prepare(tiny.write_config(project))
     prints = Fingerprints(model="m", calibration="c", evaluation="e",
-                          stack={"tensorflow": "2.15.1", "model_compression_toolkit": "2.6.1"})
+                          stack={"tensorflow": "2.15.1", "model_compression_toolkit": "2.6.1"},
+                          framework={"tensorflow": "2.15.1"})
     variants = [Variant(kind, kind) for kind in ("tf_float16", "mct_ptq", *RUNTIME_KINDS)]
     before = {v.name: recipe_key(job, prints, v) for v in variants}
     monkeypatch.setattr(kinds.versions, "version_of", lambda component: f"{component}-next")
@@ -68,7 +69,8 @@ def test_cache_keys_hold_the_converters_versions_of_their_kinds_only(project, mo
     assert [name for name in before if before[name] != after[name]] == list(RUNTIME_KINDS)
     entropy = Variant("onnxruntime_int8", "onnxruntime_int8", calibration_method="entropy")
     assert recipe_key(job, prints, entropy) != after["onnxruntime_int8"]
-    other = Fingerprints(model="m", calibration="other", evaluation="e", stack=prints.stack)
+    other = Fingerprints(model="m", calibration="other", evaluation="e", stack=prints.stack,
+                         framework=prints.framework)
     assert recipe_key(job, other, variants[2]) == after["onnxruntime_float"]  # the float kinds read no calibration
     assert recipe_key(job, other, variants[5]) != after["openvino_int8"]
 

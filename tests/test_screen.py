@@ -7,7 +7,6 @@ The models are tiny.py's hand-set colour classifiers, set as if trained another 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from vsq.data.preprocessing import Preprocessing
 from vsq.pipeline.cache import Cache
 from vsq.pipeline.options import RunOptions
 from vsq.pipeline.verdicts import float_near_chance, near_chance_limit, quantized_checks
-from vsq.sections.screen import found_sentence
+from vsq.sections.screen_words import found_sentence
 from vsq.sections.screen_search import Rule, readings, search
 
 REPO = Path(__file__).resolve().parents[1]

@@ -142,15 +142,17 @@ def test_cache_key_follows_the_options_that_matter(job):
     from vsq.pipeline.artifacts import Fingerprints
     from vsq.pipeline.artifacts import recipe_key as variant_key
 
-    prints = Fingerprints(model="m", calibration="c", evaluation="e", stack={"tensorflow": "2.15.1",
-                                                                             "model_compression_toolkit": "2.6.1"})
+    versions = {"tensorflow": "2.15.1", "model_compression_toolkit": "2.6.1"}
+    prints = Fingerprints(model="m", calibration="c", evaluation="e", stack=versions,
+                          framework={"tensorflow": "2.15.1"})
     key = lambda variant: variant_key(job, prints, variant)  # noqa: E731
     gptq = Variant("g", "mct_gptq", epochs=1)
     assert key(gptq) != key(Variant("g", "mct_gptq", epochs=2))
     assert key(gptq) == key(Variant("g", "mct_gptq", epochs=1, max_top1_drop=5.0, min_top1=0.5))
     assert key(Variant("f", "tf_float16")) == key(Variant("f", "tf_float16", epochs=9, io_type="uint8"))
     assert key(Variant("i", "tf_full_integer")) != key(Variant("i", "tf_full_integer", io_type="uint8"))
-    other_calibration = Fingerprints(model="m", calibration="other", evaluation="e", stack=prints.stack)
+    other_calibration = Fingerprints(model="m", calibration="other", evaluation="e", stack=prints.stack,
+                                     framework=prints.framework)
     assert variant_key(job, other_calibration, Variant("f", "tf_float16")) == key(Variant("f", "tf_float16"))
     assert variant_key(job, other_calibration, gptq) != key(gptq)
 

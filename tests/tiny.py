@@ -60,8 +60,12 @@ def config_dict(**overrides) -> dict:
 
 
 def write_config(root: Path, name: str = "configuration.json", **overrides) -> Path:
+    return write_config_dict(root, config_dict(**overrides), name)
+
+
+def write_config_dict(root: Path, data: dict, name: str = "configuration.json") -> Path:
     path = root / name
-    path.write_text(json.dumps(config_dict(**overrides), indent=2))
+    path.write_text(json.dumps(data, indent=2))
     return path
 
 

@@ -34,8 +34,9 @@ from vsq.data.preprocessing import Preprocessing
 from vsq.pipeline.reference import DEFAULT_RECIPE_NAME, KEYS as REFERENCE_KEYS
 from vsq.runtimes.kinds import suffix_of
 
-PATH_KEYS = (
+PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: those it has
     "source_keras_model",
+    "source_pytorch_model",
     "dataset_image_dir",
     "output_dir",
     "evaluate_image_dir",
@@ -157,6 +158,14 @@ class ExpectedTop1:
 
 
 @dataclass(frozen=True)
+class PytorchArchitecture:
+    """The nn.Module a PyTorch model's weights go into (vsq.frameworks.pytorch.architecture)."""
+
+    entry_point: str  # "package.module:callable" or "path/file.py:callable"
+    arguments: dict = field(default_factory=dict)  # its keyword arguments
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration; paths are absolute, resolved against the file's folder.
 
@@ -164,7 +173,7 @@ class Config:
     the order results.json lists them (as_dict).
     """
 
-    source_keras_model: Path
+    source_keras_model: Path | None  # exactly one of the two sources is set
     dataset_image_dir: Path
     batch_size: int
     input_tensor_size: int
@@ -174,6 +183,8 @@ class Config:
     evaluate_image_extension: str
     evaluate_label_file: Path
     evaluate_result_dir: Path
+    source_pytorch_model: Path | None
+    pytorch_architecture: PytorchArchitecture | None
     name: str
     file: Path
     seed: int
@@ -190,6 +201,16 @@ class Config:
     screen: ScreenSettings  # always present: an absent section means the defaults
     expected_top1: ExpectedTop1 | None  # None: no expectation, no check
     raw: dict = field(compare=False)  # the file's content as written
+
+    @property
+    def path_keys(self) -> tuple[str, ...]:
+        """The path keys this configuration has (its one model source, then the spec's folders and files)."""
+        return tuple(key for key in PATH_KEYS if getattr(self, key) is not None)
+
+    @property
+    def source_key(self) -> str:
+        """The key of the model to quantize: source_keras_model or source_pytorch_model."""
+        return self.path_keys[0]
 
     def error(self, key: str | None, message: str) -> ConfigError:
         """A ConfigError for key; a message that starts with shown(key) drops the repeated key name."""
@@ -208,12 +229,14 @@ class Config:
     def as_dict(self) -> dict:
         """The configuration as used, for results.json: the spec's keys as written, the resolved paths
         (<key>_resolved), then every other field with its defaults filled in (paths as strings)."""
-        spec = schema()["required"]
+        spec = [self.source_key, *schema()["required"]]
         out = {key: self.raw[key] for key in spec}
-        out.update({f"{key}_resolved": str(getattr(self, key)) for key in PATH_KEYS})
+        out.update({f"{key}_resolved": str(getattr(self, key)) for key in self.path_keys})
         fields = asdict(self, dict_factory=lambda pairs: {key: _plain(value) for key, value in pairs})
         fields["preprocessing"].pop("size")  # it is input_tensor_size
-        out.update({key: value for key, value in fields.items() if key not in spec and key != "raw"})
+        unused = {key for key in ("source_keras_model", "source_pytorch_model", "pytorch_architecture")
+                  if fields[key] is None}  # the other framework's keys
+        out.update({key: value for key, value in fields.items() if key not in spec and key != "raw" and key not in unused})
         return out
 
 
@@ -246,7 +269,9 @@ def _build(file: Path, data: dict) -> Config:
     if runtime.num_threads is None:
         runtime = replace(runtime, num_threads=os.cpu_count() or 1)
     return Config(
-        **{key: _resolve(file.parent, data[key]) for key in PATH_KEYS},
+        **{key: _resolve(file.parent, data[key]) if key in data else None for key in PATH_KEYS},
+        pytorch_architecture=PytorchArchitecture(**data["pytorch_architecture"]) if "pytorch_architecture" in data
+        else None,
         batch_size=int(data["batch_size"]),
         input_tensor_size=int(data["input_tensor_size"]),
         iteration_count=int(data["iteration_count"]),
@@ -261,7 +286,7 @@ def _build(file: Path, data: dict) -> Config:
         thresholds=thresholds,
         tflite_runtime=runtime,
         baseline=_resolve(file.parent, data["baseline"]) if data.get("baseline") else None,
-        variants=_variants(file, data.get("variants", []), thresholds),
+        variants=_variants(file, data.get("variants", []), thresholds, pytorch="source_pytorch_model" in data),
         imx500=_imx500(file, data["imx500"]) if "imx500" in data else None,
         explanation=ExplanationSettings(**data.get("explanation", {})),
         screen=ScreenSettings(**data.get("screen", {})),
@@ -284,11 +309,14 @@ def _preprocessing(file: Path, data: dict) -> Preprocessing:
     return preprocessing
 
 
-def _variants(file: Path, items: list, thresholds: Thresholds) -> tuple[Variant, ...]:
+def _variants(file: Path, items: list, thresholds: Thresholds, pytorch: bool) -> tuple[Variant, ...]:
     """Variants as written (a kind, or an object with options), with names and thresholds filled in."""
     variants = []
     for item in items:
         spec = {"kind": item} if isinstance(item, str) else dict(item)
+        if pytorch and spec["kind"] not in MCT_KINDS:
+            raise ConfigError(file, "variants", f"{spec['kind']} is TensorFlow's converter, for Keras models; a PyTorch "
+                              f"model is quantized by MCT: use {', '.join(MCT_KINDS)}")
         limits = spec.pop("thresholds", {})
         name = spec.pop("name", None)
         variant = Variant(
@@ -319,7 +347,7 @@ def _variant_name(variant: Variant) -> str:
 
 
 def _check_paths(config: Config) -> None:
-    for key in PATH_KEYS:
+    for key in config.path_keys:
         _refuse_symlinks(config, key)
     for key in ("dataset_image_dir", "evaluate_image_dir"):
         path = getattr(config, key)

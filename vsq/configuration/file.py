@@ -200,16 +200,28 @@ def _check_values(file: Path, value: Any, path: tuple = ()) -> None:
         _check_values(file, child, (*path, name))
 
 
+# The model to quantize: the spec's Keras key, or vsq's PyTorch one; exactly one of them.
+SOURCE_KEYS = ("source_keras_model", "source_pytorch_model")
+
+
 def _check_keys(file: Path, data: dict) -> None:
     _check_known(file, data, schema())
-    missing = [key for key in schema()["required"] if key not in data]
+    sources = [key for key in SOURCE_KEYS if key in data]
+    if len(sources) > 1:
+        raise ConfigError(file, "source_pytorch_model", "and source_keras_model are both given; a configuration "
+                          "quantizes one model: keep the key of your model's framework")
+    if "source_pytorch_model" in data and "pytorch_architecture" not in data:
+        raise ConfigError(file, "pytorch_architecture", "is missing: source_pytorch_model holds weights only; add the "
+                          "module they go into, e.g. \"pytorch_architecture\": {\"entry_point\": "
+                          "\"torchvision.models:mobilenet_v2\", \"arguments\": {\"num_classes\": 4}}")
+    missing = [key for key in ([] if sources else ["source_keras_model"]) + schema()["required"] if key not in data]
     if missing:
         key = missing[0]
         default = schema()["properties"][key].get("default")
         example = default if default is not None else schema()["properties"][key]["examples"][0]
         raise ConfigError(
             file, key, f"is missing (all spec keys are required); add it, e.g. \"{key}\": {json.dumps(example)}"
-        )
+            + ("; or source_pytorch_model for a PyTorch model" if key == "source_keras_model" else ""))
 
 
 def _check_known(file: Path, value: Any, spec: dict, path: tuple = ()) -> None:

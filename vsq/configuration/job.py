@@ -71,13 +71,14 @@ def imx500_converter(config: Config, grants: Grants = Grants()) -> Path | None:
         return None
     from vsq.tools import imx500
 
+    executable = for_config(config).converter  # imxconv-tf for Keras files, imxconv-pt for ONNX files
     granted = grants.imx500_converter_for(config)
     if granted is not None:
-        problem = imx500.not_runnable(granted)
+        problem = imx500.not_runnable(granted, executable)
         if problem:
             raise config.error("imx500", f"{grants.imx500_converter_origin} {granted}: {problem}")
-    converter = granted or imx500.find_converter(None, imx500.PROJECT_ROOT)
-    problem = imx500.missing_requirements(converter)
+    converter = granted or imx500.find_converter(None, imx500.PROJECT_ROOT, executable)
+    problem = imx500.missing_requirements(converter, executable)
     if problem:
         raise config.error("imx500", problem)
     return converter

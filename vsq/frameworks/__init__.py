@@ -23,18 +23,29 @@ Batches = Callable[[], Iterable["np.ndarray"]]  # a fresh iterator over calibrat
 
 class Framework(Protocol):
     name: str
-    # The reference models, in order: models[0] is the float model every drop is measured against.
+    # The reference models, in order: models[0] is the float model every drop is measured against; each has
+    # a role (vsq.pipeline.reference).
     models: tuple[ReferenceModel, ...]
+    float_export: str | None  # the float conversion's file (model.tflite), None when there is none
+    converter: str  # Sony's IMX500 converter for this framework's files (imxconv-tf, imxconv-pt)
+    channels_first: bool  # the model's own input layout (NCHW for PyTorch); predictors take NHWC batches
+    checks: tuple  # the CheckSpecs of the exported files
 
     def check_source(self, config: Config) -> None:
         """Before any heavy work: the model file is there, of a kind this framework loads, and loading it
-        runs no stored code the configuration did not opt in to; raise ConfigError otherwise."""
+        runs no code the configuration did not ask for; raise ConfigError otherwise."""
+
+    def fingerprint(self, config: Config) -> str:
+        """A digest of everything that makes the float model (cache keys)."""
+
+    def versions(self, stack: dict) -> dict:
+        """The framework's own versions its artifacts depend on (cache keys), given vsq's stack."""
 
     def load(self, config: Config):
         """The float model, for inference; ConfigError when it cannot be loaded."""
 
-    def describe(self, model):
-        """vsq.frameworks.keras.models.ModelInfo-like facts of the model's interface (shapes)."""
+    def describe(self, model, config: Config):
+        """vsq.frameworks.keras.models.ModelInfo of the model's interface (shapes as vsq feeds it)."""
 
     def check_matches(self, config: Config, info, num_classes: int) -> None:
         """The model takes input_tensor_size images and has one output per label; ConfigError otherwise."""
@@ -43,26 +54,40 @@ class Framework(Protocol):
         """The float model as images -> scores."""
 
     def export_float(self, model, dest: Path) -> Path:
-        """The float model converted to the deployable float file (model.tflite for Keras)."""
+        """The float model converted to float_export's file (Keras: model.tflite)."""
+
+    def recipe_files(self, recipe: Variant) -> tuple[str, ...]:
+        """The files a quantization recipe writes in output_dir, the one its runtime loads first
+        (model_<name>.tflite; model_<name>.xml and .bin; model_<name>.onnx)."""
+
+    def model_file(self, recipe: Variant) -> str | None:
+        """MCT's quantized model as a file beside it (model_<name>.keras), or None when it stays in memory."""
 
     def build_recipe(self, recipe: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:
-        """A quantization recipe's files (dest, and beside it the quantized model in the framework's own
-        format where the recipe has one); ExternalToolError with the tool's words when it cannot."""
+        """A recipe's files (dest, and model_file beside it); ExternalToolError with the tool's words."""
+
+    def quantized_model(self, recipe: Variant, model_path: Path | None, rebuild: Callable, config: Config):
+        """MCT's quantized model of a recipe, as an object of the framework (read from model_path, kept from
+        the build, or made again by rebuild())."""
+
+    def runtime_settings(self, path: Path, config: Config) -> dict | None:
+        """What evaluating a built file depends on besides the file (its runtime), for cache keys."""
 
     def file_predictor(self, path: Path, config: Config, instances: int | None = None) -> Predict:
         """A built file (an exported model, a variant) as images -> scores, on its pinned runtime, from a pool of
         `instances` (None: the configuration's pool size) single-threaded instances."""
 
-    def runtime_settings(self, path: Path, config: Config) -> dict | None:
-        """What an evaluation of a built file depends on besides the file (runtime, version, kernels, threads)."""
-
-    def explain(self, model, quantized_path: Path, representative: Iterable, validation: Iterable, report_dir: Path,
+    def explain(self, model, quantized, representative: Iterable, validation: Iterable, report_dir: Path,
                 config: Config):
         """vsq.sections.layers.Explanation of the quantized model against the float one."""
 
 
 def for_config(config: Config) -> Framework:
-    """The framework of a configuration's source model."""
+    """The framework of a configuration's source model (source_keras_model or source_pytorch_model)."""
+    if config.source_pytorch_model is not None:
+        from vsq.frameworks.pytorch.framework import PYTORCH
+
+        return PYTORCH
     from vsq.frameworks.keras.framework import KERAS
 
     return KERAS

@@ -31,16 +31,25 @@ class Fingerprints:
     calibration: str
     evaluation: str
     stack: dict
+    framework: dict  # the framework's own versions (Keras: TensorFlow's), also in stack
 
     @classmethod
-    def of(cls, job: Job) -> "Fingerprints":
+    def of(cls, job: Job, framework=None) -> "Fingerprints":
+        """The job's digests; the model's is its framework's (a Keras file; a PyTorch state_dict and its
+        architecture); the stack includes the framework's own versions."""
+        from vsq.frameworks import for_config
+
         config = job.config
+        framework = framework or for_config(config)
         evaluation = files_digest(job.evaluation_set.paths, config.evaluate_image_dir)
+        versions = stack()
+        own = framework.versions(versions)
         return cls(
-            model=file_digest(config.source_keras_model),
+            model=framework.fingerprint(config),
             calibration=files_digest(job.calibration_images, config.dataset_image_dir),
             evaluation=key_of(images=evaluation, labels=file_digest(config.evaluate_label_file)),
-            stack=stack(),
+            stack={**versions, **own},
+            framework=own,
         )
 
 
@@ -51,19 +60,21 @@ def _preprocessing(job: Job) -> dict:
 
 
 def model_info_key(prints: Fingerprints) -> str:
-    return key_of(recipe=RECIPE, model=prints.model, tensorflow=prints.stack["tensorflow"])
+    """The model's interface, read by its framework (Keras: TensorFlow's version)."""
+    return key_of(recipe=RECIPE, model=prints.model, **prints.framework)
 
 
 def float_tflite_key(prints: Fingerprints) -> str:
     return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model, tensorflow=prints.stack["tensorflow"])
 
 
-def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
+def recipe_key(job: Job, prints: Fingerprints, recipe: Variant, file_name: str | None = None) -> str:
     """Cache key of a quantization recipe's file (the default model_quantized.tflite or a variant's).
 
     The options the kind reads and the file name matter; thresholds do not; the calibration only for
     kinds that read it; MCT's version only for MCT kinds; the converters' and quantizers' versions only for the
-    ONNX Runtime and OpenVINO kinds (so that installing them changes no other key).
+    ONNX Runtime and OpenVINO kinds (so that installing them changes no other key); the framework's versions
+    (Keras: TensorFlow's) always.
     """
     config = job.config
     calibration = None
@@ -72,10 +83,11 @@ def recipe_key(job: Job, prints: Fingerprints, recipe: Variant) -> str:
                        "iteration_count": config.iteration_count, "seed": config.seed}
     converters = converter_versions(recipe.kind)
     return key_of(
-        recipe=RECIPE, artifact=recipe.file_name, options=options(recipe, config), model=prints.model,
-        calibration=calibration, preprocessing=_preprocessing(job), tensorflow=prints.stack["tensorflow"],
+        recipe=RECIPE, artifact=file_name or recipe.file_name, options=options(recipe, config), model=prints.model,
+        calibration=calibration, preprocessing=_preprocessing(job),
         mct=prints.stack["model_compression_toolkit"] if recipe.kind in MCT_KINDS else None,
         **({"converters": converters} if converters else {}),
+        **prints.framework,
     )
 
 

@@ -27,20 +27,21 @@ class RecipeBuild:
 
     recipe: Variant
     path: Path | None
-    keras_path: Path | None = None  # MCT kinds: MCT's quantized model in the framework's format (model_<name>.keras)
+    model_path: Path | None = None  # MCT's quantized model as a file in the framework's format (model_<name>.keras)
     error: str | None = None  # the tool's message, naming the recipe, and a fix
     seconds: float | None = None  # build time; None when taken from the cache
     cache: str = "built"  # "hit", "built" or "failed"
 
 
 def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
-    """output_dir/model_<name>.tflite of one recipe (and its .keras beside it; or its .onnx, or its .xml and
-    .bin), from the cache or built."""
+    """output_dir/model_<name>.<ext> of one recipe (its .tflite, .onnx, or .xml and .bin; and MCT's quantized model
+    beside it where the framework keeps one as a file: model_<name>.keras), from the cache or built."""
     from vsq.frameworks.keras.recipes import fix_hint
 
-    job, config = pipeline.job, pipeline.config
-    name, dest = recipe.file_name, config.output_dir / recipe.file_name
-    kind = dest.suffix.lstrip(".")  # the cache's folder: tflite, onnx, xml
+    job, config, framework = pipeline.job, pipeline.config, pipeline.framework
+    names = framework.recipe_files(recipe)
+    name, model_name = names[0], framework.model_file(recipe)
+    dest, kind = config.output_dir / name, Path(name).suffix.lstrip(".")  # kind: the cache's folder (tflite, onnx, xml)
     batches = calibration_batches(pipeline, show_progress)
     started = time.perf_counter()
 
@@ -48,20 +49,19 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
         pipeline.framework.build_recipe(recipe, pipeline.model, batches, config, folder / name)
 
     try:
-        entry = pipeline.cached.get_or_build(kind, artifacts.recipe_key(job, pipeline.fingerprints, recipe), name,
-                                             make, needs=tuple(recipe.file_names))
+        entry = pipeline.cached.get_or_build(kind, artifacts.recipe_key(job, pipeline.fingerprints, recipe, name),
+                                             name, make, needs=names)
     except ExternalToolError as error:
-        for stale in (*recipe.file_names, recipe.keras_file_name):
-            # a file from an earlier run would pass for this run's
-            (config.output_dir / stale).unlink(missing_ok=True)
+        for stale in (*names, *([model_name] if model_name else [])):
+            (config.output_dir / stale).unlink(missing_ok=True)  # a file from an earlier run would pass for this run's
         return RecipeBuild(recipe, None, error=f"{error}\nFix: {fix_hint(recipe, config, str(error))}",
                            seconds=time.perf_counter() - started, cache="failed")
     how = pipeline.cache_log[name]
-    for companion in recipe.file_names[1:]:  # an OpenVINO IR's .bin, before its .xml
+    for companion in names[1:]:  # an OpenVINO IR's .bin, before its .xml
         deliver(entry, companion, config.output_dir / companion)
-    keras = recipe.keras_file_name
-    keras_path = deliver(entry, keras, config.output_dir / keras) if (entry / keras).is_file() else None
-    return RecipeBuild(recipe, deliver(entry, name, dest), keras_path,
+    model_path = (deliver(entry, model_name, config.output_dir / model_name)
+                  if model_name and (entry / model_name).is_file() else None)
+    return RecipeBuild(recipe, deliver(entry, name, dest), model_path,
                        seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
 
 

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vsq.configuration.config import PATH_KEYS, schema
-from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS
+from vsq.configuration.config import schema
+from vsq.pipeline.reference import BY_FILE
 from vsq.pipeline.verdicts import Check, CheckSpec, near_chance_limit, quantized_checks
 from vsq.sections.layers import failure_hint
-from vsq.statistics.metrics import top1_drop_points
 from vsq.util.paths import shown
 
 if TYPE_CHECKING:
@@ -108,11 +107,28 @@ def every_evaluation_image_was_evaluated(p: Pipeline, _=None) -> Check:
                  {"images_found": found, "images_used": used, "images_skipped": len(skipped)})
 
 
-# --- Top-1 of the reference models -----------------------------------------------------------------------------
+# --- the exported files --------------------------------------------------------------------------------------
 
 
-def _spec_figures(document: dict) -> dict:
-    figures = {model.spec_key: document[model.spec_key] for model in REFERENCE_MODELS}
+def _exports(p: Pipeline) -> list[str]:
+    """The files the spec's flow writes to output_dir: the float export (model.tflite) and the quantized file."""
+    return [model.file for model in p.framework.models if model.role in ("float_export", "quantized")]
+
+
+def file_written_to_output_dir(p: Pipeline, name: str) -> Check:
+    exported = p.reference_files[BY_FILE[name].key]
+    output_dir = p.config.output_dir
+    size = exported.stat().st_size if exported.is_file() else 0
+    return Check(exported.parent == output_dir and size > 0,
+                 f"{p.name}: {shown(exported)} is {'empty or missing' if not size else 'not in output_dir'} "
+                 f"({shown(output_dir)})", {"file": str(exported), "size_bytes": size})
+
+
+# --- Top-1 of the quantized models (the float export's, and MCT's model's check by name: each framework's) -----
+
+
+def spec_figures(p: Pipeline, document: dict) -> dict:
+    figures = {model.spec_key: document[model.spec_key] for model in p.framework.models}
     return {**figures, "num_images": document["num_images"]}
 
 
@@ -129,36 +145,26 @@ def _explanation_figures(section: dict | None) -> dict:
     return figures
 
 
-def _quantized(which: int):
+def quantized(which: int):
     """One of the default model's accuracy checks (vsq.pipeline.verdicts.quantized_checks), with the
     explanation's figures and, when it fails, its worst layers."""
     def run(p: Pipeline, _=None) -> Check:
         document = p.core
         check = quantized_checks(p.name, document, p.config.thresholds)[which]
         explanation = p.part("explanation") if p.has_section("explanation") else None
-        figures = {name: value for name, value in check.figures.items()
-                   if name not in ("top_1_accuracy", "top_1_accuracy_keras")}  # recorded under the spec's names
-        figures = {**_spec_figures(document), **figures, **_explanation_figures(explanation)}
+        figures = {**spec_figures(p, document), **{name: value for name, value in check.figures.items()
+                                                   if name != "top_1_accuracy"}}  # recorded under its spec key
+        figures.update(_explanation_figures(explanation))
         return Check(check.ok, check.message, figures, check.verdict).with_hint(failure_hint(explanation))
 
     return run
-
-
-def float_tflite_agrees_with_keras(p: Pipeline, _=None) -> Check:
-    document, limit = p.core, p.config.thresholds.max_float_top1_drop
-    keras, tflite = document["top_1_accuracy_keras"], document["top_1_accuracy_tflite"]
-    difference = abs(top1_drop_points(keras, tflite))
-    figures = {**_spec_figures(document), "top_1_difference_points": difference,
-               "agreement_with_keras": document["models"]["tflite"]["agreement_with_keras"], "max_float_top1_drop": limit}
-    return Check(difference <= limit, f"{p.name}: {BY_KEY['tflite'].described} Top-1 {tflite:.4f} differs from Keras "
-                 f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
 
 
 # --- the float model: does this evaluation give it the Top-1 it can have? ----------------------------------------
 
 
 def _screen_hint(p: Pipeline) -> str:
-    from vsq.sections.screen import best_alternative_hint
+    from vsq.sections.screen_words import best_alternative_hint
 
     return best_alternative_hint(p.part("screen")) if p.has_section("screen") else ""
 
@@ -219,7 +225,7 @@ def float_top1_meets_expected(p: Pipeline, _=None) -> Check:
 
 CORE_CHECKS = (
     CheckSpec("schema_valid", schema_valid),
-    CheckSpec("path_is_not_a_symlink", path_is_not_a_symlink, lambda p: list(PATH_KEYS)),
+    CheckSpec("path_is_not_a_symlink", path_is_not_a_symlink, lambda p: list(p.config.path_keys)),
     CheckSpec("batch_size_within_calibration_images", batch_size_within_calibration_images),
     CheckSpec("input_tensor_size_matches_model", input_tensor_size_matches_model),
     CheckSpec("labels_are_ids_zero_to_n_minus_one", labels_are_ids_zero_to_n_minus_one),
@@ -227,10 +233,9 @@ CORE_CHECKS = (
     CheckSpec("labels_match_model_outputs", labels_match_model_outputs),
     CheckSpec("calibration_images_decode", calibration_images_decode),
     CheckSpec("every_evaluation_image_was_evaluated", every_evaluation_image_was_evaluated, whole_run=True),
-    CheckSpec("quantized_top1_drop_within_threshold", _quantized(0), whole_run=True),
-    CheckSpec("quantized_keras_top1_drop_within_threshold", _quantized(1), whole_run=True),
-    CheckSpec("quantized_top1_above_minimum", _quantized(2), whole_run=True),
-    CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec("file_written_to_output_dir", file_written_to_output_dir, _exports),
+    CheckSpec("quantized_top1_drop_within_threshold", quantized(0), whole_run=True),
+    CheckSpec("quantized_top1_above_minimum", quantized(2), whole_run=True),
     CheckSpec("float_model_beats_chance", float_model_beats_chance, whole_run=True),
     CheckSpec("float_top1_meets_expected", float_top1_meets_expected, whole_run=True,
               applies=lambda p: p.config.expected_top1 is not None),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsq.pipeline.evaluate import ModelEvaluation
-from vsq.pipeline.reference import BY_KEY, KERAS_QUANTIZED, QUANTIZED_TFLITE, REFERENCE_MODELS
+from vsq.pipeline.reference import roles
 from vsq.pipeline.verdicts import decision
 from vsq.statistics import metrics, per_image
 from vsq.statistics import paired as statistics
@@ -22,22 +22,22 @@ if TYPE_CHECKING:
     from vsq.configuration.job import Job
     from vsq.pipeline.pipeline import Pipeline
 
-# Models held against thresholds.max_top1_drop; model_quantized.tflite is also paired with the Keras
-# model it was exported from, so a gap between the two shows the export's own effect.
-GATED = (QUANTIZED_TFLITE.key, KERAS_QUANTIZED.key)
 RESULTS_FILE = "results.json"
 
 
 def build_core(pipeline: Pipeline) -> dict:
     """The document's core from the pipeline's evaluations: the reference models' figures, and the
     per-image record of every model evaluated (the reference models and the variants: it pairs baselines)."""
-    job, evaluations = pipeline.job, pipeline.evaluations
-    references = {key: evaluations[key] for key in BY_KEY}
-    keras = references["keras"]
+    job, evaluations, framework = pipeline.job, pipeline.evaluations, pipeline.framework
+    references = {model.key: evaluations[model.key] for model in framework.models}
+    float_key = framework.models[0].key
+    keras = references[float_key]  # the float model, every drop's reference (the Keras model for Keras)
     names = job.evaluation_set.class_names
-    out: dict = {model.spec_key: references[model.key].top1 for model in REFERENCE_MODELS}
+    out: dict = {model.spec_key: references[model.key].top1 for model in framework.models}
+    out["framework"] = framework.name
+    out["reference_models"] = roles(framework.models)
     out["top_1_drop_points"] = {
-        key: metrics.top1_drop_points(keras.top1, result.top1) for key, result in references.items() if key != "keras"
+        key: metrics.top1_drop_points(keras.top1, result.top1) for key, result in references.items() if key != float_key
     }
     out["num_images"] = len(keras.labels)  # images used; see "images" for the skipped ones
     out["images"] = {
@@ -49,9 +49,9 @@ def build_core(pipeline: Pipeline) -> dict:
     }
     out["num_classes"] = job.evaluation_set.num_classes
     files = pipeline.reference_files
-    out["models"] = {key: _model(result, keras, names, files.get(key)) for key, result in references.items()}
+    out["models"] = {key: _model(result, float_key, keras, names, files.get(key)) for key, result in references.items()}
     paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)  # the images every model saw, in order
-    _add_statistics(out["models"], references, job, paths)
+    _add_statistics(out["models"], references, out["reference_models"], job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
     out["environment"] = environment(versions.stack(), job.config.tflite_runtime, job.config.preprocessing.resize,
@@ -64,12 +64,14 @@ def build_core(pipeline: Pipeline) -> dict:
     return out
 
 
-def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | None) -> dict:
+def _model(result: ModelEvaluation, float_key: str, reference: ModelEvaluation, names, file: Path | None) -> dict:
+    """A model's figures; agreement_with_<float key> (agreement_with_keras): the fraction of images on which it
+    predicts the float model's class."""
     return {
         "top_1_accuracy": result.top1,
         "top_5_accuracy": result.top5,
         "top_k_of_top_5": min(5, len(names)),
-        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        f"agreement_with_{float_key}": metrics.agreement(result.predictions, reference.predictions),
         "per_class_top_1": dict(zip(names, result.per_class_top1)),
         "confusion_matrix": result.confusion.tolist(),
         "evaluation_seconds": round(result.seconds, 4),
@@ -78,25 +80,28 @@ def _model(result: ModelEvaluation, keras: ModelEvaluation, names, file: Path | 
     }
 
 
-def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], job: Job, paths: list) -> None:
-    """Per model: the Wilson interval of its Top-1; against Keras (and model_quantized.tflite against
-    model_quantized.keras) the paired comparison; for the gated models the decision; the flipped images."""
-    thresholds, keras = job.config.thresholds, evaluations["keras"]
-    correct = {key: result.correct for key, result in evaluations.items()}
+def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], roles: dict, job: Job,
+                    paths: list) -> None:
+    """Per model: the Wilson interval of its Top-1; against the float model (and the quantized file against
+    MCT's quantized model it was exported from: the export's own effect) the paired comparison, keyed by the
+    reference's key; for the gated models (the quantized and the fake-quant one) the decision; the flipped
+    images. roles: role -> key (vsq.pipeline.reference.roles)."""
+    thresholds, float_key = job.config.thresholds, roles["float"]
+    reference, correct = evaluations[float_key], {key: result.correct for key, result in evaluations.items()}
+    gated = (roles.get("quantized"), roles.get("fake_quant"))
     for key, model in models.items():
         model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
                                                                   thresholds.confidence))
-        if key == "keras":
+        if key == float_key:
             continue
-        references = ["keras", *([KERAS_QUANTIZED.key] if key == QUANTIZED_TFLITE.key and KERAS_QUANTIZED.key in
-                                  correct else [])]
-        model["paired"] = {reference: statistics.compare_paired(correct[reference], correct[key],
-                                                                thresholds.confidence).as_dict()
-                           for reference in references}
-        if key in GATED:
-            model["decision"] = decision(model["paired"]["keras"], thresholds.max_top1_drop, thresholds)
-        model["flipped"] = per_image.flipped(paths, keras.labels, job.evaluation_set.class_names, keras,
-                                             evaluations[key])
+        against = [float_key, *([roles["fake_quant"]] if key == roles.get("quantized") and roles.get("fake_quant")
+                                in correct else [])]
+        model["paired"] = {other: statistics.compare_paired(correct[other], correct[key], thresholds.confidence).as_dict()
+                           for other in against}
+        if key in gated:
+            model["decision"] = decision(model["paired"][float_key], thresholds.max_top1_drop, thresholds)
+        model["flipped"] = per_image.flipped(paths, reference.labels, job.evaluation_set.class_names, reference,
+                                             evaluations[key], float_key)
 
 
 def size_bytes(path: Path) -> int:

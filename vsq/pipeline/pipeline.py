@@ -63,7 +63,7 @@ class Pipeline:
 
     @cached_property
     def fingerprints(self) -> artifacts.Fingerprints:
-        return artifacts.Fingerprints.of(self.job)
+        return artifacts.Fingerprints.of(self.job, self.framework)
 
     @cached_property
     def model(self):
@@ -76,10 +76,10 @@ class Pipeline:
         from vsq.frameworks.keras.models import ModelInfo
 
         def build_info(folder: Path) -> None:
-            (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model))))
+            (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model, self.config))))
 
-        entry = self.cached.get_or_build("model-info", artifacts.model_info_key(self.fingerprints), "model interface",
-                                         build_info, needs=("model_info.json",))
+        key = artifacts.model_info_key(self.fingerprints)
+        entry = self.cached.get_or_build("model-info", key, "model interface", build_info, needs=("model_info.json",))
         raw = json.loads((entry / "model_info.json").read_text())
         info = ModelInfo(*(tuple(tuple(shape) for shape in raw[name]) for name in ("input_shapes", "output_shapes")))
         self.framework.check_matches(self.config, info, self.job.evaluation_set.num_classes)
@@ -101,31 +101,53 @@ class Pipeline:
         return self._builds[recipe.name]
 
     @cached_property
-    def default_build(self) -> RecipeBuild:
-        """The default recipe (MCT PTQ for target_platform): model_quantized.tflite and model_quantized.keras."""
+    def default_recipe(self):
+        """The default recipe: MCT PTQ for target_platform, named "quantized" (model_quantized.tflite/.onnx)."""
         from vsq.frameworks.keras.recipes import default_recipe
 
-        made = self.build(default_recipe(self.config), show_progress=True)
+        return default_recipe(self.config)
+
+    @cached_property
+    def default_build(self) -> RecipeBuild:
+        """The default recipe's files: model_quantized.tflite and model_quantized.keras (Keras),
+        model_quantized.onnx (PyTorch)."""
+        made = self.build(self.default_recipe, show_progress=True)
         if made.error:
             raise VsqError(made.error)
         return made
 
     @cached_property
+    def quantized_model(self):
+        """MCT's quantized model of the default recipe, as the framework holds it (the explanation's input and,
+        without a file, the fake-quant figure's)."""
+        made = self.default_build
+        return self.framework.quantized_model(
+            self.default_recipe, made.model_path,
+            lambda: self.framework.quantize(self.default_recipe, self.model, self.calibration.iterate, self.config),
+            self.config)
+
+    @cached_property
     def float_file(self) -> Path:
         """output_dir/model.tflite, the float model converted by the framework's standard converter."""
         self.model_info
-        name = "model.tflite"
+        name = self.framework.float_export
         entry = self.cached.get_or_build("tflite", artifacts.float_tflite_key(self.fingerprints), name,
                                          lambda folder: self.framework.export_float(self.model, folder / name),
                                          needs=(name,))
         return deliver(entry, name, self.config.output_dir / name)
 
     @cached_property
-    def reference_files(self) -> dict[str, Path]:
-        """Per reference model key: its file (the source model, model.tflite, model_quantized.tflite,
-        model_quantized.keras)."""
-        return {"keras": self.config.source_keras_model, "tflite": self.float_file,
-                "tflite_quantized": self.default_build.path, "keras_quantized": self.default_build.keras_path}
+    def reference_files(self) -> dict[str, Path | None]:
+        """Per reference model key: its file (the source model; model.tflite; model_quantized.tflite or .onnx;
+        model_quantized.keras, or None where MCT's quantized model lives in memory only)."""
+        by_role = {"float": getattr(self.config, self.config.source_key),
+                   "float_export": self.float_file if self.framework.float_export else None,
+                   "quantized": self.default_build.path, "fake_quant": self.default_build.model_path}
+        return {model.key: by_role[model.role] for model in self.framework.models}
+
+    def role(self, role: str):
+        """The framework's reference model of a role (vsq.pipeline.reference.ROLES), or None."""
+        return next((model for model in self.framework.models if model.role == role), None)
 
     # --- the evaluation pass ------------------------------------------------------------------------------
 
@@ -141,11 +163,15 @@ class Pipeline:
     def evaluations(self) -> dict:
         """ModelEvaluation per model: the reference models, then the sections' (variants), all on the same
         decoded images in one pass for those the cache does not hold."""
-        float_model = self.framework.models[0].key
+        float_model, files = self.framework.models[0].key, self.reference_files
         targets = [Target(float_model, artifacts.evaluation_key(self.job, self.fingerprints, self.fingerprints.model,
                                                                 None),
                           lambda: self.framework.predictor(self.model))]
-        targets += [self.file_target(key, path) for key, path in self.reference_files.items() if key != float_model]
+        targets += [self.file_target(key, path) for key, path in files.items() if key != float_model and path]
+        for key in (key for key, path in files.items() if path is None):  # MCT's quantized model, in memory only
+            build_key = artifacts.recipe_key(self.job, self.fingerprints, self.default_recipe, key)
+            targets.append(Target(key, artifacts.evaluation_key(self.job, self.fingerprints, build_key, None),
+                                  lambda: self.framework.predictor(self.quantized_model)))
         for section in self.sections:
             targets += section.targets(self)
         return self._evaluate(targets)

@@ -5,9 +5,10 @@ it atomically and appends its history line; the run keeps it in memory for its t
 never reads it back. `read` is the one reader of files written by any vsq version: it migrates older
 formats to the current one, so that renderers need no branches for them.
 
-Formats: 1 (no "format" key) is what vsq wrote before the verdicts map; 2 adds "format", "checks" (one
-entry per check: verdict, passes, figures, and the message of one that did not pass), the gate from
-those checks (its failures name the check), and each decision's "undecided".
+Formats: 1 (no "format" key) is what vsq wrote before the verdicts map, for Keras models; 2 adds "format",
+"framework" and "reference_models" (role -> model key: vsq.pipeline.reference), "checks" (one entry per
+check: verdict, passes, figures, and the message of one that did not pass), the gate from those checks
+(its failures name the check), and each decision's "undecided".
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ class RunResult:
                     if not row.get("reference") and row.get("top_1_accuracy") is not None}
         return {**{key: model["top_1_accuracy"] for key, model in self.document["models"].items()}, **variants}
 
-    def flipped(self, model: str = "tflite_quantized") -> list[dict]:
-        """The images `model` classified differently from the float model, losses first."""
-        return self.document["models"][model]["flipped"]
+    def flipped(self, model: str | None = None) -> list[dict]:
+        """The images `model` (default: the quantized file's model) classified differently from the float model,
+        losses first."""
+        return self.document["models"][model or self.document["reference_models"]["quantized"]]["flipped"]
 
     def failures(self) -> dict[str, str]:
         return {name: check.message for name, check in self.checks.items() if not check.ok}
@@ -109,7 +111,9 @@ def migrate(document: dict) -> dict:
     from vsq.configuration.config import Thresholds
     from vsq.pipeline.verdicts import decision
 
-    out = dict(document, format=FORMAT)
+    from vsq.pipeline.reference import REFERENCE_MODELS, roles
+
+    out = dict(document, format=FORMAT, framework="keras", reference_models=roles(REFERENCE_MODELS))
     thresholds = Thresholds(**{key: value for key, value in document["configuration"]["thresholds"].items()
                                if key in Thresholds.__dataclass_fields__})
     for model in out["models"].values():

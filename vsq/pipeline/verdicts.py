@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from vsq.pipeline.reference import KERAS, ReferenceModel, reference_model
 from vsq.statistics import paired as statistics
 
 
@@ -113,12 +114,15 @@ def interval_text(paired: dict) -> str:
     return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
 
 
-def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str) -> Check:
-    """The model's drop against Keras within its threshold, by its `decision` (results.json model entry)."""
-    top1, paired, judged = model["top_1_accuracy"], model["paired"]["keras"], model["decision"]
+def drop_check(where: str, described: str, model: dict, keras_top1: float, limit_name: str,
+               reference: ReferenceModel = KERAS) -> Check:
+    """The model's drop against the float model (Keras, or `reference`) within its threshold, by its
+    `decision` (results.json model entry)."""
+    top1, paired, judged = model["top_1_accuracy"], model["paired"][reference.key], model["decision"]
     limit, low, high = judged["max_top1_drop"], *paired["interval_points"]
     confidence = f"{judged['confidence'] * 100:g} %"
-    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below Keras {keras_top1:.4f} "
+    figures = (f"{described} Top-1 {top1:.4f} is {paired['drop_points']:.2f} points below {reference.label} "
+               f"{keras_top1:.4f} "
                f"({confidence} interval {low:+.2f} to {high:+.2f}; {paired['reference_only']} images lost, "
                f"{paired['candidate_only']} gained, McNemar p = {paired['p_value']:.3g})")
     if judged["verdict"] == "INCONCLUSIVE":
@@ -131,7 +135,7 @@ def drop_check(where: str, described: str, model: dict, keras_top1: float, limit
     else:
         message = f"{where}: {figures}; {limit_name} is {limit} points"
     return Check(judged["passes"], message, verdict=judged["verdict"], figures={
-        "top_1_accuracy": top1, "top_1_accuracy_keras": keras_top1, "top_1_drop_points": paired["drop_points"],
+        "top_1_accuracy": top1, reference.spec_key: keras_top1, "top_1_drop_points": paired["drop_points"],
         "max_top1_drop": limit, "drop_interval_low_points": low, "drop_interval_high_points": high,
         "images_lost": paired["reference_only"], "images_gained": paired["candidate_only"],
         "mcnemar_p_value": paired["p_value"], "decision_rule": judged["rule"], "confidence": judged["confidence"],
@@ -150,21 +154,22 @@ def floor_check(where: str, described: str, top1: float, minimum: float | None, 
 
 
 def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
-    """The accuracy gate of the default recipe, from a results document: the drops of
-    model_quantized.tflite and model_quantized.keras against Keras, and model_quantized.tflite's floor.
-    suites/test_accuracy.py asserts them; the explanation (on_failure) is computed when one fails.
-    While the float model is near chance (float_near_chance) the drops fail as meaningless."""
-    from vsq.pipeline.reference import KERAS_QUANTIZED, QUANTIZED_TFLITE
-
-    keras, models = results["top_1_accuracy_keras"], results["models"]
+    """The accuracy gate of the default recipe, from a results document: the drops of the quantized file
+    (model_quantized.tflite / .onnx) and of MCT's quantized model (model_quantized.keras, the quantized PyTorch
+    model) against the float model, and the quantized file's floor. The suites assert them; the explanation
+    (on_failure) is computed when one fails. While the float model is near chance (float_near_chance) the
+    drops fail as meaningless."""
+    float_model, quantized, fake_quant = (reference_model(results, role) for role in ("float", "quantized",
+                                                                                      "fake_quant"))
+    top1, models = results[float_model.spec_key], results["models"]
     checks = [
-        drop_check(where, QUANTIZED_TFLITE.described, models[QUANTIZED_TFLITE.key], keras, "thresholds.max_top1_drop"),
-        drop_check(where, KERAS_QUANTIZED.described, models[KERAS_QUANTIZED.key], keras, "thresholds.max_top1_drop"),
-        floor_check(where, QUANTIZED_TFLITE.described, results[QUANTIZED_TFLITE.spec_key], thresholds.min_top1,
+        drop_check(where, quantized.described, models[quantized.key], top1, "thresholds.max_top1_drop", float_model),
+        drop_check(where, fake_quant.described, models[fake_quant.key], top1, "thresholds.max_top1_drop", float_model),
+        floor_check(where, quantized.described, results[quantized.spec_key], thresholds.min_top1,
                     results["num_classes"], "thresholds.min_top1"),
     ]
     return [unless_float_near_chance(where, described, check, results, thresholds) for described, check in
-            zip((QUANTIZED_TFLITE.described, KERAS_QUANTIZED.described, None), checks)]
+            zip((quantized.described, fake_quant.described, None), checks)]
 
 
 # The float model is near chance (thresholds.min_float_top1 null) when even the upper end of its Top-1 interval
@@ -183,9 +188,7 @@ def near_chance_limit(num_classes: int) -> float:
 
 def float_near_chance(results: dict, thresholds) -> bool:
     """Whether the rule is on (thresholds.min_float_top1 null) and the float model is near chance by it."""
-    from vsq.pipeline.reference import KERAS
-
-    interval = results["models"][KERAS.key].get("top_1_interval")
+    interval = results["models"][reference_model(results, "float").key].get("top_1_interval")
     return thresholds.min_float_top1 is None and interval is not None and \
         interval[1] < near_chance_limit(results["num_classes"])
 
@@ -193,16 +196,15 @@ def float_near_chance(results: dict, thresholds) -> bool:
 def unless_float_near_chance(where: str, described: str | None, check: Check, results: dict, thresholds) -> Check:
     """A quantized model's check as it stands, or, while the float model is near chance, a drop check (described:
     its model) failed as meaningless and a floor check (described None) that says the float model fails it too."""
-    from vsq.pipeline.reference import KERAS
-
     if not float_near_chance(results, thresholds):
         return check
-    top1, chance = results[KERAS.spec_key], 1.0 / results["num_classes"]
+    float_model = reference_model(results, "float")
+    top1, chance = results[float_model.spec_key], 1.0 / results["num_classes"]
     figures = {**check.figures, "float_near_chance": True}
     if described is None:
         return replace(check, figures=figures).with_hint("" if check.ok else (
-            f"; {KERAS.described} is near chance too (Top-1 {top1:.4f}): the evaluation, not the quantization, is off"))
-    return Check(False, f"{where}: the drop of {described} is meaningless: {KERAS.described} itself is near chance "
+            f"; {float_model.described} is near chance too (Top-1 {top1:.4f}): the evaluation, not the quantization, is off"))
+    return Check(False, f"{where}: the drop of {described} is meaningless: {float_model.described} itself is near chance "
                  f"(Top-1 {top1:.4f}, chance {chance:.4f}); fix the evaluation first (float_model_beats_chance)",
                  figures, "FAIL")
 

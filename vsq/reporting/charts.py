@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from vsq.pipeline.reference import BY_KEY, FLOAT_TFLITE, QUANTIZED_TFLITE
+from vsq.pipeline.reference import BY_KEY, reference_model
 from vsq.util.text import label
 
 
@@ -76,7 +76,8 @@ def drop_forest(documents: dict[str, dict]) -> bytes:
         ax.text(-0.01, y, row_label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8,
                 fontweight="bold" if drop is None else "normal")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel("Top-1 drop against Keras (points; right of 0 is worse): dot, its interval, | threshold", fontsize=9)
+    ax.set_xlabel("Top-1 drop against the float model (points; right of 0 is worse): dot, its interval, | threshold",
+                  fontsize=9)
     # A title at a set height: placing it automatically measures every tick label again.
     ax.set_title("Drop with its interval against the threshold, per configuration and model", fontsize=10, y=1.01)
     fig.subplots_adjust(left=0.25, right=0.67, top=1 - 0.45 / fig.get_figheight(), bottom=0.6 / fig.get_figheight())
@@ -95,16 +96,19 @@ def _forest_words(drop) -> str:
 
 
 def per_class_losses(document: dict, top: int = 20) -> bytes:
-    """Per-class Top-1 of float vs quantized TFLite, the classes that lost most first."""
+    """Per-class Top-1 of the float file (model.tflite; the float model without one) vs the quantized file,
+    the classes that lost most first."""
     plt = _pyplot()
     names = document["class_names"]
-    float_acc = document["models"]["tflite"].get("per_class_top_1", {})
-    quant_acc = document["models"]["tflite_quantized"].get("per_class_top_1", {})
+    floating = reference_model(document, "float_export") or reference_model(document, "float")
+    quantized = reference_model(document, "quantized")
+    float_acc = document["models"][floating.key].get("per_class_top_1", {})
+    quant_acc = document["models"][quantized.key].get("per_class_top_1", {})
     rows = sorted(names, key=lambda n: (quant_acc.get(n) or 0) - (float_acc.get(n) or 0))[:top]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4))
     y = np.arange(len(rows))
-    ax.barh(y - 0.2, [float_acc.get(n) or 0 for n in rows], 0.4, label=FLOAT_TFLITE.label)
-    ax.barh(y + 0.2, [quant_acc.get(n) or 0 for n in rows], 0.4, label=QUANTIZED_TFLITE.label)
+    ax.barh(y - 0.2, [float_acc.get(n) or 0 for n in rows], 0.4, label=floating.label)
+    ax.barh(y + 0.2, [quant_acc.get(n) or 0 for n in rows], 0.4, label=quantized.label)
     ax.set_yticks(y, [f"{label(n)} ({((quant_acc.get(n) or 0) - (float_acc.get(n) or 0)) * 100:+.1f} pp)"
                       for n in rows])
     ax.invert_yaxis()
@@ -115,9 +119,11 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     return _png(fig)
 
 
-def confusion_heatmap(document: dict, model: str = "tflite_quantized", top: int = 30) -> bytes:
-    """Confusion matrix (rows: true class, columns: predicted) as a heat map, row-normalised."""
+def confusion_heatmap(document: dict, model: str | None = None, top: int = 30) -> bytes:
+    """Confusion matrix (rows: true class, columns: predicted) of `model` (default: the quantized file's) as a
+    heat map, row-normalised."""
     plt = _pyplot()
+    model = model or reference_model(document, "quantized").key
     names = [label(name) for name in document["class_names"][:top]]
     counts = np.zeros((len(names), len(names)))  # filled cell by cell: a results.json may hold a ragged matrix
     for i, row in enumerate(document["models"][model].get("confusion_matrix", [])[:len(names)]):

@@ -2,8 +2,7 @@
 and the history keeps. Read from the document only; a verdict is taken from the verdicts map (`checks`),
 never recomputed.
 
-One row per model paired with the float reference (`models.<key>.paired.keras`: the reference models, and
-models of other frameworks under keys of their own) and per variant (`variants.models.<name>`, not the
+One row per model paired with the float reference (`models.<key>.paired.<float key>`: keras, pytorch) and per variant (`variants.models.<name>`, not the
 reference models' rows). A row's verdict is its check's in `checks`; a document without that entry (format
 1 keeps only the checks that failed) gives the decision it recorded for the model, else "PASS" when it has a
 gate (a gate lists every check that did not pass), else none.
@@ -14,13 +13,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vsq.pipeline.reference import BY_FILE, BY_KEY, FLOAT_TFLITE, KERAS_QUANTIZED, QUANTIZED_TFLITE
+from vsq.pipeline.reference import (
+    BY_FILE, BY_KEY, FLOAT_TFLITE, KERAS_QUANTIZED, ONNX_QUANTIZED, PYTORCH_QUANTIZED, QUANTIZED_TFLITE, reference_model,
+)
 
-# The check that judges each reference model's drop (vsq.pipeline.checks): its name in `checks`.
+# The check that judges each reference model's drop (vsq.pipeline.checks, vsq.frameworks.*.checks): its name in
+# `checks`.
 CHECK_OF_MODEL = {
     QUANTIZED_TFLITE.key: "quantized_top1_drop_within_threshold",
     KERAS_QUANTIZED.key: "quantized_keras_top1_drop_within_threshold",
     FLOAT_TFLITE.key: "float_tflite_agrees_with_keras",  # |difference| <= max_float_top1_drop: both sides
+    ONNX_QUANTIZED.key: "quantized_top1_drop_within_threshold",
+    PYTORCH_QUANTIZED.key: "quantized_pytorch_top1_drop_within_threshold",
 }
 VARIANT_CHECK = "variant_top1_drop_within_threshold"
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
@@ -44,22 +48,23 @@ def drops(document: dict) -> list[Drop]:
     """Every paired drop of the document: the models in their order (Keras, the reference, has none), then
     the variants."""
     thresholds = _mapping(_mapping(document.get("configuration")).get("thresholds"))
+    float_key = reference_model(document, "float").key
     out = []
     for key, model in _mapping(document.get("models")).items():
-        if key == "keras" or not isinstance(model, dict):
+        if key == float_key or not isinstance(model, dict):
             continue
         label = BY_KEY[key].label if key in BY_KEY else str(key)
         check = CHECK_OF_MODEL.get(key)
         limit = (thresholds.get("max_float_top1_drop") if key == FLOAT_TFLITE.key else
                  _judged(model).get("max_top1_drop", thresholds.get("max_top1_drop") if check else None))
-        drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key))
+        drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key), float_key)
         out.append(_row(document, key, label, model, drop, limit, key == FLOAT_TFLITE.key, check))
     for name, row in _mapping(_mapping(document.get("variants")).get("models")).items():
         if not isinstance(row, dict) or row.get("reference") or name in BY_FILE:
             continue
         check = f"{VARIANT_CHECK}[{name}]"
         limit = _judged(row).get("max_top1_drop", row.get("max_top1_drop"))
-        drop = _drop(row, row.get("top_1_drop_points")) if not row.get("error") else (None, None)
+        drop = _drop(row, row.get("top_1_drop_points"), float_key) if not row.get("error") else (None, None)
         out.append(_row(document, str(name), f"variant {name}", row, drop, limit, False, check))
     return out
 
@@ -86,8 +91,8 @@ def verdict_of(document: dict, check: str | None, judged: dict | None = None) ->
 
 
 def with_paired(name: str, row: dict, models: dict | None) -> dict:
-    """A variants-table row of a reference file (model.tflite, model_quantized.tflite) with its model's paired
-    comparison with Keras from the document's `models` (the section keeps it for the rows it judges only)."""
+    """A variants-table row of a reference file (model.tflite, model_quantized.tflite / .onnx) with its model's
+    paired comparison with the float model from the document's `models` (the section keeps it for the rows it judges only)."""
     reference = BY_FILE.get(name)
     paired = _mapping(_mapping(models).get(reference.key)).get("paired") if reference else None
     return {**row, "paired": paired} if paired and not row.get("paired") else row
@@ -102,9 +107,9 @@ def _judged(model: dict) -> dict:
     return judged if isinstance(judged, dict) else {}
 
 
-def _drop(model: dict, fallback) -> tuple[float | None, tuple[float, float] | None]:
+def _drop(model: dict, fallback, float_key: str) -> tuple[float | None, tuple[float, float] | None]:
     """The paired drop and its interval; a document without the paired statistics: the plain drop."""
-    paired = _mapping(model.get("paired")).get("keras")
+    paired = _mapping(model.get("paired")).get(float_key)
     if isinstance(paired, dict):
         drop, interval = _number(paired.get("drop_points")), paired.get("interval_points")
         if drop is not None and isinstance(interval, (list, tuple)) and len(interval) == 2:

@@ -18,7 +18,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from vsq.pipeline.reference import QUANTIZED_TFLITE
+from vsq.pipeline.reference import reference_model
 
 THUMBNAIL_SIDE = 96  # pixels, the longer side
 KIND_WORDS = {"loss": "loss", "gain": "gain", "both_wrong": "both wrong"}
@@ -60,37 +60,38 @@ def thumbnail(path, folders) -> tuple[str | None, str]:
     return (uri, "") if uri else (None, "image not available here")
 
 
-def _caption(row: dict) -> str:
-    keras, model = row["keras"], row["model"]
+def _caption(row: dict, floating) -> str:
+    keras, model = row[floating.key], row["model"]
     return (f'<span class="vsq-kind">{escape(KIND_WORDS.get(row["kind"], row["kind"]))}</span><br>'
             f"true: {escape(row['true'])}<br>"
-            f"Keras: {escape(keras['class'])} ({keras['score']:.4f})<br>"
+            f"{escape(floating.label)}: {escape(keras['class'])} ({keras['score']:.4f})<br>"
             f"quantized: {escape(model['class'])} ({model['score']:.4f})")
 
 
 def gallery_html(name: str, document: dict, folders=(), limit: int = 24) -> str:
-    """Up to `limit` thumbnails of the images model_quantized.tflite flipped against Keras, in
-    results.json's order (losses first), each captioned true / Keras / quantized class with scores; only images
-    under `folders` are embedded (thumbnail)."""
-    rows = document.get("models", {}).get(QUANTIZED_TFLITE.key, {}).get("flipped")
+    """Up to `limit` thumbnails of the images the quantized file (model_quantized.tflite / .onnx) flipped against
+    the float model, in results.json's order (losses first), each captioned true / float / quantized class
+    with scores; only images under `folders` are embedded (thumbnail)."""
+    quantized, floating = reference_model(document, "quantized"), reference_model(document, "float")
+    rows = document.get("models", {}).get(quantized.key, {}).get("flipped")
     title = f"<h4>{escape(name)}: the images that flipped</h4>"
     if rows is None:
         return f'{title}<p class="vsq-gallery-none">results.json has no list of flipped images (an older vsq)</p>'
     if not rows:
-        return (f'{title}<p class="vsq-gallery-none">No image flipped: {QUANTIZED_TFLITE.described} predicts the '
-                "same class as Keras on every evaluation image.</p>")
+        return (f'{title}<p class="vsq-gallery-none">No image flipped: {quantized.described} predicts the '
+                f"same class as {escape(floating.label)} on every evaluation image.</p>")
     counts = {kind: sum(row["kind"] == kind for row in rows) for kind in KIND_WORDS}
     shown = rows[:limit]
-    summary = (f"{len(rows)} image{'s' * (len(rows) != 1)} flipped between Keras and {QUANTIZED_TFLITE.described} "
+    summary = (f"{len(rows)} image{'s' * (len(rows) != 1)} flipped between {floating.label} and {quantized.described} "
                f"({counts['loss']} lost, {counts['gain']} gained, {counts['both_wrong']} wrong both times); "
                f"{'the first ' + str(len(shown)) + ' shown' if len(shown) < len(rows) else 'all shown'}, "
                f"losses first; results.json lists them all ({document.get('results_file') or 'results.json'}, "
-               f"models.{QUANTIZED_TFLITE.key}.flipped).")
+               f"models.{quantized.key}.flipped).")
     figures = []
     for row in shown:
         uri, why_not = thumbnail(row["path"], folders)
         picture = (f'<img class="vsq-thumb" alt="{escape(row["path"])}" src="{uri}"/>' if uri else
                    f'<div class="vsq-thumb vsq-missing">{escape(why_not)}</div>')
         figures.append(f'<figure class="vsq-flip vsq-{escape(row["kind"])}" title="{escape(row["path"])}">'
-                       f"{picture}<figcaption>{_caption(row)}</figcaption></figure>")
+                       f"{picture}<figcaption>{_caption(row, floating)}</figcaption></figure>")
     return f'{title}<p>{escape(summary)}</p><div class="vsq-gallery">{"".join(figures)}</div>'

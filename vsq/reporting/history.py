@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vsq.pipeline.reference import BY_FILE
-from vsq.pipeline.reference import KEYS as MODELS
+from vsq.pipeline.reference import BY_FILE, REFERENCE_MODELS, heading, roles
 
 HISTORY_FILE = "history.jsonl"
 
@@ -25,9 +24,10 @@ def entry(document: dict) -> dict:
         "time": document["created"],
         "run_id": document.get("run_id"),
         "configuration": document["configuration"]["name"],
-        "top_1": {name: document["models"][name]["top_1_accuracy"] for name in MODELS},
-        "top_5": {name: document["models"][name]["top_5_accuracy"] for name in MODELS},
+        "top_1": {name: model["top_1_accuracy"] for name, model in document["models"].items()},
+        "top_5": {name: model["top_5_accuracy"] for name, model in document["models"].items()},
         "variants": variant_figures(document),
+        "reference_models": document.get("reference_models", roles(REFERENCE_MODELS)),
         "num_images": document["num_images"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
         "tflite_runtime": env.get("tflite_runtime"),
@@ -76,15 +76,19 @@ def read(path: Path) -> list[dict]:
 
 
 def table(lines: list[dict]) -> str:
-    """The trend as a text table, oldest first."""
-    rows = [("time", "configuration", "Keras", "TFLite", "quantized", "drop (pp)", "images", "TF", "MCT")]
+    """The trend as a text table, oldest first: the float model, its float export (model.tflite; "—" without
+    one), the quantized file, the drop."""
+    documents = {i: line for i, line in enumerate(lines)}  # lines name their models' roles as documents do
+    rows = [("time", "configuration", heading(documents, "float"), heading(documents, "float_export") or "—",
+             heading(documents, "quantized"), "drop (pp)", "images", "TF", "MCT")]
     for line in lines:
-        top1 = line["top_1"]
+        top1, models = line["top_1"], line.get("reference_models", roles(REFERENCE_MODELS))
+        floating, quantized = top1[models["float"]], top1[models["quantized"]]
+        exported = top1.get(models.get("float_export"))
         rows.append((
-            line["time"], line["configuration"], f"{top1['keras']:.4f}", f"{top1['tflite']:.4f}",
-            f"{top1['tflite_quantized']:.4f}", f"{(top1['keras'] - top1['tflite_quantized']) * 100:+.2f}",
-            str(line["num_images"]), str(line["versions"].get("tensorflow")),
-            str(line["versions"].get("model_compression_toolkit")),
+            line["time"], line["configuration"], f"{floating:.4f}", "—" if exported is None else f"{exported:.4f}",
+            f"{quantized:.4f}", f"{(floating - quantized) * 100:+.2f}", str(line["num_images"]),
+            str(line["versions"].get("tensorflow")), str(line["versions"].get("model_compression_toolkit")),
         ))
     return format_rows(rows)
 
@@ -107,8 +111,10 @@ def plot(lines: list[dict], dest: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     for name in sorted({line["configuration"] for line in lines}):
         runs = [line for line in lines if line["configuration"] == name]
-        for model, style in zip(MODELS, ("-o", "--s", ":^")):
-            ax.plot(range(1, len(runs) + 1), [run["top_1"][model] for run in runs], style, label=f"{name}: {model}")
+        models = runs[-1].get("reference_models", roles(REFERENCE_MODELS))
+        shown = [models[role] for role in ("float", "float_export", "quantized") if role in models]
+        for model, style in zip(shown, ("-o", "--s", ":^")):
+            ax.plot(range(1, len(runs) + 1), [run["top_1"].get(model) for run in runs], style, label=f"{name}: {model}")
     ax.set_xlabel("run")
     ax.set_ylabel("Top-1")
     ax.set_title("Top-1 per run")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from vsq.pipeline.reference import KEYS as MODELS
+from vsq.pipeline.reference import column_roles, heading, model_entry, reference_model
 from vsq.reporting import charts
 from vsq.reporting.gallery import gallery_html
 from vsq.reporting.html_parts import STYLE, img, imx500_cell, kib, top1_cell, verdict_cell
@@ -17,36 +17,32 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
     from vsq.pipeline.verdicts import interval_text
     from vsq.reporting.summary import drop_verdict, has_imx500, interval_confidence, notes
 
-    confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
-    head = ("configuration", "Top-1 Keras", "Top-1 float TFLite", "Top-1 quantized TFLite", "Top-1 quantized Keras",
-            f"drop (pp) [{confidence * 100:g}% CI]", "verdict", "Top-5 quantized", "Keras size", "model.tflite",
-            "model_quantized.tflite", "model_quantized.keras", *(("IMX500 memory",) if with_imx500 else ()),
-            "images", "gate")
+    confidence, with_imx500, shown = interval_confidence(documents), has_imx500(documents), column_roles(documents)
+    sizes = [f"{heading(documents, 'float', 'short')} size" if role == "float" else heading(documents, role, "described")
+             for role in shown]
+    head = ("configuration", *(f"Top-1 {heading(documents, role, 'label')}" for role in shown),
+            f"drop (pp) [{confidence * 100:g}% CI]", "verdict", "Top-5 quantized", *sizes,
+            *(("IMX500 memory",) if with_imx500 else ()), "images", "gate")
     rows = []
     for name, doc in documents.items():
-        models = doc["models"]
-        quantized = models["tflite_quantized"]
+        quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
         gate = gates.get(name, "FAIL")
-        drop = (interval_text(quantized["paired"]["keras"]) if "paired" in quantized else
-                f"{doc['top_1_drop_points']['tflite_quantized']:+.2f}")
+        drop = (interval_text(quantized["paired"][float_key]) if "paired" in quantized else
+                f"{doc['top_1_drop_points'][reference_model(doc, 'quantized').key]:+.2f}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in (
             escape(name),
-            *(top1_cell(models.get(m)) for m in MODELS),
+            *(top1_cell(model_entry(doc, role)) for role in shown),
             drop,
             verdict_cell(quantized.get("decision"), drop_verdict(doc) if "decision" in quantized else None),
             f"{quantized['top_5_accuracy']:.4f}",
-            *(kib(models[m].get("file_size_bytes")) if m in models else "—" for m in MODELS),
+            *(kib((model_entry(doc, role) or {}).get("file_size_bytes")) for role in shown),
             *((imx500_cell(doc.get("imx500")),) if with_imx500 else ()),
             escape(str(doc["num_images"])),
             f'<span class="vsq-{gate.lower()}">{gate}</span>',
         )) + "</tr>")
     # Long file names may break after "_" and before "." (a table that fits a laptop screen).
     header = "".join(f"<th>{escape(cell).replace('_', '_<wbr>').replace('.', '<wbr>.')}</th>" for cell in head)
-    try:
-        lines = notes(documents)
-    except KeyError:  # documents of an older vsq, without the paired statistics
-        lines = []
-    below = "".join(f'<p class="vsq-note">{escape(line)}</p>' for line in lines)
+    below = "".join(f'<p class="vsq-note">{escape(line)}</p>' for line in notes(documents))
     return (f'<table class="vsq-summary"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
             f"{below}")
 

@@ -72,6 +72,11 @@ def imx500_cell(section: dict | None) -> str:
     return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
 
 
+def _agreement(row: dict) -> float:
+    """A row's agreement with the float model (agreement_with_keras, agreement_with_pytorch)."""
+    return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
+
+
 def variants_table(doc: dict) -> str:
     """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
     decision rule's verdict in the columns and words of the summary table."""
@@ -91,13 +96,14 @@ def variants_table(doc: dict) -> str:
         else:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
-            paired = (with_paired(name, row, doc.get("models")).get("paired") or {}).get("keras")
+            paired = next(iter((with_paired(name, row, doc.get("models")).get("paired") or {}).values()), None)
             drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
             cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
-                     verdict_cell(row.get("decision")), f"{row.get('agreement_with_keras', 0):.4f}",
+                     verdict_cell(row.get("decision")), f"{_agreement(row):.4f}",
                      kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    confidence = next((row["paired"]["keras"]["confidence"] for row in table.values() if row.get("paired")), None)
+    confidence = next((paired.get("confidence") for row in table.values()
+                       for paired in (row.get("paired") or {}).values()), None)
     interval = f" [{confidence * 100:g}% CI]" if confidence else ""
     head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "device", "Top-1", f"drop (pp){interval}", "verdict",
                                                      "agreement", "size", "latency (ms/img)", "status"))

@@ -8,7 +8,7 @@ from pathlib import Path
 from vsq.pipeline.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
-from vsq.pipeline.reference import QUANTIZED_TFLITE
+from vsq.pipeline.reference import column_roles, heading, model_entry, reference_model
 from vsq.util.text import terminal
 
 
@@ -90,30 +90,33 @@ def drop_verdict(doc: dict) -> str:
     failed because the float model is near chance (vsq.pipeline.verdicts.unless_float_near_chance)."""
     check = doc.get("checks", {}).get("quantized_top1_drop_within_threshold", {})
     return "MEANINGLESS" if check.get("figures", {}).get("float_near_chance") else \
-        doc["models"][QUANTIZED_TFLITE.key]["decision"]["verdict"]
+        model_entry(doc, "quantized")["decision"]["verdict"]
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
     """Header and one row per configuration; `missing`: configurations without results (dashes).
 
-    The drop is model_quantized.tflite's against Keras with its interval; "verdict" is the decision
-    rule's word on it (INCONCLUSIVE shows as such); IMX500 (memory used, percent) when any has it.
+    A column per model role (Keras, TFLite, quantized, q. Keras; PyTorch, quantized (ONNX), q. PyTorch); the drop
+    is the quantized file's against the float model with its interval; "verdict" is the decision rule's word
+    on it (INCONCLUSIVE shows as such); IMX500 (memory used, percent) when any has it.
     """
-    confidence, with_imx500 = interval_confidence(documents), has_imx500(documents)
-    header = ("configuration", "Keras", "TFLite", "quantized", "q. Keras", f"drop (pp) [{confidence * 100:g}% CI]",
+    confidence, with_imx500, shown = interval_confidence(documents), has_imx500(documents), column_roles(documents)
+    header = ("configuration", *(heading(documents, role) for role in shown), f"drop (pp) [{confidence * 100:g}% CI]",
               "verdict", *(("IMX500",) if with_imx500 else ()), "images", "gate")
     rows = [header]
     for name, doc in documents.items():
-        quantized = doc["models"][QUANTIZED_TFLITE.key]
-        rows.append((name, *(f"{doc[key]:.4f}" for key in ("top_1_accuracy_keras", "top_1_accuracy_tflite",
-                                                           "top_1_accuracy_tflite_quantized",
-                                                           "top_1_accuracy_keras_quantized")),
-                     interval_text(quantized["paired"]["keras"]), drop_verdict(doc),
+        quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
+        rows.append((name, *(_top1(model_entry(doc, role)) for role in shown),
+                     interval_text(quantized["paired"][float_key]), drop_verdict(doc),
                      *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:
         rows.append((name, *("—",) * (len(header) - 2), verdicts.get(name, "FAIL")))
     return rows
+
+
+def _top1(model: dict | None) -> str:
+    return "—" if model is None else f"{model['top_1_accuracy']:.4f}"
 
 
 def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
@@ -126,8 +129,8 @@ def notes(documents: dict[str, dict]) -> list[str]:
     table's drop (model_quantized.tflite's) is: its interval straddles the threshold."""
     lines = []
     for name, doc in documents.items():
-        model = doc["models"][QUANTIZED_TFLITE.key]
-        judged, paired = model["decision"], model["paired"]["keras"]
+        model = model_entry(doc, "quantized")
+        judged, paired = model["decision"], model["paired"][reference_model(doc, "float").key]
         if not judged.get("undecided") or _inconclusive(doc, "quantized_top1_drop_within_threshold"):
             continue  # decided, or its check's INCONCLUSIVE message (a reason line) says the same
         low, high = paired["interval_points"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vsq.pipeline.reference import BY_KEY, KERAS, KEYS, QUANTIZED_TFLITE
+from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS, reference_model, roles
 from vsq.reporting.drops import drops
 from vsq.reporting.history import HISTORY_FILE, entry
 
@@ -95,16 +95,17 @@ def _lines(path: Path | None) -> list:
 
 
 def parse(line: dict) -> Run | None:
-    """A history line as a Run; None when it lacks a time or the Keras model's Top-1."""
+    """A history line as a Run; None when it lacks a time or the float model's Top-1."""
     when = _time(line.get("time"))
     top_1 = {**_fractions(line.get("variants")), **_fractions(line.get("top_1"))}
-    if when is None or KERAS.key not in top_1:  # every figure of a run is against Keras's
+    float_key, quantized_key = _role_keys(line)
+    if when is None or float_key not in top_1:  # every figure of a run is against the float model's
         return None
     drops = line.get("drops") if isinstance(line.get("drops"), dict) else {}
-    drop = drops.get(QUANTIZED_TFLITE.key) if isinstance(drops.get(QUANTIZED_TFLITE.key), dict) else {}
+    drop = drops.get(quantized_key) if isinstance(drops.get(quantized_key), dict) else {}
     points, interval = _number(drop.get("drop_points")), _pair(drop.get("interval_points"))
-    if points is None and KERAS.key in top_1 and QUANTIZED_TFLITE.key in top_1:
-        points = (top_1[KERAS.key] - top_1[QUANTIZED_TFLITE.key]) * 100.0  # a line of an older vsq
+    if points is None and quantized_key in top_1:
+        points = (top_1[float_key] - top_1[quantized_key]) * 100.0  # a line of an older vsq
     baseline = line.get("baseline") if isinstance(line.get("baseline"), dict) else {}
     images = line.get("num_images")
     return Run(when, line["run_id"] if isinstance(line.get("run_id"), str) else None, top_1,
@@ -113,6 +114,14 @@ def parse(line: dict) -> Run | None:
                drop.get("verdict") if drop.get("verdict") in ("PASS", "FAIL", "INCONCLUSIVE") else "",
                line.get("gate") if line.get("gate") in ("PASS", "FAIL") else None,
                _time(baseline.get("accepted_on")))
+
+
+def _role_keys(line: dict) -> tuple[str, str]:
+    """The keys of a line's float and quantized models (a line of an older vsq, or of Keras: keras,
+    tflite_quantized)."""
+    named = line.get("reference_models") if isinstance(line.get("reference_models"), dict) else {}
+    keys = roles(REFERENCE_MODELS)
+    return tuple(named[role] if isinstance(named.get(role), str) else keys[role] for role in ("float", "quantized"))
 
 
 def _time(value) -> datetime | None:
@@ -151,7 +160,7 @@ def previous(trend: list[Run]) -> Run | None:
 
 def models(document: dict) -> list[tuple[str, str]]:
     """(key, label) of the models the trend follows: the reference models, then today's variants."""
-    reference = [(key, BY_KEY[key].label) for key in KEYS if key in (document.get("models") or {})]
+    reference = [(key, model.label) for key, model in BY_KEY.items() if key in (document.get("models") or {})]
     return reference + [(drop.key, drop.label) for drop in drops(document) if drop.variant]
 
 
@@ -182,13 +191,14 @@ def _change(document: dict, key: str, label: str, before: Run, today: Run,
         return None
     said = f"{label} {then:.4f} -> {now:.4f}"
     confidence = _confidence(document)
-    if key == KERAS.key:
+    float_key = reference_model(document, "float").key
+    if key == float_key:
         interval = _pair((document.get("models", {}).get(key) or {}).get("top_1_interval"))
         if interval is None:
             return said
         return (f"{said} ({_side(then, interval)} today's {confidence} interval of its Top-1 "
                 f"{interval[0]:.3f} to {interval[1]:.3f})")
-    keras_then, keras_now = before.top_1.get(KERAS.key), today.top_1.get(KERAS.key)
+    keras_then, keras_now = before.top_1.get(float_key), today.top_1.get(float_key)
     if paired is None or keras_then is None or keras_now is None:
         return said
     drop_then, (low, high) = (keras_then - then) * 100.0, paired
@@ -241,7 +251,7 @@ def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
                     color="black", linestyle="--", linewidth=1, label="threshold")
         bottom.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     bottom.axhline(0, color="#888", linewidth=0.8)
-    bottom.set_ylabel(f"drop, {QUANTIZED_TFLITE.label}\n(points)", fontsize=8)
+    bottom.set_ylabel(f"drop, {reference_model(document, 'quantized').label}\n(points)", fontsize=8)
     bottom.grid(axis="y", alpha=0.3)
     _mark_baselines(top, bottom, trend)
     step = max(1, math.ceil(len(trend) / 10))

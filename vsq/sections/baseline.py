@@ -153,9 +153,7 @@ class Baseline(Section):
 
 
 def _models(pipeline) -> list[str]:
-    from vsq.pipeline.reference import KEYS
-
-    return [*KEYS, *(variant.name for variant in pipeline.config.variants)]
+    return [*(model.key for model in pipeline.framework.models), *(variant.name for variant in pipeline.config.variants)]
 
 
 def no_drop_against_baseline(pipeline, model: str) -> Check:
@@ -176,7 +174,8 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
                        images_added=result.images_added, images_removed=result.images_removed)
     if part["accepting"]:
         figures["replaced_baseline_top_1_accuracy"] = (part["replaced_top_1"] or {}).get(model)
-    described = BY_KEY[model].described if model in BY_KEY else f"variant {model} (model_{model}.tflite)"
+    described = (BY_KEY[model].described if model in BY_KEY else
+                 f"variant {model} ({_variant_file(pipeline, model)})")
     if result.current is None:
         return Check(False, f"{pipeline.name}: {described} has no Top-1 in this run: it could not be built (see its own "
                      "tests)", figures)
@@ -205,3 +204,8 @@ def _pairing(result: Comparison) -> str:
 
 BASELINE = Baseline()
 BASELINE.checks = (CheckSpec("no_drop_against_baseline", no_drop_against_baseline, _models, whole_run=True),)
+
+
+def _variant_file(pipeline, name: str) -> str:
+    """The file a variant's runtime loads (model_<name>.tflite, .onnx, .xml)."""
+    return pipeline.framework.recipe_files(next(v for v in pipeline.config.variants if v.name == name))[0]

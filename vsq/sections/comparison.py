@@ -18,8 +18,6 @@ from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
 from vsq.pipeline.verdicts import decision, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
-from vsq.configuration.job import Job
-from vsq.pipeline.reference import FLOAT_TFLITE, QUANTIZED_TFLITE
 from vsq.reporting.drops import with_paired
 from vsq.runtimes import kinds
 from vsq.runtimes.storage import describe
@@ -30,31 +28,34 @@ RECOMMENDATION_RULE = ("smallest file among the quantized models within their ma
                        "the rows of each device")
 
 
-def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict, references: dict,
-                     files: dict[str, Path], evaluation_failures: dict[str, str] | None = None) -> dict:
-    """The section: rows by name (model.tflite, model_quantized.tflite, then variants in configuration order).
+def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict,
+                     evaluation_failures: dict[str, str] | None = None) -> dict:
+    """The section: rows by name (the float export (model.tflite) where the framework has one, the default
+    model (model_quantized.tflite / .onnx), then variants in configuration order).
 
-    evaluations: ModelEvaluation per built variant; references: ModelEvaluation per reference model key;
-    files: reference model key -> file; evaluation_failures: variants that were built but could not be
-    evaluated, with why. Latency is measured on the first evaluation image.
+    evaluations: ModelEvaluation per built variant; evaluation_failures: variants that were built but could
+    not be evaluated, with why. Latency is measured on the first evaluation image, on each file's runtime.
     """
-    config, keras = job.config, references["keras"]
+    job, config, framework = pipeline.job, pipeline.config, pipeline.framework
+    files, float_key = pipeline.reference_files, framework.models[0].key
+    references = {model.key: pipeline.evaluations[model.key] for model in framework.models}
+    keras = references[float_key]
     image_path = job.evaluation_set.paths[0]
     image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
-    rows = {
-        FLOAT_TFLITE.file: _row("float (TFLite converter)", files["tflite"], references["tflite"], keras, config,
-                                "TFLite CPU"),
-        QUANTIZED_TFLITE.file: _row(f"mct_ptq ({config.target_platform}, the default model)",
-                                    files["tflite_quantized"], references["tflite_quantized"], keras, config,
-                                    kinds.device_of("mct_ptq", config.target_platform)),
-    }
-    default = rows[QUANTIZED_TFLITE.file]
-    _judge(default, references["tflite_quantized"], keras, config.thresholds.max_top1_drop, config)
+    labels = {"float_export": "float (TFLite converter)", "quantized": f"mct_ptq ({config.target_platform}, the "
+              "default model)"}
+    devices = {"float_export": "TFLite CPU", "quantized": kinds.device_of("mct_ptq", config.target_platform)}
+    rows = {model.file: _row(labels[model.role], files[model.key], references[model.key], keras, float_key, config,
+                             devices[model.role])
+            for model in framework.models if model.role in labels}
+    quantized = pipeline.role("quantized")
+    default = rows[quantized.file]
+    _judge(default, references[quantized.key], keras, float_key, config.thresholds.max_top1_drop, config)
     default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
                                                                       keras.num_classes))
     for name, build in builds.items():
         error = build.error or (evaluation_failures or {}).get(name)
-        rows[name] = _variant_row(config, build, evaluations.get(name), keras, error)
+        rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
             row["latency_ms_per_image"] = round(latency_ms(_latency_predictor(Path(row["file"]), config), image,
@@ -69,14 +70,14 @@ def variants_section(job: Job, builds: dict[str, RecipeBuild], evaluations: dict
     }
 
 
-def _row(kind: str, path: Path, result, keras, config: Config, device: str) -> dict:
+def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
     """A row of figures for a built file (reference rows are marked: history skips them)."""
     storage = describe(path)
     return {
         "kind": kind, "device": device, "runtime": _runtime(path, config), "file": str(path), "reference": True,
         "top_1_accuracy": result.top1, "top_5_accuracy": result.top5,
         "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
-        "agreement_with_keras": metrics.agreement(result.predictions, keras.predictions),
+        f"agreement_with_{float_key}": metrics.agreement(result.predictions, keras.predictions),
         "file_size_bytes": sum(file.stat().st_size for file in kinds.model_files(path)),
         **{key: storage[key] for key in ("weights", "inputs", "outputs")},
     }
@@ -94,7 +95,7 @@ def _runtime(path: Path, config: Config) -> dict:
     return {"name": "tflite", "version": version, **settings}
 
 
-def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str | None) -> dict:
+def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None) -> dict:
     from vsq.frameworks.keras.recipes import options, target_platform
 
     variant = build.recipe
@@ -109,17 +110,17 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, error: str |
     }
     if result is None:  # not built, or not evaluated
         return row
-    row.update(_row(variant.kind, build.path, result, keras, config, row["device"]), reference=False)
-    _judge(row, result, keras, variant.max_top1_drop, config)
+    row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"]), reference=False)
+    _judge(row, result, keras, float_key, variant.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
     return row
 
 
-def _judge(row: dict, result, keras, limit: float, config: Config) -> None:
-    """The paired comparison with Keras and the decision on the drop, as for the default model."""
+def _judge(row: dict, result, keras, float_key: str, limit: float, config: Config) -> None:
+    """The paired comparison with the float model and the decision on the drop, as for the default model."""
     paired = compare_paired(keras.correct, result.correct, config.thresholds.confidence)
-    row["paired"] = {"keras": paired.as_dict()}
-    row["decision"] = decision(row["paired"]["keras"], limit, config.thresholds)
+    row["paired"] = {float_key: paired.as_dict()}
+    row["decision"] = decision(row["paired"][float_key], limit, config.thresholds)
 
 
 def recommend(rows: dict[str, dict]) -> str | None:
@@ -176,7 +177,7 @@ def _table_row(job_name: str, name: str, row: dict) -> tuple:
     if row.get("error"):
         return (job_name, name, kind, device, "-", "-", "-", "-", "-", "ERROR")
     gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
-    paired = (row.get("paired") or {}).get("keras")
+    paired = next(iter((row.get("paired") or {}).values()), None)  # against the float model (keras, pytorch)
     drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
     verdict = (row.get("decision") or {}).get("verdict", "")  # the decision recorded with the row's check
     return (job_name, name, kind, device, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop,

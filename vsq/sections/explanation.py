@@ -47,11 +47,10 @@ class ExplanationSection(Section):
         if reason:
             _remove(report_dir)
             return {"status": "skipped", "reason": reason, "when": settings.when}
-        quantized_keras = pipeline.default_build.keras_path
-        key = artifacts.explanation_key(pipeline.job, pipeline.fingerprints, file_digest(quantized_keras))
+        quantized_file = pipeline.default_build.model_path or pipeline.default_build.path
+        key = artifacts.explanation_key(pipeline.job, pipeline.fingerprints, file_digest(quantized_file))
         try:
-            entry = pipeline.cached.get_or_build("explanation", key, WHAT,
-                                                 lambda folder: _build(pipeline, quantized_keras, folder),
+            entry = pipeline.cached.get_or_build("explanation", key, WHAT, lambda folder: _build(pipeline, folder),
                                                  needs=(RESULT_FILE, ARCHIVE))
             section = json.loads((entry / RESULT_FILE).read_text())
             _deliver(entry / ARCHIVE, report_dir)
@@ -89,15 +88,16 @@ def _reason_to_skip(pipeline) -> str | None:
     return None
 
 
-def _build(pipeline, quantized_keras: Path, folder: Path) -> None:
+def _build(pipeline, folder: Path) -> None:
     """explanation.json and xquant.tar (MCT's report folder) into the cache entry being built."""
     started = time.perf_counter()
     validation = validation_sample(pipeline.job, pipeline.config.explanation.max_validation_images)
     report_dir = folder / REPORT_FOLDER
     with pipeline.options.progress.bar(total=1, unit="run",
                                        desc=f"{pipeline.name}: per-layer explanation (MCT XQuant)") as bar:
-        explanation = pipeline.framework.explain(pipeline.model, quantized_keras, pipeline.calibration.iterate(),
-                                                 [validation], report_dir, pipeline.config)
+        explanation = pipeline.framework.explain(pipeline.model, pipeline.quantized_model,
+                                                 pipeline.calibration.iterate(), [validation], report_dir,
+                                                 pipeline.config)
         bar.update(1)
     with tarfile.open(folder / ARCHIVE, "w") as archive:
         for name in explanation.files:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import MANIFEST, deliver, file_digest
-from vsq.pipeline.reference import KERAS_QUANTIZED
 from vsq.pipeline.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 
@@ -61,13 +60,14 @@ def convert(pipeline) -> Conversion:
     from vsq.util.atomic import replace_folder
 
     check, converter, output_dir = pipeline.config.imx500, pipeline.job.imx500_converter, pipeline.config.output_dir
-    quantized_keras = pipeline.default_build.keras_path
+    # The converter's input: MCT's Keras export (imxconv-tf), or MCT's ONNX export (imxconv-pt).
+    converter_input = pipeline.default_build.model_path or pipeline.default_build.path
     out_dir, log = output_dir / OUTPUT_FOLDER, output_dir / LOG_FILE
-    key = artifacts.imx500_key(file_digest(quantized_keras), check.output, imx500.converter_version(converter))
+    key = artifacts.imx500_key(file_digest(converter_input), check.output, imx500.converter_version(converter))
 
     def build(folder: Path):
         # Straight into output_dir: when the converter fails, its log must stay where the message says.
-        result = imx500.convert(converter, quantized_keras, out_dir, check.memory_report_only, log)
+        result = imx500.convert(converter, converter_input, out_dir, check.memory_report_only, log)
         for name in result.files:
             shutil.copyfile(out_dir / name, folder / name)
         shutil.copyfile(log, folder / LOG_FILE)
@@ -125,6 +125,11 @@ def _figures(pipeline, conversion: Conversion) -> dict:
     return figures
 
 
+def _input(pipeline) -> str:
+    """The file the converter read: model_quantized.keras (Keras), model_quantized.onnx (PyTorch)."""
+    return (pipeline.default_build.model_path or pipeline.default_build.path).name
+
+
 def imx500_converts(pipeline, _=None) -> Check:
     """The converter read the model and wrote its memory report (a model too large for the memory is the
     next check's failure, not this one's)."""
@@ -141,9 +146,9 @@ def imx500_fits_in_memory(pipeline, _=None) -> Check:
     if result is None:
         return Check(False, f"{pipeline.name}: {conversion.error}", figures)
     if not result.fits:
-        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(KERAS_QUANTIZED.file)}", figures)
+        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(_input(pipeline))}", figures)
     return Check(fits(IMX500.build(pipeline)),
-                 f"{pipeline.name}: {KERAS_QUANTIZED.file} uses {result.utilization_percent:g} % of the IMX500's "
+                 f"{pipeline.name}: {_input(pipeline)} uses {result.utilization_percent:g} % of the IMX500's "
                  f"memory ({result.memory_usage_bytes / 2**20:.2f} MB of {result.memory_available_bytes / 2**20:.2f} "
                  f"MB); imx500.max_memory_utilization is {limit:g} %; try the mct_mixed_precision variant with a lower "
                  "weights_memory_fraction, or a smaller model", figures)
@@ -159,7 +164,9 @@ def imx500_input_has_the_configured_size(pipeline, _=None) -> Check:
     if shape is None:
         return Check(False, f"{pipeline.name}: the converter wrote no input tensor (dnnParams.xml), because "
                      f"{result.error or 'of an unknown problem'}; converter log: {result.log}", figures)
-    expected = (size, size, 3)
+    # dnnParams.xml lists the dimensions in the model's order: height, width, channels for Keras, channels
+    # first for PyTorch's ONNX.
+    expected = (3, size, size) if pipeline.framework.channels_first else (size, size, 3)
     return Check(tuple(shape) == expected, f"{pipeline.name}: the converted model's input is "
                  f"{'x'.join(map(str, shape))}, the configuration's input_tensor_size gives "
                  f"{'x'.join(map(str, expected))}; check the model's input layer", figures)

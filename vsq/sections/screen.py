@@ -29,16 +29,12 @@ from vsq.pipeline import artifacts
 from vsq.pipeline.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 from vsq.sections.layers import spread_indices
-from vsq.sections.screen_search import CAFFE, IMAGENET, LABELS, PREPROCESSING_FIELDS, Rule, search
+from vsq.sections.screen_search import LABELS, PREPROCESSING_FIELDS, Rule, search
+from vsq.sections.screen_words import change_text, found_sentence, value_text
 
 RESULT_FILE = "screen.json"
 WHAT = "preprocessing screen"  # the artifact's name in the cache log (results.json `cache`)
 BATCH_IMAGES = 32  # images normalised and predicted at once: memory stays flat with screen.max_images
-SHOWN_LABELS = 3  # entries of a corrected labels.json a message shows
-READINGS = {"ids + 1": "with every id + 1", "ids - 1": "with every id - 1",
-            "sorted": "numbered in sorted order of the class names",
-            "natural": "numbered in natural order of the class names"}  # vsq.sections.screen_search.readings
-NAMED_NORMALIZATIONS = {"ImageNet mean/std": IMAGENET, "Caffe mean": CAFFE}  # in messages
 
 
 class ScreenSection(Section):
@@ -131,82 +127,6 @@ def _decode(preprocessing, paths: list) -> list:
 # --- words ----------------------------------------------------------------------------------------------------
 
 
-def change_text(changes: dict) -> str:
-    """'preprocessing.normalization "[-1,1]" and labels.json with every id + 1' (the screen's named normalizations
-    by name: the fix gives their values)."""
-    parts = []
-    for field in PREPROCESSING_FIELDS:
-        if field in changes:
-            crop = f" (crop_pct {changes['crop_pct']:g})" if field == "mode" and "crop_pct" in changes else ""
-            parts.append(f"preprocessing.{field} {_value_text(changes[field])}{crop}")
-    if LABELS in changes:
-        parts.append(f"labels.json {READINGS.get(changes[LABELS], changes[LABELS])}")
-    return " and ".join(parts)
-
-
-def _value_text(value) -> str:
-    return next((name for name, named in NAMED_NORMALIZATIONS.items() if named == value), None) or json.dumps(value)
-
-
-def _shown_labels(labels_json: dict) -> str:
-    items = list(labels_json.items())
-    text = ", ".join(f"{json.dumps(name)}: {value}" for name, value in items[:SHOWN_LABELS])
-    return "{" + text + (", ...}" if len(items) > SHOWN_LABELS else "}")
-
-
-def _configured_text(part: dict, changes: dict) -> str:
-    """How the configuration stands on the fields a change touches: 'the configured "[0,1]"'."""
-    fields = [field for field in PREPROCESSING_FIELDS if field in changes]
-    if fields and LABELS in changes:
-        return "as configured"
-    if LABELS in changes:
-        return "labels.json as written"
-    return "the configured " + " and ".join(_value_text(part["configured"][field]) for field in fields)
-
-
-def _fix(changes: dict, labels_json: dict | None) -> str:
-    fixes = []
-    preprocessing = {field: changes[field] for field in (*PREPROCESSING_FIELDS, "crop_pct") if field in changes}
-    if preprocessing:
-        fixes.append(f"set \"preprocessing\": {json.dumps(preprocessing)}")
-    if LABELS in changes:
-        fixes.append(f"write labels.json as {_shown_labels(labels_json)}")
-    return " and ".join(fixes) + " if the model was trained so"
-
-
-def found_sentence(where: str, part: dict) -> str:
-    """The failing screen check's one sentence: the change, the two Top-1s, the test, the fix."""
-    found, rule = part["found"], part["rule"]
-    changes, labels_json = found["changes"], found.get("labels_json")
-    return (f"{where}: {change_text(changes)} {_verb(changes)} Top-1 {found['top_1_accuracy']:.2f} on "
-            f"{part['images']} images, {_configured_text(part, changes)} {part['configured']['top_1_accuracy']:.2f} "
-            f"(+{found['gain_points']:.1f} points, McNemar p = {found['p_value']:.2g}; needed: "
-            f"+{rule['min_gain_points']:g} points, p < {rule['max_p_value']:g} after Bonferroni); "
-            f"{_fix(changes, labels_json)}")
-
-
-def _verb(changes: dict) -> str:
-    return "give" if len(changes) - ("crop_pct" in changes) > 1 else "gives"
-
-
-def best_alternative_hint(part: dict | None) -> str:
-    """What the float model's failing checks append: the screen's finding, or its best alternative, or that no
-    alternative scored better (then the images, labels.json or the model file are the suspects)."""
-    if not part:
-        return ""
-    if part.get("status") == "failed":
-        return f"; the preprocessing screen failed: {part['error']}"
-    found, best, configured = part.get("found"), part.get("best_alternative"), part["configured"]["top_1_accuracy"]
-    if found:
-        return (f"; the screen found: {change_text(found['changes'])} {_verb(found['changes'])} Top-1 "
-                f"{found['top_1_accuracy']:.2f} on {part['images']} images (configured {configured:.2f})")
-    if best and best["top_1_accuracy"] > configured:
-        return (f"; the screen's best alternative: {change_text(best['changes'])} {_verb(best['changes'])} Top-1 "
-                f"{best['top_1_accuracy']:.2f} on {part['images']} images (configured {configured:.2f})")
-    return (f"; no preprocessing or labels.json alternative of the screen scores better on {part['images']} images: "
-            "check the images and the model file")
-
-
 def _figures(part: dict) -> dict:
     if part.get("status") == "failed":
         return {"screen_error": part["error"]}
@@ -243,7 +163,7 @@ def html_part(name: str, document: dict) -> str:
         return f'<p class="vsq-fail">{escape(name)}: the preprocessing screen failed: {escape(part["error"])}</p>'
     rows = sorted(part["alternatives"], key=lambda row: -row["top_1_accuracy"])[:8]
     found = part.get("found")
-    configured = ", ".join(_value_text(part["configured"][field]) for field in PREPROCESSING_FIELDS)
+    configured = ", ".join(value_text(part["configured"][field]) for field in PREPROCESSING_FIELDS)
     body = [f"<tr><td>the configuration ({escape(configured)}; labels.json as written)</td>"
             f"<td>{part['configured']['top_1_accuracy']:.4f}</td><td></td><td></td><td></td></tr>"]
     for row in rows:

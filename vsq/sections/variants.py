@@ -42,10 +42,8 @@ class Variants(Section):
         from vsq.sections.comparison import variants_section
 
         evaluations = pipeline.evaluations
-        references = {key: evaluations[key] for key in pipeline.reference_files}
         variants = {name: evaluations[name] for name in self.builds(pipeline) if name in evaluations}
-        return variants_section(pipeline.job, self.builds(pipeline), variants, references, pipeline.reference_files,
-                                pipeline.evaluation_failures)
+        return variants_section(pipeline, self.builds(pipeline), variants, pipeline.evaluation_failures)
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
         section = document.get(self.key)
@@ -145,7 +143,8 @@ def _compared(pipeline, name: str):
     if row.get("error"):
         return None, None, figures, Check(False, f"{pipeline.name}: {made.path.name} could not be evaluated: "
                                           f"{' '.join(row['error'].split())}", figures)
-    figures = {**figures, **{key: row.get(key) for key in ("top_5_accuracy", "agreement_with_keras", "file_size_bytes",
+    float_key = pipeline.framework.models[0].key
+    figures = {**figures, **{key: row.get(key) for key in ("top_5_accuracy", f"agreement_with_{float_key}", "file_size_bytes",
                                                             "latency_ms_per_image")}}
     return made, row, figures, None
 
@@ -154,9 +153,10 @@ def variant_top1_drop_within_threshold(pipeline, name: str) -> Check:
     made, row, figures, failed = _compared(pipeline, name)
     if failed:
         return failed
+    float_model = pipeline.framework.models[0]
     described = f"{made.path.name} ({made.recipe.kind})"
-    check = drop_check(pipeline.name, described, row, pipeline.core["top_1_accuracy_keras"],
-                       "the variant's max_top1_drop")
+    check = drop_check(pipeline.name, described, row, pipeline.core[float_model.spec_key],
+                       "the variant's max_top1_drop", float_model)
     check = unless_float_near_chance(pipeline.name, described, check, pipeline.core, pipeline.config.thresholds)
     return Check(check.ok, check.message, {**figures, **check.figures}, check.verdict)
 

@@ -59,15 +59,16 @@ def align(accepted: dict, today: dict, model: str) -> tuple[np.ndarray, np.ndarr
     return old_bits[model][old_index], new_bits[model][new_index], added, removed
 
 
-def flipped(paths, labels, names, keras, model) -> list[dict]:
-    """The images whose predicted class differs from Keras's, losses first (Keras right, model wrong),
-    then gains, then both wrong; each with its true class and both models' class and score."""
+def flipped(paths, labels, names, keras, model, float_key: str = "keras") -> list[dict]:
+    """The images whose predicted class differs from the float model's (`keras`), losses first (float right,
+    model wrong), then gains, then both wrong; each with its true class and both models' class and score
+    (the float model's under its key: "keras", "pytorch")."""
     rows = []
     for i in np.flatnonzero(model.predictions != keras.predictions):
         truth, ours, theirs = int(labels[i]), int(model.predictions[i]), int(keras.predictions[i])
         kind = "loss" if theirs == truth else "gain" if ours == truth else "both_wrong"
         rows.append({"path": str(paths[i]), "kind": kind, "true": names[truth],
-                     "keras": {"class": names[theirs], "score": round(float(keras.top_scores[i]), 4)},
+                     float_key: {"class": names[theirs], "score": round(float(keras.top_scores[i]), 4)},
                      "model": {"class": names[ours], "score": round(float(model.top_scores[i]), 4)}})
     order = {"loss": 0, "gain": 1, "both_wrong": 2}
     return sorted(rows, key=lambda row: order[row["kind"]])

@@ -100,15 +100,16 @@ class Imx500Result:
                 f"converter log: {self.log}")
 
 
-def find_converter(configured: Path | None, project_root: Path) -> Path | None:
+def find_converter(configured: Path | None, project_root: Path, executable: str = EXECUTABLE) -> Path | None:
     """The granted path (as given, even when missing, so errors can name it), else the project's
-    .venv-imx500/bin/imxconv-tf, else imxconv-tf on PATH, else None."""
+    .venv-imx500/bin/<executable>, else <executable> on PATH, else None. executable: imxconv-tf for Keras
+    files, imxconv-pt for ONNX files (the same package, imx500-converter[tf,pt])."""
     if configured is not None:
         return Path(configured)
-    in_venv = Path(project_root) / VENV / "bin" / EXECUTABLE
+    in_venv = Path(project_root) / VENV / "bin" / executable
     if in_venv.is_file():
         return in_venv
-    on_path = shutil.which(EXECUTABLE)
+    on_path = shutil.which(executable)
     return Path(on_path) if on_path else None
 
 
@@ -125,30 +126,30 @@ def java_major_version() -> int | None:
     return int(match.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
 
 
-def not_runnable(converter: Path) -> str | None:
+def not_runnable(converter: Path, executable: str = EXECUTABLE) -> str | None:
     """Why vsq will not run this file, or None: it runs regular executable files only, never through a symbolic
     link (which would run whatever the link points at when it is followed)."""
     try:
         mode = os.lstat(converter).st_mode
     except OSError as error:
-        return f"cannot be found ({error.strerror}); give the path of imxconv-tf"
+        return f"cannot be found ({error.strerror}); give the path of {executable}"
     if stat.S_ISLNK(mode):
         return "is a symbolic link; vsq runs regular files only: give the file it points at"
     if not stat.S_ISREG(mode) or not os.access(converter, os.X_OK):
-        return "is not an executable file; give the path of imxconv-tf"
+        return f"is not an executable file; give the path of {executable}"
     return None
 
 
-def missing_requirements(converter: Path | None) -> str | None:
+def missing_requirements(converter: Path | None, executable: str = EXECUTABLE) -> str | None:
     """One line naming what the converter lacks and the command that installs it, or None.
 
     Runs `java -version` only, never the converter (fast enough for collection time).
     """
     missing = []
     if converter is None:
-        missing.append(f"{TOOL} not found ({VENV}/bin/{EXECUTABLE} or {EXECUTABLE} on PATH)")
-    elif not_runnable(converter):
-        missing.append(f"{TOOL} at {converter} {not_runnable(converter)}")
+        missing.append(f"{TOOL} not found ({VENV}/bin/{executable} or {executable} on PATH)")
+    elif not_runnable(converter, executable):
+        missing.append(f"{TOOL} at {converter} {not_runnable(converter, executable)}")
     java = java_major_version()
     if java is None or java < JAVA_NEEDED:
         found = f"found Java {java}" if java else "no java on PATH"

@@ -1,13 +1,15 @@
-"""Checks of the files a Keras configuration exports: model.tflite and model_quantized.tflite are written
-where the spec says, take and give what the model does, and the quantized file holds what MCT's INT8
-export promises."""
+"""Checks of what a Keras configuration exports: model.tflite and model_quantized.tflite are written where the
+spec says, take and give what the model does, the quantized file holds what MCT's INT8 export promises;
+model.tflite keeps Keras's Top-1 and model_quantized.keras (MCT's quantized Keras model) is within the drop
+threshold."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vsq.pipeline.checks import quantized, spec_figures
 from vsq.pipeline.verdicts import Check, CheckSpec
-from vsq.util.paths import shown
+from vsq.statistics.metrics import top1_drop_points
 
 if TYPE_CHECKING:
     from vsq.pipeline.pipeline import Pipeline
@@ -17,14 +19,6 @@ EXPORTS = {"model.tflite": "tflite", "model_quantized.tflite": "tflite_quantized
 
 def _exported(p: Pipeline, name: str):
     return p.reference_files[EXPORTS[name]]
-
-
-def file_written_to_output_dir(p: Pipeline, name: str) -> Check:
-    exported, output_dir = _exported(p, name), p.config.output_dir
-    size = exported.stat().st_size if exported.is_file() else 0
-    return Check(exported.parent == output_dir and size > 0,
-                 f"{p.name}: {shown(exported)} is {'empty or missing' if not size else 'not in output_dir'} "
-                 f"({shown(output_dir)})", {"file": str(exported), "size_bytes": size})
 
 
 def shapes_match_the_model(p: Pipeline, name: str) -> Check:
@@ -75,9 +69,20 @@ def quantized_file_is_smaller(p: Pipeline, _=None) -> Check:
                  figures)
 
 
+def float_tflite_agrees_with_keras(p: Pipeline, _=None) -> Check:
+    document, limit = p.core, p.config.thresholds.max_float_top1_drop
+    keras, tflite = document["top_1_accuracy_keras"], document["top_1_accuracy_tflite"]
+    difference = abs(top1_drop_points(keras, tflite))
+    figures = {**spec_figures(p, document), "top_1_difference_points": difference,
+               "agreement_with_keras": document["models"]["tflite"]["agreement_with_keras"], "max_float_top1_drop": limit}
+    return Check(difference <= limit, f"{p.name}: model.tflite Top-1 {tflite:.4f} differs from Keras "
+                 f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
+
+
 EXPORT_CHECKS = (
-    CheckSpec("file_written_to_output_dir", file_written_to_output_dir, lambda p: list(EXPORTS)),
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
     CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
+    CheckSpec("quantized_keras_top1_drop_within_threshold", quantized(1), whole_run=True),  # model_quantized.keras
+    CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
 )

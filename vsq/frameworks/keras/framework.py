@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vsq.configuration.config import Config, Variant
+from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.pipeline.reference import REFERENCE_MODELS
 
 SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -16,6 +16,9 @@ KEY = "source_keras_model"
 class KerasFramework:
     name = "keras"
     models = REFERENCE_MODELS
+    float_export = "model.tflite"  # the float model converted by TensorFlow's standard converter (spec)
+    converter = "imxconv-tf"  # Sony's IMX500 converter for Keras files
+    channels_first = False  # the model's own input layout (vsq always feeds NHWC batches)
 
     def check_source(self, config: Config) -> None:
         """The model file is what Keras will load it as, and runs no code of its own unless granted
@@ -43,12 +46,22 @@ class KerasFramework:
                                f"command line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., "
                                "allow_unsafe_model_code=True)); else save the model without those layers")
 
+    def fingerprint(self, config: Config) -> str:
+        """The model file's (or SavedModel folder's) SHA-256."""
+        from vsq.pipeline.cache import file_digest
+
+        return file_digest(config.source_keras_model)
+
+    def versions(self, stack: dict) -> dict:
+        """This framework's own versions its artifacts depend on, from vsq's stack (cache keys)."""
+        return {"tensorflow": stack["tensorflow"]}
+
     def load(self, config: Config):
         from vsq.frameworks.keras.models import load_keras_model
 
         return load_keras_model(config)
 
-    def describe(self, model):
+    def describe(self, model, config: Config):
         from vsq.frameworks.keras.models import ModelInfo
 
         return ModelInfo.of(model)
@@ -68,10 +81,23 @@ class KerasFramework:
 
         return export_float_tflite(model, dest)
 
+    def recipe_files(self, recipe: Variant) -> tuple[str, ...]:
+        return recipe.file_names  # model_<name>.tflite, .onnx, or OpenVINO's .xml and .bin
+
+    def model_file(self, recipe: Variant) -> str | None:
+        """MCT's quantized Keras model beside an MCT recipe's .tflite: model_<name>.keras (the converter's input)."""
+        return recipe.keras_file_name if recipe.kind in MCT_KINDS else None
+
     def build_recipe(self, recipe: Variant, model, batches, config: Config, dest: Path) -> Path:
         from vsq.frameworks.keras.recipes import build_variant
 
         return build_variant(recipe, model, batches, config, dest)
+
+    def quantized_model(self, recipe: Variant, model_path: Path, rebuild, config: Config):
+        """MCT's quantized Keras model of a recipe, read back from its .keras file (as the converter reads it)."""
+        from vsq.frameworks.keras.models import load_quantized_keras
+
+        return load_quantized_keras(model_path, config.allow_unsafe_model_code)
 
     @property
     def checks(self) -> tuple:
@@ -113,14 +139,11 @@ class KerasFramework:
 
         return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size, instances=instances).predict
 
-    def explain(self, model, quantized_path: Path, representative, validation, report_dir: Path, config: Config):
-        from vsq.frameworks.keras.models import load_quantized_keras
+    def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.keras.xquant import explain
 
         settings = config.explanation
-        quantized = load_quantized_keras(quantized_path, config.allow_unsafe_model_code)
-        return explain(model, quantized, representative, validation, report_dir,
-                       target_platform=config.target_platform,
+        return explain(model, quantized, representative, validation, report_dir, target_platform=config.target_platform,
                        max_representative_images=settings.max_representative_images,
                        max_validation_images=settings.max_validation_images)
 

@@ -1,5 +1,5 @@
 """Quantization with MCT (post-training, gradient-based, mixed precision) and MCT's exports, for Keras
-models; vsq.frameworks.keras.explain is the other module that imports MCT (its XQuant).
+models (the platforms: vsq.frameworks.mct); vsq.frameworks.keras.xquant is the other module that imports MCT.
 
 The recipes (vsq.frameworks.keras.recipes: the default model and the variants) call these and wrap MCT's errors,
 keeping its own message and naming the recipe.
@@ -7,18 +7,15 @@ keeping its own message and naming the recipe.
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
-from vsq.util import atomic
 from vsq.errors import ExternalToolError
-
-TPC_VERSION = "1.0"
+from vsq.frameworks.mct import mct as _mct
+from vsq.frameworks.mct import stdout_to_devnull as _stdout_to_devnull
+from vsq.frameworks.mct import target_platform_capabilities  # noqa: F401 (the recipes' and tests' name)
+from vsq.util import atomic
 
 
 def ptq(model, batches: Callable[[], Iterable[list]], platform: str):
@@ -44,40 +41,6 @@ def export_int8_tflite(quantized_model, dest: Path) -> Path:
     except Exception as error:
         raise ExternalToolError("Model Compression Toolkit", f"exporting {dest.name}", error) from None
     return dest
-
-
-def _mct():
-    import model_compression_toolkit as mct
-
-    logging.getLogger("Model Compression Toolkit").setLevel(logging.WARNING)
-    return mct
-
-
-def target_platform_capabilities(name: str):
-    """MCT's target platform capabilities for imx500, tflite or qnnpack, made self-consistent.
-
-    MCT 2.6.1's stock "tflite" platform gives quantization-preserving op sets (MaxPool, Reshape,
-    ZeroPadding2D, ...) activation quantization too, a combination MCT itself then rejects
-    ("An OpQuantizationConfig can't have both enable_activation_quantization and
-    quantization_preserving enabled") on any model with such an op. A preserving op takes its
-    input's quantization, so turning its own activation quantization off is what the platform
-    means. Platforms without the contradiction come back unchanged.
-    """
-    tpc = _mct().get_target_platform_capabilities(tpc_version=TPC_VERSION, device_type=name)
-    operator_sets = tuple(_consistent(op_set) for op_set in tpc.operator_set or ())
-    if operator_sets == tuple(tpc.operator_set or ()):
-        return tpc
-    return tpc.model_copy(update={"operator_set": operator_sets})
-
-
-def _consistent(op_set):
-    options = op_set.qc_options
-    if options is None or not any(
-        config.quantization_preserving and config.enable_activation_quantization
-        for config in options.quantization_configurations
-    ):
-        return op_set
-    return op_set.model_copy(update={"qc_options": options.clone_and_edit(enable_activation_quantization=False)})
 
 
 def gradient_post_training_quantize(model, batches: Callable[[], Iterable[list]], platform: str, epochs: int):
@@ -121,22 +84,6 @@ def mixed_precision_quantize(model, batches: Callable[[], Iterable[list]], platf
             core_config=core_config, target_platform_capabilities=target_platform_capabilities(platform),
         )
     return quantized
-
-
-@contextmanager
-def _stdout_to_devnull():
-    """Silence a subprocess that inherits stdout (pytest -s would show it), restoring fd 1 after."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
 
 
 def export_keras(quantized_model, dest: Path) -> Path:

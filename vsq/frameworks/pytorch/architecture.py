@@ -1,0 +1,58 @@
+"""Which nn.Module a PyTorch configuration's weights go into: an entry point `module:callable` and its
+keyword arguments (`pytorch_architecture`).
+
+The entry point is code, so where it lives decides whether it may run: a module importable from the
+environment (an installed package such as torchvision, or vsq itself) is the machine's code, like the
+checkout's; a `.py` file named by the configuration comes with the configuration, from whoever wrote it,
+and runs only when the configuration asks (`allow_unsafe_model_code`) and the run grants it.
+`vsq.frameworks.pytorch.architecture:sequential` builds an nn.Sequential from data alone: layers of an
+allow-list of torch.nn classes with JSON arguments, so a simple CNN needs no code at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+# torch.nn classes `sequential` may build: layers without code of their own, each MCT and the IMX500
+# converter handle.
+LAYERS = ("Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "Sigmoid", "SiLU", "Tanh",
+          "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Linear", "Dropout", "Identity", "Softmax")
+
+
+def sequential(layers: list) -> "torch.nn.Sequential":  # noqa: F821
+    """nn.Sequential of `layers`: each ["Conv2d", positional..., {keyword: value}] (the dict is optional)."""
+    import torch
+
+    modules = []
+    for number, spec in enumerate(layers):
+        if not isinstance(spec, list) or not spec or spec[0] not in LAYERS:
+            raise ValueError(f"layer {number} is {spec!r}; write [\"Conv2d\", 3, 16, 3, {{\"padding\": 1}}] with one of "
+                             f"{', '.join(LAYERS)}")
+        keywords = spec[-1] if len(spec) > 1 and isinstance(spec[-1], dict) else {}
+        positional = spec[1:-1] if keywords else spec[1:]
+        modules.append(getattr(torch.nn, spec[0])(*positional, **keywords))
+    return torch.nn.Sequential(*modules)
+
+
+def resolve(entry_point: str, base: Path):
+    """The callable an entry point names. 'package.module:name' is imported from the environment;
+    'path/file.py:name' (relative to `base`, the configuration's folder) is loaded from that file."""
+    target, _, name = entry_point.partition(":")
+    if target.endswith(".py"):
+        path = (base / target).resolve()
+        spec = importlib.util.spec_from_file_location(f"vsq_architecture_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    found = module
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def is_file(entry_point: str) -> bool:
+    """Whether an entry point names a file that came with the configuration (its code needs the grant)."""
+    return entry_point.partition(":")[0].endswith(".py")
