@@ -71,14 +71,19 @@ def test_weights_that_would_unpickle_code_are_refused(project):
     assert "\n" not in str(caught.value)
 
 
-def test_an_architecture_file_runs_only_when_the_configuration_asks(project):
+def test_an_architecture_file_runs_only_when_the_run_grants_it(project):
+    from vsq.configuration.grants import Grants
+
     (project / "net.py").write_text("import vsq.frameworks.pytorch.architecture as a\n"
                                     f"def build():\n    return a.sequential({LAYERS!r})\n")
     architecture = {"entry_point": "net.py:build"}
     with pytest.raises(ConfigError) as caught:
         prepare(config(project, pytorch_architecture=architecture))
-    assert caught.value.key == "pytorch_architecture.entry_point" and "allow_unsafe_model_code" in str(caught.value)
-    job = prepare(config(project, pytorch_architecture=architecture, allow_unsafe_model_code=True))
+    assert caught.value.key == "pytorch_architecture.entry_point" and "--allow-unsafe-model-code" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:  # a configuration cannot grant it itself
+        prepare(config(project, pytorch_architecture=architecture, allow_unsafe_model_code=True))
+    assert caught.value.key == "allow_unsafe_model_code"
+    job = prepare(config(project, pytorch_architecture=architecture), Grants.given(unsafe_model_code_for_any=True))
     from vsq.frameworks.pytorch.models import load_pytorch_model
 
     assert isinstance(load_pytorch_model(job.config), torch.nn.Sequential)

@@ -146,3 +146,10 @@ class _Collector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+def explain_options(config) -> dict:
+    """The configuration's settings of an explanation, as both frameworks' explain() take them."""
+    settings = config.explanation
+    return {"target_platform": config.target_platform, "max_representative_images": settings.max_representative_images,
+            "max_validation_images": settings.max_validation_images}

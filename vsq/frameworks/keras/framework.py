@@ -140,12 +140,10 @@ class KerasFramework:
         return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size, instances=instances).predict
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
+        from vsq.frameworks.mct_xquant import explain_options
         from vsq.frameworks.keras.xquant import explain
 
-        settings = config.explanation
-        return explain(model, quantized, representative, validation, report_dir, target_platform=config.target_platform,
-                       max_representative_images=settings.max_representative_images,
-                       max_validation_images=settings.max_validation_images)
+        return explain(model, quantized, representative, validation, report_dir, **explain_options(config))
 
 
 KERAS = KerasFramework()

@@ -4,7 +4,7 @@ keyword arguments (`pytorch_architecture`).
 The entry point is code, so where it lives decides whether it may run: a module importable from the
 environment (an installed package such as torchvision, or vsq itself) is the machine's code, like the
 checkout's; a `.py` file named by the configuration comes with the configuration, from whoever wrote it,
-and runs only when the configuration asks (`allow_unsafe_model_code`) and the run grants it.
+and runs only when the run grants it (--allow-unsafe-model-code NAME; vsq.configuration.grants).
 `vsq.frameworks.pytorch.architecture:sequential` builds an nn.Sequential from data alone: layers of an
 allow-list of torch.nn classes with JSON arguments, so a simple CNN needs no code at all.
 """

@@ -29,6 +29,8 @@ class PyTorchFramework:
         self._quantized: dict[str, object] = {}  # recipe name -> MCT's quantized model, in this process
 
     def check_source(self, config: Config) -> None:
+        from vsq.configuration.grants import UNSAFE_OPTION
+
         missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
         if missing:
             raise config.error(KEY, f"a PyTorch model needs {', '.join(missing)}, not installed in this environment "
@@ -49,9 +51,9 @@ class PyTorchFramework:
                                    "refused); give the .py file that defines the model")
             if not config.allow_unsafe_model_code:
                 raise config.error("pytorch_architecture.entry_point", f"{entry_point} runs Python code that came with "
-                                   "the configuration; loading arbitrary code is refused by default. If you trust it, "
-                                   "set \"allow_unsafe_model_code\": true, or use an entry point of an installed "
-                                   "package")
+                                   "the configuration; refused by default. If you trust it, grant it on the command "
+                                   f"line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., allow_unsafe_model_code=True)); "
+                                   "else use an entry point of an installed package")
 
     def fingerprint(self, config: Config) -> str:
         """What the float model is: its weights, its architecture and, for a file, that file's content."""
@@ -134,12 +136,10 @@ class PyTorchFramework:
         return OnnxClassifier(path, instances=instances or config.tflite_runtime.pool_size).predict
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
+        from vsq.frameworks.mct_xquant import explain_options
         from vsq.frameworks.pytorch.xquant import explain
 
-        settings = config.explanation
-        return explain(model, quantized, representative, validation, report_dir, target_platform=config.target_platform,
-                       max_representative_images=settings.max_representative_images,
-                       max_validation_images=settings.max_validation_images)
+        return explain(model, quantized, representative, validation, report_dir, **explain_options(config))
 
 
 PYTORCH = PyTorchFramework()
