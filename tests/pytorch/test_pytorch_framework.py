@@ -89,6 +89,27 @@ def test_an_architecture_file_runs_only_when_the_run_grants_it(project):
     assert isinstance(load_pytorch_model(job.config), torch.nn.Sequential)
 
 
+def test_only_model_builders_run_without_the_grant(project, monkeypatch):
+    """A configuration picks the callable and writes its arguments: `subprocess:run` would run anything."""
+    from vsq.frameworks.pytorch.architecture import check_builder, needs_grant, resolve
+
+    for entry_point in ("subprocess:run", "os:system", "torchvision.models:_utils", "net:build"):
+        with pytest.raises(ConfigError) as caught:
+            prepare(config(project, pytorch_architecture={"entry_point": entry_point, "arguments": {"args": ["id"]}}))
+        assert caught.value.key == "pytorch_architecture.entry_point" and "--allow-unsafe-model-code" in str(caught.value)
+    for entry_point in ("torchvision.models:mobilenet_v2", "timm:create_model", SEQUENTIAL):
+        assert needs_grant(entry_point, project) is None
+    # A builder module's name may not bring another module's callable along (pathlib.Path is no model builder).
+    with pytest.raises(ValueError, match="not a model builder"):
+        check_builder(resolve("vsq.frameworks.pytorch.architecture:Path", project), "...:Path")
+    # A package of the working folder (on sys.path with python -m) would stand in for an installed one.
+    (project / "timm").mkdir()
+    (project / "timm" / "__init__.py").write_text("raise SystemExit('shadow ran')\n")
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    assert "not from the installed package" in needs_grant("timm:create_model", project)
+
+
 def test_a_wrong_input_size_or_class_count_is_one_line(project):
     from vsq.frameworks.pytorch.framework import PYTORCH
     from vsq.frameworks.pytorch.models import describe

@@ -111,7 +111,7 @@ def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
         evaluation=prints.evaluation, preprocessing=_preprocessing(job),
         max_representative_images=settings.max_representative_images,
         max_validation_images=settings.max_validation_images, unreadable_images=config.unreadable_images,
-        tensorflow=prints.stack["tensorflow"], mct=prints.stack["model_compression_toolkit"],
+        mct=prints.stack["model_compression_toolkit"], **prints.framework,
     )
 
 
@@ -139,5 +139,5 @@ def screen_key(job: Job, prints: Fingerprints) -> str:
     return key_of(
         recipe=RECIPE, screen=SCREEN, artifact="screen", model=prints.model, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), max_images=settings.max_images, min_gain_points=settings.min_gain_points,
-        max_p_value=settings.max_p_value, tensorflow=prints.stack["tensorflow"],
+        max_p_value=settings.max_p_value, **prints.framework,  # Keras: TensorFlow's version; PyTorch: torch's
     )

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from vsq.configuration.config import Config, Variant
-from vsq.frameworks.pytorch.architecture import is_file
+from vsq.frameworks.pytorch.architecture import is_file, needs_grant
 from vsq.pipeline.reference import PYTORCH_MODELS
 
 KEY = "source_pytorch_model"
@@ -49,11 +49,12 @@ class PyTorchFramework:
             if not code.is_file() or code.is_symlink():
                 raise config.error("pytorch_architecture.entry_point", f"{entry_point}: {code} is not a file (links are "
                                    "refused); give the .py file that defines the model")
-            if not config.allow_unsafe_model_code:
-                raise config.error("pytorch_architecture.entry_point", f"{entry_point} runs Python code that came with "
-                                   "the configuration; refused by default. If you trust it, grant it on the command "
-                                   f"line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., allow_unsafe_model_code=True)); "
-                                   "else use an entry point of an installed package")
+        why = needs_grant(entry_point, config.file.parent)
+        if why and not config.allow_unsafe_model_code:
+            raise config.error("pytorch_architecture.entry_point", f"{why}; refused by default. If you trust it, grant "
+                               f"it on the command line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., "
+                               "allow_unsafe_model_code=True)); else use a builder such as "
+                               "torchvision.models:mobilenet_v2 or vsq.frameworks.pytorch.architecture:sequential")
 
     def fingerprint(self, config: Config) -> str:
         """What the float model is: its weights, its architecture and, for a file, that file's content."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from vsq.configuration.config import Config
-from vsq.frameworks.pytorch.architecture import resolve
+from vsq.frameworks.pytorch.architecture import check_builder, resolve
 
 KEY = "source_pytorch_model"
 
@@ -32,7 +32,10 @@ def load_pytorch_model(config: Config):
                            "torch.save(model.state_dict(), path)")
     architecture = config.pytorch_architecture
     try:
-        model = resolve(architecture.entry_point, config.file.parent)(**architecture.arguments)
+        builder = resolve(architecture.entry_point, config.file.parent)
+        if not config.allow_unsafe_model_code:
+            check_builder(builder, architecture.entry_point)
+        model = builder(**architecture.arguments)
     except Exception as error:
         raise config.error("pytorch_architecture.entry_point", f"{architecture.entry_point} did not build the model: "
                            f"{type(error).__name__}: {_first_line(error)}; check the entry point and its "
