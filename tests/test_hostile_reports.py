@@ -8,6 +8,7 @@ explanation, baseline), and tests/data/results-format1.json, what vsq wrote befo
 """
 
 import json
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -21,6 +22,7 @@ from vsq.pipeline import results_check
 
 DATA = Path(__file__).parent / "data"
 FORMAT2, FORMAT1 = DATA / "results-format2.json", DATA / "results-format1.json"
+PYTORCH = DATA / "results-pytorch.json"  # the PyTorch example's, as written by a run
 SCRIPT = "<script>alert(1)</script>"
 CONTROL = "\x1b]0;pwned\x07\x1b[2J\r"  # retitle the terminal, clear it, return to the line's start
 
@@ -105,6 +107,32 @@ def test_real_files_of_both_formats_are_accepted(tmp_path, capsys):
     code, out, err, page, junit = report(tmp_path, capsys, document(FORMAT2), document(FORMAT1))
     assert code == 1 and err == "" and "vsq report: 2 configuration(s), 2 failed" in out
     assert page.count("data:image/png;base64,") >= 7
+
+
+def test_a_fifo_or_a_link_as_results_json_is_refused_without_reading_it(tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2\n")
+    fifo, link = tmp_path / "fifo" / "results.json", tmp_path / "link" / "results.json"
+    fifo.parent.mkdir()
+    link.parent.mkdir()
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    link.symlink_to(secret)  # its first bytes would show in "is not JSON (...)"
+    for path, words in ((fifo, "is not a regular file"), (link, "is a symbolic link")):
+        assert main(["report", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "hunter2" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_pytorch_results_json_is_accepted_and_read_by_its_roles(tmp_path, capsys):
+    """The PyTorch example's own results.json (PyTorch, quantized ONNX, quantized PyTorch; no Keras keys)."""
+    pytorch = document(PYTORCH)
+    code, out, err, page, junit = report(tmp_path, capsys, pytorch)
+    assert code == 0 and err == "" and "vsq report: 1 configuration(s), 0 failed" in out
+    assert out.splitlines()[0].split()[1:4] == ["PyTorch", "quantized", "q."]
+    assert "Top-1 PyTorch" in page and "Top-1 quantized ONNX" in page and "keras" not in junit.decode().lower()
+    without = {key: value for key, value in pytorch.items() if key != "top_1_accuracy_pytorch"}
+    code, out, err, *_ = report(tmp_path, capsys, without)
+    assert code == 2 and "top_1_accuracy_pytorch" in err and "\n" not in err.strip()
 
 
 def test_every_string_field_as_script_is_refused_or_escaped(tmp_path, capsys):

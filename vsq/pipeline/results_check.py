@@ -11,12 +11,14 @@ safe for its medium (HTML escaping, vsq.util.text for terminals, XML and chart l
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 from functools import lru_cache
 from pathlib import Path
 
 from vsq.errors import VsqError
+from vsq.util.atomic import open_no_follow
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "results.schema.json"
 MAX_BYTES = 64 << 20  # a run on 50,000 images writes a few MB; the cap bounds the memory a forged file takes
@@ -44,10 +46,14 @@ def load(path: Path) -> dict:
     """The document of a results.json file, checked (raises ResultsError)."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with open_no_follow(path) as handle:  # a link could show another file's start in the error; a FIFO hangs
             data = handle.read(MAX_BYTES + 1)
     except OSError as error:
-        raise ResultsError(path, None, f"cannot be read ({error.strerror})") from None
+        why = "is a symbolic link; give the file itself" if error.errno == errno.ELOOP else \
+            f"cannot be read ({error.strerror})"
+        raise ResultsError(path, None, why) from None
+    except ValueError:
+        raise ResultsError(path, None, "is not a regular file (a FIFO or a device); give a results.json file") from None
     if len(data) > MAX_BYTES:
         raise ResultsError(path, None, f"is larger than {MAX_BYTES >> 20} MiB")
     try:

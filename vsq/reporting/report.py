@@ -63,7 +63,7 @@ def find_results(paths: list[Path]) -> list[Path]:
             if not files:
                 raise ReportError(f"{path}: no {RESULTS_FILE} under this folder; give a run's evaluate_result_dir "
                                   "or the folder its CI artifacts were downloaded to")
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():  # a FIFO or a link too: reading it refuses it, naming it
             files = [path]
         else:
             raise ReportError(f"{path}: no such file or folder; give {RESULTS_FILE} files or folders holding them")

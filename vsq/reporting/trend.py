@@ -24,6 +24,7 @@ from pathlib import Path
 from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS, reference_model, roles
 from vsq.reporting.drops import drops
 from vsq.reporting.history import HISTORY_FILE, entry
+from vsq.util.atomic import open_no_follow
 
 RUNS = 30  # the trend's window: the last runs of a configuration
 MAX_BYTES = 4 * 1024 * 1024  # of a history file read (its end): thousands of runs, whatever its size
@@ -77,12 +78,12 @@ def _lines(path: Path | None) -> list:
     if path is None:
         return []
     try:
-        with open(path, "rb") as handle:
+        with open_no_follow(path) as handle:  # never through a link, never a FIFO (it would hang the report)
             handle.seek(0, 2)
             size = handle.tell()
             handle.seek(max(0, size - MAX_BYTES))
             data = handle.read(MAX_BYTES)
-    except OSError:
+    except (OSError, ValueError):
         return []
     raw = data.decode("utf-8", errors="replace").splitlines()
     out = []
