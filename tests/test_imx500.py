@@ -190,7 +190,7 @@ def test_converter_version_is_read_from_its_venvs_metadata_without_running_it(tm
 
 def test_a_missing_converter_names_the_setup_command(tmp_path):
     message = imx500.missing_requirements(tmp_path / "imxconv-tf")
-    assert f"IMX500 converter not found at {tmp_path / 'imxconv-tf'}" in message
+    assert f"IMX500 converter at {tmp_path / 'imxconv-tf'} cannot be found" in message
     assert message.endswith("install with: bash scripts/setup_imx500.sh")
     assert "\n" not in message
 

@@ -91,7 +91,9 @@ def test_a_variant_that_builds_but_cannot_be_loaded_fails_only_its_own_checks(ha
     [entry] = [path.parent for path in (harness.path / "cache" / "tflite").glob("*/model_tf_float16.tflite")]
     (entry / "model_tf_float16.tflite").write_bytes(b"not a flatbuffer" * 64)
     manifest = json.loads((entry / MANIFEST).read_text())
-    manifest["files"]["model_tf_float16.tflite"] = file_digest(entry / "model_tf_float16.tflite")
+    # A manifest that vouches for the broken file, as a cache shared by trusted jobs would hold it.
+    manifest["files"]["model_tf_float16.tflite"] = {"bytes": (entry / "model_tf_float16.tflite").stat().st_size,
+                                                    "sha256": file_digest(entry / "model_tf_float16.tflite")}
     (entry / MANIFEST).write_text(json.dumps(manifest))
     for stale in (harness.path / "cache" / "evaluation").iterdir():  # its evaluation would hide the broken file
         shutil.rmtree(stale)
