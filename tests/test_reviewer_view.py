@@ -289,5 +289,6 @@ def test_vsq_report_text_and_junit_give_the_reason_lines(failing, tmp_path):
     expected = [reason.line for reason in reasons("failing", failing)]
     assert "\n".join(expected) in out
     assert "failing: since the previous run (2026-11-29 02:00): quantized TFLite 0.9000 -> 0.9400" in out
+    assert re.search(r"tf_full_integer_int8\s.*\+0\.50 \[-1\.6, \+2\.7\]\s+INCONCLUSIVE", out)  # the variants table
     case = ET.fromstring(report.junit_xml([run])).find("testsuite/testcase")
     assert case.find("failure").get("message") == expected[0] and case.find("failure").text == "\n".join(expected)

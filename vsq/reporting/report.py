@@ -19,7 +19,7 @@ from vsq.reporting import history
 from vsq.errors import VsqError
 from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
-from vsq.reporting.summary import notes, reasons, table
+from vsq.reporting.summary import notes, reasons, table, variant_lines
 from vsq.util.text import terminal, utf8, xml
 
 
@@ -126,7 +126,8 @@ def text(runs: list[Run]) -> str:
     from vsq.reporting.summary import moved_lines
 
     documents = {run.name: run.document for run in runs}
-    lines = [table(documents, {run.name: run.verdict for run in runs}), *notes(documents), ""]
+    lines = [table(documents, {run.name: run.verdict for run in runs}), *notes(documents), *variant_lines(documents),
+             ""]
     for run in runs:
         tests = ", ".join(f"{count} {outcome}" for outcome, count in (run.gate or {}).get("tests", {}).items())
         lines.append(f"{run.name}: {run.verdict} ({tests or 'no tests recorded'}); {run.path} "

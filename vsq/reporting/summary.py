@@ -170,7 +170,6 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
     then the variants table and the sections' lines. failures: configurations whose run gave no results, with
     why. The pytest plugin and `python -m vsq run` print the same (history_files: see moved_lines)."""
     from vsq.sections import all_sections
-    from vsq.sections.comparison import table_header, table_rows
 
     missing = [name for name in failures if name not in documents]
     lines = [*table(documents, verdicts, missing).splitlines(), *reason_lines(documents), *notes(documents),
@@ -184,14 +183,26 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
                   for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
     out = [("vsq: Top-1 accuracy", lines)]
-    compared = {name: doc for name, doc in documents.items() if doc.get("variants")}
     section_lines = [line for section in all_sections() for name, doc in documents.items()
                      for line in section.terminal_lines(name, doc)]
-    if compared:
-        rows = [table_header(interval_confidence(documents))]
-        rows += [row for name, doc in compared.items() for row in table_rows(name, doc["variants"], doc["models"])]
-        out.append(("vsq: variants (same images, Top-1 against Keras)", format_rows(rows).splitlines() + section_lines))
+    variants = variant_lines(documents)
+    if variants:
+        title = f"vsq: variants (same images, Top-1 against {heading(documents, 'float', 'label')})"
+        out.append((title, variants + section_lines))
     elif section_lines:
         out[0][1].extend(section_lines)
     # Class and file names come from labels.json and the image folders: no escape sequence reaches the terminal.
     return [(title, [terminal(line) for line in lines]) for title, lines in out]
+
+
+def variant_lines(documents: dict[str, dict]) -> list[str]:
+    """The variants table of the documents that compare variants (each drop with its paired interval and verdict);
+    none when no document does."""
+    from vsq.sections.comparison import table_header, table_rows
+
+    compared = {name: doc for name, doc in documents.items() if doc.get("variants")}
+    if not compared:
+        return []
+    rows = [table_header(interval_confidence(documents))]
+    rows += [row for name, doc in compared.items() for row in table_rows(name, doc["variants"], doc["models"])]
+    return format_rows(rows).splitlines()
