@@ -7,7 +7,6 @@ TensorFlow converter's kinds (tf_*) are Keras-only: the configuration refuses th
 
 from __future__ import annotations
 
-import functools
 import warnings
 from pathlib import Path
 
@@ -60,25 +59,15 @@ def _mixed_precision(toolkit, recipe: Variant, model, data, tpc, config: Config)
 
 
 def export_onnx(quantized, dest: Path, batches) -> Path:
-    """MCT's ONNX export (MCTQ) of a quantized model, written atomically.
-
-    MCT 2.6.1 calls torch.onnx.export without `dynamo`, whose default became True in torch 2.9 (and then
-    needs onnxscript and fails on MCT's model): the TorchScript exporter is asked for, as MCT was written for.
-    """
-    import torch
-
+    """MCT's ONNX export (MCTQ) of a quantized model, written atomically."""
     toolkit = mct()
-    export = torch.onnx.export
-    torch.onnx.export = functools.partial(export, dynamo=False)
     try:
         with atomic.atomic_path(dest) as tmp, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            warnings.simplefilter("ignore")  # the exporter's tracer warnings
             toolkit.exporter.pytorch_export_model(
                 model=quantized, save_model_path=str(tmp), repr_dataset=nchw(batches),
                 serialization_format=toolkit.exporter.PytorchExportSerializationFormat.ONNX,
                 quantization_format=toolkit.exporter.QuantizationFormat.MCTQ)
     except Exception as error:
         raise ExternalToolError("Model Compression Toolkit", f"exporting {dest.name}", error) from None
-    finally:
-        torch.onnx.export = export
     return dest
