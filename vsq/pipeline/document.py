@@ -98,6 +98,9 @@ def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], roles
                                 in correct else [])]
         model["paired"] = {other: statistics.compare_paired(correct[other], correct[key], thresholds.confidence).as_dict()
                            for other in against}
+        for other in against[1:]:  # the export's own effect on predictions, not only on correctness
+            model[f"agreement_with_{other}"] = metrics.agreement(evaluations[key].predictions,
+                                                                 evaluations[other].predictions)
         if key in gated:
             model["decision"] = decision(model["paired"][float_key], thresholds.max_top1_drop, thresholds)
         model["flipped"] = per_image.flipped(paths, reference.labels, job.evaluation_set.class_names, reference,
