@@ -86,15 +86,16 @@ def test_a_pytorch_configuration_without_torch_names_the_setup_command(harness):
 
 
 @pytest.mark.parametrize("case, key, words", [
-    ("tf-variant", "variants", "tf_float16 is TensorFlow's converter, for Keras models"),
+    ("tf-variant", "variants", "tf_float16 converts a Keras model"),
+    ("onnxruntime-variant", "variants", "onnxruntime_int8 converts a Keras model"),
     ("both-sources", "source_pytorch_model", "and source_keras_model are both given"),
     ("no-architecture", "pytorch_architecture", "is missing: source_pytorch_model holds weights only"),
 ])
 def test_a_pytorch_configuration_is_checked_like_any_other(project, case, key, words):
     data = tiny.config_dict(source_keras_model=None, source_pytorch_model="model.pt",
                             pytorch_architecture={"entry_point": "torchvision.models:resnet18"})
-    if case == "tf-variant":
-        data["variants"] = ["tf_float16"]
+    if case.endswith("-variant"):
+        data["variants"] = ["tf_float16" if case == "tf-variant" else "onnxruntime_int8"]
     elif case == "both-sources":
         data["source_keras_model"] = "model.h5"
     else:

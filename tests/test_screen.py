@@ -290,3 +290,43 @@ def test_the_report_shows_the_screen_from_the_document_alone_and_escapes_it():
     assert SCREEN.terminal_lines("c", failed) == ["c: the preprocessing screen failed: none of the 3 <images> could "
                                                   "be decoded"]
     assert SCREEN.html("c", {}) == "" and SCREEN.terminal_lines("c", {}) == []  # results.json of an older vsq
+
+
+def test_results_record_what_decoded_and_resized_the_images():
+    """Another Pillow or JPEG decoder gives other pixels: results.json says which ones made the figures."""
+    import PIL
+
+    from vsq.configuration.config import TFLiteRuntime
+    from vsq.pipeline.document import environment
+    from vsq.util.versions import stack
+
+    images = environment(stack(), TFLiteRuntime(), "bicubic")["images"]
+    assert images["pillow"] == PIL.__version__ and images["resize_filter"] == "bicubic"
+    assert images["jpeg"].startswith(("libjpeg-turbo ", "libjpeg ")), images
+
+
+@pytest.mark.parametrize("rule, inconclusive, interval, verdict, passes", [
+    ("point", "fail", (0.80, 0.95), "PASS", True),  # Top-1 0.90 >= floor 0.88
+    ("confident", "fail", (0.89, 0.95), "PASS", True),  # the whole interval at or above the floor
+    ("confident", "fail", (0.80, 0.95), "INCONCLUSIVE", False),  # straddles it: more images decide
+    ("confident", "pass", (0.80, 0.95), "INCONCLUSIVE", True),
+    ("confident", "fail", (0.70, 0.87), "FAIL", False),  # wholly below
+])
+def test_expected_top1_is_judged_under_the_decision_rule(rule, inconclusive, interval, verdict, passes):
+    """A stand-in pipeline (the check reads the float model's figures from the document, nothing else)."""
+    from types import SimpleNamespace
+
+    from vsq.configuration.config import ExpectedTop1, Thresholds
+    from vsq.pipeline.checks import float_top1_meets_expected
+    from vsq.pipeline.reference import KERAS
+
+    top1 = 0.90 if verdict != "FAIL" else 0.80
+    pipeline = SimpleNamespace(
+        name="c", framework=SimpleNamespace(models=(KERAS,)), has_section=lambda key: False,
+        core={"models": {"keras": {"top_1_accuracy": top1, "top_1_interval": list(interval)}}, "num_classes": 10,
+              "num_images": 200},
+        config=SimpleNamespace(expected_top1=ExpectedTop1(0.90, 2.0),
+                               thresholds=Thresholds(decision_rule=rule, inconclusive=inconclusive)))
+    check = float_top1_meets_expected(pipeline)
+    assert (check.verdict, check.ok) == (verdict, passes), check.message
+    assert check.message.startswith("c: ") and "expected_top1 0.9000 less 2 points (0.8800)" in check.message or passes

@@ -315,8 +315,8 @@ def _variants(file: Path, items: list, thresholds: Thresholds, pytorch: bool) ->
     for item in items:
         spec = {"kind": item} if isinstance(item, str) else dict(item)
         if pytorch and spec["kind"] not in MCT_KINDS:
-            raise ConfigError(file, "variants", f"{spec['kind']} is TensorFlow's converter, for Keras models; a PyTorch "
-                              f"model is quantized by MCT: use {', '.join(MCT_KINDS)}")
+            raise ConfigError(file, "variants", f"{spec['kind']} converts a Keras model (TensorFlow's converter, "
+                              f"tf2onnx, OpenVINO); a PyTorch model is quantized by MCT: use {', '.join(MCT_KINDS)}")
         limits = spec.pop("thresholds", {})
         name = spec.pop("name", None)
         variant = Variant(
