@@ -54,8 +54,9 @@ def build_core(pipeline: Pipeline) -> dict:
     _add_statistics(out["models"], references, out["reference_models"], job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
-    out["environment"] = environment(versions.stack(), job.config.tflite_runtime, job.config.preprocessing.resize,
-                                     [variant.kind for variant in job.config.variants])
+    # vsq's stack and the framework's own versions (PyTorch: torch, torchvision, ONNX Runtime).
+    out["environment"] = environment(pipeline.fingerprints.stack, job.config.tflite_runtime,
+                                     job.config.preprocessing.resize, [variant.kind for variant in job.config.variants])
     out["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     correct = {key: result.correct for key, result in evaluations.items()}
     out["per_image"] = per_image.record(per_image.image_ids(paths, job.config.evaluate_image_dir), correct)

@@ -29,7 +29,8 @@ def entry(document: dict) -> dict:
         "variants": variant_figures(document),
         "reference_models": document.get("reference_models", roles(REFERENCE_MODELS)),
         "num_images": document["num_images"],
-        "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
+        "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "torch", "model_compression_toolkit")
+                     if key != "torch" or env.get(key)},  # torch: PyTorch configurations only
         "tflite_runtime": env.get("tflite_runtime"),
         "gate": gate.get("verdict") if isinstance(gate, dict) else None,
         "drops": drop_figures(document),
