@@ -98,7 +98,7 @@ def test_only_model_builders_run_without_the_grant(project, monkeypatch):
             prepare(config(project, pytorch_architecture={"entry_point": entry_point, "arguments": {"args": ["id"]}}))
         assert caught.value.key == "pytorch_architecture.entry_point" and "--allow-unsafe-model-code" in str(caught.value)
     for entry_point in ("torchvision.models:mobilenet_v2", "timm:create_model", SEQUENTIAL):
-        assert needs_grant(entry_point, project) is None
+        assert needs_grant(entry_point) is None
     # A builder module's name may not bring another module's callable along (pathlib.Path is no model builder).
     with pytest.raises(ValueError, match="not a model builder"):
         check_builder(resolve("vsq.frameworks.pytorch.architecture:Path", project), "...:Path")
@@ -107,7 +107,7 @@ def test_only_model_builders_run_without_the_grant(project, monkeypatch):
     (project / "timm" / "__init__.py").write_text("raise SystemExit('shadow ran')\n")
     monkeypatch.chdir(project)
     monkeypatch.syspath_prepend(str(project))
-    assert "not from the installed package" in needs_grant("timm:create_model", project)
+    assert "not from the installed package" in needs_grant("timm:create_model")
 
 
 def test_a_wrong_input_size_or_class_count_is_one_line(project):

@@ -9,6 +9,7 @@ runs only when the run grants it (--allow-unsafe-model-code NAME; vsq.configurat
 `vsq.frameworks.pytorch.architecture:sequential` builds an nn.Sequential from data alone: layers of an
 allow-list of torch.nn classes with JSON arguments, so a simple CNN needs no code at all.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -66,9 +67,9 @@ def _within(module: str, prefixes) -> bool:
     return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
 
 
-def needs_grant(entry_point: str, base: Path) -> str | None:
+def needs_grant(entry_point: str) -> str | None:
     """Why an entry point runs only with --allow-unsafe-model-code, or None for a model builder of BUILDERS
-    installed in the environment's site-packages (or vsq's own); base: the configuration's folder."""
+    installed in the environment's site-packages (or vsq's own)."""
     target, _, name = entry_point.partition(":")
     if is_file(entry_point):
         return f"{entry_point} runs Python code that came with the configuration"

@@ -49,7 +49,7 @@ class PyTorchFramework:
             if not code.is_file() or code.is_symlink():
                 raise config.error("pytorch_architecture.entry_point", f"{entry_point}: {code} is not a file (links are "
                                    "refused); give the .py file that defines the model")
-        why = needs_grant(entry_point, config.file.parent)
+        why = needs_grant(entry_point)
         if why and not config.allow_unsafe_model_code:
             raise config.error("pytorch_architecture.entry_point", f"{why}; refused by default. If you trust it, grant "
                                f"it on the command line: {UNSAFE_OPTION} {config.name} (or vsq.run(..., "
