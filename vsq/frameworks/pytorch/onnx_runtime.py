@@ -1,16 +1,15 @@
 """MCT's ONNX files (MCTQ: mct-quantizers' custom quantizer operators) run by ONNX Runtime, on a pool of
-single-threaded sessions fed whole-batch slices of each chunk (vsq.runtimes.tflite.shards), so the scores do
-not depend on the number of sessions or of cores."""
+single-threaded sessions fed whole-batch slices of each chunk (vsq.runtimes.pool, as every runtime's pool), so
+the scores do not depend on the number of sessions or of cores."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from vsq.errors import ExternalToolError
-from vsq.runtimes.tflite import shards
+from vsq.runtimes.pool import in_batches, predict_pooled
 
 BATCH = 32  # images per session run
 
@@ -43,13 +42,10 @@ class OnnxClassifier:
     def predict(self, images: np.ndarray) -> np.ndarray:
         """images: float32 (N, H, W, 3) preprocessed -> float32 scores (N, classes)."""
         batch = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
-        parts = shards(len(batch), BATCH, len(self.sessions))
-        if len(parts) == 1:
-            return self._run(self.sessions[0], batch)
-        with ThreadPoolExecutor(max_workers=len(parts)) as threads:
-            return np.concatenate(list(threads.map(lambda pair: self._run(pair[0], batch[pair[1]]),
-                                                   zip(self.sessions, parts))))
+        return predict_pooled([self._runner(session) for session in self.sessions], batch, BATCH)
 
-    def _run(self, session, images: np.ndarray) -> np.ndarray:
-        out = [session.run(None, {self.input: images[start:start + BATCH]})[0] for start in range(0, len(images), BATCH)]
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    def _runner(self, session):
+        def run(images: np.ndarray) -> np.ndarray:
+            return in_batches(lambda part: session.run(None, {self.input: part})[0], images, BATCH)
+
+        return run
