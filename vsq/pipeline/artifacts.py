@@ -59,9 +59,11 @@ def _preprocessing(job: Job) -> dict:
     return {**job.config.preprocessing.cache_key(), "image_library": image_library()}
 
 
-def model_info_key(prints: Fingerprints) -> str:
-    """The model's interface, read by its framework (Keras: TensorFlow's version)."""
-    return key_of(recipe=RECIPE, model=prints.model, **prints.framework)
+def model_info_key(prints: Fingerprints, settings: dict) -> str:
+    """The model's interface, read by its framework (Keras: TensorFlow's version) with the settings it reads
+    (Framework.describe_settings: PyTorch's input_tensor_size)."""
+    return key_of(recipe=RECIPE, model=prints.model, **({"settings": settings} if settings else {}),
+                  **prints.framework)
 
 
 def float_tflite_key(prints: Fingerprints) -> str:

@@ -1,0 +1,24 @@
+"""What a PyTorch configuration's cached facts and messages depend on: the model interface follows
+input_tensor_size (a PyTorch model keeps no input shape), and a state_dict that does not fit its architecture is
+named by its first mismatching key with both shapes."""
+
+import torch
+
+from test_pytorch_framework import colour_model, config, project  # noqa: F401  (project is a fixture)
+from vsq.configuration.job import prepare
+
+
+def model_interface(project, size: int):
+    from vsq.api import run_options
+    from vsq.pipeline.pipeline import Pipeline
+
+    pipeline = Pipeline(prepare(config(project, input_tensor_size=size)), run_options(project / "cache", progress=False))
+    return pipeline.model_info, pipeline.cache_log["model interface"]
+
+
+def test_the_model_interface_is_described_again_at_another_input_tensor_size(project):
+    """The colour model pools to one value per channel, so it runs at any size: the size is the configuration's."""
+    assert model_interface(project, 16)[1] == "built"
+    assert model_interface(project, 16)[1] == "hit"
+    info, how = model_interface(project, 18)
+    assert info.input_shapes == ((None, 18, 18, 3),) and how == "built"

@@ -1,0 +1,44 @@
+"""The cache audit, end to end: a warm run after one configuration change rebuilds exactly the artifacts that
+depend on it (results.json's `cache`, the pipeline's cache log) and takes every other one from the cache.
+tests/test_cache.py checks the keys one by one; this checks what a real run does with them."""
+
+import pytest
+
+import tiny
+
+QUANTIZED = {"model_quantized.tflite", "evaluation of tflite_quantized", "evaluation of keras_quantized"}
+
+CHANGES = {
+    # name: (the configuration's change, the artifacts it must rebuild)
+    "thresholds": ({"thresholds": {"max_top1_drop": 3}, "expected_top1": {"top1": 0.9}}, set()),
+    "outputs": ({"output_dir": "output2", "evaluate_result_dir": "results2"}, set()),
+    "op resolver": ({"tflite_runtime": {"op_resolver": "builtin_ref"}},
+                    {"evaluation of tflite", "evaluation of tflite_quantized"}),
+    "screen": ({"screen": {"max_images": 20}}, {"preprocessing screen"}),
+    "calibration seed": ({"seed": 1}, QUANTIZED),
+}
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory, tiny_model):
+    """A tiny project run once, cold: every artifact built into the module's cache."""
+    import vsq
+
+    root = tmp_path_factory.mktemp("audit")
+    tiny.write_data(root, per_class=4)
+    cold = vsq.run(tiny.write_config(root, source_keras_model=str(tiny_model), batch_size=4), cache_dir=root / "cache",
+                   progress=False)
+    assert set(cold.document["cache"].values()) == {"built"}, cold.document["cache"]
+    return root
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_warm_run_rebuilds_what_the_change_reaches_and_nothing_else(warm, tiny_model, change):
+    import vsq
+
+    setting, expected = CHANGES[change]
+    config = tiny.write_config(warm, f"{change.replace(' ', '_')}.json", source_keras_model=str(tiny_model),
+                               batch_size=4, **setting)
+    log = vsq.run(config, cache_dir=warm / "cache", progress=False).document["cache"]
+    assert {name for name, how in log.items() if how == "built"} == expected, log
+    assert {how for name, how in log.items() if name not in expected} <= {"hit"}, log
