@@ -42,3 +42,13 @@ def test_a_warm_run_rebuilds_what_the_change_reaches_and_nothing_else(warm, tiny
     log = vsq.run(config, cache_dir=warm / "cache", progress=False).document["cache"]
     assert {name for name, how in log.items() if how == "built"} == expected, log
     assert {how for name, how in log.items() if name not in expected} <= {"hit"}, log
+
+
+def test_results_json_records_the_host_cpu(warm):
+    """INT8 kernels differ by instruction set: the figures say which CPU made them."""
+    import json
+
+    from vsq.util.cpu import host_cpu
+
+    document = json.loads((warm / "results" / "results.json").read_text())
+    assert document["environment"]["cpu"] == host_cpu() and document["environment"]["cpu"]["model"]

@@ -52,7 +52,15 @@ def options(variant: Variant, config: Config) -> dict:
         out["io_type"] = variant.io_type
     if variant.kind == "onnxruntime_int8":
         out["calibration_method"] = variant.calibration_method
+        out["reduce_range"] = onnx_reduce_range()  # the host's: a cache shared between CPUs keeps both builds
     return out
+
+
+def onnx_reduce_range() -> bool:
+    """quantize_static's reduce_range as ONNX Runtime advises for the host the file is built on."""
+    from vsq.util.cpu import host_cpu, needs_reduced_range
+
+    return needs_reduced_range(host_cpu())
 
 
 def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
@@ -101,7 +109,7 @@ def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config
         if variant.kind == "onnxruntime_float":
             return onnx_export.export_float(model, dest)
         if variant.kind == "onnxruntime_int8":
-            return onnx_export.export_int8(model, batches, dest, variant.calibration_method)
+            return onnx_export.export_int8(model, batches, dest, variant.calibration_method, onnx_reduce_range())
         if variant.kind == "openvino_float":
             return openvino_export.export_float(model, dest)
         return openvino_export.export_int8(model, batches, config.iteration_count, dest)
