@@ -53,6 +53,10 @@ def options(variant: Variant, config: Config) -> dict:
     if variant.kind == "onnxruntime_int8":
         out["calibration_method"] = variant.calibration_method
         out["reduce_range"] = onnx_reduce_range()  # the host's: a cache shared between CPUs keeps both builds
+    if variant.kind == "openvino_int8":
+        from vsq.frameworks.keras.openvino_export import NNCF_OPTIONS
+
+        out["nncf"] = NNCF_OPTIONS
     return out
 
 
