@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsq.util import atomic
+from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import Config
 from vsq.errors import ExternalToolError
 
@@ -87,7 +88,8 @@ def export_float_tflite(model, dest: Path) -> Path:
     import tensorflow as tf
 
     try:
-        data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        with to_devnull(1, 2):  # the MLIR converter prints op counts below Python's streams
+            data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as error:
         raise ExternalToolError("TensorFlow Lite converter", f"converting the Keras model to {dest.name}", error) from None
     atomic.write_bytes(dest, data)

@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from vsq.util import atomic
+from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.errors import ExternalToolError
 from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
@@ -156,7 +157,7 @@ def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
     try:
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         _configure(converter, variant, batches)
-        with _quiet_converter():
+        with _quiet_converter(), to_devnull(1, 2):  # the MLIR converter's op counts
             data = converter.convert()
     except Exception as error:
         raise ExternalToolError("TensorFlow Lite converter", _action(variant), error) from None
