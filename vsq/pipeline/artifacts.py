@@ -101,7 +101,7 @@ def imx500_key(keras_digest: str, output: str, converter_version: str | None) ->
 
 
 def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
-    """The per-layer explanation (vsq.frameworks.keras.explain) of one model_quantized.keras (its digest) against the
+    """The per-layer explanation (vsq.sections.explanation) of one model_quantized.keras (its digest) against the
     Keras model, on the first calibration images and a sample of the evaluation images, folded for the
     configuration's target platform. `when` does not matter (it decides whether to explain, not what the
     explanation is)."""
