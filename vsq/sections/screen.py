@@ -69,7 +69,7 @@ class ScreenSection(Section):
         if not part:
             return []
         checks = document.get("checks", {})
-        if any(checks.get(check, {}).get("verdict", "PASS") != "PASS" for check in (spec.name for spec in SCREEN.checks)):
+        if any(checks.get(spec.name, {}).get("verdict", "PASS") != "PASS" for spec in SCREEN.checks):
             return []  # a failing screen check's reason line says it already
         if part.get("status") == "failed":
             return [f"{name}: the preprocessing screen failed: {part['error']}"]
