@@ -71,4 +71,4 @@ def test_a_computing_layer_in_float_still_fails(tmp_path):
     assert not check.ok
     assert check.figures["float_activations"] > 0
     assert "in float from its first computing layer on" in check.message
-    assert "allowed 3 float ops before its first computing layer" in check.message
+    assert "allowed 3 float ops before its first computing layer (DEQUANTIZE, MUL, ADD)" in check.message

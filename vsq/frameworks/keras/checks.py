@@ -48,10 +48,10 @@ def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
     floats, allowed = description["float_activations"], description["input_float_ops"]
     if floats:
         problems.append(f"computes {len(floats)} tensors in float from its first computing layer on "
-                        f"({', '.join(name[:48] for name in floats[:3])})")
+                        f"({', '.join(name[:48] for name in floats[:2])}{', ...' if len(floats) > 2 else ''})")
     if allowed:
-        problems.append(f"allowed {len(allowed)} float ops before its first computing layer "
-                        f"({', '.join(name[:48] for name in allowed[:3])})")
+        problems.append(f"allowed {len(allowed)} float ops before its first computing layer "  # named in figures
+                        f"({', '.join(op.split()[0] for op in allowed[:4])}{', ...' if len(allowed) > 4 else ''})")
     figures = {"weight_tensors": len(description["kernels"]),
                "integer_weight_tensors": sum(k["type"] != "float32" for k in description["kernels"]),
                "float_activations": len(floats), "input_float_ops": allowed}
