@@ -77,7 +77,7 @@ def pytest_configure(config):
     from vsq.errors import ConfigError
     from vsq.pipeline.cache import Cache, default_root
     from vsq.pipeline.options import RunOptions
-    from vsq.reporting.progress import Progress
+    from vsq.reporting.progress import Progress, quiet_tools
 
     try:
         grants = Grants.given(config.getoption("allow_unsafe_model_code"), config.getoption("imx500_converter"),
@@ -96,9 +96,7 @@ def pytest_configure(config):
         if unset:
             raise pytest.UsageError(f"--accept-baseline: configuration {unset[0]!r} has no baseline file; give "
                                     "--baseline PATH or a \"baseline\" key")
-    if not options.progress.is_terminal:
-        # MCT's own tqdm bars: tqdm reads TQDM_* when first imported, which has not happened yet.
-        os.environ.setdefault("TQDM_DISABLE", "1")
+    quiet_tools(options.progress.is_terminal)  # before TensorFlow and MCT are imported
     worker = getattr(config, "workerinput", None)
     if worker:  # pytest-xdist workers share the controller's run id
         options.run_id = worker["vsq_run_id"]

@@ -10,6 +10,7 @@ import tiny
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import Cache, file_digest
 from vsq.configuration.job import prepare
+from vsq.frameworks import for_config
 from vsq.frameworks.keras.recipes import default_recipe
 
 
@@ -90,6 +91,7 @@ def keys(project, **overrides):
     prints = artifacts.Fingerprints.of(job)
     runtime = vars(job.config.tflite_runtime)
     return {
+        "model_info": artifacts.model_info_key(prints, for_config(job.config).describe_settings(job.config)),
         "float": artifacts.float_tflite_key(prints),
         "quantized": artifacts.recipe_key(job, prints, default_recipe(job.config)),
         "evaluation": artifacts.evaluation_key(job, prints, "model-digest", runtime),
@@ -108,7 +110,8 @@ def test_thresholds_and_outputs_do_not_matter(project):
 
 CHANGES = {
     # name: (what to change, keys that must change)
-    "model file": (lambda p: hostile.write_h5(p / "model.h5", hostile.model_config()), {"float", "quantized", "screen"}),
+    "model file": (lambda p: hostile.write_h5(p / "model.h5", hostile.model_config()),
+                   {"model_info", "float", "quantized", "screen"}),
     "calibration image": (lambda p: (p / "images" / "red" / "red_0.jpg").write_bytes(
         (p / "images" / "red" / "red_1.jpg").read_bytes()), {"quantized"}),
     "evaluation image": (lambda p: (p / "evaluate" / "images" / "red" / "red_0.JPEG").write_bytes(
@@ -131,6 +134,7 @@ def test_each_input_change_misses(project, change):
 
 @pytest.mark.parametrize("setting, expected", [
     ({"batch_size": 4}, {"quantized"}),
+    ({"input_tensor_size": 17}, {"quantized", "evaluation", "screen"}),  # a Keras model declares its own shape
     ({"iteration_count": 3}, {"quantized"}),
     ({"seed": 1}, {"quantized"}),
     ({"target_platform": "tflite"}, {"quantized"}),

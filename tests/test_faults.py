@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -42,18 +41,50 @@ def assert_nothing_half_written(root, cache_root):
         assert cache.get(entry.parent.name, entry.name) is not None, f"damaged cache entry {entry}"
 
 
-@pytest.mark.parametrize("delay, signum, may_finish", [(3.0, signal.SIGINT, False), (6.0, signal.SIGTERM, False),
-                                                      (9.0, signal.SIGINT, True)],
-                         ids=["importing-sigint", "quantizing-sigterm", "evaluating-sigint"])
-def test_interrupted_run_leaves_nothing_half_written(harness, tiny_model, delay, signum, may_finish):
+# Loaded with -p into the "start-up" run: during collection it says so and waits until the test has sent its
+# signal (the file "signal_sent"), so the signal lands in start-up whatever the machine's load.
+STARTUP_PLUGIN = """
+import os, time
+
+def pytest_collection_modifyitems(session, config, items):
+    print("vsq-test: collecting", flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists("signal_sent") and time.monotonic() < deadline:
+        time.sleep(0.01)
+"""
+# phase: (the line that says the run is in it, the signal, whether the run may finish before the signal lands)
+PHASES = {"start-up": ("vsq-test: collecting", signal.SIGINT, False),
+          "quantizing": ("configuration: calibration:", signal.SIGTERM, False),  # MCT's PTQ follows
+          "evaluating": ("configuration: evaluating", signal.SIGINT, True)}
+
+
+def signal_at(run, line: str, signum) -> list[str]:
+    """Read the run's output until `line` starts one, then send `signum`: the lines read so far."""
+    seen = []
+    for text in run.stdout:
+        seen.append(text)
+        if text.lstrip().startswith(line):
+            run.send_signal(signum)
+            return seen
+    raise AssertionError(f"the run ended without saying {line!r}: {''.join(seen)[-2000:]}")
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_interrupted_run_leaves_nothing_half_written(harness, tiny_model, phase):
+    line, signum, may_finish = PHASES[phase]
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model))
-    run = start(harness, config, "--no-cache")
-    time.sleep(delay)
-    run.send_signal(signum)
-    output, _ = run.communicate(timeout=120)
+    (harness.path / "startup_plugin.py").write_text(STARTUP_PLUGIN)
+    run = start(harness, config, "--no-cache", *(["-p", "startup_plugin"] if phase == "start-up" else []))
+    seen = signal_at(run, line, signum)
+    (harness.path / "signal_sent").touch()
+    output = "".join(seen) + run.communicate(timeout=120)[0]
     assert run.returncode in ((0, 2) if may_finish else (2,)), output[-2000:]  # 2: interrupted
-    if run.returncode == 2:  # interrupted during the run, or after it in pytest's clean-up (the run finished)
+    if phase == "start-up":  # one line, no traceback, nothing written
+        assert "vsq: interrupted during start-up (SIGINT): no test ran and nothing was written" in output, output
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+        assert not (harness.path / "output").exists() and not (harness.path / "results").exists()
+    elif run.returncode == 2:  # interrupted during the run, or after it in pytest's clean-up (the run finished)
         assert "KeyboardInterrupt" in output or (may_finish and re.search(r"\d+ passed", output)), output[-2000:]
     assert_nothing_half_written(harness.path, harness.path / "cache")
 

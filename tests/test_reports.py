@@ -42,11 +42,14 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
     assert result.ret == 0
     page = (harness.path / "reports" / "report.html").read_text()
     assert '<table class="vsq-summary">' in page
+    assert ">vsq: accuracy of the quantized models</title>" in page  # not pytest-html's "report.html"
+    models = json.loads((harness.path / "results" / "results.json").read_text())["models"]
+    assert [model["top_5_accuracy"] for model in models.values()] == [None] * 4  # 3 classes: Top-5 does not apply
     # Four Top-1 figures, each over its Wilson interval; the drop with its paired interval; the verdict word.
     top1 = r'<td>1\.0000<br><span class="vsq-ci">\[0\.9\d\d, 1\.000\]</span></td>'
     assert re.search(r"<td>configuration</td>" + top1 * 4 + r"<td>\+0\.00 \[-\d+\.\d, \+\d+\.\d\]</td>"
                      r'<td><span class="vsq-verdict vsq-pass" title="rule point at 95 %">PASS</span></td>'
-                     r"<td>1\.0000</td>(<td>[\d.,]+ KiB</td>){4}<td>36</td><td><span class=\"vsq-pass\">PASS</span></td></tr>",
+                     r"<td>n/a</td>(<td>[\d.,]+ KiB</td>){4}<td>36</td><td><span class=\"vsq-pass\">PASS</span></td></tr>",
                      page)
     header = re.search(r'<table class="vsq-summary"><thead><tr>(.*?)</tr></thead>', page).group(1)
     assert "IMX500" not in header  # no configuration has the imx500 section

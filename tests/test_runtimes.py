@@ -244,3 +244,11 @@ def test_the_runtimes_example_runs_every_kind_on_the_same_images(tmp_path):
     blob = json.loads(html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))["environment"]
     assert "INFERENCE_PRECISION_HINT f32" in blob["OpenVINO (shapes-runtimes)"]
     assert "intra_op_num_threads 1" in blob["ONNX Runtime (shapes-runtimes)"]
+
+
+def test_nncf_quantizes_with_its_accurate_bias_correction(runtime_files):
+    """NNCF records its options in the IR's rt_info: vsq asks for fast_bias_correction=False (README says why)."""
+    import xml.etree.ElementTree as ElementTree
+
+    found = [e.get("value") for e in ElementTree.parse(runtime_files["openvino_int8"]).iter("fast_bias_correction")]
+    assert found == ["False"], found

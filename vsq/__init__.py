@@ -1,4 +1,4 @@
-"""vsq: accuracy-regression harness for quantized Keras image classifiers.
+"""vsq: accuracy-regression harness for quantized image classifiers (Keras and PyTorch).
 
 Importing vsq (or vsq.configuration) never imports TensorFlow or MCT: configuration errors must be
 reported within the spec's 1.2 s UI response time. `vsq.run(config)` runs one configuration's pipeline

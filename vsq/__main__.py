@@ -129,4 +129,8 @@ def report(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before a run's own handling (start-up: imports, configurations)
+        print("python -m vsq: interrupted during start-up: nothing was written", file=sys.stderr)
+        sys.exit(2)

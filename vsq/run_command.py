@@ -21,6 +21,7 @@ def run(args) -> int:
     from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
     from vsq.pipeline.pipeline import Pipeline
+    from vsq.reporting.progress import quiet_tools
 
     try:
         jobs = prepare_all(args.configs, Grants.given(args.allow_unsafe_model_code, args.imx500_converter,
@@ -34,6 +35,7 @@ def run(args) -> int:
         print(f"ERROR: --accept-baseline: configuration {unset[0]!r} has no baseline file; give --baseline PATH or "
               "a \"baseline\" key", file=sys.stderr)
         return EXIT_USAGE
+    quiet_tools(options.progress.is_terminal)  # before TensorFlow and MCT are imported
     signal.signal(signal.SIGTERM, _interrupt)  # a CI timeout ends the run as Ctrl-C does: exit 2
     results, failures = [], {}
     try:

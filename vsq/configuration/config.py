@@ -53,7 +53,7 @@ class Thresholds:
 
     max_top1_drop: float = schema_default("thresholds", "max_top1_drop")
     min_top1: float | None = schema_default("thresholds", "min_top1")
-    # The float model's floor, a fraction; None: not near chance (vsq.pipeline.verdicts.near_chance)
+    # The float model's floor, a fraction; None: not near chance (vsq.pipeline.verdicts.near_chance_limit)
     min_float_top1: float | None = schema_default("thresholds", "min_float_top1")
     max_float_top1_drop: float = schema_default("thresholds", "max_float_top1_drop")
     max_baseline_drop: float = schema_default("thresholds", "max_baseline_drop")
@@ -125,7 +125,7 @@ class Imx500Check:
 
 @dataclass(frozen=True)
 class ExplanationSettings:
-    """When to explain the quantized model's error per layer (MCT XQuant, vsq.frameworks.keras.explain), and on how many images."""
+    """When to explain the quantized model's error per layer (MCT XQuant, vsq.sections.explanation), and on how many images."""
 
     when: str = schema_default("explanation", "when")  # "on_failure", "always" or "never"
     max_representative_images: int = schema_default("explanation", "max_representative_images")  # calibration

@@ -215,13 +215,18 @@ def _check_keys(file: Path, data: dict) -> None:
                           "module they go into, e.g. \"pytorch_architecture\": {\"entry_point\": "
                           "\"torchvision.models:mobilenet_v2\", \"arguments\": {\"num_classes\": 4}}")
     missing = [key for key in ([] if sources else ["source_keras_model"]) + schema()["required"] if key not in data]
-    if missing:
-        key = missing[0]
-        default = schema()["properties"][key].get("default")
-        example = default if default is not None else schema()["properties"][key]["examples"][0]
+    if missing:  # every missing key in one message: one run finds them all
+        examples = ", ".join(f"\"{key}\": {json.dumps(_example(key))}" for key in missing)
+        others = f", and so are {', '.join(missing[1:])}" if len(missing) > 1 else ""
         raise ConfigError(
-            file, key, f"is missing (all spec keys are required); add it, e.g. \"{key}\": {json.dumps(example)}"
-            + ("; or source_pytorch_model for a PyTorch model" if key == "source_keras_model" else ""))
+            file, missing[0], f"is missing{others} (all spec keys are required); add {'them' if others else 'it'}, "
+            f"e.g. {examples}" + ("; or source_pytorch_model for a PyTorch model" if "source_keras_model" in missing
+                                  else ""))
+
+
+def _example(key: str):
+    default = schema()["properties"][key].get("default")
+    return default if default is not None else schema()["properties"][key]["examples"][0]
 
 
 def _check_known(file: Path, value: Any, spec: dict, path: tuple = ()) -> None:

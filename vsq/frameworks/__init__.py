@@ -47,6 +47,9 @@ class Framework(Protocol):
     def describe(self, model, config: Config):
         """vsq.frameworks.keras.models.ModelInfo of the model's interface (shapes as vsq feeds it)."""
 
+    def describe_settings(self, config: Config) -> dict:
+        """The settings describe() reads besides the model (the model interface's cache key)."""
+
     def check_matches(self, config: Config, info, num_classes: int) -> None:
         """The model takes input_tensor_size images and has one output per label; ConfigError otherwise."""
 

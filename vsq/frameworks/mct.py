@@ -4,9 +4,6 @@ silencing a solver that writes to file descriptor 1."""
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from contextlib import contextmanager
 
 TPC_VERSION = "1.0"
 
@@ -45,17 +42,8 @@ def _consistent(op_set):
     return op_set.model_copy(update={"qc_options": options.clone_and_edit(enable_activation_quantization=False)})
 
 
-@contextmanager
 def stdout_to_devnull():
     """Silence a subprocess that inherits stdout (pytest -s would show it), restoring fd 1 after."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    from vsq.util.descriptors import to_devnull
+
+    return to_devnull(1)

@@ -14,6 +14,7 @@ from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.configuration.job import Job
 from vsq.frameworks.keras.recipes import options
 from vsq.runtimes.kinds import converter_versions
+from vsq.util.cpu import host_cpu
 from vsq.util.versions import image_library, stack
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
@@ -59,9 +60,11 @@ def _preprocessing(job: Job) -> dict:
     return {**job.config.preprocessing.cache_key(), "image_library": image_library()}
 
 
-def model_info_key(prints: Fingerprints) -> str:
-    """The model's interface, read by its framework (Keras: TensorFlow's version)."""
-    return key_of(recipe=RECIPE, model=prints.model, **prints.framework)
+def model_info_key(prints: Fingerprints, settings: dict) -> str:
+    """The model's interface, read by its framework (Keras: TensorFlow's version) with the settings it reads
+    (Framework.describe_settings: PyTorch's input_tensor_size)."""
+    return key_of(recipe=RECIPE, model=prints.model, **({"settings": settings} if settings else {}),
+                  **prints.framework)
 
 
 def float_tflite_key(prints: Fingerprints) -> str:
@@ -98,7 +101,7 @@ def imx500_key(keras_digest: str, output: str, converter_version: str | None) ->
 
 
 def explanation_key(job: Job, prints: Fingerprints, keras_digest: str) -> str:
-    """The per-layer explanation (vsq.frameworks.keras.explain) of one model_quantized.keras (its digest) against the
+    """The per-layer explanation (vsq.sections.explanation) of one model_quantized.keras (its digest) against the
     Keras model, on the first calibration images and a sample of the evaluation images, folded for the
     configuration's target platform. `when` does not matter (it decides whether to explain, not what the
     explanation is)."""
@@ -127,7 +130,7 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
     return key_of(
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
-        unreadable_images=job.config.unreadable_images,
+        unreadable_images=job.config.unreadable_images, cpu=_instruction_set(),
     )
 
 
@@ -139,5 +142,13 @@ def screen_key(job: Job, prints: Fingerprints) -> str:
     return key_of(
         recipe=RECIPE, screen=SCREEN, artifact="screen", model=prints.model, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), max_images=settings.max_images, min_gain_points=settings.min_gain_points,
-        max_p_value=settings.max_p_value, **prints.framework,  # Keras: TensorFlow's version; PyTorch: torch's
+        max_p_value=settings.max_p_value, cpu=_instruction_set(),
+        **prints.framework,  # Keras: TensorFlow's version; PyTorch: torch's
     )
+
+
+def _instruction_set() -> dict:
+    """What a model's scores on this host depend on besides its file: the kernels' instruction set (INT8
+    kernels give other scores with and without VNNI), not the CPU's name."""
+    cpu = host_cpu()
+    return {"architecture": cpu["architecture"], "flags": cpu["flags"]}

@@ -17,6 +17,7 @@ from vsq.statistics import metrics, per_image
 from vsq.statistics import paired as statistics
 from vsq.runtimes import kinds
 from vsq.util import versions
+from vsq.util.cpu import host_cpu
 
 if TYPE_CHECKING:
     from vsq.configuration.job import Job
@@ -142,4 +143,5 @@ def environment(stack: dict, runtime, resize_filter: str | None = None, variant_
         **others,
         "python": platform.python_version(),
         "host": platform.node(),
+        "cpu": host_cpu(),  # INT8 kernels (and so figures) differ by instruction set
     }

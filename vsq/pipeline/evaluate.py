@@ -54,8 +54,9 @@ class ModelEvaluation:
         return metrics.accuracy(self.correct)
 
     @property
-    def top5(self) -> float:
-        return metrics.accuracy(self.top5_hits)
+    def top5(self) -> float | None:
+        """None with 5 classes or fewer: every image is then in its top 5, so Top-5 does not apply."""
+        return None if self.num_classes <= 5 else metrics.accuracy(self.top5_hits)
 
     @property
     def per_class_top1(self) -> list[float | None]:

@@ -78,7 +78,7 @@ class Pipeline:
         def build_info(folder: Path) -> None:
             (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model, self.config))))
 
-        key = artifacts.model_info_key(self.fingerprints)
+        key = artifacts.model_info_key(self.fingerprints, self.framework.describe_settings(self.config))
         entry = self.cached.get_or_build("model-info", key, "model interface", build_info, needs=("model_info.json",))
         raw = json.loads((entry / "model_info.json").read_text())
         info = ModelInfo(*(tuple(tuple(shape) for shape in raw[name]) for name in ("input_shapes", "output_shapes")))

@@ -104,6 +104,16 @@ def format_rows(rows: list[tuple]) -> str:
 
 def plot(lines: list[dict], dest: Path) -> Path:
     """A PNG of Top-1 per run, one line per configuration and model."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(lines)
+    fig.savefig(dest, format="png")
+    plt.close(fig)
+    return Path(dest)
+
+
+def figure(lines: list[dict]):
+    """plot's matplotlib figure: runs numbered 1, 2, ... on the x axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,12 +126,13 @@ def plot(lines: list[dict], dest: Path) -> Path:
         shown = [models[role] for role in ("float", "float_export", "quantized") if role in models]
         for model, style in zip(shown, ("-o", "--s", ":^")):
             ax.plot(range(1, len(runs) + 1), [run["top_1"].get(model) for run in runs], style, label=f"{name}: {model}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # runs are counted: no run 1.5
     ax.set_xlabel("run")
     ax.set_ylabel("Top-1")
     ax.set_title("Top-1 per run")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    fig.savefig(dest, format="png")
-    plt.close(fig)
-    return Path(dest)
+    return fig

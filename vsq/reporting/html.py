@@ -7,7 +7,7 @@ from html import escape
 from vsq.pipeline.reference import column_roles, heading, model_entry, reference_model
 from vsq.reporting import charts
 from vsq.reporting.gallery import gallery_html
-from vsq.reporting.html_parts import STYLE, img, imx500_cell, kib, top1_cell, verdict_cell
+from vsq.reporting.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
 
 def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
@@ -34,7 +34,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             *(top1_cell(model_entry(doc, role)) for role in shown),
             drop,
             verdict_cell(quantized.get("decision"), drop_verdict(doc) if "decision" in quantized else None),
-            f"{quantized['top_5_accuracy']:.4f}",
+            fraction_or_na(quantized.get("top_5_accuracy")),
             *(kib((model_entry(doc, role) or {}).get("file_size_bytes")) for role in shown),
             *((imx500_cell(doc.get("imx500")),) if with_imx500 else ()),
             escape(str(doc["num_images"])),

@@ -37,6 +37,11 @@ def kib(size: int | None) -> str:
     return "—" if size is None else f"{size / 1024:,.1f} KiB"
 
 
+def fraction_or_na(value: float | None) -> str:
+    """'0.9400', or 'n/a' where the figure does not apply (Top-5 with 5 classes or fewer)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def top1_cell(model: dict | None) -> str:
     """'0.9400' over its interval '[0.898, 0.965]' (Wilson, fractions)."""
     if not model:

@@ -67,6 +67,18 @@ class LineProgress:
         return False
 
 
+def quiet_tools(is_terminal: bool) -> None:
+    """Before TensorFlow and tqdm are first imported: TensorFlow's C++ INFO and WARNING lines off (errors still
+    show), and off a terminal MCT's own tqdm bars too (vsq's lines say how far the run is; tqdm reads TQDM_* when
+    first imported). On a terminal MCT's bars stay: vsq's `steps` bar is drawn between them. A value the user
+    set wins."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not is_terminal:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
 class Progress:
     """How a run shows progress: `bar` for one piece of work (a tqdm bar on a terminal, lines in a log),
     `steps` for a bar written only between steps, so that the tools' own output between them stays where

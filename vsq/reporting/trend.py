@@ -216,6 +216,27 @@ def _confidence(document: dict) -> str:
     return f"{confidence * 100:g} %" if confidence else "95 %"
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+DASHES = ("-", "--", "-.", ":")
+
+
+def series_styles(count: int) -> list[dict]:
+    """A marker, line style and size per series, each its own, the first drawn largest: series with equal
+    figures (models that agree on every image) stay visible instead of hiding behind the last one drawn."""
+    return [{"marker": MARKERS[i % len(MARKERS)], "linestyle": DASHES[i % len(DASHES)],
+             "markersize": 3 + 1.5 * (count - 1 - i), "markerfacecolor": "none" if i % 2 else None}
+            for i in range(count)]
+
+
+def tick_labels(times: list[datetime]) -> list[str]:
+    """Each run's time to the minute, to the second where runs share a minute, numbered where they share that."""
+    for form in ("%m-%d\n%H:%M", "%m-%d\n%H:%M:%S"):
+        labels = [time.strftime(form) for time in times]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{label} #{i + 1}" for i, label in enumerate(labels)]
+
+
 def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
     """Top-1 of each model per run (above) and model_quantized.tflite's drop with its interval against its
     threshold (below; coloured by its check's verdict as recorded, hollow when INCONCLUSIVE or not recorded);
@@ -231,9 +252,10 @@ def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
     # Not sharex: shared, the upper axes would make and draw every tick of the lower one, most of the cost.
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.2), gridspec_kw={"height_ratios": (3, 2)})
     x = range(len(trend))
-    for key, label in models(document)[:MAX_SERIES]:
-        top.plot(x, [run.top_1.get(key, math.nan) for run in trend], "-o", markersize=3,
-                 linewidth=1.8 if key in BY_KEY else 1.0, label=plain_label(label, 30))
+    series = models(document)[:MAX_SERIES]
+    for (key, label), style in zip(series, series_styles(len(series))):
+        top.plot(x, [run.top_1.get(key, math.nan) for run in trend], linewidth=1.8 if key in BY_KEY else 1.0,
+                 label=plain_label(label, 30), **style)
     top.set_ylabel("Top-1")
     top.grid(axis="y", alpha=0.3)
     top.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -256,7 +278,7 @@ def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
     bottom.grid(axis="y", alpha=0.3)
     _mark_baselines(top, bottom, trend)
     step = max(1, math.ceil(len(trend) / 10))
-    bottom.set_xticks(list(x)[::step], [run.time.strftime("%m-%d\n%H:%M") for run in trend][::step], fontsize=7)
+    bottom.set_xticks(list(x)[::step], tick_labels([run.time for run in trend])[::step], fontsize=7)
     years = sorted({run.time.year for run in trend})
     bottom.set_xlabel(f"run (time of its results.json, {'-'.join(map(str, (years[0], years[-1])[:len(years)]))})",
                       fontsize=8)

@@ -35,9 +35,13 @@ def describe_tflite(path: Path) -> dict:
     file: kernels, biases, tables). int8, uint8, float16 and float32 are always listed.
     `kernels`: the weight tensor of each CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED/TRANSPOSE_CONV
     (through a DEQUANTIZE of a stored float16 or int8 tensor): name, type, elements.
-    `float_activations`: names of float tensors computed inside the main graph (operator outputs
-    other than the graph's outputs): MCT's INT8 export keeps a float input and output
-    (QUANTIZE/DEQUANTIZE) and computes everything between in integers.
+    `float_activations`: names of float tensors computed inside the main graph (operator outputs other than
+    the graph's outputs) by a computing layer (an op of WEIGHT_OPS) or anything after one.
+    `input_float_ops`: "OP tensor" of the float ops before the first computing layer. MCT's INT8 export
+    (TFLiteConverter with Optimize.DEFAULT on the fake-quant model, no representative data) turns each of
+    MCT's fake-quant points into QUANTIZE/DEQUANTIZE and computes in integers only what lies between them
+    with quantized weights: ops whose constants MCT does not quantize (Keras' Rescaling and Normalization,
+    input-side preprocessing) stay float between the input's quantization and the first computing layer's.
     `inputs`/`outputs`: tensor types of the main graph's inputs and outputs, e.g. ["float32"].
     """
     try:
@@ -70,7 +74,7 @@ def _describe(path: Path) -> dict:
         "outputs": [type_names[main.Tensors(main.Outputs(i)).Type()] for i in range(main.OutputsLength())],
         "weights": weights,
         "kernels": _kernels(schema, model, type_names),
-        "float_activations": _float_activations(main, type_names),
+        **_float_ops(main, _op_namer(schema, model), type_names),
         "file_size_bytes": len(data),
     }
 
@@ -85,16 +89,11 @@ def _schema():
 
 
 def _kernels(schema, model, type_names: dict) -> list[dict]:
-    op_names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    op_name = _op_namer(schema, model)
     kernels = []
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         ops = [graph.Operators(i) for i in range(graph.OperatorsLength())]
-
-        def op_name(op):
-            code = model.OperatorCodes(op.OpcodeIndex())
-            return op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "")
-
         # float16 (and some int8) weights are stored once and DEQUANTIZEd to float32 for the op.
         dequantized_from = {op.Outputs(0): op.Inputs(0) for op in ops if op_name(op) == "DEQUANTIZE"}
         for op in ops:
@@ -114,12 +113,36 @@ def _kernels(schema, model, type_names: dict) -> list[dict]:
     return kernels
 
 
-def _float_activations(graph, type_names: dict) -> list[str]:
+def _op_namer(schema, model):
+    op_names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+
+    def op_name(op) -> str:
+        code = model.OperatorCodes(op.OpcodeIndex())
+        return op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "")
+    return op_name
+
+
+def _float_ops(graph, op_name, type_names: dict) -> dict:
+    """Float tensors the main graph computes, split at its first computing layer (operators run in order)."""
     outputs = {graph.Outputs(i) for i in range(graph.OutputsLength())}
-    computed = {graph.Operators(i).Outputs(j) for i in range(graph.OperatorsLength())
-                for j in range(graph.Operators(i).OutputsLength())}
-    return [graph.Tensors(t).Name().decode("utf-8", "replace") for t in sorted(computed - outputs)
-            if type_names.get(graph.Tensors(t).Type()) in FLOAT_TYPES]
+    after_computing: set[int] = set()  # tensors with a computing layer upstream
+    computed, allowed = [], []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        name = op_name(op)
+        downstream = name in WEIGHT_OPS or any(op.Inputs(j) in after_computing for j in range(op.InputsLength()))
+        for j in range(op.OutputsLength()):
+            t = op.Outputs(j)
+            if downstream:
+                after_computing.add(t)
+            if t in outputs or type_names.get(graph.Tensors(t).Type()) not in FLOAT_TYPES:
+                continue
+            tensor = graph.Tensors(t).Name().decode("utf-8", "replace")
+            if downstream:
+                computed.append(tensor)
+            else:
+                allowed.append(f"{name} {tensor}")
+    return {"float_activations": computed, "input_float_ops": allowed}
 
 
 def _buffer_size(model, index: int) -> int:

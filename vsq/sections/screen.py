@@ -68,6 +68,9 @@ class ScreenSection(Section):
         part = document.get(self.key)
         if not part:
             return []
+        checks = document.get("checks", {})
+        if any(checks.get(spec.name, {}).get("verdict", "PASS") != "PASS" for spec in SCREEN.checks):
+            return []  # a failing screen check's reason line says it already
         if part.get("status") == "failed":
             return [f"{name}: the preprocessing screen failed: {part['error']}"]
         return [found_sentence(name, part)] if part.get("found") else []
@@ -141,15 +144,23 @@ def _figures(part: dict) -> dict:
             "screen_cache": part.get("cache")}
 
 
-def _screen_check(field_matches):
+def _screen_check(field_matches, other: str | None = None):
+    """A screen check: fails when the screen's finding changes a field it owns. With thresholds.min_float_top1 0
+    (a model with no accuracy to protect, such as random weights) it records the finding and passes. `other`: the
+    check that already says a finding changing its fields too (the sentence is given once)."""
     def run(pipeline, _=None) -> Check:
         part = pipeline.part(SCREEN.key)
+        gates = pipeline.config.thresholds.min_float_top1 != 0
+        figures = {**_figures(part), "screen_gates": gates}
         if part.get("status") == "failed":
-            return Check(False, f"{pipeline.name}: the preprocessing screen failed: {part['error']}", _figures(part))
+            return Check(not gates, f"{pipeline.name}: the preprocessing screen failed: {part['error']}", figures)
         found = part.get("found")
-        ok = found is None or not field_matches(found["changes"])
-        message = "" if ok else found_sentence(pipeline.name, part)
-        return Check(ok, message, _figures(part))
+        ok = found is None or not field_matches(found["changes"]) or not gates
+        if ok:
+            return Check(True, "", figures)
+        if other and any(field in found["changes"] for field in PREPROCESSING_FIELDS):
+            return Check(False, f"{pipeline.name}: the screen's finding changes labels.json too: see {other}", figures)
+        return Check(False, found_sentence(pipeline.name, part), figures)
 
     return run
 
@@ -190,5 +201,6 @@ SCREEN = ScreenSection()
 SCREEN.checks = (
     CheckSpec("preprocessing_matches_the_model",
               _screen_check(lambda changes: any(field in changes for field in PREPROCESSING_FIELDS)), whole_run=True),
-    CheckSpec("label_order_matches_the_model", _screen_check(lambda changes: LABELS in changes), whole_run=True),
+    CheckSpec("label_order_matches_the_model", _screen_check(lambda changes: LABELS in changes,
+                                                             other="preprocessing_matches_the_model"), whole_run=True),
 )

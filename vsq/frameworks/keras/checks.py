@@ -35,20 +35,27 @@ def shapes_match_the_model(p: Pipeline, name: str) -> Check:
 
 
 def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
-    """What MCT's INT8 export promises: integer weight tensors, integer computation between the float
-    input and output (QUANTIZE/DEQUANTIZE inside)."""
+    """What MCT's INT8 export promises: integer weight tensors, and integer computation from the first
+    computing layer to the float output (QUANTIZE/DEQUANTIZE inside). Float ops before the first computing
+    layer (input-side preprocessing such as Keras' Rescaling and Normalization, whose constants MCT does not
+    quantize) are allowed, and listed in the figures and the message."""
     from vsq.runtimes.tflite_storage import describe_tflite, weight_problems
 
     quantized = _exported(p, "model_quantized.tflite")
     description = describe_tflite(quantized)
-    problems = weight_problems("mct_ptq", description)
-    floats = description["float_activations"]
+    weights = weight_problems("mct_ptq", description)
+    problems = list(weights)
+    floats, allowed = description["float_activations"], description["input_float_ops"]
     if floats:
-        problems.append(f"computes {len(floats)} tensors in float ({', '.join(name[:48] for name in floats[:3])})")
+        problems.append(f"computes {len(floats)} tensors in float from its first computing layer on "
+                        f"({', '.join(name[:48] for name in floats[:2])}{', ...' if len(floats) > 2 else ''})")
+    if allowed:
+        problems.append(f"allowed {len(allowed)} float ops before its first computing layer "  # named in figures
+                        f"({', '.join(op.split()[0] for op in allowed[:4])}{', ...' if len(allowed) > 4 else ''})")
     figures = {"weight_tensors": len(description["kernels"]),
                "integer_weight_tensors": sum(k["type"] != "float32" for k in description["kernels"]),
-               "float_activations": len(floats)}
-    return Check(bool(description["kernels"]) and not problems,
+               "float_activations": len(floats), "input_float_ops": allowed}
+    return Check(bool(description["kernels"]) and not weights and not floats,
                  f"{p.name}: {quantized.name} " + ("; ".join(problems) or "has no weight tensor"), figures)
 
 

@@ -66,6 +66,9 @@ class KerasFramework:
 
         return ModelInfo.of(model)
 
+    def describe_settings(self, config: Config) -> dict:
+        return {}  # a Keras model declares its own input shape
+
     def check_matches(self, config: Config, info, num_classes: int) -> None:
         from vsq.frameworks.keras.models import check_model_matches
 

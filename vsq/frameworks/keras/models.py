@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsq.util import atomic
+from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import Config
 from vsq.errors import ExternalToolError
 
@@ -73,6 +74,10 @@ def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> No
     if len(shape) != 4 or shape[3] != 3:
         raise config.error("source_keras_model", f"input shape {shape} is not (batch, height, width, 3); "
                            "vsq feeds RGB images")
+    if None not in shape[1:3] and shape[1] != shape[2]:  # input_tensor_size is one side of a square
+        raise config.error("input_tensor_size", f"the model takes {shape[1]}x{shape[2]} images "
+                           f"({config.shown('source_keras_model')}); vsq supports square inputs only (height = "
+                           "width = input_tensor_size): export the model with a square input")
     if tuple(shape[1:3]) != (size, size) and tuple(shape[1:3]) != (None, None):
         raise config.error("input_tensor_size", f"{size} does not match the model's input {shape[1]}x{shape[2]} "
                            f"({config.shown('source_keras_model')}); set input_tensor_size to {shape[1]}")
@@ -87,7 +92,8 @@ def export_float_tflite(model, dest: Path) -> Path:
     import tensorflow as tf
 
     try:
-        data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        with to_devnull(1, 2):  # the MLIR converter prints op counts below Python's streams
+            data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as error:
         raise ExternalToolError("TensorFlow Lite converter", f"converting the Keras model to {dest.name}", error) from None
     atomic.write_bytes(dest, data)

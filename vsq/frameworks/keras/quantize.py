@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 from vsq.errors import ExternalToolError
 from vsq.frameworks.mct import mct as _mct
 from vsq.frameworks.mct import stdout_to_devnull as _stdout_to_devnull
+from vsq.util.descriptors import to_devnull
 from vsq.frameworks.mct import target_platform_capabilities  # noqa: F401 (the recipes' and tests' name)
 from vsq.util import atomic
 
@@ -31,7 +32,7 @@ def export_int8_tflite(quantized_model, dest: Path) -> Path:
     import model_compression_toolkit as mct
 
     try:
-        with atomic.atomic_path(dest) as tmp:
+        with atomic.atomic_path(dest) as tmp, to_devnull(1, 2):  # the MLIR converter's op counts
             mct.exporter.keras_export_model(
                 model=quantized_model,
                 save_model_path=str(tmp),

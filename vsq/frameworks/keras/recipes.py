@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from vsq.util import atomic
+from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.errors import ExternalToolError
 from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
@@ -52,7 +53,19 @@ def options(variant: Variant, config: Config) -> dict:
         out["io_type"] = variant.io_type
     if variant.kind == "onnxruntime_int8":
         out["calibration_method"] = variant.calibration_method
+        out["reduce_range"] = onnx_reduce_range()  # the host's: a cache shared between CPUs keeps both builds
+    if variant.kind == "openvino_int8":
+        from vsq.frameworks.keras.openvino_export import NNCF_OPTIONS
+
+        out["nncf"] = NNCF_OPTIONS
     return out
+
+
+def onnx_reduce_range() -> bool:
+    """quantize_static's reduce_range as ONNX Runtime advises for the host the file is built on."""
+    from vsq.util.cpu import host_cpu, needs_reduced_range
+
+    return needs_reduced_range(host_cpu())
 
 
 def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
@@ -101,7 +114,7 @@ def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config
         if variant.kind == "onnxruntime_float":
             return onnx_export.export_float(model, dest)
         if variant.kind == "onnxruntime_int8":
-            return onnx_export.export_int8(model, batches, dest, variant.calibration_method)
+            return onnx_export.export_int8(model, batches, dest, variant.calibration_method, onnx_reduce_range())
         if variant.kind == "openvino_float":
             return openvino_export.export_float(model, dest)
         return openvino_export.export_int8(model, batches, config.iteration_count, dest)
@@ -144,7 +157,7 @@ def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
     try:
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         _configure(converter, variant, batches)
-        with _quiet_converter():
+        with _quiet_converter(), to_devnull(1, 2):  # the MLIR converter's op counts
             data = converter.convert()
     except Exception as error:
         raise ExternalToolError("TensorFlow Lite converter", _action(variant), error) from None

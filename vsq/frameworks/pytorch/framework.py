@@ -83,6 +83,10 @@ class PyTorchFramework:
 
         return describe(model, config)
 
+    def describe_settings(self, config: Config) -> dict:
+        """A PyTorch model keeps no input shape: describe() runs it at input_tensor_size."""
+        return {"input_tensor_size": config.input_tensor_size}
+
     def check_matches(self, config: Config, info, num_classes: int) -> None:
         if info.num_outputs != num_classes:
             raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} classes "

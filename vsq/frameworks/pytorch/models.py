@@ -47,8 +47,22 @@ def load_pytorch_model(config: Config):
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
         raise config.error(KEY, f"{shown} does not fit the architecture {architecture.entry_point}: "
-                           f"{_first_line(error)}; give the weights saved from that architecture") from None
+                           f"{_mismatch(model.state_dict(), weights) or _first_line(error)}; give the weights saved "
+                           "from that architecture") from None
     return model.eval()
+
+
+def _mismatch(expected: dict, weights: dict) -> str:
+    """The first way a state_dict does not fit the architecture's, named by the architecture's keys (the file's
+    own names are not repeated: only counted)."""
+    for name, tensor in expected.items():
+        if name not in weights:
+            return f"the architecture's {name} is not in the file"
+        if tuple(weights[name].shape) != tuple(tensor.shape):
+            return (f"{name} has shape {tuple(weights[name].shape)} in the file and {tuple(tensor.shape)} in the "
+                    "architecture")
+    extra = sum(name not in expected for name in weights)
+    return f"the file has {extra} tensors the architecture does not" if extra else ""
 
 
 def describe(model, config: Config):
