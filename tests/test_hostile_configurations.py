@@ -120,3 +120,67 @@ def test_results_json_records_what_was_granted(project):
     recorded = json.loads(json.dumps(job.config.as_dict()))
     assert recorded["allow_unsafe_model_code"] is True
     assert recorded["preprocessing"]["max_image_pixels"] == 50_000_000
+
+
+def test_python_m_vsq_imports_nothing_from_the_working_folder(project):
+    """`python -m vsq` puts the working folder first on sys.path, and a nightly runs it in the configuration's
+    folder: a pull request's `email.py` (imported by importlib.metadata) or `numpy/` would run (issue 31.2)."""
+    ran = project / "ran"
+    (project / "email.py").write_text(f"open({str(ran)!r}, 'a').write('email ')\n")
+    (project / "numpy").mkdir()
+    (project / "numpy" / "__init__.py").write_text(f"open({str(ran)!r}, 'a').write('numpy ')\n")
+    config = tiny.write_config(project, evaluate_label_file="missing.json")  # refused at prepare, after the imports
+    done = vsq_run(project, config)
+    assert done.returncode == 4 and "missing.json" in done.stderr, done.stderr
+    assert not ran.exists(), ran.read_text()
+
+
+@pytest.mark.parametrize("entry_point", ["timm.evil:build", "timm:create_model", "torchvision.models:resnet18"])
+def test_a_look_alike_builder_package_in_the_working_folder_is_not_installed(project, monkeypatch, entry_point):
+    """A folder `timm/` (or `torchvision/models/`) without __init__.py is a namespace package: find_spec gives it
+    no origin, which vsq took for "not installed: allowed" (issue 31.2). The main venv has neither package."""
+    from vsq.frameworks.pytorch.architecture import resolve
+    from vsq.frameworks.pytorch.builders import needs_grant
+
+    package = entry_point.split(":")[0].split(".")[0]
+    ran = project / "ran"
+    code = f"open({str(ran)!r}, 'w').write('x')\ndef build(**kwargs):\n    raise SystemExit('x')\n"
+    (project / "timm").mkdir()
+    (project / "timm" / "evil.py").write_text(code)
+    (project / "torchvision" / "models").mkdir(parents=True)
+    (project / "torchvision" / "models" / "__init__.py").write_text(code.replace("build", "resnet18"))
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    why = needs_grant(entry_point)
+    if why is None:  # what a run does next with an allowed builder
+        with pytest.raises((SystemExit, Exception)):
+            resolve(entry_point, project)(num_classes=3)
+    assert not ran.exists()
+    assert why is not None and package in why, why
+
+
+def test_a_secret_file_given_as_labels_is_not_printed(project, tmp_path_factory):
+    """`"evaluate_label_file": "~/.docker/config.json"` printed the registry credential into the CI log (issue
+    31.4): a message names the key and the type of a value, never the value of a file vsq did not make."""
+    secret = tmp_path_factory.mktemp("home") / ".docker" / "config.json"
+    secret.parent.mkdir()
+    secret.write_text(json.dumps({"auths": {"ghcr.io": {"auth": "dXNlcjpnaHBfU0VDUkVU"}}, "token": "s3cr3t-value"}))
+    for other in ({"auths": 0, "token": "s3cr3t-value"}, {"auths": 0, "token": 0, "s": 73519}):
+        labels = secret.with_name(f"{len(other)}.json")
+        labels.write_text(json.dumps(other))
+        config = tiny.write_config(project, evaluate_label_file=str(labels))
+        done = vsq_run(project, config)
+        assert done.returncode == 4 and "evaluate_label_file" in done.stderr, done.stderr
+        assert "s3cr3t" not in done.stderr and "73519" not in done.stderr, done.stderr
+    config = tiny.write_config(project, evaluate_label_file=str(secret))
+    done = vsq_run(project, config)
+    assert done.returncode == 4 and "the id of 'auths' is an object" in done.stderr, done.stderr
+    assert "dXNlc" not in done.stderr and "ghcr" not in done.stderr and "s3cr3t" not in done.stderr
+
+
+def test_a_labels_file_of_too_many_classes_is_refused_before_any_folder_is_read(project):
+    labels = project / "evaluate" / "labels.json"
+    labels.write_text(json.dumps({f"class{i}": i for i in range(2001)}))
+    with pytest.raises(ConfigError) as caught:
+        prepare(tiny.write_config(project))
+    assert caught.value.key == "evaluate_label_file" and "2,001 classes, more than the 2,000" in str(caught.value)
