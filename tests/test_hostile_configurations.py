@@ -54,9 +54,10 @@ def test_pytest_refuses_it_too_with_exit_4(harness):
     assert not ran.exists()
 
 
-def test_the_command_line_grants_a_converter(project, tool):
-    script, ran = tool
-    config = tiny.write_config(project, imx500={"converter": "./tool.sh"})
+def test_the_command_line_grants_a_converter(project):
+    ran = project / "tool-ran"
+    script = hostile.program(project / "bin" / "imxconv-tf", ran)
+    config = tiny.write_config(project, imx500={"converter": "./bin/imxconv-tf"})
     assert prepare(config, Grants.given(imx500_converter=script)).imx500_converter == script
     assert prepare(config, Grants.given(environ={"VSQ_IMX500_CONVERTER": str(script)})).imx500_converter == script
     plain = tiny.write_config(project, name="plain.json", imx500={})  # the grant is every configuration's converter
@@ -184,3 +185,38 @@ def test_a_labels_file_of_too_many_classes_is_refused_before_any_folder_is_read(
     with pytest.raises(ConfigError) as caught:
         prepare(tiny.write_config(project))
     assert caught.value.key == "evaluate_label_file" and "2,001 classes, more than the 2,000" in str(caught.value)
+
+
+def test_a_granted_converter_serves_its_own_framework_only(project):
+    """$VSQ_IMX500_CONVERTER=.../imxconv-tf ran imxconv-tf on a PyTorch model's ONNX file, and every IMX500 check
+    failed with the converter's own error (issue 31.9): one grant per framework, told by the file's name."""
+    from vsq.configuration.config import load_config
+    from vsq.configuration.job import imx500_converter
+
+    ran = project / "ran"
+    tf, pt = (hostile.program(project / "bin" / name, ran) for name in ("imxconv-tf", "imxconv-pt"))
+    (project / "model.pt").write_bytes(b"weights")
+    keras = load_config(tiny.write_config(project, "keras.json", imx500={}))
+    pytorch = load_config(tiny.write_config(project, "pytorch.json", imx500={}, source_keras_model=None,
+                                            source_pytorch_model="model.pt",
+                                            pytorch_architecture={"entry_point": "torchvision.models:resnet18"}))
+    both = Grants.given(environ={"VSQ_IMX500_CONVERTER": f"{tf}:{pt}"})
+    assert (imx500_converter(keras, both), imx500_converter(pytorch, both)) == (tf, pt)
+    assert imx500_converter(pytorch, Grants.given(imx500_converter=[pt, tf])) == pt
+    with pytest.raises(ConfigError) as caught:
+        imx500_converter(pytorch, Grants.given(environ={"VSQ_IMX500_CONVERTER": str(tf)}))
+    assert caught.value.key == "imx500" and "a PyTorch model needs imxconv-pt; grant it too" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        imx500_converter(keras, Grants.given(imx500_converter=pt))
+    assert "a Keras model needs imxconv-tf" in str(caught.value)
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("given, words", [(["wrapper.sh"], "is named 'wrapper.sh'"),
+                                          (["a/imxconv-tf", "b/imxconv-tf"], "is one of two imxconv-tf granted")])
+def test_a_converter_grant_vsq_cannot_tell_apart_is_refused(project, given, words):
+    with pytest.raises(OptionError) as caught:
+        Grants.given(imx500_converter=[str(project / path) for path in given])
+    assert str(caught.value).startswith(f"--imx500-converter {project / given[-1]}: {words}"), str(caught.value)
+    done = vsq_run(project, tiny.write_config(project, imx500={}), *[f"--imx500-converter={project / p}" for p in given])
+    assert done.returncode == 4 and words in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
