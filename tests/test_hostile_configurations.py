@@ -220,3 +220,40 @@ def test_a_converter_grant_vsq_cannot_tell_apart_is_refused(project, given, word
     assert str(caught.value).startswith(f"--imx500-converter {project / given[-1]}: {words}"), str(caught.value)
     done = vsq_run(project, tiny.write_config(project, imx500={}), *[f"--imx500-converter={project / p}" for p in given])
     assert done.returncode == 4 and words in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+NAME = "cfg\x1b[2J\x01<b>x"
+
+
+def test_a_file_name_that_is_no_configuration_name_is_refused(project):
+    """Without a "name" key the name was the file name, unchecked: `cfg\\x1b[2J\\x01<b>x.json` sent an escape
+    sequence to the terminal and broke `--junit`'s XML (issue 31.10). One rule for every name."""
+    config = tiny.write_config(project, f"{NAME}.json")
+    with pytest.raises(ConfigError) as caught:
+        prepare(config)
+    assert caught.value.key == "name" and "holds a character other than letters, digits" in str(caught.value)
+    done = vsq_run(project, config, "--junit", project / "junit.xml")
+    assert done.returncode == 4 and "name: is not given, and the file name" in done.stderr, done.stderr
+    assert not any(char in done.stdout + done.stderr for char in "\x1b\x01")
+    assert prepare(tiny.write_config_dict(project, tiny.config_dict(name="fine"), f"{NAME}.json")).name == "fine"
+    for name in ("a" * 101, "x y"):
+        with pytest.raises(ConfigError) as caught:
+            prepare(tiny.write_config_dict(project, tiny.config_dict(name=name)))
+        assert caught.value.key == "name"
+
+
+def test_names_reach_junit_and_progress_lines_escaped():
+    """Names from elsewhere (a results.json, a failure) are escaped where they are written, whatever checked them."""
+    import io
+    import xml.etree.ElementTree as ET
+
+    from vsq.reporting.junit import checks_xml
+    from vsq.reporting.progress import progress
+
+    suite = ET.fromstring(checks_xml([], {NAME: "failed \x1b[31m"}))
+    assert suite.find(".//testcase").get("name") == "run[cfg[2J<b>x]"
+    log = io.StringIO()
+    with progress(False, total=2, desc=f"{NAME}: calibration", file=log) as bar:
+        bar.set_postfix_str("\x1b]0;title\x07")
+        bar.update(2)
+    assert "\x1b" not in log.getvalue() and "cfg\\x1b[2J\\x01<b>x: calibration: 2/2" in log.getvalue(), log.getvalue()
