@@ -17,12 +17,12 @@ Nothing here imports TensorFlow: a bad configuration is reported within the spec
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_error_reason: re-exported)
     MAX_DEPTH,
+    configuration_name,
     defaults,
     properties,
     read_checked,
@@ -277,7 +277,7 @@ def _build(file: Path, data: dict) -> Config:
         input_tensor_size=int(data["input_tensor_size"]),
         iteration_count=int(data["iteration_count"]),
         evaluate_image_extension=data["evaluate_image_extension"].lstrip("."),
-        name=_name(file, data),
+        name=configuration_name(file, data),
         file=file,
         seed=int(values["seed"]),
         target_platform=values["target_platform"],
@@ -294,18 +294,6 @@ def _build(file: Path, data: dict) -> Config:
         expected_top1=ExpectedTop1(**data["expected_top1"]) if "expected_top1" in data else None,
         raw=data,
     )
-
-
-def _name(file: Path, data: dict) -> str:
-    """The configuration's name: its "name" (checked by the schema), else its file name under the same rule: a
-    name reaches test ids, terminals, JUnit and HTML, and `cfg\x1b[2J.json` would clear a reviewer's screen."""
-    if "name" in data:
-        return data["name"]
-    spec = properties()["name"]
-    if len(file.stem) > spec["maxLength"] or not re.fullmatch(spec["pattern"], file.stem):
-        raise ConfigError(file, "name", f"is not given, and the file name {file.stem[:60]!r} cannot be the "
-                          f"configuration's name ({spec['errorMessage']}); add \"name\": \"...\" or rename the file")
-    return file.stem
 
 
 def _imx500(file: Path, written: dict) -> Imx500Check:

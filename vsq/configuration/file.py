@@ -17,6 +17,7 @@ import copy
 import difflib
 import json
 import math
+import re
 from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
@@ -248,6 +249,18 @@ def _check_known(file: Path, value: Any, spec: dict, path: tuple = ()) -> None:
 def _did_you_mean(key, allowed: list) -> str:
     close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
+
+
+def configuration_name(file: Path, data: dict) -> str:
+    """The configuration's name: its "name" (checked by the schema), else its file name under the same rule: a
+    name reaches test ids, terminals, JUnit and HTML, and `cfg\\x1b[2J.json` would clear a reviewer's screen."""
+    if "name" in data:
+        return data["name"]
+    spec = properties()["name"]
+    if len(file.stem) > spec["maxLength"] or not re.fullmatch(spec["pattern"], file.stem):
+        raise ConfigError(file, "name", f"is not given, and the file name {file.stem[:60]!r} cannot be the "
+                          f"configuration's name ({spec['errorMessage']}); add \"name\": \"...\" or rename the file")
+    return file.stem
 
 
 def _check_schema(file: Path, data: dict) -> None:
