@@ -121,7 +121,9 @@ class Round2:
         self.record("31.2 `email.py` beside the configuration, `python -m vsq run` there",
                     f"{self.said(*result)}; payload ran: {marker.exists()}")
         marker = self.work / "namespace-ran"
-        (root / "timm").mkdir()
+        root = self.work / "namespace"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "timm").mkdir(parents=True)
         (root / "timm" / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n"
                                                "def build(**kwargs):\n    raise SystemExit('x')\n")
         code = ("import sys\ntry:\n    from vsq.frameworks.pytorch.builders import needs_grant\nexcept ImportError:\n"
@@ -131,7 +133,7 @@ class Round2:
                 "None)\n")
         done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                               env={**self.env, "PYTHONPATH": f"{self.repo}{os.pathsep}{root}"}, timeout=120)
-        said = (done.stdout.strip() or done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")[:150]
+        said = (done.stdout.strip() or (done.stderr.strip().splitlines() or [""])[-1])[:150]
         self.record("31.2 `timm/evil.py` (no __init__.py), `timm.evil:build`, timm not installed (guard, then import)",
                     f"{said}; payload ran: {marker.exists()}")
 
