@@ -66,13 +66,13 @@ class Round2:
         root, config = self.torch_project(name, **overrides)
         return root, config, self._torch_record(attack, root, config, marker, limit, env)
 
-    def _torch_record(self, attack, root, config, marker=None, limit=0, env=None, extra=""):
+    def _torch_record(self, attack, root, config, marker=None, limit=0, env=None):
         code, out, err, seconds, peak = self.torch_vsq(root, "run", config, "--cache-dir", self.work / "cache-torch",
                                                       env=env, limit=limit)
         outcome = self.said(code, out, err, seconds) + (f", peak {peak} MiB" if peak else "")
         if marker is not None:
             outcome += f"; payload ran: {marker.exists()}"
-        self.record(attack, outcome + extra)
+        self.record(attack, outcome)
         return code, out, err
 
     # --- code without a grant (31.1-31.3) ---------------------------------------------------------------------
@@ -204,9 +204,11 @@ class Round2:
         converter = hostile.fake_converter(self.work / "bin-tf" / "imxconv-tf", 16)
         converter.write_text(converter.read_text().replace("#!/bin/sh\n", f"#!/bin/sh\necho \"$@\" >> {ran}\n", 1))
         root, config = self.torch_project("wrong-converter", imx500={})
-        self._torch_record("31.9 a PyTorch configuration, `VSQ_IMX500_CONVERTER=.../imxconv-tf`", root, config,
-                           env={"VSQ_IMX500_CONVERTER": str(converter)},
-                           extra=f"; imxconv-tf ran on an .onnx file: {'.onnx' in ran.read_text() if ran.exists() else False}")
+        code, out, err, seconds, _ = self.torch_vsq(root, "run", config, "--cache-dir", self.work / "cache-torch",
+                                                    env={"VSQ_IMX500_CONVERTER": str(converter)})
+        self.record("31.9 a PyTorch configuration, `VSQ_IMX500_CONVERTER=.../imxconv-tf`",
+                    f"{self.said(code, out, err, seconds)}; imxconv-tf ran on an .onnx file: "
+                    f"{'.onnx' in ran.read_text() if ran.exists() else False}")
 
     def file_name(self):
         import xml.etree.ElementTree as ET
