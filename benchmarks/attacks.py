@@ -1,5 +1,5 @@
-"""Every attack of issue 22, tried on a vsq checkout as an attacker would: hostile files made by hand (the helpers
-of tests/hostile.py), then the commands an operator runs (`python -m vsq run`, `python -m vsq report`), and what
+"""Every attack of issues 22 and 31 (the latter in benchmarks/attacks_round2.py), tried on a vsq checkout as an
+attacker would: hostile files made by hand (the helpers of tests/hostile.py), then the commands an operator runs (`python -m vsq run`, `python -m vsq report`), and what
 happened. Run it on two checkouts to compare them (README, "Security"):
 
     python benchmarks/attacks.py --repo /path/to/other/checkout --work-dir /tmp/attacks-main
@@ -27,11 +27,12 @@ sys.path.insert(0, str(HERE / "tests"))
 
 import hostile  # noqa: E402
 import tiny  # noqa: E402
+from attacks_round2 import GROUPS as ROUND2, Round2  # noqa: E402
 
 SCRIPT = "<script>alert(1)</script>"
 
 
-class Attacks:
+class Attacks(Round2):
     def __init__(self, repo: Path, work: Path):
         self.repo, self.work = repo, work
         self.env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONWARNINGS": "ignore", "TQDM_DISABLE": "1"}
@@ -456,7 +457,7 @@ def main() -> int:
 
 
 GROUPS = ("converter_in_configuration", "lambda_models", "guard_only", "images", "cache", "imx500_cache",
-          "links_in_outputs", "report", "workflow")
+          "links_in_outputs", "report", "workflow", *ROUND2)  # ROUND2: issue 31's, benchmarks/attacks_round2.py
 
 
 if __name__ == "__main__":

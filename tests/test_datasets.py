@@ -53,11 +53,11 @@ def test_class_names_with_spaces_and_non_ascii(project):
 
 
 LABEL_CASES = [
-    ("duplicate-id", '{"blue": 0, "green": 0, "red": 2}', "id 0 is given to 'blue', 'green'"),
+    ("duplicate-id", '{"blue": 0, "green": 0, "red": 2}', "'blue' and 'green' have the same id"),
     ("duplicate-name", '{"blue": 0, "blue": 1, "red": 2}', "class 'blue' appears twice"),
-    ("string-id", '{"blue": "0", "green": 1, "red": 2}', "the id of 'blue' is \"0\""),
+    ("string-id", '{"blue": "0", "green": 1, "red": 2}', "the id of 'blue' is a string"),
     ("float-id", '{"blue": 0.5, "green": 1, "red": 2}', "ids must be integers"),
-    ("gap", '{"blue": 0, "green": 1, "red": 3}', "ids must be exactly 0..2"),
+    ("gap", '{"blue": 0, "green": 1, "red": 3}', "ids must be exactly 0..2 for 3 classes; the id of 'red' is outside"),
     ("list", '["blue", "green", "red"]', "must be a non-empty object"),
     ("empty", "{}", "must be a non-empty object"),
     ("invalid-json", '{"blue": 0,', "is not valid JSON"),

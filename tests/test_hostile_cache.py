@@ -167,3 +167,19 @@ def test_an_imx500_result_naming_files_outside_its_entry_is_a_miss(tmp_path, nam
         (folder / RESULT_FILE).write_text(json.dumps(result))
     assert cache.get("imx500", "k", (RESULT_FILE, LOG_FILE), stored_problem) is None
     assert cache.refused[("imx500", "k")] == f"its result.json names {str(name)!r}, which is not a file of the entry"
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "\ud800" * 64, "", 7, None, ["a"], {"a": 1}, "0" * 10_000],
+                         ids=["non-ascii", "surrogates", "empty", "number", "null", "list", "object", "long"])
+def test_a_malformed_signature_is_a_miss_not_a_crash(tmp_path, signature):
+    """With $VSQ_CACHE_KEY, hmac.compare_digest raised TypeError on a signature that is not ASCII: the run
+    crashed instead of building the entry again (issue 31)."""
+    signed = Cache(tmp_path / "cache", secret=b"the nightly's key")
+    with signed.put("evaluation", "k") as folder:
+        (folder / "evaluation.npz").write_bytes(b"real predictions")
+    path = signed.entry("evaluation", "k") / MANIFEST
+    written = json.loads(path.read_text())
+    path.write_text(json.dumps({**written, "signature": signature}))
+    assert signed.get("evaluation", "k") is None
+    assert signed.refused[("evaluation", "k")] == "its manifest is not signed with $VSQ_CACHE_KEY"
+    assert not os.path.lexists(signed.entry("evaluation", "k"))

@@ -9,6 +9,7 @@ sensor is converted for real in a run of the suites: tests/test_imx500_suite.py.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -293,3 +294,19 @@ def test_unreadable_model_raises_with_the_converters_words(tmp_path):
     assert message.startswith("IMX500 converter failed while converting model_quantized.keras: exit code 1")
     assert "Failed to load the model" in message and message.endswith(f"converter log: {tmp_path / 'imx500.log'}")
     assert "Traceback" not in message
+
+
+def test_the_converter_gets_only_the_environment_it_needs(tmp_path, monkeypatch):
+    """A converter vsq runs got the whole environment, $VSQ_CACHE_KEY included (issue 31.8)."""
+    import hostile
+
+    fake = hostile.fake_converter(tmp_path / "bin" / "imxconv-tf", SIZE)
+    fake.write_text(fake.read_text().replace("#!/bin/sh\n", f"#!/bin/sh\nenv > {tmp_path / 'env.txt'}\n", 1))
+    monkeypatch.setenv("VSQ_CACHE_KEY", "the nightly's key")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_token")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    result = imx500.convert(fake, tmp_path / "model_quantized.keras", tmp_path / "imx500", True, tmp_path / "imx.log")
+    assert result.fits
+    seen = dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines() if "=" in line)
+    assert not {"VSQ_CACHE_KEY", "GITHUB_TOKEN", "PYTHONPATH"} & set(seen), sorted(seen)
+    assert seen["PATH"] == os.environ["PATH"] and seen["TMPDIR"].startswith(str(tmp_path))

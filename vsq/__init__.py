@@ -5,7 +5,16 @@ reported within the spec's 1.2 s UI response time. `vsq.run(config)` runs one co
 (vsq.api): the same work, cache and results.json as `pytest suites/ --config config`.
 """
 
-from vsq.util.versions import VSQ as __version__  # noqa: F401
+import os
+import sys
+
+# `python -m vsq` puts the working folder first on sys.path, before the standard library and site-packages; a
+# nightly runs it in the configuration's folder, where a pull request can add `email.py` or `numpy/` to stand in
+# for what vsq imports next. This runs before any of those imports (Python 3.11's -P does the same).
+if sys.argv[:1] == ["-m"] and sys.path and sys.path[0] == os.getcwd():
+    del sys.path[0]
+
+from vsq.util.versions import VSQ as __version__  # noqa: E402,F401
 
 
 def run(config, **options):

@@ -72,9 +72,10 @@ def add_grant_options(add) -> None:
     add("--allow-unsafe-model-code", action="append", default=[], metavar="NAME",
         help="let configuration NAME's model run the code stored in it (Lambda layers, TensorFlow calls outside pure "
         "tensor functions); repeat for several. Default: refused")
-    add("--imx500-converter", metavar="PATH",
-        help="the IMX500 converter to run (a regular executable file) for every configuration with an imx500 section. "
-        "Default: $VSQ_IMX500_CONVERTER, else .venv-imx500/bin/imxconv-tf of the checkout, else imxconv-tf on PATH")
+    add("--imx500-converter", action="append", default=[], metavar="PATH",
+        help="an IMX500 converter to run (a regular executable file named imxconv-tf for Keras models or imxconv-pt "
+        "for PyTorch models) for every configuration of its framework with an imx500 section; repeat for both. "
+        "Default: $VSQ_IMX500_CONVERTER (paths separated by ':'), else .venv-imx500/bin/ of the checkout, else PATH")
     add("--max-image-pixels", type=int, metavar="N",
         help="largest image, width x height, a configuration may decode (it may set a lower preprocessing."
         "max_image_pixels). Default: the schema's 40,000,000")

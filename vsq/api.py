@@ -18,7 +18,7 @@ from vsq.pipeline.results import RunResult
 def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
         baseline: str | os.PathLike | None = None, accept_baseline: bool = False,
         progress: bool | None = None, allow_unsafe_model_code: bool = False,
-        imx500_converter: str | os.PathLike | None = None, max_image_pixels: int | None = None) -> RunResult:
+        imx500_converter: str | os.PathLike | list | None = None, max_image_pixels: int | None = None) -> RunResult:
     """Run one configuration's pipeline: every check, results.json, the history line.
 
     cache_dir: the artifact cache (default: $VSQ_CACHE_DIR, else ~/.cache/vsq); use_cache=False builds
@@ -26,7 +26,8 @@ def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
     --accept-baseline; progress: bars on standard error (None: when it is a terminal).
     What the caller grants (the command line's --allow-unsafe-model-code, --imx500-converter, --max-image-pixels;
     vsq.configuration.grants): allow_unsafe_model_code lets the model run the code stored in it; imx500_converter
-    (default $VSQ_IMX500_CONVERTER) is the converter to run; max_image_pixels raises the image size limit.
+    (default $VSQ_IMX500_CONVERTER) is the converter to run, imxconv-tf or imxconv-pt (a list: one of each);
+    max_image_pixels raises the image size limit.
     Raises ConfigError (one line naming the file, the key and the fix) for a configuration that cannot run,
     VsqError when a step of the run fails (the tool's own message).
     """

@@ -4,6 +4,8 @@ architecture's builder, MCT's quantized model and its ONNX export agreeing, the 
 tests/test_pytorch.py runs this file with .venv-torch's pytest; the main venv has no torch."""
 
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -91,22 +93,26 @@ def test_an_architecture_file_runs_only_when_the_run_grants_it(project):
 
 def test_only_model_builders_run_without_the_grant(project, monkeypatch):
     """A configuration picks the callable and writes its arguments: `subprocess:run` would run anything."""
-    from vsq.frameworks.pytorch.architecture import check_builder, needs_grant, resolve
+    from vsq.frameworks.pytorch.architecture import resolve
+    from vsq.frameworks.pytorch.builders import check_builder, needs_grant
 
-    for entry_point in ("subprocess:run", "os:system", "torchvision.models:_utils", "net:build"):
+    for entry_point in ("subprocess:run", "os:system", "torchvision.models:_utils", "net:build", "timm.models:load_checkpoint",
+                        "vsq.frameworks.pytorch.architecture:resolve"):
         with pytest.raises(ConfigError) as caught:
             prepare(config(project, pytorch_architecture={"entry_point": entry_point, "arguments": {"args": ["id"]}}))
         assert caught.value.key == "pytorch_architecture.entry_point" and "--allow-unsafe-model-code" in str(caught.value)
     for entry_point in ("torchvision.models:mobilenet_v2", "timm:create_model", SEQUENTIAL):
         assert needs_grant(entry_point) is None
-    # A builder module's name may not bring another module's callable along (pathlib.Path is no model builder).
-    with pytest.raises(ValueError, match="not a model builder"):
-        check_builder(resolve("vsq.frameworks.pytorch.architecture:Path", project), "...:Path")
+    # A builder module's name may not bring another module's callable along, nor its own helpers.
+    for name in ("get_model", "get_weight", "list_models"):
+        with pytest.raises(ValueError, match="not a model builder"):
+            check_builder(resolve(f"torchvision.models:{name}", project), f"torchvision.models:{name}")
     # A package of the working folder (on sys.path with python -m) would stand in for an installed one.
     (project / "timm").mkdir()
     (project / "timm" / "__init__.py").write_text("raise SystemExit('shadow ran')\n")
     monkeypatch.chdir(project)
     monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delitem(sys.modules, "timm", raising=False)  # as in a new process: looked up on sys.path
     assert "not from the installed package" in needs_grant("timm:create_model")
 
 

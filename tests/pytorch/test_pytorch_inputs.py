@@ -34,5 +34,5 @@ def test_a_state_dict_that_does_not_fit_names_the_first_mismatching_key_and_both
     with pytest.raises(ConfigError) as caught:
         load_pytorch_model(prepare(config(project)).config)
     message = str(caught.value)
-    assert "0.weight has shape (4, 3, 1, 1) in the file and (3, 3, 1, 1) in the architecture" in message, message
+    assert "'0.weight' of shape (4, 3, 1, 1), the architecture (3, 3, 1, 1)" in message, message
     assert "\n" not in message and caught.value.key == "source_pytorch_model"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_error_reason: re-exported)
     MAX_DEPTH,
+    configuration_name,
     defaults,
     properties,
     read_checked,
@@ -276,7 +277,7 @@ def _build(file: Path, data: dict) -> Config:
         input_tensor_size=int(data["input_tensor_size"]),
         iteration_count=int(data["iteration_count"]),
         evaluate_image_extension=data["evaluate_image_extension"].lstrip("."),
-        name=data.get("name") or file.stem,
+        name=configuration_name(file, data),
         file=file,
         seed=int(values["seed"]),
         target_platform=values["target_platform"],

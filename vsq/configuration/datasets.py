@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from vsq.configuration.config import Config, value_error_reason
+from vsq.configuration.file import type_name
 
 CALIBRATION_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+# results.json keeps a classes x classes confusion matrix per model: 4 million counts each at 2,000 classes
+# (ImageNet has 1,000); a labels.json of a million classes would make a results.json of terabytes.
+MAX_CLASSES = 2000
 
 
 def natural_key(text: str) -> list:
@@ -96,27 +100,34 @@ def parse_labels(config: Config) -> dict[str, int]:
     if not isinstance(labels, dict) or not labels:
         raise config.error(key, f"{where} must be a non-empty object mapping class name to id, like "
                            "{\"daisy\": 0, \"roses\": 1}")
+    if len(labels) > MAX_CLASSES:
+        raise config.error(key, f"{where} lists {len(labels):,} classes, more than the {MAX_CLASSES:,} vsq evaluates "
+                           "(results.json keeps a confusion matrix of classes x classes per model)")
     unusable = [name for name in labels if not _is_folder_name(name)]
     if unusable:
-        raise config.error(key, f"{where}: class {unusable[0]!r} cannot name a folder of evaluate_image_dir: a "
+        raise config.error(key, f"{where}: class {_shown_name(unusable[0])} cannot name a folder of evaluate_image_dir: a "
                            "class name must not be empty, \".\" or \"..\", nor hold a path separator (/ or \\); "
                            "rename the class and its folder")
     bad = [name for name, value in labels.items() if isinstance(value, bool) or not isinstance(value, int)]
     if bad:
-        raise config.error(key, f"{where}: the id of {bad[0]!r} is {json.dumps(labels[bad[0]])}; ids must be "
-                           "integers 0..n-1")
+        raise config.error(key, f"{where}: the id of {_shown_name(bad[0])} is {type_name(labels[bad[0]])}; ids must "
+                           "be integers 0..n-1")
     by_id = Counter(labels.values())
     duplicated = sorted(i for i, n in by_id.items() if n > 1)
     if duplicated:
         names = sorted(name for name, value in labels.items() if value == duplicated[0])
-        raise config.error(key, f"{where}: id {duplicated[0]} is given to {', '.join(map(repr, names))}; "
-                           "each class needs its own id")
-    expected = set(range(len(labels)))
-    if set(labels.values()) != expected:
-        outside = sorted(set(labels.values()) - expected)
-        raise config.error(key, f"{where}: ids must be exactly 0..{len(labels) - 1} for {len(labels)} classes; "
-                           f"found {', '.join(map(str, outside[:5]))}; renumber them")
+        raise config.error(key, f"{where}: {' and '.join(map(_shown_name, names[:2]))} have the same id; each class "
+                           "needs its own id")
+    outside = [name for name, value in labels.items() if not 0 <= value < len(labels)]
+    if outside:
+        raise config.error(key, f"{where}: ids must be exactly 0..{len(labels) - 1} for {len(labels)} classes; the id "
+                           f"of {_shown_name(outside[0])} is outside; renumber them")
     return labels
+
+
+def _shown_name(name: str) -> str:
+    """A class name of labels.json in a message: a key of a file vsq did not make (its values are never shown)."""
+    return repr(name if len(name) <= 60 else name[:59] + "…")
 
 
 def _is_folder_name(name: str) -> bool:
@@ -128,7 +139,7 @@ def _no_duplicate_names(config: Config, pairs: list) -> dict:
     seen: dict = {}
     for name, value in pairs:
         if name in seen:
-            raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')}: class {name!r} "
+            raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')}: class {_shown_name(name)} "
                                "appears twice; keep one")
         seen[name] = value
     return seen
@@ -146,7 +157,7 @@ def scan_evaluation(config: Config) -> EvaluationSet:
                            + "; add it to labels.json or remove the folder")
     no_folder = [name for name in sorted(labels) if name not in folders]
     if no_folder:
-        raise config.error("evaluate_label_file", f"label {no_folder[0]!r} in {config.shown('evaluate_label_file')} "
+        raise config.error("evaluate_label_file", f"label {_shown_name(no_folder[0])} in {config.shown('evaluate_label_file')} "
                            f"has no folder {root / no_folder[0]}" + _more(no_folder)
                            + "; add its images or remove the label")
     class_names = tuple(sorted(labels, key=labels.get))

@@ -17,6 +17,7 @@ import copy
 import difflib
 import json
 import math
+import re
 from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
@@ -108,7 +109,7 @@ def _read(file: Path) -> dict:
         raise ConfigError(file, None, f"holds a value that cannot be read ({value_error_reason(error)}); write a "
                           "plain number or string there") from None
     if not isinstance(data, dict):
-        raise ConfigError(file, None, f"must hold an object of keys and values, not {_type_name(data)}")
+        raise ConfigError(file, None, f"must hold an object of keys and values, not {type_name(data)}")
     return data
 
 
@@ -184,7 +185,7 @@ def _check_values(file: Path, value: Any, path: tuple = ()) -> None:
     types (dates, binary, sets), keys that are not strings, and deep nesting."""
     key = ".".join(map(str, path)) or None
     if not isinstance(value, JSON_TYPES):
-        raise ConfigError(file, key, f"is {_type_name(value)}, which a configuration cannot hold; "
+        raise ConfigError(file, key, f"is {type_name(value)}, which a configuration cannot hold; "
                           "write it in quotes as a string, or as a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(file, key, f"{json.dumps(value)} is not a finite number (NaN, Infinity and numbers beyond "
@@ -195,7 +196,7 @@ def _check_values(file: Path, value: Any, path: tuple = ()) -> None:
         raise ConfigError(file, str(path[0]), _too_deep(""))
     for name, child in value.items() if isinstance(value, dict) else enumerate(value):
         if isinstance(value, dict) and not isinstance(name, str):
-            raise ConfigError(file, key, f"has the key {name!r}, which is {_type_name(name)}, not a string; "
+            raise ConfigError(file, key, f"has the key {name!r}, which is {type_name(name)}, not a string; "
                               "put it in quotes")
         _check_values(file, child, (*path, name))
 
@@ -255,6 +256,18 @@ def _did_you_mean(key, allowed: list) -> str:
     return f"did you mean {close[0]}?" if close else f"known keys: {', '.join(allowed)}"
 
 
+def configuration_name(file: Path, data: dict) -> str:
+    """The configuration's name: its "name" (checked by the schema), else its file name under the same rule: a
+    name reaches test ids, terminals, JUnit and HTML, and `cfg\\x1b[2J.json` would clear a reviewer's screen."""
+    if "name" in data:
+        return data["name"]
+    spec = properties()["name"]
+    if len(file.stem) > spec["maxLength"] or not re.fullmatch(spec["pattern"], file.stem):
+        raise ConfigError(file, "name", f"is not given, and the file name {file.stem[:60]!r} cannot be the "
+                          f"configuration's name ({spec['errorMessage']}); add \"name\": \"...\" or rename the file")
+    return file.stem
+
+
 def _check_schema(file: Path, data: dict) -> None:
     import jsonschema  # imported here so that `import vsq.configuration.config` stays light
 
@@ -274,7 +287,7 @@ def _explain(error) -> str:
     kind = error.validator
     if kind == "type":
         wanted = spec["type"] if isinstance(spec["type"], str) else " or ".join(spec["type"])
-        return f"{value} is {_type_name(error.instance)}; write {'an' if wanted[0] in 'aeiou' else 'a'} {wanted}"
+        return f"{value} is {type_name(error.instance)}; write {'an' if wanted[0] in 'aeiou' else 'a'} {wanted}"
     if kind in ("minimum", "exclusiveMinimum"):
         bound = ">=" if kind == "minimum" else ">"
         return f"{value} is too small; use a value {bound} {error.validator_value}"
@@ -303,6 +316,6 @@ def _explain(error) -> str:
     return f"{value}: {error.message}"
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     """'an integer', 'a string', ...; 'a YAML date' for what only YAML can hold (dates, !!binary, sets)."""
     return next((name for kind, name in TYPE_NAMES if isinstance(value, kind)), f"a YAML {type(value).__name__}")

@@ -13,8 +13,11 @@ file, a request, and only the trusted side grants it:
 
 A request without its grant stops the run before any work (exit code 4, one line naming the option). A grant
 holds without the request (the command line decides): --allow-unsafe-model-code NAME lets that configuration's
-model run its code, --imx500-converter is the converter of every configuration with an imx500 section, and
---max-image-pixels is the limit of every configuration that does not set a lower one.
+model run its code, --max-image-pixels is the limit of every configuration that does not set a lower one, and
+--imx500-converter grants one converter per framework, told by its file name (imxconv-tf reads Keras files,
+imxconv-pt ONNX files): repeat it, or list both in $VSQ_IMX500_CONVERTER separated by ":", for a run that mixes
+Keras and PyTorch configurations. A configuration whose framework's converter is not among the granted ones is
+refused at prepare: running the other kind fails every IMX500 check with the converter's own error.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ CONVERTER_VARIABLE = "VSQ_IMX500_CONVERTER"
 UNSAFE_OPTION = "--allow-unsafe-model-code"
 CONVERTER_OPTION = "--imx500-converter"
 PIXELS_OPTION = "--max-image-pixels"
+# Sony's converters by file name, and the models each reads (vsq.frameworks' `converter`).
+CONVERTER_KINDS = {"imxconv-tf": "Keras", "imxconv-pt": "PyTorch"}
 
 
 class OptionError(ConfigError):
@@ -44,23 +49,34 @@ class Grants:
 
     unsafe_model_code: frozenset[str] = frozenset()  # configuration names whose model may run its stored code
     unsafe_model_code_for_any: bool = False  # vsq.run(allow_unsafe_model_code=True): the one configuration it runs
-    imx500_converter: Path | None = None  # the converter of every configuration with an imx500 section
-    imx500_converter_origin: str = CONVERTER_OPTION  # where it came from, for messages
+    imx500_converters: tuple[Path, ...] = ()  # one per converter kind (imxconv-tf, imxconv-pt), told by the name
+    imx500_converter_origin: str = CONVERTER_OPTION  # where they came from, for messages
     max_image_pixels: int | None = None  # the limit's ceiling (None: the schema's default)
 
     @classmethod
     def given(cls, unsafe_model_code=(), imx500_converter=None, max_image_pixels: int | None = None,
               unsafe_model_code_for_any: bool = False, environ=None) -> "Grants":
-        """The grants of a command line or a call; the converter falls back to $VSQ_IMX500_CONVERTER."""
+        """The grants of a command line or a call; imx500_converter (a path or several) falls back to
+        $VSQ_IMX500_CONVERTER (paths separated by ":")."""
         origin = CONVERTER_OPTION
-        if not imx500_converter:
-            imx500_converter = (os.environ if environ is None else environ).get(CONVERTER_VARIABLE) or None
-            origin = CONVERTER_VARIABLE
+        if isinstance(imx500_converter, (str, os.PathLike)):
+            imx500_converter = [imx500_converter]
+        converters = [path for path in imx500_converter or () if path]
+        if not converters:
+            variable = (os.environ if environ is None else environ).get(CONVERTER_VARIABLE) or ""
+            converters, origin = [path for path in variable.split(os.pathsep) if path], CONVERTER_VARIABLE
+        converters = [Path(os.path.abspath(os.path.expanduser(path))) for path in converters]
+        for number, converter in enumerate(converters):
+            if converter.name not in CONVERTER_KINDS:
+                raise OptionError(f"{origin} {converter}", f"is named {converter.name!r}: vsq tells a converter by its "
+                                  f"name, {' or '.join(f'{n} ({k})' for n, k in CONVERTER_KINDS.items())}; give the "
+                                  "path of one of them (a wrapper script may take that name)")
+            if any(other.name == converter.name for other in converters[:number]):
+                raise OptionError(f"{origin} {converter}", f"is one of two {converter.name} granted; give one "
+                                  "converter of each kind")
         if max_image_pixels is not None and max_image_pixels < 1:
             raise OptionError(PIXELS_OPTION, f"{max_image_pixels} is not a number of pixels; give a positive integer")
-        return cls(frozenset(unsafe_model_code), unsafe_model_code_for_any,
-                   Path(os.path.abspath(os.path.expanduser(imx500_converter))) if imx500_converter else None, origin,
-                   max_image_pixels)
+        return cls(frozenset(unsafe_model_code), unsafe_model_code_for_any, tuple(converters), origin, max_image_pixels)
 
     def allows_unsafe_model_code(self, name: str) -> bool:
         return self.unsafe_model_code_for_any or name in self.unsafe_model_code
@@ -96,16 +112,25 @@ class Grants:
                                "vsq.run(..., max_image_pixels=...))")
         return ceiling if asked is None else asked
 
-    def imx500_converter_for(self, config) -> Path | None:
-        """The converter to run for a configuration with an imx500 section: the granted one, else None (vsq's
-        default: the checkout's .venv-imx500, else PATH); a converter path from the configuration alone is refused."""
-        if self.imx500_converter is not None:
-            return self.imx500_converter
+    def imx500_converter_for(self, config, executable: str) -> Path | None:
+        """The converter to run for a configuration with an imx500 section, whose framework needs `executable`:
+        the granted one of that name, else None (vsq's default: the checkout's .venv-imx500, else PATH) when none
+        is granted; ConfigError for a converter path from the configuration alone, or when only converters of
+        other kinds are granted."""
+        if self.imx500_converters:
+            granted = next((path for path in self.imx500_converters if path.name == executable), None)
+            if granted is None:
+                names = ", ".join(str(path) for path in self.imx500_converters)
+                raise config.error("imx500", f"{self.imx500_converter_origin} grants {names}, and a "
+                                   f"{CONVERTER_KINDS[executable]} model needs {executable}; grant it too "
+                                   f"({CONVERTER_OPTION} once per converter, or both in {CONVERTER_VARIABLE} "
+                                   "separated by \":\")")
+            return granted
         asked = config.imx500.converter
         if asked is not None:
             raise config.error("imx500.converter", f"{asked} is a program this configuration asks vsq to run, and a "
                                f"configuration cannot grant that itself; if you trust it, grant it on the command line: "
                                f"{CONVERTER_OPTION} {asked} (or {CONVERTER_VARIABLE}, or vsq.run(..., "
-                               "imx500_converter=...)), or remove imx500.converter to use the checkout's "
-                               ".venv-imx500/bin/imxconv-tf")
+                               f"imx500_converter=...)), or remove imx500.converter to use the checkout's "
+                               f".venv-imx500/bin/{executable}")
         return None

@@ -72,7 +72,7 @@ def imx500_converter(config: Config, grants: Grants = Grants()) -> Path | None:
     from vsq.tools import imx500
 
     executable = for_config(config).converter  # imxconv-tf for Keras files, imxconv-pt for ONNX files
-    granted = grants.imx500_converter_for(config)
+    granted = grants.imx500_converter_for(config, executable)
     if granted is not None:
         problem = imx500.not_runnable(granted, executable)
         if problem:

@@ -88,6 +88,14 @@ def _digest_of(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+def _same(signature, expected: str) -> bool:
+    """Whether a manifest's signature is the expected one, compared in constant time as bytes (compare_digest
+    raises TypeError on a string that is not ASCII); anything but a string is no signature."""
+    if not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def _plain_name(name) -> bool:
     return isinstance(name, str) and 0 < len(name) <= 255 and name not in (".", "..", MANIFEST) and \
         not any(character in name for character in "/\\\0")
@@ -173,8 +181,7 @@ class Cache:
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, dict) or (manifest.get("kind"), manifest.get("key")) != (kind, key):
             return "its manifest is not one of this kind and key"
-        if self.secret is not None and not hmac.compare_digest(str(manifest.get("signature")),
-                                                               self.signature(manifest) or ""):
+        if self.secret is not None and not _same(manifest.get("signature"), self.signature(manifest)):
             return f"its manifest is not signed with ${KEY_VARIABLE}"
         for name, listed in files.items():
             if not _plain_name(name):

@@ -19,7 +19,7 @@ def checks_xml(results: list, failures: dict[str, str]) -> bytes:
         for name, check in result.checks.items():
             base, bracket, item = name.partition("[")
             case_name = f"test_{base}[{result.name}{'-' + item[:-1] if bracket else ''}]"
-            case = ET.SubElement(suite, "testcase", classname=f"vsq.{result.name}", name=xml(case_name))
+            case = ET.SubElement(suite, "testcase", classname=xml(f"vsq.{result.name}"), name=xml(case_name))
             properties = ET.SubElement(case, "properties")
             for key, value in {"configuration": result.name, **check.figures}.items():
                 ET.SubElement(properties, "property", name=xml(key), value=xml(str(value)))
@@ -28,7 +28,7 @@ def checks_xml(results: list, failures: dict[str, str]) -> bytes:
                 failed += 1
             tests += 1
     for name, message in failures.items():
-        case = ET.SubElement(suite, "testcase", classname=f"vsq.{name}", name=f"run[{name}]")
+        case = ET.SubElement(suite, "testcase", classname=xml(f"vsq.{name}"), name=xml(f"run[{name}]"))
         ET.SubElement(case, "failure", message=xml(message)).text = xml(message)
         tests, failed = tests + 1, failed + 1
     suite.set("tests", str(tests))

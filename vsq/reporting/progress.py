@@ -11,11 +11,15 @@ import contextlib
 import sys
 import time
 
+from vsq.util.text import terminal
+
 LOG_INTERVAL_SECONDS = 15.0
 
 
 def progress(is_terminal: bool, **kwargs):
-    """A tqdm bar when standard error is a terminal, else a LineProgress (same calls)."""
+    """A tqdm bar when standard error is a terminal, else a LineProgress (same calls); its description holds
+    names from the configuration, shown without control characters."""
+    kwargs["desc"] = terminal(kwargs.get("desc", ""))
     if is_terminal:
         from tqdm import tqdm
 
@@ -41,7 +45,7 @@ class LineProgress:
             self._line()
 
     def set_postfix_str(self, text: str, refresh: bool = True) -> None:
-        self.postfix = text
+        self.postfix = terminal(text)
 
     def close(self) -> None:
         if not self.closed:
@@ -102,7 +106,7 @@ class Progress:
 
         def advance(postfix: str) -> None:
             with self.visible():
-                bar.set_postfix_str(postfix, refresh=False)
+                bar.set_postfix_str(terminal(postfix), refresh=False)
                 bar.update(1)
 
         try:

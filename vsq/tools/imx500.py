@@ -345,9 +345,15 @@ def convert(converter: Path, keras_file: Path, out_dir: Path, memory_report_only
     )
 
 
+# What the converter needs of vsq's environment: where programs are (its venv's Python, `java`), Java's home and
+# the user's, the locale. Nothing else: the environment holds the run's secrets ($VSQ_CACHE_KEY, CI tokens), and
+# Python path settings would make the converter's own Python import vsq's packages.
+CONVERTER_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "JAVA_HOME")
+
+
 def _converter_env(**extra) -> dict:
-    """Our environment without Python path settings: the converter runs its own venv's Python."""
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+    """The environment the converter runs with: CONVERTER_ENVIRONMENT's variables that are set, and `extra`."""
+    env = {key: os.environ[key] for key in CONVERTER_ENVIRONMENT if key in os.environ}
     env.update(extra)
     return env
 

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from vsq.configuration.config import Config, Variant
-from vsq.frameworks.pytorch.architecture import is_file, needs_grant
+from vsq.frameworks.pytorch.architecture import is_file
+from vsq.frameworks.pytorch.builders import needs_grant
 from vsq.pipeline.reference import PYTORCH_MODELS
 
 KEY = "source_pytorch_model"

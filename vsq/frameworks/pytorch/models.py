@@ -1,6 +1,7 @@
 """PyTorch model loading: the architecture's nn.Module filled from a state_dict read with
-torch.load(weights_only=True) (tensors only: a file that would unpickle code is refused), its interface
-checked by one forward pass, and its float predictor."""
+torch.load(weights_only=True) (tensors only: a file that would unpickle code is refused; both bounded before
+they are allocated: vsq.frameworks.pytorch.weights), its interface checked by one forward pass, and its float
+predictor."""
 
 from __future__ import annotations
 
@@ -9,60 +10,47 @@ from pathlib import Path
 import numpy as np
 
 from vsq.configuration.config import Config
-from vsq.frameworks.pytorch.architecture import check_builder, resolve
+from vsq.frameworks.pytorch.architecture import resolve
+from vsq.frameworks.pytorch.builders import builder_arguments, check_builder
+from vsq.frameworks.pytorch.weights import WeightsError, build_with, first_line, read_state_dict
 
 KEY = "source_pytorch_model"
 
 
 def load_pytorch_model(config: Config):
     """The float model in eval mode; ConfigError naming what is wrong (the weights, the architecture)."""
-    import torch
-
     shown = config.shown(KEY)
     try:
-        weights = torch.load(config.source_pytorch_model, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickled code (refused by weights_only), a truncated or foreign file
-        raise config.error(KEY, f"{shown} cannot be read as PyTorch weights with torch.load(weights_only=True): "
-                           f"{_first_line(error)}; save the model's state_dict: torch.save(model.state_dict(), "
+        weights = read_state_dict(config.source_pytorch_model)
+    except WeightsError as error:
+        raise config.error(KEY, f"{shown} {error}; save the model's state_dict: torch.save(model.state_dict(), "
                            "path)") from None
-    if isinstance(weights, dict) and isinstance(weights.get("state_dict"), dict):
-        weights = weights["state_dict"]  # a checkpoint that keeps its state_dict under that name
-    if not isinstance(weights, dict) or not all(isinstance(value, torch.Tensor) for value in weights.values()):
-        raise config.error(KEY, f"{shown} holds no state_dict (a mapping of names to tensors); save "
-                           "torch.save(model.state_dict(), path)")
-    architecture = config.pytorch_architecture
+    architecture, granted = config.pytorch_architecture, config.allow_unsafe_model_code
+    entry_point, arguments = architecture.entry_point, architecture.arguments
     try:
-        builder = resolve(architecture.entry_point, config.file.parent)
-        if not config.allow_unsafe_model_code:
-            check_builder(builder, architecture.entry_point)
-        model = builder(**architecture.arguments)
-    except Exception as error:
-        raise config.error("pytorch_architecture.entry_point", f"{architecture.entry_point} did not build the model: "
-                           f"{type(error).__name__}: {_first_line(error)}; check the entry point and its "
-                           "arguments") from None
-    if not isinstance(model, torch.nn.Module):
-        raise config.error("pytorch_architecture.entry_point", f"{architecture.entry_point} returned a "
-                           f"{type(model).__name__}, not a torch.nn.Module")
+        builder = resolve(entry_point, config.file.parent)
+        if not granted:
+            check_builder(builder, entry_point)
+    except (Exception, SystemExit) as error:  # a granted module's own sys.exit() too
+        raise _build_error(config, entry_point, error) from None
+    if not granted:
+        try:
+            arguments = builder_arguments(builder, entry_point, arguments)
+        except ValueError as error:
+            raise config.error("pytorch_architecture.arguments", str(error)) from None
     try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        raise config.error(KEY, f"{shown} does not fit the architecture {architecture.entry_point}: "
-                           f"{_mismatch(model.state_dict(), weights) or _first_line(error)}; give the weights saved "
-                           "from that architecture") from None
+        model = build_with(builder, arguments, weights)
+    except WeightsError as error:
+        raise config.error(KEY, f"{shown} does not fit the architecture {entry_point}: {error}; give the weights "
+                           "saved from that architecture") from None
+    except (Exception, SystemExit) as error:
+        raise _build_error(config, entry_point, error) from None
     return model.eval()
 
 
-def _mismatch(expected: dict, weights: dict) -> str:
-    """The first way a state_dict does not fit the architecture's, named by the architecture's keys (the file's
-    own names are not repeated: only counted)."""
-    for name, tensor in expected.items():
-        if name not in weights:
-            return f"the architecture's {name} is not in the file"
-        if tuple(weights[name].shape) != tuple(tensor.shape):
-            return (f"{name} has shape {tuple(weights[name].shape)} in the file and {tuple(tensor.shape)} in the "
-                    "architecture")
-    extra = sum(name not in expected for name in weights)
-    return f"the file has {extra} tensors the architecture does not" if extra else ""
+def _build_error(config: Config, entry_point: str, error: Exception):
+    return config.error("pytorch_architecture.entry_point", f"{entry_point} did not build the model: "
+                        f"{type(error).__name__}: {first_line(error)}; check the entry point and its arguments")
 
 
 def describe(model, config: Config):
@@ -78,7 +66,7 @@ def describe(model, config: Config):
             output = model(torch.zeros(1, 3, size, size))
     except Exception as error:
         raise config.error("input_tensor_size", f"{size}: the model does not take 3x{size}x{size} images "
-                           f"({config.shown(KEY)}): {type(error).__name__}: {_first_line(error)}; set "
+                           f"({config.shown(KEY)}): {type(error).__name__}: {first_line(error)}; set "
                            "input_tensor_size to the size the model was built for") from None
     if not isinstance(output, torch.Tensor) or output.dim() != 2:
         raise config.error(KEY, f"{config.shown(KEY)}: the model gives {_shape_of(output)}, not one score per "
@@ -111,10 +99,6 @@ def nchw(batches):
 
 def _shape_of(output) -> str:
     return f"a {type(output).__name__}" if not hasattr(output, "shape") else f"shape {tuple(output.shape)}"
-
-
-def _first_line(error: BaseException) -> str:
-    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
 
 
 def weights_path(config: Config) -> Path:
