@@ -29,7 +29,7 @@ def _cases(junit_file) -> dict:
     return out
 
 
-def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, tiny_model):
+def test_a_model_that_fits_passes_the_second_run_converts_nothing_and_a_lower_limit_fails_it(harness, tiny_model):
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), imx500={})
 
@@ -51,6 +51,21 @@ def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, t
     assert again["imx500"]["cache"] == "hit" and again["cache"]["IMX500 conversion"] == "hit"
     assert {key: again["imx500"][key] for key in ("memory_usage_bytes", "fits", "files")} == \
         {key: section[key] for key in ("memory_usage_bytes", "fits", "files")}
+
+    # The same model under a max_memory_utilization below what it uses: it fits the sensor, not the configuration
+    # (the conversion is the cached one: the limit is a verdict on the converter's figures, not an input to it).
+    limit = section["utilization_percent"] / 2
+    strict = tiny.write_config(harness.path, "strict.json", source_keras_model=str(tiny_model),
+                               imx500={"max_memory_utilization": limit}, evaluate_result_dir="strict-results")
+    third = run_suites(harness, strict, extra=["--junitxml=third.xml"])
+    assert third.ret == pytest.ExitCode.TESTS_FAILED, third.stdout.str()[-3000:]
+    failed = {name: message for name, message in _cases(harness.path / "third.xml").items() if message}
+    assert list(failed) == ["test_imx500_fits_in_memory"], failed
+    used = f"{section['memory_usage_bytes'] / 2**20:.2f} MB of 8.00 MB"
+    assert failed["test_imx500_fits_in_memory"].startswith(
+        f"strict: model_quantized.keras uses {section['utilization_percent']:g} % of the IMX500's memory ({used}); "
+        f"imx500.max_memory_utilization is {limit:g} %"), failed
+    assert json.loads((harness.path / "strict-results" / "results.json").read_text())["imx500"]["cache"] == "hit"
 
 
 BIG_SIZE = 256
