@@ -46,14 +46,14 @@ def write_flipping_project(root: Path, model: Path, name: str = "configuration.j
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, tiny_model):
+def two_runs(tmp_path_factory, tiny_model, shared_cache):
     """results.json of one real run of the harness on two tiny projects with the same calibration images, one
     cache: "flipping" (near-tie images added to its evaluation set) and "steady" (the plain tiny project)."""
     root = tmp_path_factory.mktemp("gallery")
     flipping = write_flipping_project(root / "flipping", tiny_model, "flipping.json")
     tiny.write_data(root / "steady")
     steady = tiny.write_config(root / "steady", "steady.json", source_keras_model=str(tiny_model))
-    return _results_of_a_run(root, flipping, steady)
+    return _results_of_a_run(shared_cache, flipping, steady)
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +66,15 @@ def steady_run(two_runs):
     return two_runs["steady"]
 
 
-def _results_of_a_run(root: Path, *configs: Path) -> dict:
-    """`pytest suites/ --config ...` in the repository, with a cache of its own; each folder's results.json."""
+def _results_of_a_run(cache: Path, *configs: Path) -> dict:
+    """`pytest suites/ --config ...` in the repository with that cache; each folder's results.json."""
     import subprocess
     import sys
 
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider",
                            *[arg for config in configs for arg in ("--config", str(config))],
-                           f"--vsq-cache-dir={root / 'cache'}"], cwd=repo, capture_output=True, text=True, timeout=600)
+                           f"--vsq-cache-dir={cache}"], cwd=repo, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {config.parent.name: json.loads((config.parent / "results" / "results.json").read_text())
             for config in configs}
