@@ -1,7 +1,9 @@
-"""README's claims about the library face, each with a test (issue 37): RunResult.flipped() and use_cache=False."""
+"""README's claims about the library face, each with a test (issue 37): RunResult.flipped() and use_cache=False, and
+no TensorFlow while the configurations are checked."""
 
 import pytest
 
+import tiny
 from test_gallery import write_flipping_project
 
 pytestmark = pytest.mark.slow
@@ -23,3 +25,19 @@ def test_flipped_lists_the_images_the_quantized_file_classifies_differently_and_
     rebuilt = vsq.run(config, cache_dir=shared_cache, use_cache=False, progress=False)
     assert set(rebuilt.document["cache"].values()) == {"built"}, rebuilt.document["cache"]
     assert rebuilt.flipped() == flipped  # seeded and sorted: building again flips the same images
+
+
+def test_checking_a_configuration_imports_no_tensorflow(tmp_path, tiny_model):
+    """README: every configuration is checked before anything heavy starts, without importing TensorFlow; a call
+    of prepare() on a real Keras project (its model file, images and labels.json checked), not only the import."""
+    import subprocess
+    import sys
+
+    tiny.write_data(tmp_path)
+    config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model))
+    script = ("import sys; from vsq.configuration.job import prepare; job = prepare(sys.argv[1]); "
+              "print(len(job.calibration_images), sorted(m for m in ('tensorflow', 'keras', 'model_compression_toolkit')"
+              " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split(maxsplit=1) == ["36", "[]\n"], done.stdout
