@@ -32,6 +32,19 @@ def tiny_model(tmp_path_factory) -> Path:
     return tiny.write_model(tmp_path_factory.mktemp("model") / "model.h5")
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One artifact cache for the whole test run, shared by both xdist workers (the cache takes concurrent
+    builders: tests/test_cache.py), for tests that only read what is built: the tiny projects' builds are made
+    once. Tests that count builds or touch cache files keep a cache of their own."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # under xdist: this run's folder
+    (root / "shared-cache").mkdir(exist_ok=True)
+    return root / "shared-cache"
+
+
 @pytest.fixture
 def harness(pytester):
     """A pytester folder holding a copy of the harness (conftest, fixtures, suites, pytest.ini)."""

@@ -99,8 +99,21 @@ def keys(project, **overrides):
     }
 
 
-def test_same_inputs_same_keys(project):
-    assert keys(project) == keys(project)
+def test_same_inputs_same_keys_in_other_processes(project):
+    """The keys of one project computed here and in two processes with other hash seeds (a key that rests on
+    set or dict order, id() or hash() of a str differs between them)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = keys(project)
+    script = ("import json, sys; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
+              "from test_cache import keys; print(json.dumps(keys(Path(sys.argv[1]))))")
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", script, str(project), str(Path(__file__).parent)],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.splitlines()[-1]) == here, seed
 
 
 def test_thresholds_and_outputs_do_not_matter(project):

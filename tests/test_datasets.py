@@ -133,7 +133,7 @@ def test_symbolic_link_inside_a_tree_refused(project):
         scan_calibration(config_of(project))
 
 
-def test_prepare_checks_everything_before_heavy_work(project):
+def test_prepare_finds_every_calibration_image_and_every_class(project):
     job = prepare(tiny.write_config(project))
     assert len(job.calibration_images) == 36 and job.evaluation_set.num_classes == 3
 

@@ -36,43 +36,48 @@ def write_flipping_images(root: Path, seed: int = 5) -> None:
                 root / "evaluate" / "images" / folder / f"tie_{i}.JPEG")
 
 
-def write_flipping_project(root: Path, model: Path) -> Path:
+def write_flipping_project(root: Path, model: Path, name: str = "configuration.json") -> Path:
     """A tiny project whose model_quantized.tflite flips more than 24 images; thresholds wide enough
     that the run passes (the gallery, not the gate, is under test)."""
     tiny.write_data(root)
     write_flipping_images(root)
-    return tiny.write_config(root, source_keras_model=str(model),
+    return tiny.write_config(root, name, source_keras_model=str(model),
                              thresholds={"max_top1_drop": 100, "max_float_top1_drop": 100})
 
 
 @pytest.fixture(scope="module")
-def flipping_run(tmp_path_factory, tiny_model):
-    """results.json of one real run of the harness on the flipping project."""
-
-    root = tmp_path_factory.mktemp("flipping")
-    return _results_of_a_run(root, write_flipping_project(root, tiny_model))
+def two_runs(tmp_path_factory, tiny_model, shared_cache):
+    """results.json of one real run of the harness on two tiny projects with the same calibration images, one
+    cache: "flipping" (near-tie images added to its evaluation set) and "steady" (the plain tiny project)."""
+    root = tmp_path_factory.mktemp("gallery")
+    flipping = write_flipping_project(root / "flipping", tiny_model, "flipping.json")
+    tiny.write_data(root / "steady")
+    steady = tiny.write_config(root / "steady", "steady.json", source_keras_model=str(tiny_model))
+    return _results_of_a_run(shared_cache, flipping, steady)
 
 
 @pytest.fixture(scope="module")
-def steady_run(tmp_path_factory, tiny_model):
-    """results.json of a real run on the plain tiny project (no image flips)."""
-
-    root = tmp_path_factory.mktemp("steady")
-    tiny.write_data(root)
-    return _results_of_a_run(root, tiny.write_config(root, source_keras_model=str(tiny_model)))
+def flipping_run(two_runs):
+    return two_runs["flipping"]
 
 
-def _results_of_a_run(root: Path, config: Path) -> dict:
-    """`pytest suites/ --config config` in the repository, with a cache of its own; its results.json."""
+@pytest.fixture(scope="module")
+def steady_run(two_runs):
+    return two_runs["steady"]
+
+
+def _results_of_a_run(cache: Path, *configs: Path) -> dict:
+    """`pytest suites/ --config ...` in the repository with that cache; each folder's results.json."""
     import subprocess
     import sys
 
     repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--config", str(config), "-q",
-                           "-p", "no:cacheprovider", f"--vsq-cache-dir={root / 'cache'}"],
-                          cwd=repo, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider",
+                           *[arg for config in configs for arg in ("--config", str(config))],
+                           f"--vsq-cache-dir={cache}"], cwd=repo, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((root / "results" / "results.json").read_text())
+    return {config.parent.name: json.loads((config.parent / "results" / "results.json").read_text())
+            for config in configs}
 
 
 def images_of(document: dict) -> list[Path]:

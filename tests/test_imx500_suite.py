@@ -1,7 +1,7 @@
 """suites/test_imx500.py end to end: the real IMX500 converter in a real pytest run of the suites.
 
-A tiny model converts and fits (and the second run converts nothing); a model of ~9.2 M weights does
-not fit and fails one check with the converter's figures, never a Java stack trace.
+A tiny model converts and fits (and the second run converts nothing); a model whose activations need more than
+the sensor's 8 MB does not fit and fails one check with the converter's figures, never a Java stack trace.
 """
 
 import json
@@ -29,7 +29,7 @@ def _cases(junit_file) -> dict:
     return out
 
 
-def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, tiny_model):
+def test_a_model_that_fits_passes_the_second_run_converts_nothing_and_a_lower_limit_fails_it(harness, tiny_model):
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), imx500={})
 
@@ -52,19 +52,34 @@ def test_a_model_that_fits_passes_and_the_second_run_converts_nothing(harness, t
     assert {key: again["imx500"][key] for key in ("memory_usage_bytes", "fits", "files")} == \
         {key: section[key] for key in ("memory_usage_bytes", "fits", "files")}
 
+    # The same model under a max_memory_utilization below what it uses: it fits the sensor, not the configuration
+    # (the conversion is the cached one: the limit is a verdict on the converter's figures, not an input to it).
+    limit = section["utilization_percent"] / 2
+    strict = tiny.write_config(harness.path, "strict.json", source_keras_model=str(tiny_model),
+                               imx500={"max_memory_utilization": limit}, evaluate_result_dir="strict-results")
+    third = run_suites(harness, strict, extra=["--junitxml=third.xml"])
+    assert third.ret == pytest.ExitCode.TESTS_FAILED, third.stdout.str()[-3000:]
+    failed = {name: message for name, message in _cases(harness.path / "third.xml").items() if message}
+    assert list(failed) == ["test_imx500_fits_in_memory"], failed
+    used = f"{section['memory_usage_bytes'] / 2**20:.2f} MB of 8.00 MB"
+    assert failed["test_imx500_fits_in_memory"].startswith(
+        f"strict: model_quantized.keras uses {section['utilization_percent']:g} % of the IMX500's memory ({used}); "
+        f"imx500.max_memory_utilization is {limit:g} %"), failed
+    assert json.loads((harness.path / "strict-results" / "results.json").read_text())["imx500"]["cache"] == "hit"
 
-BIG_SIZE = 32
+
+BIG_SIZE = 256
 
 
 def _too_large_model(path):
-    """Flatten(16x16x8) -> Dense(4500): ~9.2 M weights, ~9.2 MB in int8, more than the sensor's 8 MB
-    (a Dense has at most 8,192 outputs on the IMX500, so the weights go in by width)."""
+    """Conv2D(64, 1) at 256x256 -> pooling -> Dense: its 256x256x64 activation puts the converter's memory report at
+    8.20 MB (runtime memory 8.19 MB) of the sensor's 8 MB, with a few hundred weights and three layers (millions of
+    weights, the other way over the limit, take minutes to quantize and convert)."""
     import tensorflow as tf
 
     layers = tf.keras.layers
     inputs = tf.keras.Input((BIG_SIZE, BIG_SIZE, 3))
-    x = layers.Flatten()(layers.Conv2D(8, 3, strides=2, padding="same")(inputs))
-    x = layers.Dense(4500)(x)
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(64, 1)(inputs))
     model = tf.keras.Model(inputs, layers.Dense(len(tiny.CLASSES), activation="softmax")(x))
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.02, w.shape).astype(np.float32) for w in model.get_weights()])
@@ -89,18 +104,20 @@ def test_a_model_that_does_not_fit_fails_with_the_converters_figures(harness):
                                                                      "test_imx500_input_has_the_configured_size"]
     assert cases["test_imx500_converts"] is None  # it converted; it does not fit
     message = cases["test_imx500_fits_in_memory"]
-    assert message.startswith("configuration: model_quantized.keras does not fit on the IMX500: needs 9."), message
-    assert "of 8.00 MB (1" in message and "mct_mixed_precision" in message
+    section = json.loads((harness.path / "results" / "results.json").read_text())["imx500"]
+    assert section["fits"] is False and section["exit_code"] == 1 and section["utilization_percent"] > 100
+    assert section["memory_usage_bytes"] > section["memory_available_bytes"] == 8388480
+    needs = f"{section['memory_usage_bytes'] / 2**20:.2f}"  # the report's bytes, in the converter's binary MB
+    assert message.startswith(f"configuration: model_quantized.keras does not fit on the IMX500: needs {needs} MB "
+                              f"of 8.00 MB ({section['utilization_percent']:g} %)"), message
+    assert "mct_mixed_precision" in message
     assert f"converter log: {harness.path / 'output' / 'imx500_converter.log'}" in message
     assert "\n" not in message and len(message) < 400
     log = (harness.path / "output" / "imx500_converter.log").read_text()
     assert "Not enough memory" in log
     report = result.stdout.str()
     assert not any(trace in report for trace in JAVA_TRACES), [t for t in JAVA_TRACES if t in report]
-    section = json.loads((harness.path / "results" / "results.json").read_text())["imx500"]
-    assert section["fits"] is False and section["exit_code"] == 1 and section["utilization_percent"] > 100
-    assert section["memory_usage_bytes"] > section["memory_available_bytes"] == 8388480
-    assert "Not enough memory, available: 8.00MB , required: 9." in section["error"]
+    assert f"Not enough memory, available: 8.00MB , required: {needs}MB" in section["error"]
     assert "\n" not in section["error"] and not any(trace in section["error"] for trace in JAVA_TRACES)
     assert section["files"] == ["model_quantized_MemoryReport.json"] and section["input_shape"] is None
 

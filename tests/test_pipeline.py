@@ -53,30 +53,46 @@ def pytest_run(folder: Path, *args) -> subprocess.CompletedProcess:
                           cwd=folder, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("example", ["configuration.json", "examples/variants.json"])
-def test_pytest_the_command_and_the_library_give_the_same_figures_and_verdicts(tmp_path, example):
+EXAMPLES = ("configuration.json", "examples/variants.json")  # same model and images: one build serves both
+
+
+def test_pytest_the_command_and_the_library_give_the_same_figures_and_verdicts(tmp_path):
+    """Both examples in each face, one cache: the reference models are built once for the two configurations."""
     cache = tmp_path / "cache"
-    by_pytest = relocated(REPO / example, tmp_path / "pytest")
-    suites = pytest_run(tmp_path, "--config", by_pytest, f"--vsq-cache-dir={cache}")
+
+    def face(name):
+        return [relocated(REPO / example, tmp_path / name / Path(example).stem) for example in EXAMPLES]
+
+    by_pytest = face("pytest")
+    suites = pytest_run(tmp_path, *[arg for config in by_pytest for arg in ("--config", config)],
+                        f"--vsq-cache-dir={cache}")
     assert suites.returncode == 0, suites.stdout[-3000:]
-    by_command = relocated(REPO / example, tmp_path / "command")
-    done = subprocess.run([sys.executable, "-m", "vsq", "run", str(by_command), "--cache-dir", str(cache),
+    by_command = face("command")
+    done = subprocess.run([sys.executable, "-m", "vsq", "run", *map(str, by_command), "--cache-dir", str(cache),
                            "--junit", str(tmp_path / "junit.xml")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     import vsq
 
-    by_library = vsq.run(relocated(REPO / example, tmp_path / "library"), cache_dir=cache, progress=False)
+    by_library = [vsq.run(config, cache_dir=cache, progress=False) for config in face("library")]
 
-    documents = [results.read(config.parent / "results" / "results.json") for config in (by_pytest, by_command)]
-    assert essentials(documents[0]) == essentials(documents[1]) == essentials(by_library.document)
-    assert by_library.verdict == "PASS" and by_library.failures() == {}
-    assert by_library.top1["keras"] == documents[0]["top_1_accuracy_keras"]
-    assert "<table" in by_library._repr_html_() and "vsq-chart" in by_library._repr_html_()
-    assert set(by_library.document["cache"].values()) == {"hit"}  # the third face built nothing
+    documents = {face: [results.read(config.parent / "results" / "results.json") for config in configs]
+                 for face, configs in (("pytest", by_pytest), ("command", by_command))}
+    for index, library in enumerate(by_library):
+        pytest_document, command_document = documents["pytest"][index], documents["command"][index]
+        assert essentials(pytest_document) == essentials(command_document) == essentials(library.document)
+        assert library.verdict == "PASS" and library.failures() == {}
+        assert library.top1["keras"] == pytest_document["top_1_accuracy_keras"]
+        assert "<table" in library._repr_html_() and "vsq-chart" in library._repr_html_()
+        assert set(library.document["cache"].values()) == {"hit"}  # the third face built nothing
+    # The two examples share their reference models: the second configuration of a face built none of them again.
+    first, second = (document["cache"] for document in documents["pytest"])
+    assert first.get("model_quantized.tflite") and \
+        not any(first[what] == second[what] == "built" for what in first.keys() & second.keys()), (first, second)
     lines = done.stdout.splitlines()
-    assert lines[0] == "== vsq: Top-1 accuracy ==" and lines[3].split()[-1] == "PASS"  # header, rule, the row
+    assert lines[0] == "== vsq: Top-1 accuracy ==" and [line.split()[-1] for line in lines[3:5]] == ["PASS", "PASS"]
     cases = list(ET.parse(tmp_path / "junit.xml").iter("testcase"))
-    assert len(cases) == len(documents[1]["checks"]) and not any(case.find("failure") is not None for case in cases)
+    assert len(cases) == sum(len(document["checks"]) for document in documents["command"])
+    assert not any(case.find("failure") is not None for case in cases)
 
 
 def test_a_variant_that_builds_but_cannot_be_loaded_fails_only_its_own_checks(harness, tiny_model):

@@ -45,7 +45,7 @@ def test_model_that_does_not_match_stops_before_quantization(harness, tiny_model
 
 
 @pytest.mark.slow
-def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model):
+def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model, shared_cache):
     good, strict = harness.path / "good", harness.path / "strict"
     tiny.write_data(good)
     tiny.write_data(strict, mislabelled=3)  # 33 of 36 right: Top-1 0.9167
@@ -54,7 +54,7 @@ def test_gate_passes_one_configuration_and_fails_another(harness, tiny_model):
         tiny.write_config(strict, name="strict.json", source_keras_model=str(tiny_model),
                           thresholds={"min_top1": 0.95}),
     ]
-    result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml"])
+    result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml"], cache=shared_cache)
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     outcomes = result.parseoutcomes()

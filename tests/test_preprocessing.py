@@ -106,8 +106,6 @@ def test_square_mode_is_the_decoder_vsq_had(tmp_path, resize):
     Image.fromarray(rng.integers(0, 256, (23, 37, 3), dtype=np.uint8)).save(path)
     expected = decode_as_before(path, 16, resize)
     assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)
-    assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)  # vsq.images still gives the same
-    assert np.array_equal(Preprocessing(16, resize).decode(path).pixels, expected)
 
 
 def test_square_is_the_default():

@@ -19,10 +19,10 @@ def run(harness, *args, cache=None):
     return harness.runpytest_subprocess("suites/", f"--vsq-cache-dir={cache or harness.path / 'cache'}", *args)
 
 
-@pytest.fixture(scope="module")
-def warm_cache(tmp_path_factory):
-    """One artifact cache for this module: the tiny projects are identical, so only the first run builds."""
-    return tmp_path_factory.mktemp("cache")
+@pytest.fixture
+def warm_cache(shared_cache):
+    """The session's shared cache: the tiny projects are identical, so only the first run builds."""
+    return shared_cache
 
 
 @pytest.fixture

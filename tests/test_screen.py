@@ -329,4 +329,6 @@ def test_expected_top1_is_judged_under_the_decision_rule(rule, inconclusive, int
                                thresholds=Thresholds(decision_rule=rule, inconclusive=inconclusive)))
     check = float_top1_meets_expected(pipeline)
     assert (check.verdict, check.ok) == (verdict, passes), check.message
-    assert check.message.startswith("c: ") and "expected_top1 0.9000 less 2 points (0.8800)" in check.message or passes
+    assert check.message.startswith("c: ") and "expected_top1 0.9000 less 2 points (0.8800)" in check.message, \
+        check.message  # every row: a passing check's message is what its test would say had it failed
+    assert ("INCONCLUSIVE: " in check.message) == (verdict == "INCONCLUSIVE"), check.message

@@ -66,13 +66,13 @@ def test_every_check_fails_with_a_short_message_naming_the_configuration(harness
         assert "; lowest SQNR: " in failures[name][0], f"{name}: no per-layer explanation: {failures[name][0]}"
 
 
-def test_skipped_unreadable_images_are_accounted_for(harness, tiny_model):
+def test_skipped_unreadable_images_are_accounted_for(harness, tiny_model, shared_cache):
     tiny.write_data(harness.path)
     broken = harness.path / "evaluate" / "images" / "red" / "red_0.JPEG"
     broken.write_bytes(broken.read_bytes()[:200])  # a truncated JPEG
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), unreadable_images="skip")
 
-    result = run_suites(harness, config, extra=["-v"])
+    result = run_suites(harness, config, extra=["-v"], cache=shared_cache)
 
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(["*test_every_evaluation_image_was_evaluated*PASSED*"])

@@ -213,6 +213,8 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     assert {"test_variant_file_written", "test_variant_top1_drop_within_threshold",
             "test_no_drop_against_baseline"} <= checks["tf_float16"]
     assert "test_full_integer_input_and_output_types" not in checks["tf_float16"]
+    assert {"test_variant_file_written", "test_variant_weights_stored_as_its_kind", "test_variant_top1_drop_within_"
+            "threshold", "test_variant_top1_above_minimum"} <= checks["mp_too_small"]  # each fails below
     for name, case in variant_cases.items():
         failure = case.find("failure")
         if "mp_too_small" in name:

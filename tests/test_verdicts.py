@@ -147,7 +147,7 @@ def test_a_changed_evaluation_set_is_paired_on_what_both_share(tmp_path):
 
 
 @pytest.mark.slow
-def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs(harness, tiny_model):
+def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs(harness, tiny_model, shared_cache):
     import xml.etree.ElementTree as ET
 
     import tiny
@@ -156,7 +156,7 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
     tiny.write_data(harness.path)
     strict = tiny.write_config(harness.path, source_keras_model=str(tiny_model),
                                thresholds={"decision_rule": "confident"})
-    result = run_suites(harness, strict, extra=["--junitxml=junit.xml"])
+    result = run_suites(harness, strict, extra=["--junitxml=junit.xml"], cache=shared_cache)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     row = next(line for line in result.outlines if line.startswith("configuration  ") and "Keras" not in line)
     assert "INCONCLUSIVE" in row and row.split()[-1] == "FAIL"
@@ -176,14 +176,14 @@ def test_confident_rule_on_a_tiny_set_ends_inconclusive_with_the_images_it_needs
 
     lenient = tiny.write_config(harness.path, name="lenient.json", source_keras_model=str(tiny_model),
                                 thresholds={"decision_rule": "confident", "inconclusive": "pass"})
-    result = run_suites(harness, lenient)
+    result = run_suites(harness, lenient, cache=shared_cache)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     row = next(line for line in result.outlines if line.startswith("lenient  "))
     assert "INCONCLUSIVE" in row and row.split()[-1] == "PASS"
 
 
 @pytest.mark.slow
-def test_a_variants_baseline_is_paired_like_the_reference_models(harness, tiny_model):
+def test_a_variants_baseline_is_paired_like_the_reference_models(harness, tiny_model, shared_cache):
     import xml.etree.ElementTree as ET
 
     import tiny
@@ -192,11 +192,12 @@ def test_a_variants_baseline_is_paired_like_the_reference_models(harness, tiny_m
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model), variants=["tf_float16"])
     baseline_file = harness.path / "baseline.json"
-    accepted = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--accept-baseline"])
+    accepted = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--accept-baseline"], cache=shared_cache)
     assert accepted.ret == pytest.ExitCode.OK, accepted.stdout.str()[-3000:]
     entry = json.loads(baseline_file.read_text())["configurations"]["configuration"]
     assert set(per_image.read(entry["per_image"])[1]) >= {"tflite_quantized", "tf_float16"}
-    compared = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--junitxml=junit.xml"])
+    compared = run_suites(harness, config, extra=[f"--baseline={baseline_file}", "--junitxml=junit.xml"],
+                          cache=shared_cache)
     assert compared.ret == pytest.ExitCode.OK, compared.stdout.str()[-3000:]
     case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
                 if c.get("name") == "test_no_drop_against_baseline[configuration-tf_float16]")

@@ -1,0 +1,193 @@
+"""Checks failing on a real wrong input through the real pipeline (issue 37), where no other test shows it."""
+
+from pathlib import Path
+
+import pytest
+
+import tiny
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def run(config_file, cache):
+    from vsq.configuration.job import prepare
+    from vsq.pipeline.cache import Cache
+    from vsq.pipeline.options import RunOptions
+    from vsq.pipeline.pipeline import Pipeline
+    from vsq.reporting.progress import Progress
+
+    return Pipeline(prepare(config_file), RunOptions(Cache(cache), progress=Progress(False))).result
+
+
+def test_calibration_images_of_one_constant_colour_fail_the_decode_check(tmp_path, tiny_model):
+    """A dataset_image_dir of flat grey frames (a camera's lens cap left on): they decode, and say nothing."""
+    from PIL import Image
+
+    tiny.write_data(tmp_path)
+    for path in (tmp_path / "images").rglob("*.jpg"):
+        Image.new("RGB", (20, 20), (128, 128, 128)).save(path)
+    result = run(tiny.write_config(tmp_path, source_keras_model=str(tiny_model)), tmp_path / "cache")
+    failures = result.failures()
+    assert failures["calibration_images_decode"] == ("configuration: every calibration image decodes to the same "
+                                                     "constant colour; check dataset_image_dir"), failures
+
+
+LINKABLE = ("source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
+            "evaluate_result_dir")
+
+
+@pytest.mark.parametrize("key", LINKABLE)
+def test_each_path_key_pointing_through_a_link_is_refused_before_the_checks(project, key):
+    """path_is_not_a_symlink[key], item by item: a real link for each key stops at prepare (exit 4), naming it."""
+    from vsq.configuration.config import load_config
+    from vsq.errors import ConfigError
+
+    target = project / tiny.config_dict()[key]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if key.endswith("_dir"):
+        target.mkdir(exist_ok=True)
+    (project / f"linked-{key}").symlink_to(target)
+    with pytest.raises(ConfigError, match="is a symbolic link") as caught:
+        load_config(tiny.write_config(project, **{key: f"linked-{key}"}))
+    assert caught.value.key == key
+
+
+# Every check item of suites/ and where a real wrong input makes it fail: ("real", test) runs the pipeline and
+# asserts the check's failure; ("refusal", test) is a check reachable only behind prepare()'s exit 4, tested as
+# that refusal; ("unreachable", reason): no input a user could give reaches it (tests/breaking_conftest.py only);
+# ("made up", reason): reachable, but still shown failing only on breaking_conftest.py's figures (issue 37, open).
+HERE = "test_checks_fail_for_real.py"
+REAL_FAILURES = {
+    "schema_valid": ("refusal", "test_config_errors.py::test_every_missing_key_is_named_in_one_message"),
+    **{f"path_is_not_a_symlink[{key}]": ("refusal", f"{HERE}::test_each_path_key_pointing_through_a_link_is_refused"
+                                                     "_before_the_checks") for key in LINKABLE},
+    "path_is_not_a_symlink[source_pytorch_model]": ("refusal", "test_config.py::test_symbolic_link_refused"),
+    "batch_size_within_calibration_images": ("refusal", "test_datasets.py::test_fewer_calibration_images_than_batch_size"),
+    "input_tensor_size_matches_model": ("refusal", "test_plugin.py::test_model_that_does_not_match_stops_before_quantization"),
+    "labels_are_ids_zero_to_n_minus_one": ("refusal", "test_datasets.py::test_bad_labels_json"),
+    "every_class_folder_has_a_label_and_images": ("refusal", "test_datasets.py::test_class_folder_without_label"),
+    "labels_match_model_outputs": ("refusal", "test_models.py::test_output_count_must_match_labels"),
+    "calibration_images_decode": ("real", f"{HERE}::test_calibration_images_of_one_constant_colour_fail_the_decode_check"),
+    "every_evaluation_image_was_evaluated": ("unreachable", "an unreadable image stops the run (exit 4) or is skipped "
+                                             "with its reason (unreadable_images: skip): both are accounted for"),
+    "file_written_to_output_dir[export]": ("unreachable", "vsq writes the exports itself; a link or a foreign "
+                                           "output_dir is refused at prepare"),
+    "shapes_match_the_model[export]": ("refusal", "pytorch/test_pytorch_framework.py::test_a_wrong_input_size_or_class_"
+                                       "count_is_one_line"),
+    "quantized_file_is_integer_quantized": ("real", "pytorch/test_pytorch_checks_fail.py::test_a_model_without_weights_"
+                                            "fails_only_the_integer_check"),
+    "quantized_file_is_smaller": ("real", f"{HERE}::test_a_wide_layer_fails_the_imx500_conversion_and_the_smaller_"
+                                  "file_check"),
+    "quantized_pytorch_top1_drop_within_threshold": ("real", "pytorch/test_pytorch_checks_fail.py::test_an_activation_"
+                                                     "with_an_outlier_channel_fails_the_quantized_pytorch_models_drop"),
+    "quantized_top1_drop_within_threshold": ("real", "test_explain_suite.py::test_a_failing_gate_names_the_worst_layers_"
+                                             "and_keeps_mcts_report"),
+    "quantized_keras_top1_drop_within_threshold": ("real", "test_explain_suite.py::test_a_failing_gate_names_the_worst_"
+                                                   "layers_and_keeps_mcts_report"),
+    "quantized_top1_above_minimum": ("real", "test_plugin.py::test_gate_passes_one_configuration_and_fails_another"),
+    "float_tflite_agrees_with_keras": ("unreachable", "TFLite's float conversion of a model Keras loads computes the "
+                                       "same function; no user file makes them disagree"),
+    "no_drop_against_baseline[baseline_model]": ("real", "test_reports.py::test_baseline_drop_fails_and_accept_replaces_"
+                                                 "it_keeping_the_old_one"),
+    "float_model_beats_chance": ("real", "test_screen.py::test_a_float_model_near_chance_fails_its_own_check_and_the_"
+                                 "drops_say_they_are_meaningless"),
+    "float_top1_meets_expected": ("real", "test_screen.py::test_a_float_model_near_chance_fails_its_own_check_and_the_"
+                                  "drops_say_they_are_meaningless"),
+    "preprocessing_matches_the_model": ("real", "test_screen.py::test_a_model_trained_on_other_inputs_fails_the_screen_"
+                                        "naming_the_setting"),
+    "label_order_matches_the_model": ("real", "test_screen.py::test_labels_shifted_by_one_fail_the_label_check_with_"
+                                      "the_labels_json_to_write"),
+    "imx500_converts": ("real", f"{HERE}::test_a_wide_layer_fails_the_imx500_conversion_and_the_smaller_file_check"),
+    "imx500_fits_in_memory": ("real", "test_imx500_suite.py::test_a_model_that_does_not_fit_fails_with_the_converters_"
+                              "figures"),
+    "imx500_input_has_the_configured_size": ("real", "test_imx500_suite.py::test_a_model_that_does_not_fit_fails_with_"
+                                             "the_converters_figures"),
+    "variant_file_written[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_the_tool_rejects"),
+    "variant_weights_stored_as_its_kind[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_"
+                                                         "the_tool_rejects"),
+    "full_integer_input_and_output_types[variant_name]": ("made up", "the converter always writes the io type asked "
+                                                          "for; no real file found that it does not"),
+    "variant_top1_drop_within_threshold[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_"
+                                                         "the_tool_rejects"),
+    "variant_top1_above_minimum[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_the_tool_"
+                                                 "rejects"),
+}
+
+
+def test_a_wide_layer_fails_the_imx500_conversion_and_the_smaller_file_check(tmp_path):
+    """A Dense of 9,000 outputs: the sensor takes at most 8,192, and the converter says so without a memory report;
+    MCT's INT8 export of it is larger than the float file."""
+    import tensorflow as tf
+
+    import vsq
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    wide = tf.keras.layers.Dense(9000)(tf.keras.layers.GlobalAveragePooling2D()(inputs))
+    tf.keras.Model(inputs, tf.keras.layers.Dense(3, activation="softmax")(wide)).save(tmp_path / "wide.h5")
+    tiny.write_data(tmp_path)
+    config = tiny.write_config(tmp_path, source_keras_model="wide.h5", imx500={}, explanation={"when": "never"},
+                               screen={"enabled": False}, thresholds={"min_top1": 0.0, "max_top1_drop": 100.0,
+                                                                       "min_float_top1": 0.0})
+    result = vsq.run(config, cache_dir=tmp_path / "cache", progress=False)
+    failures = result.failures()
+    # MCT's INT8 file of the wide Dense is larger than the float one (checked against the two files' sizes below).
+    assert set(failures) == {"imx500_converts", "imx500_fits_in_memory", "imx500_input_has_the_configured_size",
+                             "quantized_file_is_smaller"}, failures
+    sizes = [(tmp_path / "output" / name).stat().st_size for name in ("model_quantized.tflite", "model.tflite")]
+    assert sizes[0] >= sizes[1] >= 64 * 1024 and failures["quantized_file_is_smaller"].startswith(
+        f"configuration: model_quantized.tflite ({sizes[0]} bytes) is not smaller than model.tflite ({sizes[1]} bytes)")
+    assert failures["imx500_converts"].startswith("configuration: IMX500 converter failed while converting "
+                                                  "model_quantized.keras"), failures
+    assert "8192" in failures["imx500_converts"] and "\n" not in failures["imx500_converts"]
+
+
+def function_source(path: Path, name: str) -> str | None:
+    """The test function's source, with the module-level constants it names written out after it."""
+    import ast
+
+    source = path.read_text()
+    tree = ast.parse(source)
+    body = next((ast.get_source_segment(source, node) for node in tree.body
+                 if isinstance(node, ast.FunctionDef) and node.name == name), None)
+    if body is None:
+        return None
+    constants = [ast.get_source_segment(source, node) for node in tree.body if isinstance(node, ast.Assign)
+                 and any(isinstance(target, ast.Name) and target.id in body for target in node.targets)]
+    return "\n".join([body, *constants])
+
+
+def check_items() -> set[str]:
+    """Every check item the suites plan: a check per name, path_is_not_a_symlink per path key (item by item)."""
+    import ast
+
+    from vsq.configuration.config import PATH_KEYS
+
+    names = set()
+    for path in (REPO / "suites").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "checks_as_tests":
+                names |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+    names.discard("path_is_not_a_symlink[key]")
+    return names | {f"path_is_not_a_symlink[{key}]" for key in PATH_KEYS}
+
+
+def test_every_check_item_has_a_real_failing_case_or_a_reason():
+    """Fails on a check the table does not list, a listed check that no longer exists, or a test that is gone; the
+    "real" and "refusal" tests must name the check's words (its name, or the refusal's key)."""
+    assert set(REAL_FAILURES) == check_items(), (check_items() ^ set(REAL_FAILURES))
+    problems = []
+    for item, (kind, where) in REAL_FAILURES.items():
+        assert kind in ("real", "refusal", "unreachable", "made up"), item
+        if kind in ("real", "refusal"):
+            file, _, name = where.partition("::")
+            body = function_source(REPO / "tests" / file, name) or ""
+            named = item.partition("[")[0] in body if kind == "real" else \
+                any(words in body for words in ("ConfigError", "USAGE_ERROR", "pytest.raises"))
+            if not named:
+                problems.append(f"{item}: {where} does not exist or does not name the check (or the refusal)")
+    assert not problems, "\n".join(problems)
+    made_up = sorted(item for item, (kind, _) in REAL_FAILURES.items() if kind == "made up")
+    assert made_up == ["full_integer_input_and_output_types[variant_name]"], \
+        f"update the list of checks still shown failing on made-up figures only: {made_up}"
