@@ -129,6 +129,30 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
     assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
 
 
+def test_a_baseline_made_by_another_stack_and_configuration_is_its_own_failing_check(harness, project, run_warm):
+    """The figures are the same, so the drop check passes; the baseline's origin does not match: that check
+    fails, saying what differs and how to accept again."""
+    baseline = harness.path / "gate" / "baseline.json"
+    assert run_warm("--config", str(project), f"--baseline={baseline}", "--accept-baseline").ret == 0
+    data = json.loads(baseline.read_text())
+    entry = data["configurations"]["configuration"]
+    tensorflow = entry["stack"]["tensorflow"]
+    entry["stack"]["tensorflow"] = "2.0.0"
+    entry["configuration_digest"] = "0123456789abcdef"
+    baseline.write_text(json.dumps(data))
+
+    other = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
+    assert other.ret == 1
+    failed = [case for case in ET.parse(harness.path / "junit.xml").iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == ["test_baseline_matches_configuration_and_stack[configuration]"]
+    assert re.match(
+        r"AssertionError: configuration: the baseline in \S*baseline\.json \(accepted \S+\) was made by another configuration \(digest "
+        r"0123456789abcdef, today [0-9a-f]{16}: a setting that makes the figures changed\) and another stack "
+        rf"\(tensorflow 2\.0\.0 -> {re.escape(tensorflow)}\): the comparison with it is not like for like; if the new "
+        r"figure is right, accept it: pytest suites/ --config \S+ --baseline \S+ --accept-baseline",
+        failed[0].find("failure").get("message")), failed[0].find("failure").get("message")
+
+
 def test_history_grows_one_line_per_run_and_prints_a_trend(harness, project, run_warm):
     history = harness.path / "results" / "history.jsonl"
     for runs in (1, 2, 3):
