@@ -2,14 +2,13 @@
 is said as such. From tests/data/results-failing.json, a real run's document: no model is run."""
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from vsq.pipeline import results
 from vsq.sections import baseline
 from vsq.sections.baseline_origin import configuration_digest, mismatch, origin, stack_versions
-
-from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 

@@ -104,7 +104,8 @@ def test_history_keeps_the_last_runs_of_each_configuration(nights, tmp_path):
     refused = vsq("history", path, "--keep", 0)
     assert refused.returncode == 2 and "'0' is not a whole number of runs above 0" in refused.stderr
     alone = vsq("report", tmp_path, "--keep", 2)
-    assert alone.returncode == 2 and alone.stderr == "ERROR: --keep bounds the file --history names: give --history FILE too\n"
+    assert alone.returncode == 2
+    assert alone.stderr == "ERROR: --keep bounds the file --history names: give --history FILE too\n"
 
 
 def test_report_writes_the_baseline_candidate_of_tonights_figures(nights, tmp_path):

@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -143,14 +144,33 @@ def test_a_baseline_made_by_another_stack_and_configuration_is_its_own_failing_c
 
     other = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
     assert other.ret == 1
-    failed = [case for case in ET.parse(harness.path / "junit.xml").iter("testcase") if case.find("failure") is not None]
+    cases = ET.parse(harness.path / "junit.xml").iter("testcase")
+    failed = [case for case in cases if case.find("failure") is not None]
     assert [case.get("name") for case in failed] == ["test_baseline_matches_configuration_and_stack[configuration]"]
     assert re.match(
-        r"AssertionError: configuration: the baseline in \S*baseline\.json \(accepted \S+\) was made by another configuration \(digest "
-        r"0123456789abcdef, today [0-9a-f]{16}: a setting that makes the figures changed\) and another stack "
+        r"AssertionError: configuration: the baseline in \S*baseline\.json \(accepted \S+\) was made by another "
+        r"configuration \(digest 0123456789abcdef, today [0-9a-f]{16}: a setting that makes the figures changed\) "
+        r"and another stack "
         rf"\(tensorflow 2\.0\.0 -> {re.escape(tensorflow)}\): the comparison with it is not like for like; if the new "
         r"figure is right, accept it: pytest suites/ --config \S+ --baseline \S+ --accept-baseline",
         failed[0].find("failure").get("message")), failed[0].find("failure").get("message")
+
+
+def test_the_reports_baseline_candidate_is_a_baseline_this_configuration_and_stack_accept(harness, project, run_warm):
+    """The CI path: a run, `vsq report --baseline-candidate` over its results.json, the candidate committed as
+    the baseline: the next run compares with it, paired, and its origin matches (results.json round trip)."""
+    assert run_warm("--config", str(project)).ret == 0
+    candidate = harness.path / "baselines" / "nightly.json"
+    made = subprocess.run([sys.executable, "-m", "vsq", "report", str(harness.path / "results"),
+                           "--baseline-candidate", str(candidate)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    compared = run_warm("--config", str(project), f"--baseline={candidate}", "--junitxml=junit.xml")
+    assert compared.ret == 0, compared.stdout.str()[-3000:]
+    cases = ET.parse(harness.path / "junit.xml").iter("testcase")
+    verdicts = {case.get("name"): case.find("failure") is None for case in cases if "baseline" in case.get("name")}
+    assert verdicts == {"test_baseline_matches_configuration_and_stack[configuration]": True,
+                        **{f"test_no_drop_against_baseline[configuration-{model}]": True
+                           for model in ("keras", "tflite", "tflite_quantized", "keras_quantized")}}
 
 
 def test_history_grows_one_line_per_run_and_prints_a_trend(harness, project, run_warm):
