@@ -79,14 +79,15 @@ def test_report_history_merges_the_nights_beside_each_results_json_once(nights, 
     earlier night back from the artifact; a second report over the same artifacts adds nothing."""
     last_night, tonight = nights
     older = {**history.entry(last_night), "run_id": "two-nights-ago", "time": "2026-11-28T19:37:24+0000"}
-    folder = artifacts(tmp_path, tonight, beside=[older, history.entry(last_night), "not a run"])
+    hostile = {**older, "run_id": ["not", "text"], "time": "2026-11-27T19:37:24+0000"}  # kept, as a run without id
+    folder = artifacts(tmp_path, tonight, beside=[older, history.entry(last_night), "not a run", hostile])
     (tmp_path / "history.jsonl").write_bytes(history.encoded(history.entry(last_night)))  # one night known
 
     out = vsq("report", folder, "--history", tmp_path / "history.jsonl", "--html", tmp_path / "report.html")
-    assert "history: 2 line(s) appended" in out.stdout, out.stdout + out.stderr
+    assert "history: 3 line(s) appended" in out.stdout, out.stdout + out.stderr
     assert [line["run_id"] for line in history.read(tmp_path / "history.jsonl")] == [
-        "last-night", "two-nights-ago", tonight["run_id"]]
-    assert trend_of((tmp_path / "report.html").read_text())[0] == 3  # drawn in time order from the merged file
+        "last-night", ["not", "text"], "two-nights-ago", tonight["run_id"]]
+    assert trend_of((tmp_path / "report.html").read_text())[0] == 4  # drawn in time order from the merged file
     again = vsq("report", folder, "--history", tmp_path / "history.jsonl")
     assert "history: 0 line(s) appended" in again.stdout, again.stdout + again.stderr
 

@@ -83,8 +83,9 @@ def read(path: Path) -> list[dict]:
 
 
 def key(line: dict) -> tuple:
-    """What makes a line one run of one configuration: merging two files keeps one line per key."""
-    return line.get("run_id"), line.get("configuration")
+    """What makes a line one run of one configuration: merging two files keeps one line per key (any JSON value
+    a line from elsewhere holds there, as text)."""
+    return tuple(json.dumps(line.get(field), sort_keys=True) for field in ("run_id", "configuration"))
 
 
 def merge(path: Path, lines: list[dict]) -> int:
