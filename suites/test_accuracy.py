@@ -7,4 +7,5 @@ from fixtures.suite import checks_as_tests
 
 checks_as_tests(globals(), "quantized_top1_drop_within_threshold", "quantized_keras_top1_drop_within_threshold",
                 "quantized_pytorch_top1_drop_within_threshold", "quantized_top1_above_minimum",
-                "float_tflite_agrees_with_keras", "no_drop_against_baseline[baseline_model]")
+                "float_tflite_agrees_with_keras", "no_drop_against_baseline[baseline_model]",
+                "baseline_matches_configuration_and_stack")

@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -127,6 +128,49 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
     assert reaccepted.ret == 0
     assert json.loads(previous.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.02
     assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+
+
+def test_a_baseline_made_by_another_stack_and_configuration_is_its_own_failing_check(harness, project, run_warm):
+    """The figures are the same, so the drop check passes; the baseline's origin does not match: that check
+    fails, saying what differs and how to accept again."""
+    baseline = harness.path / "gate" / "baseline.json"
+    assert run_warm("--config", str(project), f"--baseline={baseline}", "--accept-baseline").ret == 0
+    data = json.loads(baseline.read_text())
+    entry = data["configurations"]["configuration"]
+    tensorflow = entry["stack"]["tensorflow"]
+    entry["stack"]["tensorflow"] = "2.0.0"
+    entry["configuration_digest"] = "0123456789abcdef"
+    baseline.write_text(json.dumps(data))
+
+    other = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
+    assert other.ret == 1
+    cases = ET.parse(harness.path / "junit.xml").iter("testcase")
+    failed = [case for case in cases if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == ["test_baseline_matches_configuration_and_stack[configuration]"]
+    assert re.match(
+        r"AssertionError: configuration: the baseline in \S*baseline\.json \(accepted \S+\) was made by another "
+        r"configuration \(digest 0123456789abcdef, today [0-9a-f]{16}: a setting that makes the figures changed\) "
+        r"and another stack "
+        rf"\(tensorflow 2\.0\.0 -> {re.escape(tensorflow)}\): the comparison with it is not like for like; if the new "
+        r"figure is right, accept it: pytest suites/ --config \S+ --baseline \S+ --accept-baseline",
+        failed[0].find("failure").get("message")), failed[0].find("failure").get("message")
+
+
+def test_the_reports_baseline_candidate_is_a_baseline_this_configuration_and_stack_accept(harness, project, run_warm):
+    """The CI path: a run, `vsq report --baseline-candidate` over its results.json, the candidate committed as
+    the baseline: the next run compares with it, paired, and its origin matches (results.json round trip)."""
+    assert run_warm("--config", str(project)).ret == 0
+    candidate = harness.path / "baselines" / "nightly.json"
+    made = subprocess.run([sys.executable, "-m", "vsq", "report", str(harness.path / "results"),
+                           "--baseline-candidate", str(candidate)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    compared = run_warm("--config", str(project), f"--baseline={candidate}", "--junitxml=junit.xml")
+    assert compared.ret == 0, compared.stdout.str()[-3000:]
+    cases = ET.parse(harness.path / "junit.xml").iter("testcase")
+    verdicts = {case.get("name"): case.find("failure") is None for case in cases if "baseline" in case.get("name")}
+    assert verdicts == {"test_baseline_matches_configuration_and_stack[configuration]": True,
+                        **{f"test_no_drop_against_baseline[configuration-{model}]": True
+                           for model in ("keras", "tflite", "tflite_quantized", "keras_quantized")}}
 
 
 def test_history_grows_one_line_per_run_and_prints_a_trend(harness, project, run_warm):

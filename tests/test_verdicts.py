@@ -113,7 +113,7 @@ def _document(correct: dict, paths, root, top1=None):
     return {"models": {name: {"top_1_accuracy": float(np.mean(bits)) if top1 is None else top1}
                        for name, bits in correct.items()},
             "per_image": per_image.record(per_image.image_ids(paths, root), correct),
-            "num_images": len(paths), "created": "2026-11-23", "environment": {}}
+            "num_images": len(paths), "created": "2026-11-23", "environment": {}, "configuration": {}}
 
 
 def test_baseline_comparison_is_paired_on_shared_images(tmp_path):

@@ -6,8 +6,10 @@
                                             the run `pytest suites/` makes, without pytest: the same table,
                                             results.json and exit code (0: every configuration passed,
                                             1: any failed, 2: interrupted, 4: a bad configuration)
-  python -m vsq history PATH [--plot PNG]   the Top-1 trend of a history.jsonl
-  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE] [--images DIR]
+  python -m vsq history PATH [--plot PNG] [--keep N]
+                                            the Top-1 trend of a history.jsonl (and bound its length)
+  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE [--keep N]] [--images DIR]
+                  [--baseline-candidate FILE]
                                             one table, report and verdict over the results.json of
                                             several runs (exit 0: all passed, 1: any failed, 2: usage)
 """
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -30,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     trend.add_argument("path", type=Path, help="history.jsonl, or the evaluate_result_dir that holds it")
     trend.add_argument("--plot", type=Path, metavar="PNG", help="also write a PNG plot here")
     trend.add_argument("--configuration", help="only this configuration name")
+    trend.add_argument("--keep", type=_positive, metavar="N",
+                       help="first rewrite the file with the last N runs of each configuration only (for a file no "
+                       "run is writing to: CI, before saving it). Default: keep every run")
     combined = commands.add_parser(
         "report", help="combine the results.json of several runs: table, HTML, JUnit, history and the gate's "
         "verdict (exit 0: every configuration passed, 1: any failed or recorded no verdict, 2: bad paths)")
@@ -41,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     combined.add_argument("--junit", type=Path, metavar="OUT.xml",
                           help="write JUnit XML here, one testcase per configuration (its gate). Default: none")
     combined.add_argument("--history", type=Path, metavar="FILE",
-                          help="append one line per configuration to this history.jsonl, skipping runs already "
-                          "in it. Default: none")
+                          help="merge into this history.jsonl each configuration's line and its earlier runs (the "
+                          "history.jsonl beside its results.json), skipping runs already in it; the trend and what "
+                          "moved are then drawn from it. Default: none")
+    combined.add_argument("--keep", type=_positive, metavar="N",
+                          help="with --history: keep the last N runs of each configuration in it. Default: all")
+    combined.add_argument("--baseline-candidate", type=Path, metavar="FILE",
+                          help="write a baseline file accepting every configuration's figures here: commit it as the "
+                          "baseline when the report shows they are right. Default: none")
     combined.add_argument("--images", type=Path, action="append", default=[], metavar="DIR",
                           help="a folder whose images the HTML gallery may embed (the evaluation images the runs "
                           "flipped); repeat for several. A results.json names any path: only images under these "
@@ -81,6 +93,12 @@ def add_grant_options(add) -> None:
         "max_image_pixels). Default: the schema's 40,000,000")
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of runs above 0")
+    return int(text)
+
+
 def run_configurations(args) -> int:
     from vsq.run_command import run
 
@@ -92,6 +110,14 @@ def trend_of(args) -> int:
     if not path.is_file():
         print(f"{path}: no such history file; it is written next to results.json by every run", file=sys.stderr)
         return 2
+    if args.keep:
+        try:
+            print(f"history: {history.trim(path, args.keep)} line(s) removed from {path} (the last {args.keep} runs "
+                  "of each configuration kept)")
+        except OSError as error:
+            print(f"ERROR: {path}: cannot be rewritten ({error.strerror}); give a writable history.jsonl",
+                  file=sys.stderr)
+            return 2
     lines = history.read(path)
     if args.configuration:
         lines = [line for line in lines if line["configuration"] == args.configuration]
@@ -113,8 +139,13 @@ def trend_of(args) -> int:
 def report(args) -> int:
     from vsq.reporting import report as combined
 
+    if args.keep and not args.history:
+        print("ERROR: --keep bounds the file --history names: give --history FILE too", file=sys.stderr)
+        return 2
     try:
         runs = combined.load(args.paths)
+        if args.history:  # first: the trend and what moved are drawn from the merged history
+            appended = combined.append_history(runs, args.history, args.keep)
         print(combined.text(runs))
         if args.html:
             folders = {run.name: args.images for run in runs}
@@ -122,7 +153,10 @@ def report(args) -> int:
         if args.junit:
             print(f"junit: {combined.write(args.junit, combined.junit_xml(runs))}")
         if args.history:
-            print(f"history: {combined.append_history(runs, args.history)} line(s) appended to {args.history}")
+            print(f"history: {appended} line(s) appended to {args.history}")
+        if args.baseline_candidate:
+            candidate = json.dumps(combined.baseline_candidate(runs), indent=2, ensure_ascii=False) + "\n"
+            print(f"baseline candidate: {combined.write(args.baseline_candidate, candidate)}")
     except combined.ReportError as error:
         print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
         return 2

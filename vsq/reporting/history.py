@@ -1,4 +1,4 @@
-"""history.jsonl: one line per run and configuration, appended, never rewritten.
+"""history.jsonl: one line per run and configuration, appended; rewritten (atomically) only to bound it.
 
 A line: time, run id, configuration, Top-1/Top-5 per model and variant, images, versions; since the reviewer's
 trend (vsq.reporting.trend) also the gate's verdict, every paired drop with its interval, threshold and its
@@ -9,6 +9,7 @@ without those keys too (what an older vsq wrote).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from vsq.pipeline.reference import BY_FILE, REFERENCE_MODELS, heading, roles
@@ -62,18 +63,60 @@ def append(path: Path, line: dict) -> None:
     through a symbolic link (vsq.util.atomic.append_bytes)."""
     from vsq.util.atomic import append_bytes
 
-    append_bytes(Path(path), (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    append_bytes(Path(path), encoded(line))
+
+
+def encoded(line: dict) -> bytes:
+    """A line as the file holds it."""
+    return (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
 def read(path: Path) -> list[dict]:
     """Every well-formed line; a torn last line (a run killed mid-write) is ignored."""
     lines = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+    for raw in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             lines.append(json.loads(raw))
         except json.JSONDecodeError:
             continue
     return lines
+
+
+def key(line: dict) -> tuple:
+    """What makes a line one run of one configuration: merging two files keeps one line per key (any JSON value
+    a line from elsewhere holds there, as text)."""
+    return tuple(json.dumps(line.get(field), sort_keys=True) for field in ("run_id", "configuration"))
+
+
+def merge(path: Path, lines: list[dict]) -> int:
+    """Append the lines the file lacks (by key; read from other files: the same run is never recorded twice),
+    oldest first; returns how many. The lines it has stay as they are: merging never overwrites."""
+    known = {key(line) for line in read(path) if isinstance(line, dict)} if Path(path).exists() else set()
+    added = 0
+    for line in sorted(lines, key=lambda line: str(line.get("time"))):
+        if key(line) not in known:
+            known.add(key(line))
+            append(path, line)
+            added += 1
+    return added
+
+
+def trim(path: Path, keep: int) -> int:
+    """Keep the last `keep` lines of each configuration (a torn or foreign line goes), the file rewritten
+    atomically; returns how many lines went. For a file no run is appending to (CI: before saving it)."""
+    from vsq.util.atomic import write_bytes
+
+    lines = [line for line in read(path) if isinstance(line, dict)]
+    counts, seen, kept = Counter(str(line.get("configuration")) for line in lines), Counter(), []
+    for line in lines:
+        name = str(line.get("configuration"))
+        seen[name] += 1
+        if counts[name] - seen[name] < keep:  # among its last `keep`
+            kept.append(line)
+    gone = len(Path(path).read_bytes().splitlines()) - len(kept)
+    if gone:
+        write_bytes(path, b"".join(map(encoded, kept)))
+    return gone
 
 
 def table(lines: list[dict]) -> str:

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 
 from vsq.util import atomic
-from vsq.reporting import history
+from vsq.reporting import history, trend
 from vsq.errors import VsqError
 from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
@@ -32,6 +32,7 @@ class Run:
     name: str  # the configuration's name, qualified by folder when two runs share it
     path: Path  # its results.json
     document: dict
+    merged_history: Path | None = None  # --history's file, once this run's earlier nights are merged into it
 
     @property
     def gate(self) -> dict | None:
@@ -50,7 +51,12 @@ class Run:
 
     @property
     def history_file(self) -> Path:
-        """The history.jsonl beside this results.json (read, if there, for the trend; never a path the file names)."""
+        """The history the trend reads: --history's file once merged (append_history), else the history.jsonl
+        beside this results.json (if there; never a path the file names)."""
+        return self.merged_history or self.beside
+
+    @property
+    def beside(self) -> Path:
         return self.path.parent / history.HISTORY_FILE
 
 
@@ -188,21 +194,36 @@ def junit_xml(runs: list[Run]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def append_history(runs: list[Run], path: Path) -> int:
-    """Append each run's history line (named as in the table) unless a line of that run and configuration is
-    already in the file; returns how many were appended."""
+def append_history(runs: list[Run], path: Path, keep: int | None = None) -> int:
+    """Merge into the file each run's line and the earlier nights of the history.jsonl beside its results.json
+    (named as in the table), skipping runs and configurations already in it; then keep each configuration's last
+    `keep` lines (None: all). The runs' trends are drawn from the merged file from then on. Returns how many
+    lines were appended."""
     try:
-        known = {(line.get("run_id"), line.get("configuration")) for line in history.read(path)} \
-            if path.exists() else set()
-        appended = 0
+        lines = []
         for run in runs:
-            line = {**history.entry(run.document), "configuration": run.name}
-            if (line["run_id"], run.name) not in known:
-                history.append(path, line)
-                appended += 1
+            beside = trend.configuration_lines(run.beside, run.document)  # untrusted: each line checked
+            lines += [{**line, "configuration": run.name} for line in beside]
+            lines.append({**history.entry(run.document), "configuration": run.name})
+        appended = history.merge(path, lines)
+        if keep is not None:
+            history.trim(path, keep)
     except OSError as error:
         raise ReportError(f"{path}: cannot be appended to ({error.strerror}); give a writable history.jsonl") from None
+    for run in runs:
+        if run.name == run.document["configuration"]["name"]:  # its lines keep the name the trend looks for
+            run.merged_history = path
     return appended
+
+
+def baseline_candidate(runs: list[Run]) -> dict:
+    """A baseline file (vsq.sections.baseline) accepting every run's figures, by configuration name: what a
+    reviewer commits when tonight's figures should become the baseline. Runs sharing a name, and results of a vsq
+    that kept no per-image results, are left out."""
+    from vsq.sections import baseline
+
+    named = [run for run in runs if run.name == run.document["configuration"]["name"] and "per_image" in run.document]
+    return {"format": baseline.FORMAT, "configurations": {run.name: baseline.entry(run.document) for run in named}}
 
 
 def write(dest: Path, data: str | bytes) -> Path:

@@ -62,15 +62,20 @@ def history_for(name: str, document: dict, history_files: dict | None) -> Path |
 def runs(path: Path | None, document: dict, limit: int = RUNS) -> list[Run]:
     """The last `limit` runs of the document's configuration, oldest first, this run last (from the document
     itself: the file may not hold its line); none when the document has no time to place it."""
-    name = (document.get("configuration") or {}).get("name")
-    found = [run for line in _lines(path) if isinstance(line, dict) and line.get("configuration") == name
-             if (run := parse(line)) is not None]
+    found = sorted(map(parse, configuration_lines(path, document)), key=lambda run: run.time)  # merged: any order
     today = parse(entry(document))
     if today is None:  # a document without its time or Keras's Top-1: no run to put the others before
         return []
     # The runs up to this one (a results.json read later may have newer lines beside it).
     found = [run for run in found if run.time <= today.time and not (run.run_id and run.run_id == today.run_id)]
     return [*found, today][-limit:]
+
+
+def configuration_lines(path: Path | None, document: dict) -> list[dict]:
+    """The lines of a history file that are runs of the document's configuration (each one parse accepts)."""
+    name = (document.get("configuration") or {}).get("name")
+    return [line for line in _lines(path)
+            if isinstance(line, dict) and line.get("configuration") == name and parse(line) is not None]
 
 
 def _lines(path: Path | None) -> list:

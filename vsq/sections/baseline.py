@@ -24,6 +24,7 @@ from vsq.pipeline.verdicts import decision
 from vsq.reporting.history import variant_figures
 from vsq.pipeline.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
+from vsq.sections.baseline_origin import mismatch, origin
 from vsq.statistics.paired import compare_paired
 
 FORMAT = 2  # 2: entries keep per-image correctness
@@ -43,6 +44,7 @@ def entry(document: dict) -> dict:
         "num_images": document["num_images"],
         "per_image": document["per_image"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
+        **origin(document),  # which configuration and stack made these figures (vsq.sections.baseline_origin)
     }
 
 
@@ -149,6 +151,7 @@ class Baseline(Section):
         return {"file": str(path), "accepting": options.accept_baseline,
                 "accepted_on": (accepted or {}).get("accepted"),
                 "replaced_top_1": (replaced or {}).get("top_1") if options.accept_baseline else None,
+                "mismatch": mismatch(accepted, origin(document)) if accepted else None,
                 "models": {model: asdict(comparison) for model, comparison in comparisons.items()}}
 
 
@@ -179,8 +182,7 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
     if result.current is None:
         return Check(False, f"{pipeline.name}: {described} has no Top-1 in this run: it could not be built (see its own "
                      "tests)", figures)
-    accept_it = (f"if the new figure is right, accept it: pytest suites/ --config {shown(pipeline.config.file)} "
-                 f"--baseline {shown(path)} --accept-baseline")
+    accept_it = _accept_it(pipeline, path)
     if result.accepted is None:
         return Check(False, f"{pipeline.name}: no accepted Top-1 of {described} for configuration {pipeline.name!r} in "
                      f"{shown(path)}; {accept_it}", figures)
@@ -188,6 +190,28 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
                  f"below the accepted {result.accepted:.4f} ({shown(path)}, accepted {result.accepted_on}"
                  f"{_pairing(result)}); thresholds.max_baseline_drop is {tolerance} points; {accept_it}", figures,
                  result.decision["verdict"] if result.decision else "")
+
+
+def _accept_it(pipeline, path: Path) -> str:
+    from vsq.util.paths import shown
+
+    return (f"if the new figure is right, accept it: pytest suites/ --config {shown(pipeline.config.file)} "
+            f"--baseline {shown(path)} --accept-baseline")
+
+
+def baseline_matches_configuration_and_stack(pipeline, _item=None) -> Check:
+    """The accepted baseline was made by this configuration's settings and this stack (vsq.sections.baseline_origin);
+    without an accepted entry there is nothing to match (no_drop_against_baseline says so)."""
+    from vsq.util.paths import shown
+
+    part = pipeline.part(BASELINE.key)
+    path, why = Path(part["file"]), part.get("mismatch")
+    figures = {"baseline_file": str(path), "baseline_accepted_on": part["accepted_on"], "baseline_mismatch": why}
+    if why is None:
+        return Check(True, "", figures)
+    return Check(False, f"{pipeline.name}: the baseline in {shown(path)} (accepted {part['accepted_on']}) {why}: the "
+                 f"comparison with it is not like for like; {_accept_it(pipeline, path)}",
+                 figures)
 
 
 def _pairing(result: Comparison) -> str:
@@ -203,7 +227,9 @@ def _pairing(result: Comparison) -> str:
 
 
 BASELINE = Baseline()
-BASELINE.checks = (CheckSpec("no_drop_against_baseline", no_drop_against_baseline, _models, whole_run=True),)
+BASELINE.checks = (CheckSpec("no_drop_against_baseline", no_drop_against_baseline, _models, whole_run=True),
+                   CheckSpec("baseline_matches_configuration_and_stack", baseline_matches_configuration_and_stack,
+                             whole_run=True))
 
 
 def _variant_file(pipeline, name: str) -> str:

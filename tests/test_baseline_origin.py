@@ -1,0 +1,66 @@
+"""A baseline records which configuration and stack made it (vsq.sections.baseline_origin); one made by another
+is said as such. From tests/data/results-failing.json, a real run's document: no model is run."""
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from vsq.pipeline import results
+from vsq.sections import baseline
+from vsq.sections.baseline_origin import configuration_digest, mismatch, origin, stack_versions
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def document():
+    return results.read(DATA / "results-failing.json")
+
+
+def test_the_digest_follows_the_settings_that_make_the_figures_only(document):
+    configuration = document["configuration"]
+    digest = configuration_digest(configuration)
+    elsewhere = {**configuration, "name": "renamed", "file": "/elsewhere/c.json", "baseline": "/x/b.json",
+                 "thresholds": {**configuration["thresholds"], "max_top1_drop": 9.0}, "output_dir": "./o",
+                 "evaluate_result_dir": "./r", "evaluate_image_dir_resolved": "/another/machine/images"}
+    assert configuration_digest(elsewhere) == digest  # another machine, folder, name or gate policy
+    for key, value in (("batch_size", 7), ("iteration_count", 1), ("source_keras_model", "./other.h5"),
+                       ("preprocessing", {**configuration["preprocessing"], "resize": "nearest"}),
+                       ("variants", [])):
+        assert configuration_digest({**configuration, key: value}) != digest, key
+
+
+def test_stack_versions_are_the_libraries_not_the_machine(document):
+    stack = stack_versions(document["environment"])
+    assert stack["tensorflow"] == "2.15.1" and stack["model_compression_toolkit"] == "2.6.1"
+    assert stack["tflite_runtime.version"] == "2.15.1" and stack["tflite_runtime.interpreter"] == "tensorflow"
+    assert not {"vsq", "python", "host", "cpu", "tflite_runtime.num_threads", "tflite_runtime.instances"} & set(stack)
+
+
+def test_a_baseline_entry_records_its_origin_and_a_mismatch_names_what_differs(document):
+    entry = baseline.entry(document)
+    today = origin(document)
+    assert entry["configuration_digest"] == today["configuration_digest"] and entry["stack"] == today["stack"]
+    assert mismatch(entry, today) is None
+
+    older = {key: value for key, value in entry.items() if key not in ("configuration_digest", "stack")}
+    assert mismatch(older, today) == "records no configuration digest or stack versions (accepted by an older vsq)"
+
+    other_stack = copy.deepcopy(entry)
+    other_stack["stack"].update(tensorflow="2.16.2", model_compression_toolkit="2.5.0")
+    assert mismatch(other_stack, today) == ("was made by another stack (model_compression_toolkit 2.5.0 -> 2.6.1, "
+                                            "tensorflow 2.16.2 -> 2.15.1)")
+
+    other_configuration = {**entry, "configuration_digest": "0123456789abcdef"}
+    assert mismatch(other_configuration, today) == (
+        f"was made by another configuration (digest 0123456789abcdef, today {today['configuration_digest']}: a "
+        "setting that makes the figures changed)")
+
+
+def test_a_hostile_baseline_origin_stays_one_bounded_line(document):
+    today = origin(document)
+    hostile = {"configuration_digest": ["x" * 10_000], "stack": {f"k{i}" * 50: {"v": "y" * 10_000} for i in range(50)}}
+    said = mismatch(hostile, today)
+    assert said.startswith("was made by another configuration") and "and " in said and len(said) < 400, said
+    assert "\n" not in said

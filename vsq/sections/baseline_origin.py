@@ -1,0 +1,71 @@
+"""Where an accepted baseline came from: the digest of the configuration's settings that make the figures, and
+the versions of the stack that computed them. A baseline made by another configuration or stack (another
+TensorFlow, MCT or runtime) is its own failing check, said as such, not a silent comparison of figures that
+were never comparable.
+
+The digest leaves out what does not change a Top-1: the name (baselines are keyed by it), the thresholds (the
+gate's policy), where outputs go, the grants of the command line and the sections that only report (imx500,
+explanation, screen). Paths are taken as written (relative to the configuration's folder), so a baseline
+accepted on one machine matches the same configuration checked out on another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+NOT_FIGURES = ("name", "file", "baseline", "thresholds", "output_dir", "evaluate_result_dir", "allow_unsafe_model_code",
+               "imx500", "explanation", "screen", "expected_top1")
+NOT_STACK = ("vsq", "python", "host", "cpu")  # vsq itself, and the machine: not versions of what computes figures
+VERSION_PARTS = ("interpreter", "version", "pillow", "jpeg", "converters")  # of the environment's nested entries
+
+
+def configuration_digest(configuration: dict) -> str:
+    """SHA-256 (first 16 hex digits) of the settings of a results.json's `configuration` that make the figures."""
+    kept = {key: value for key, value in configuration.items()
+            if key not in NOT_FIGURES and not key.endswith("_resolved")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:16]
+
+
+def stack_versions(environment: dict) -> dict:
+    """The versions of a results.json's `environment` that compute the figures, flat: {"tensorflow": "2.15.1",
+    "tflite_runtime.version": "2.15.1", ...}."""
+    out = {}
+    for key, value in environment.items():
+        if key in NOT_STACK:
+            continue
+        if isinstance(value, dict):
+            out.update({f"{key}.{part}": value[part] for part in VERSION_PARTS if part in value})
+        else:
+            out[key] = value
+    return out
+
+
+def origin(document: dict) -> dict:
+    """What a baseline entry records of the run that made it."""
+    return {"configuration_digest": configuration_digest(document["configuration"]),
+            "stack": stack_versions(document["environment"])}
+
+
+def mismatch(accepted: dict, today: dict) -> str | None:
+    """Why an accepted entry (its origin keys) was not made by today's configuration and stack; None when it was.
+    today: origin(today's document)."""
+    if "configuration_digest" not in accepted or not isinstance(accepted.get("stack"), dict):
+        return "records no configuration digest or stack versions (accepted by an older vsq)"
+    said = []
+    if accepted["configuration_digest"] != today["configuration_digest"]:
+        said.append(f"another configuration (digest {str(accepted['configuration_digest'])[:16]}, today "
+                    f"{today['configuration_digest']}: a setting that makes the figures changed)")
+    then, now = accepted["stack"], today["stack"]
+    changed = [f"{_short(key)} {_short(then.get(key))} -> {_short(now.get(key))}" for key in sorted({*then, *now})
+               if then.get(key) != now.get(key)]
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        said.append(f"another stack ({shown})")
+    return "was made by " + " and ".join(said) if said else None
+
+
+def _short(value) -> str:
+    """A version as the message shows it: bounded, whatever the (untrusted) baseline file holds."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
