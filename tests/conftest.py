@@ -3,6 +3,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import h5py  # noqa: F401  imported before any pytester snapshot: h5py cannot be imported twice in a process
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project helpers as `tiny`
@@ -34,10 +35,10 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def harness(pytester):
-    """A pytester folder holding a copy of the harness (conftest, fixtures, suites, pytest.ini)."""
+    """A pytester folder holding a copy of the harness (conftest, suites, pytest.ini; the plugin is vsq.pytest_plugin)."""
     for name in ("conftest.py", "pytest.ini"):
         shutil.copy(REPO / name, pytester.path / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return pytester
 

@@ -47,7 +47,7 @@ def pytest_run(folder: Path, *args) -> subprocess.CompletedProcess:
     stack into this one, which pytester's module snapshots would unload and reload)."""
     for name in ("conftest.py", "pytest.ini"):
         shutil.copy(REPO / name, folder / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     return subprocess.run([sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *map(str, args)],
                           cwd=folder, capture_output=True, text=True, timeout=900)
