@@ -56,6 +56,12 @@ class RunResult:
     def failures(self) -> dict[str, str]:
         return {name: check.message for name, check in self.checks.items() if not check.ok}
 
+    def __repr__(self) -> str:
+        """One line: the document itself runs to thousands of characters."""
+        top1 = ", ".join(f"{model} {value:.4f}" for model, value in self.top1.items())
+        return (f"<RunResult {self.name!r} {self.verdict}: Top-1 {top1}; {len(self.failures())} of {len(self.checks)} "
+                f"checks failed; {self.document.get('results_file')}>")
+
     def _repr_html_(self) -> str:
         """Jupyter: the summary table and the drop chart, as the HTML report shows them."""
         from vsq.reporting.html import summary_section
