@@ -47,3 +47,55 @@ def test_a_bad_dict_raises_the_exported_config_error_naming_the_key(tmp_path, mo
         vsq.run(tiny.config_dict(batch_size="eight"))
     assert raised.value.key == "batch_size" and isinstance(raised.value, vsq.VsqError)
     assert str(raised.value).startswith(f"{tmp_path / 'configuration'}: batch_size: ")
+
+
+@pytest.mark.slow
+def test_predictions_csv_rows_equal_the_per_image_results(library_run):
+    from vsq.statistics import per_image
+
+    root, run = library_run
+    rows = run.predictions()
+    document = run.document
+    assert len(rows) == document["num_images"] == 36
+    ids, bits = per_image.read(document["per_image"])
+    row_ids = per_image.image_ids([root / "evaluate" / "images" / row["path"] for row in rows], root / "evaluate" / "images")
+    assert row_ids == ids  # the same images, in the same order
+    models = list(document["per_image"]["correct"])
+    assert set(models) <= {key.removesuffix("_class") for key in rows[0] if key.endswith("_class")}
+    for model in models:
+        assert [row[f"{model}_class"] == row["true_class"] for row in rows] == list(bits[model]), model
+        assert all(0.0 <= row[f"{model}_score"] <= 1.0 for row in rows)
+    wrong = [row for row in rows if row["keras_class"] != row["true_class"]]
+    assert len(wrong) == 2 and all(row["path"].startswith("blue/") and row["keras_class"] == "green" for row in wrong)
+
+
+@pytest.mark.slow
+def test_per_class_rows_and_html_table(library_run):
+    from vsq.predictions import per_class_html
+
+    _, run = library_run
+    rows = run.per_class()
+    assert [row["class"] for row in rows] == ["blue", "green", "red"]
+    assert [row["images"] for row in rows] == [12, 12, 12]
+    assert rows[0]["keras"] == pytest.approx(10 / 12) and rows[1]["keras"] == 1.0
+    page = per_class_html({run.name: run.document})
+    assert "<td>blue</td><td>12</td><td>0.8333</td>" in page
+
+
+def test_predictions_csv_keeps_spreadsheets_from_running_names_as_formulas(tmp_path):
+    import numpy as np
+
+    from vsq.predictions import read, write
+
+    root = tmp_path / "images"
+    paths = [root / "=HYPERLINK(1)" / "-a.jpg", root / "plain" / "'quoted.jpg"]
+    written = write(tmp_path / "predictions.csv", paths, root, ["=HYPERLINK(1)", "plain"], [0, 1],
+                    {"keras": (np.array([1, 1]), np.array([0.5, 0.25], np.float32)), "other": (np.array([0, 1]), None)})
+    text = written.read_text()
+    assert text.splitlines()[1] == "'=HYPERLINK(1)/-a.jpg,'=HYPERLINK(1),plain,0.5,'=HYPERLINK(1),"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in text.splitlines() for cell in line.split(","))
+    assert read(written) == [
+        {"path": "=HYPERLINK(1)/-a.jpg", "true_class": "=HYPERLINK(1)", "keras_class": "plain", "keras_score": 0.5,
+         "other_class": "=HYPERLINK(1)", "other_score": None},
+        {"path": "plain/'quoted.jpg", "true_class": "plain", "keras_class": "plain", "keras_score": 0.25,
+         "other_class": "plain", "other_score": None}]

@@ -68,6 +68,7 @@ def test_a_run_records_its_provenance_in_results_history_html_and_junit(tmp_path
     assert line["provenance"] == flat(provenance) and line["provenance"]["git_commit"] == head
     page = (tmp_path / "page.html").read_text()
     assert "<h2>Provenance and versions</h2>" in page and provenance["configuration"]["sha256"] in page
+    assert "<h2>Per-class Top-1</h2>" in page and "<td>blue</td><td>12</td><td>1.0000</td>" in page
     assert f"<td>tensorflow</td><td>{document['environment']['tensorflow']}</td>" in page
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     facts = {p.get("name"): p.get("value") for p in suite.find("properties")}

@@ -53,6 +53,19 @@ class RunResult:
         losses first."""
         return self.document["models"][model or self.document["reference_models"]["quantized"]]["flipped"]
 
+    def predictions(self) -> list[dict]:
+        """predictions.csv's rows (vsq.predictions): path, true_class, and each model's class and score per image;
+        a list of dicts, for pandas.DataFrame when pandas is installed."""
+        from vsq.predictions import PREDICTIONS_FILE, read
+
+        return read(Path(self.document["results_file"]).parent / PREDICTIONS_FILE)
+
+    def per_class(self) -> list[dict]:
+        """One row per class: its name, its images, each reference model's Top-1 on it."""
+        from vsq.predictions import per_class
+
+        return per_class(self.document)
+
     def failures(self) -> dict[str, str]:
         return {name: check.message for name, check in self.checks.items() if not check.ok}
 
@@ -71,6 +84,7 @@ class RunResult:
 
 def finish(pipeline: Pipeline) -> RunResult:
     """The whole document of the pipeline's run, its verdicts map and gate; written once, with its history line."""
+    from vsq import predictions
     from vsq.reporting import history
 
     document = dict(pipeline.core)
@@ -84,6 +98,7 @@ def finish(pipeline: Pipeline) -> RunResult:
     if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
         document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
+    predictions.write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
     history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
     return RunResult(pipeline.name, document, checks)
 

@@ -148,6 +148,7 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
     """A standalone page: the pytest-html report's vsq section, then each run's source and failures.
     image_folders: configuration name -> the folders whose images its gallery may embed (none: no thumbnails).
     Every value from a results.json is escaped; the Content-Security-Policy forbids scripts all the same."""
+    from vsq.predictions import per_class_html
     from vsq.provenance import html_section
     from vsq.reporting.html import summary_section
 
@@ -168,7 +169,7 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
         '<h2>Runs</h2><table class="vsq-summary"><thead><tr><th>configuration</th><th>gate</th>'
         f"<th>results.json</th><th>run id</th><th>checks that did not pass (why: above)</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>\n"
-        f"{html_section(documents)}"
+        f"{per_class_html(documents)}{html_section(documents)}"
         "</body></html>\n")
 
 
