@@ -58,7 +58,8 @@ def test_predictions_csv_rows_equal_the_per_image_results(library_run):
     document = run.document
     assert len(rows) == document["num_images"] == 36
     ids, bits = per_image.read(document["per_image"])
-    row_ids = per_image.image_ids([root / "evaluate" / "images" / row["path"] for row in rows], root / "evaluate" / "images")
+    images = root / "evaluate" / "images"
+    row_ids = per_image.image_ids([images / row["path"] for row in rows], images)
     assert row_ids == ids  # the same images, in the same order
     models = list(document["per_image"]["correct"])
     assert set(models) <= {key.removesuffix("_class") for key in rows[0] if key.endswith("_class")}

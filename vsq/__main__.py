@@ -90,8 +90,8 @@ def _program() -> str:
 
 
 def add_init_command(commands) -> None:
-    init = commands.add_parser("init", help="write labels.json (the sorted class folders) and configuration.json (every "
-                               "required key, the model's input size) into the working folder")
+    init = commands.add_parser("init", help="write labels.json (the sorted class folders) and configuration.json "
+                               "(every required key, the model's input size) into the working folder")
     init.add_argument("images", type=Path, metavar="IMAGES_DIR", help="evaluation images, one sub-folder per class")
     init.add_argument("--model", type=Path, metavar="FILE", help="the model to quantize (.h5, .keras, SavedModel "
                       "folder, or PyTorch weights .pt/.pth). Default: none (set source_keras_model yourself)")
