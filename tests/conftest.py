@@ -35,8 +35,8 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def harness(pytester):
-    """A pytester folder holding a copy of the harness (conftest, suites, pytest.ini; the plugin is vsq.pytest_plugin)."""
-    for name in ("conftest.py", "pytest.ini"):
+    """A pytester folder holding a copy of the harness (suites, pytest.ini; the plugin is vsq.pytest_plugin)."""
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, pytester.path / name)
     for name in ("suites",):
         shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -71,3 +71,17 @@ def test_pip_install_then_init_run_and_pytest_from_a_folder_outside_the_reposito
     assert suites.returncode == 0, suites.stdout[-3000:] + suites.stderr[-2000:]
     assert "test_schema_valid" in (work / "junit.xml").read_text()  # the installed suites ran
     assert " passed" in suites.stdout.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_pytest_config_in_another_folder_runs_the_suites_of_this_editable_install(tmp_path, tiny_model):
+    """README's set-up installs the checkout editable: `pytest --config` elsewhere collects the checkout's own
+    suites/ folder, where no conftest.py may define plugins (pytest refuses that outside the rootdir)."""
+    work = tmp_path / "elsewhere"
+    tiny.write_data(work)
+    tiny.write_config(work, source_keras_model=str(tiny_model))
+    done = subprocess.run([sys.executable, "-m", "pytest", "--config", "configuration.json", "-p", "no:cacheprovider",
+                           f"--vsq-cache-dir={tmp_path / 'cache'}", "-k", "test_config or test_datasets"],
+                          cwd=work, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1] and "error" not in done.stdout.splitlines()[-1]

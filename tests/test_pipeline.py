@@ -45,7 +45,7 @@ def essentials(document: dict) -> dict:
 def pytest_run(folder: Path, *args) -> subprocess.CompletedProcess:
     """`pytest suites/ ...` in a copy of the harness (in a process of its own: vsq.run below imports the
     stack into this one, which pytester's module snapshots would unload and reload)."""
-    for name in ("conftest.py", "pytest.ini"):
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, folder / name)
     for name in ("suites",):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -84,7 +84,7 @@ class RunResult:
 
 def finish(pipeline: Pipeline) -> RunResult:
     """The whole document of the pipeline's run, its verdicts map and gate; written once, with its history line."""
-    from vsq import predictions
+    from vsq.predictions import write_for
     from vsq.reporting import history
 
     document = dict(pipeline.core)
@@ -98,7 +98,7 @@ def finish(pipeline: Pipeline) -> RunResult:
     if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
         document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
-    predictions.write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
+    write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
     history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
     return RunResult(pipeline.name, document, checks)
 

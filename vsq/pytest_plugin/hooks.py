@@ -1,12 +1,14 @@
 """vsq's pytest hooks: --config, parametrisation over configurations and their checks.
 
-Loaded through the `pytest11` entry point of an installed vsq (and by the repository's conftest.py, a no-op
-then: pytest registers a plugin once by this module's name). `pytest --config mine.json` without test paths,
+Loaded through the `pytest11` entry point of an installed vsq (and by the repository's pytest.ini, `-p` with this
+module's name: a no-op where the entry point loaded it, as pytest registers a plugin once by that name; there is
+no conftest.py, which pytest would refuse to take plugins from when it collects this checkout's suites from
+another folder). `pytest --config mine.json` without test paths,
 outside a folder whose pytest configuration names testpaths, runs the suites installed with vsq (vsq.suites).
 
 Hooks only, and no TensorFlow: a bad configuration must be reported within the spec's 1.2 s. The work
-happens in each configuration's pipeline (vsq.pipeline), reached through fixtures/harness.py; what the
-run tells people is fixtures/reporting.py's, signals fixtures/interrupts.py's.
+happens in each configuration's pipeline (vsq.pipeline), reached through vsq/pytest_plugin/harness.py; what the
+run tells people is reporting.py's, signals interrupts.py's (in vsq/pytest_plugin/).
 """
 
 from __future__ import annotations
