@@ -57,7 +57,7 @@ def _git(folder: Path, *args: str) -> str | None:
 
 def configuration_digest(config) -> dict:
     file = Path(config.file)
-    if file.is_file():
+    if file.suffix.lower() in (".json", ".yaml", ".yml") and file.is_file():  # vsq.run(dict)'s path has no suffix
         return {"file": str(file), "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
     canonical = json.dumps(config.raw, sort_keys=True, separators=(",", ":"))
     return {"file": None, "sha256": hashlib.sha256(canonical.encode()).hexdigest()}
