@@ -3,8 +3,12 @@ import shutil
 import sys
 from pathlib import Path
 
-import h5py  # noqa: F401  imported before any pytester snapshot: h5py cannot be imported twice in a process
 import pytest
+
+# h5py cannot be imported twice in one process: import it before any pytester snapshot drops it from sys.modules
+# (tests/pytorch runs in .venv-torch, which has no h5py).
+if importlib.util.find_spec("h5py"):
+    import h5py  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project helpers as `tiny`
 
