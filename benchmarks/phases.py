@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-# Session fixtures of fixtures/harness.py and what the spec-size report calls them.
+# Session fixtures of vsq/pytest_plugin/harness.py and what the spec-size report calls them.
 FIXTURES = {
     "keras_model": "load (TensorFlow import, Keras model)",
     "model_info": "model interface",

@@ -3,7 +3,7 @@ model (model_quantized.keras, or the quantized PyTorch model) against the float 
 conversion's agreement (Keras); each model against its accepted baseline (vsq.pipeline.checks, the
 frameworks' checks, vsq.sections.baseline)."""
 
-from fixtures.suite import checks_as_tests
+from vsq.pytest_plugin.suite import checks_as_tests
 
 checks_as_tests(globals(), "quantized_top1_drop_within_threshold", "quantized_keras_top1_drop_within_threshold",
                 "quantized_pytorch_top1_drop_within_threshold", "quantized_top1_above_minimum",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixtures.session import vsq_session
+from vsq.pytest_plugin.session import vsq_session
 from vsq.configuration.config import ExpectedTop1
 from vsq.data.calibration import Calibration
 from vsq.frameworks.keras.models import ModelInfo

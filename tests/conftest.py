@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# h5py cannot be imported twice in one process: import it before any pytester snapshot drops it from sys.modules
+# (tests/pytorch runs in .venv-torch, which has no h5py).
+if importlib.util.find_spec("h5py"):
+    import h5py  # noqa: F401
+
 sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project helpers as `tiny`
 
 import tiny  # noqa: E402
@@ -47,10 +52,10 @@ def shared_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def harness(pytester):
-    """A pytester folder holding a copy of the harness (conftest, fixtures, suites, pytest.ini)."""
-    for name in ("conftest.py", "pytest.ini"):
+    """A pytester folder holding a copy of the harness (suites, pytest.ini; the plugin is vsq.pytest_plugin)."""
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, pytester.path / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, pytester.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return pytester
 

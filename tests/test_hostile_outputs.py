@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 OUTPUTS = {"output": ["model.tflite", "model_quantized.tflite", "model_quantized.keras", "model_tf_float16.tflite",
                       "imx500/", "imx500_converter.log"],
-           "results": ["results.json", "history.jsonl", "xquant/", "baseline.json", "baseline.previous.json",
-                       ".baseline.json.lock"]}
+           "results": ["results.json", "predictions.csv", "history.jsonl", "xquant/", "baseline.json",
+                       "baseline.previous.json", ".baseline.json.lock"]}
 BASELINE = {"format": 2, "configurations": {}}
 
 

@@ -1,4 +1,4 @@
-"""Every vsq name that vsq's docstrings, comments and README give (vsq.module.attribute) exists: a reader who
+"""Every vsq name that vsq's docstrings, comments, README and docs/ give (vsq.module.attribute) exists: a reader who
 follows one finds it."""
 
 import importlib
@@ -28,7 +28,7 @@ def _exists(name: str) -> bool:
 
 
 def test_every_vsq_name_in_the_docs_exists():
-    files = [*sorted((REPO / "vsq").rglob("*.py")), REPO / "README.md"]
+    files = [*sorted((REPO / "vsq").rglob("*.py")), REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
     named = {(path.relative_to(REPO).as_posix(), name) for path in files for name in NAME.findall(path.read_text())
              if name.rsplit(".", 1)[-1] not in FILE_SUFFIXES}
     assert named

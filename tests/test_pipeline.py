@@ -45,9 +45,9 @@ def essentials(document: dict) -> dict:
 def pytest_run(folder: Path, *args) -> subprocess.CompletedProcess:
     """`pytest suites/ ...` in a copy of the harness (in a process of its own: vsq.run below imports the
     stack into this one, which pytester's module snapshots would unload and reload)."""
-    for name in ("conftest.py", "pytest.ini"):
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, folder / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     return subprocess.run([sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *map(str, args)],
                           cwd=folder, capture_output=True, text=True, timeout=900)

@@ -25,7 +25,7 @@ def test_bad_configuration_exits_4_quickly_without_traceback(harness):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert not (harness.path / "output").exists() and not (harness.path / "results").exists()
     # The spec's 1.2 s response time is measured, not asserted (a shared machine's wall clock is noise):
-    # README's speed table gives the figure and its command.
+    # docs/performance.md's speed table gives the figure and its command.
 
 
 def test_missing_config_option_says_how_to_call(harness):

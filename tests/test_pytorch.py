@@ -44,9 +44,9 @@ def test_the_pytorch_framework_passes_its_own_tests_in_its_environment():
 
 @pytest.mark.slow
 def test_the_pytorch_example_with_the_imx500_and_a_warm_run_from_the_cache(tmp_path):
-    for name in ("conftest.py", "pytest.ini"):
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, tmp_path / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     config = pytorch_config(tmp_path / "project")
 

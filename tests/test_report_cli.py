@@ -41,9 +41,9 @@ def runs(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("runs")
     harness = root / "harness"
     harness.mkdir()
-    for name in ("conftest.py", "pytest.ini"):
+    for name in ("pytest.ini",):
         shutil.copy(REPO / name, harness / name)
-    for name in ("fixtures", "suites"):
+    for name in ("suites",):
         shutil.copytree(REPO / name, harness / name, ignore=shutil.ignore_patterns("__pycache__"))
     (harness / "other_run.py").write_text(OTHER_RUN)
 

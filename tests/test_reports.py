@@ -74,6 +74,10 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
     assert facts["version_tensorflow"] == "2.15.1"
     assert facts["version_model_compression_toolkit"] == "2.6.1"
     assert {"version_vsq", "git_commit", "host"} <= set(facts)
+    # What the figures are of (vsq.provenance), per configuration; and the same table on the HTML page.
+    assert {"configuration_source_keras_model_sha256", "configuration_configuration_sha256",
+            "configuration_evaluation_images_sha256", "configuration_git_commit"} <= set(facts)
+    assert facts["configuration_source_keras_model_sha256"] in page and "<h2>Provenance and versions</h2>" in page
     case = next(c for c in suite.iter("testcase") if c.get("name") == "test_quantized_top1_drop_within_threshold[configuration]")
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert properties["configuration"] == "configuration"

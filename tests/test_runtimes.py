@@ -247,7 +247,8 @@ def test_the_runtimes_example_runs_every_kind_on_the_same_images(tmp_path):
 
 
 def test_nncf_quantizes_with_its_accurate_bias_correction(runtime_files):
-    """NNCF records its options in the IR's rt_info: vsq asks for fast_bias_correction=False (README says why)."""
+    """NNCF records its options in the IR's rt_info: vsq asks for fast_bias_correction=False (docs/runtimes.md
+    says why)."""
     import xml.etree.ElementTree as ElementTree
 
     found = [e.get("value") for e in ElementTree.parse(runtime_files["openvino_int8"]).iter("fast_bias_correction")]

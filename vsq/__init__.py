@@ -14,11 +14,15 @@ import sys
 if sys.argv[:1] == ["-m"] and sys.path and sys.path[0] == os.getcwd():
     del sys.path[0]
 
+from vsq.errors import ConfigError, VsqError  # noqa: E402,F401  (what vsq.run raises)
 from vsq.util.versions import VSQ as __version__  # noqa: E402,F401
+
+__all__ = ["run", "ConfigError", "VsqError", "__version__"]
 
 
 def run(config, **options):
-    """vsq.api.run: one configuration's run, its RunResult (figures, verdicts, flipped images)."""
+    """vsq.api.run: one configuration's run (a file, or a dict of its keys), its RunResult (figures, verdicts,
+    flipped images, predictions)."""
     from vsq.api import run as run_configuration
 
     return run_configuration(config, **options)

@@ -1,14 +1,17 @@
-"""Command line of vsq:
+"""Command line of vsq (`vsq` once installed, or `python -m vsq`):
 
-  python -m vsq run CONFIG... [--html OUT.html] [--junit OUT.xml] [--cache-dir DIR] [--no-cache]
+  vsq init IMAGES_DIR [--model FILE] [--calibration DIR] [--force]
+                                            labels.json and configuration.json for a folder of class folders
+
+  vsq run CONFIG... [--html OUT.html] [--junit OUT.xml] [--cache-dir DIR] [--no-cache]
                   [--baseline PATH] [--accept-baseline] [--allow-unsafe-model-code NAME]
                   [--imx500-converter PATH] [--max-image-pixels N]
                                             the run `pytest suites/` makes, without pytest: the same table,
                                             results.json and exit code (0: every configuration passed,
                                             1: any failed, 2: interrupted, 4: a bad configuration)
-  python -m vsq history PATH [--plot PNG] [--keep N]
+  vsq history PATH [--plot PNG] [--keep N]
                                             the Top-1 trend of a history.jsonl (and bound its length)
-  python -m vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE [--keep N]] [--images DIR]
+  vsq report PATH... [--html OUT.html] [--junit OUT.xml] [--history FILE [--keep N]] [--images DIR]
                   [--baseline-candidate FILE]
                                             one table, report and verdict over the results.json of
                                             several runs (exit 0: all passed, 1: any failed, 2: usage)
@@ -26,7 +29,7 @@ from vsq.util.text import terminal
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vsq", description=__doc__,
+    parser = argparse.ArgumentParser(prog=_program(), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     trend = commands.add_parser("history", help="print the Top-1 trend of a history.jsonl (and plot it)")
@@ -74,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--accept-baseline", action="store_true",
                      help="write this run's Top-1 as the accepted baseline. Default: off")
     add_grant_options(run.add_argument)
+    add_init_command(commands)
     args = parser.parse_args(argv)
-    commands_by_name = {"report": report, "history": trend_of, "run": run_configurations}
+    commands_by_name = {"report": report, "history": trend_of, "run": run_configurations, "init": initialise}
     return commands_by_name[args.command](args)
 
 
@@ -97,6 +101,37 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of runs above 0")
     return int(text)
+
+
+def _program() -> str:
+    return "vsq" if Path(sys.argv[0]).name == "vsq" else "python -m vsq"
+
+
+def add_init_command(commands) -> None:
+    init = commands.add_parser("init", help="write labels.json (the sorted class folders) and configuration.json "
+                               "(every required key, the model's input size) into the working folder")
+    init.add_argument("images", type=Path, metavar="IMAGES_DIR", help="evaluation images, one sub-folder per class")
+    init.add_argument("--model", type=Path, metavar="FILE", help="the model to quantize (.h5, .keras, SavedModel "
+                      "folder, or PyTorch weights .pt/.pth). Default: none (set source_keras_model yourself)")
+    init.add_argument("--calibration", type=Path, metavar="DIR",
+                      help="images to calibrate with (dataset_image_dir). Default: IMAGES_DIR")
+    init.add_argument("--force", action="store_true", help="replace labels.json and configuration.json. Default: off")
+
+
+def initialise(args) -> int:
+    from vsq.init import InitError, init
+
+    try:
+        written, notes = init(args.images, args.model, args.calibration, Path("."), args.force)
+    except InitError as error:
+        print(f"ERROR: {terminal(str(error))}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    if notes:
+        print(f"then: {notes}")
+    print(f"next: {_program()} run {written[1]}")
+    return 0
 
 
 def run_configurations(args) -> int:
@@ -163,9 +198,14 @@ def report(args) -> int:
     return combined.exit_code(runs)
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The `vsq` console script and `python -m vsq`."""
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # Ctrl-C before a run's own handling (start-up: imports, configurations)
-        print("python -m vsq: interrupted during start-up: nothing was written", file=sys.stderr)
+        print(f"{_program()}: interrupted during start-up: nothing was written", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    entry()

@@ -10,16 +10,23 @@ Same pipeline, same cache, same results.json (written once, with the gate's verd
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from vsq.pipeline.results import RunResult
 
+# What a configuration given as a dict is called in messages (no file holds it): its folder is the working folder.
+DICT_CONFIGURATION = "configuration"
 
-def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
+
+def run(config: str | os.PathLike | Mapping, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
         baseline: str | os.PathLike | None = None, accept_baseline: bool = False,
         progress: bool | None = None, allow_unsafe_model_code: bool = False,
         imx500_converter: str | os.PathLike | list | None = None, max_image_pixels: int | None = None) -> RunResult:
     """Run one configuration's pipeline: every check, results.json, the history line.
+
+    config: a configuration file, or its keys as a dict (built in a notebook): its relative paths are then relative
+    to the working folder, and its name is its "name" key, else "configuration".
 
     cache_dir: the artifact cache (default: $VSQ_CACHE_DIR, else ~/.cache/vsq); use_cache=False builds
     everything again (--no-cache); baseline / accept_baseline as the command line's --baseline and
@@ -35,8 +42,9 @@ def run(config: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
     from vsq.configuration.job import prepare
     from vsq.pipeline.pipeline import Pipeline
 
-    job = prepare(config, Grants.given(imx500_converter=imx500_converter, max_image_pixels=max_image_pixels,
-                                       unsafe_model_code_for_any=allow_unsafe_model_code))
+    path, data = (Path.cwd() / DICT_CONFIGURATION, dict(config)) if isinstance(config, Mapping) else (config, None)
+    job = prepare(path, Grants.given(imx500_converter=imx500_converter, max_image_pixels=max_image_pixels,
+                                     unsafe_model_code_for_any=allow_unsafe_model_code), data)
     options = run_options(cache_dir, use_cache, baseline, accept_baseline, progress)
     if accept_baseline and options.baseline_for(job.config) is None:
         raise ValueError("accept_baseline needs a baseline file: give baseline=PATH or a \"baseline\" key")

@@ -250,10 +250,11 @@ def _plain(value):
     return value
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read, validate and resolve one configuration file; raise ConfigError on any problem."""
+def load_config(path: str | os.PathLike, data: dict | None = None) -> Config:
+    """Read, validate and resolve one configuration file (or `data`, as if that file held it: its paths are relative
+    to the file's folder); raise ConfigError on any problem."""
     file = Path(os.path.abspath(path))
-    data = read_checked(file)
+    data = read_checked(file, data)
     config = _build(file, data)
     _check_paths(config)
     return config

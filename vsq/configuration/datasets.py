@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vsq.configuration import selection
 from vsq.configuration.config import Config, value_error_reason
 from vsq.configuration.file import type_name
 
@@ -37,6 +38,7 @@ class EvaluationSet:
     class_names: tuple[str, ...]  # index = class id
     paths: tuple[Path, ...]
     labels: tuple[int, ...]
+    found: int = 0  # images of the evaluated classes in their folders, before evaluate_subsample's draw
 
     @property
     def num_classes(self) -> int:
@@ -146,33 +148,38 @@ def _no_duplicate_names(config: Config, pairs: list) -> dict:
 
 
 def scan_evaluation(config: Config) -> EvaluationSet:
-    """Match class folders of evaluate_image_dir with labels.json and list their images."""
+    """Match class folders of evaluate_image_dir with labels.json and list their images (those of evaluate_classes,
+    drawn by evaluate_subsample: vsq.configuration.selection)."""
     labels = parse_labels(config)
+    evaluated = selection.classes(config, labels)
     root, ext = config.evaluate_image_dir, config.evaluate_image_extension
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                     and ("evaluate_classes" not in config.raw or p.name in evaluated))
     unlabelled = [name for name in folders if name not in labels]
     if unlabelled:
         raise config.error("evaluate_label_file", f"class folder {root / unlabelled[0]} has no label in "
                            f"{config.shown('evaluate_label_file')}" + _more(unlabelled)
                            + "; add it to labels.json or remove the folder")
-    no_folder = [name for name in sorted(labels) if name not in folders]
+    no_folder = [name for name in sorted(evaluated) if name not in folders]
     if no_folder:
         raise config.error("evaluate_label_file", f"label {_shown_name(no_folder[0])} in {config.shown('evaluate_label_file')} "
                            f"has no folder {root / no_folder[0]}" + _more(no_folder)
                            + "; add its images or remove the label")
     class_names = tuple(sorted(labels, key=labels.get))
     # One walk of the tree: the extension check below reuses it rather than walking again.
-    files = {name: list(_walk_files(config, "evaluate_image_dir", root / name)) for name in class_names}
+    files = {name: list(_walk_files(config, "evaluate_image_dir", root / name)) for name in evaluated}
     check_evaluation_extension(config, Counter(p.suffix for found in files.values() for p in found))
-    paths, ids = [], []
-    for name in class_names:
+    paths, ids, found = [], [], 0
+    for name in evaluated:
         chosen = sorted((p for p in files[name] if p.suffix == f".{ext}"), key=lambda p: natural_key(p.name))
         if not chosen:
             raise config.error("evaluate_image_dir", f"class folder {root / name} has no .{ext} image; add images "
                                "or fix evaluate_image_extension")
+        found += len(chosen)
+        chosen = selection.draw(config, name, chosen)
         paths.extend(chosen)
         ids.extend([labels[name]] * len(chosen))
-    return EvaluationSet(class_names=class_names, paths=tuple(paths), labels=tuple(ids))
+    return EvaluationSet(class_names=class_names, paths=tuple(paths), labels=tuple(ids), found=found)
 
 
 def _more(items: list) -> str:

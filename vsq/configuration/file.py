@@ -78,9 +78,10 @@ def schema_default(*path: str, **options):
     return field(default=value, **options)
 
 
-def read_checked(file: Path) -> dict:
-    """The file's content, as written, after steps 1 and 2 (see the module's docstring)."""
-    data = _read(file)
+def read_checked(file: Path, data: dict | None = None) -> dict:
+    """The file's content, as written, after steps 1 and 2 (see the module's docstring); `data`: a configuration
+    given as a dict (vsq.run), checked in the same steps as if `file` held it."""
+    data = _read(file) if data is None else data
     _check_values(file, data)
     _check_keys(file, data)
     _check_schema(file, data)

@@ -28,10 +28,11 @@ class Job:
         return self.config.name
 
 
-def prepare(path: str | os.PathLike, grants: Grants = Grants()) -> Job:
+def prepare(path: str | os.PathLike, grants: Grants = Grants(), data: dict | None = None) -> Job:
     """Load and check one configuration and its data, with what the run grants it (vsq.configuration.grants);
-    raise ConfigError on any problem, a request without its grant included."""
-    config = grants.apply(load_config(path))
+    raise ConfigError on any problem, a request without its grant included. data: the configuration as a dict
+    (vsq.run), read as if the file `path` held it."""
+    config = grants.apply(load_config(path, data))
     for_config(config).check_source(config)
     check_runtimes(config)
     return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),

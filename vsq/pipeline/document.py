@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from vsq.pipeline.evaluate import ModelEvaluation
 from vsq.pipeline.reference import roles
 from vsq.pipeline.verdicts import decision
+from vsq.configuration import selection
+from vsq.provenance import of as provenance_of
 from vsq.statistics import metrics, per_image
 from vsq.statistics import paired as statistics
 from vsq.runtimes import kinds
@@ -55,6 +57,8 @@ def build_core(pipeline: Pipeline) -> dict:
     _add_statistics(out["models"], references, out["reference_models"], job, paths)
     out["class_names"] = list(names)
     out["configuration"] = job.config.as_dict()
+    out["provenance"] = provenance_of(job)  # commit, model, configuration and image list the figures are of
+    out["evaluation_selection"] = selection.record(job.config, job.evaluation_set.found, len(job.evaluation_set.paths))
     # vsq's stack and the framework's own versions (PyTorch: torch, torchvision, ONNX Runtime).
     out["environment"] = environment(pipeline.fingerprints.stack, job.config.tflite_runtime,
                                      job.config.preprocessing.resize, [variant.kind for variant in job.config.variants])

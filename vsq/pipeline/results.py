@@ -53,8 +53,27 @@ class RunResult:
         losses first."""
         return self.document["models"][model or self.document["reference_models"]["quantized"]]["flipped"]
 
+    def predictions(self) -> list[dict]:
+        """predictions.csv's rows (vsq.predictions): path, true_class, and each model's class and score per image;
+        a list of dicts, for pandas.DataFrame when pandas is installed."""
+        from vsq.predictions import PREDICTIONS_FILE, read
+
+        return read(Path(self.document["results_file"]).parent / PREDICTIONS_FILE)
+
+    def per_class(self) -> list[dict]:
+        """One row per class: its name, its images, each reference model's Top-1 on it."""
+        from vsq.predictions import per_class
+
+        return per_class(self.document)
+
     def failures(self) -> dict[str, str]:
         return {name: check.message for name, check in self.checks.items() if not check.ok}
+
+    def __repr__(self) -> str:
+        """One line: the document itself runs to thousands of characters."""
+        top1 = ", ".join(f"{model} {value:.4f}" for model, value in self.top1.items())
+        return (f"<RunResult {self.name!r} {self.verdict}: Top-1 {top1}; {len(self.failures())} of {len(self.checks)} "
+                f"checks failed; {self.document.get('results_file')}>")
 
     def _repr_html_(self) -> str:
         """Jupyter: the summary table and the drop chart, as the HTML report shows them."""
@@ -65,6 +84,7 @@ class RunResult:
 
 def finish(pipeline: Pipeline) -> RunResult:
     """The whole document of the pipeline's run, its verdicts map and gate; written once, with its history line."""
+    from vsq.predictions import write_for
     from vsq.reporting import history
 
     document = dict(pipeline.core)
@@ -78,6 +98,7 @@ def finish(pipeline: Pipeline) -> RunResult:
     if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
         document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
+    write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
     history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
     return RunResult(pipeline.name, document, checks)
 

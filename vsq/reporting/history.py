@@ -2,7 +2,8 @@
 
 A line: time, run id, configuration, Top-1/Top-5 per model and variant, images, versions; since the reviewer's
 trend (vsq.reporting.trend) also the gate's verdict, every paired drop with its interval, threshold and its
-check's verdict, the confidence, and the accepted baseline's date when the run had one. Readers take lines
+check's verdict, the confidence, the accepted baseline's date when the run had one, and the run's provenance
+(vsq.provenance.flat: commit, digests of the model, configuration and image list). Readers take lines
 without those keys too (what an older vsq wrote).
 """
 
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from vsq.pipeline.reference import BY_FILE, REFERENCE_MODELS, heading, roles
+from vsq.provenance import flat
 
 HISTORY_FILE = "history.jsonl"
 
@@ -36,6 +38,7 @@ def entry(document: dict) -> dict:
         "gate": gate.get("verdict") if isinstance(gate, dict) else None,
         "drops": drop_figures(document),
         "confidence": document["configuration"]["thresholds"].get("confidence"),
+        **({"provenance": flat(document["provenance"])} if "provenance" in document else {}),
         **({"baseline": {"accepted_on": baseline.get("accepted_on"), "accepting": baseline.get("accepting")}}
            if isinstance(baseline, dict) else {}),
     }

@@ -15,7 +15,9 @@ from html import escape
 from pathlib import Path
 
 from vsq.util import atomic
+from vsq.provenance import flat
 from vsq.reporting import history, trend
+from vsq.reporting.junit import properties
 from vsq.errors import VsqError
 from vsq.pipeline import results
 from vsq.pipeline.results import RESULTS_FILE
@@ -152,6 +154,8 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
     """A standalone page: the pytest-html report's vsq section, then each run's source and failures.
     image_folders: configuration name -> the folders whose images its gallery may embed (none: no thumbnails).
     Every value from a results.json is escaped; the Content-Security-Policy forbids scripts all the same."""
+    from vsq.predictions import per_class_html
+    from vsq.provenance import html_section
     from vsq.reporting.html import summary_section
 
     documents = {run.name: run.document for run in runs}
@@ -171,6 +175,7 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
         '<h2>Runs</h2><table class="vsq-summary"><thead><tr><th>configuration</th><th>gate</th>'
         f"<th>results.json</th><th>run id</th><th>checks that did not pass (why: above)</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>\n"
+        f"{per_class_html(documents)}{html_section(documents)}"
         "</body></html>\n")
 
 
@@ -186,6 +191,7 @@ def junit_xml(runs: list[Run]) -> bytes:
     for run in runs:
         case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=xml(run.name),
                              file=xml(str(run.path)))
+        properties(case, flat(run.document.get("provenance")))
         if run.verdict == "FAIL":  # the reason lines: the first as the message, all of them as the text
             failure = ET.SubElement(case, "failure", message=xml(run.failures[0] if run.failures else "FAIL"))
             failure.text = xml("\n".join(run.failures))

@@ -1,8 +1,14 @@
 """vsq's pytest hooks: --config, parametrisation over configurations and their checks.
 
+Loaded through the `pytest11` entry point of an installed vsq (and by the repository's pytest.ini, `-p` with this
+module's name: a no-op where the entry point loaded it, as pytest registers a plugin once by that name; there is
+no conftest.py, which pytest would refuse to take plugins from when it collects this checkout's suites from
+another folder). `pytest --config mine.json` without test paths,
+outside a folder whose pytest configuration names testpaths, runs the suites installed with vsq (vsq.suites).
+
 Hooks only, and no TensorFlow: a bad configuration must be reported within the spec's 1.2 s. The work
-happens in each configuration's pipeline (vsq.pipeline), reached through fixtures/harness.py; what the
-run tells people is fixtures/reporting.py's, signals fixtures/interrupts.py's.
+happens in each configuration's pipeline (vsq.pipeline), reached through vsq/pytest_plugin/harness.py; what the
+run tells people is reporting.py's, signals interrupts.py's (in vsq/pytest_plugin/).
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ import os
 
 import pytest
 
-pytest_plugins = ["fixtures.interrupts", "fixtures.harness", "fixtures.reporting", "fixtures.suite"]
+pytest_plugins = ["vsq.pytest_plugin.interrupts", "vsq.pytest_plugin.harness", "vsq.pytest_plugin.reporting",
+                  "vsq.pytest_plugin.suite"]
 
 SUITE_ORDER = {name: i for i, name in enumerate(
     ["test_config.py", "test_datasets.py", "test_float_model.py", "test_export.py", "test_accuracy.py",
@@ -65,12 +72,13 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    _installed_suites_unless_paths_given(config)
     if config.getoption("config") and config.option.tbstyle == "auto":
         # A check's one-line message says it all; pytest's long style would list every fixture's value.
         config.option.tbstyle = "short"
     from pathlib import Path
 
-    from fixtures.session import SESSION_KEY, VsqSession
+    from vsq.pytest_plugin.session import SESSION_KEY, VsqSession
     from vsq.configuration.grants import Grants
     from vsq.configuration.job import prepare_all
     from vsq.util.text import terminal
@@ -103,10 +111,19 @@ def pytest_configure(config):
     config.stash[SESSION_KEY] = VsqSession(jobs, options)
 
 
+def _installed_suites_unless_paths_given(config) -> None:
+    """`pytest --config mine.json` in any folder: no test paths given and no testpaths configured means the
+    suites that came with vsq (a folder's own tests still run when named, or by its pytest.ini's testpaths)."""
+    if config.getoption("config") and config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
+        import vsq.suites
+
+        config.args[:] = [os.path.dirname(vsq.suites.__file__)]
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """pytest-xdist (controller): hand the run id to each worker."""
-    from fixtures.session import vsq_session
+    from vsq.pytest_plugin.session import vsq_session
 
     node.workerinput["vsq_run_id"] = vsq_session(node.config).options.run_id
 
@@ -131,7 +148,7 @@ def _visible(config):
 
 
 def _session(config):
-    from fixtures.session import SESSION_KEY
+    from vsq.pytest_plugin.session import SESSION_KEY
 
     return config.stash.get(SESSION_KEY, None)
 
