@@ -145,7 +145,7 @@ class Attacks(Round2):
             make(root)
             model = next(p for p in (root / "model.h5", root / "model.keras", root / "saved") if p.exists())
             config = tiny.write_config(root, source_keras_model=str(model))
-            code = ("import sys; from vsq.configuration.job import prepare\n"
+            code = ("import sys; from vsq.pipeline.job import prepare\n"
                     "try:\n    prepare(sys.argv[1]); print('accepted')\n"
                     "except Exception as error:\n    print('refused:', str(error).split(': ', 2)[-1][:110])")
             done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True,

@@ -41,7 +41,7 @@ def example_data():
     import tensorflow as tf
 
     from vsq.data.calibration import decode_calibration
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
 
     job = prepare(REPO / "configuration.json")
     calibration = decode_calibration(job)

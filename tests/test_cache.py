@@ -9,7 +9,7 @@ import hostile
 import tiny
 from vsq.pipeline import artifacts
 from vsq.pipeline.cache import Cache, file_digest
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.frameworks import for_config
 from vsq.frameworks.keras.recipes import default_recipe
 

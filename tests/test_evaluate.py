@@ -6,7 +6,7 @@ import pytest
 import tiny
 from vsq.pipeline import evaluate
 from vsq.configuration.config import TFLiteRuntime
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.data.preprocessing import Preprocessing
 from vsq.runtimes.tflite import TFLiteClassifier
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 import hostile
 import tiny
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.data.preprocessing import ImageError, Preprocessing
 from vsq.errors import ConfigError, VsqError
 from vsq.pipeline import evaluate

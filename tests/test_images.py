@@ -11,7 +11,7 @@ import tiny
 from vsq.pipeline import evaluate
 from vsq.errors import VsqError
 from vsq.data.preprocessing import ImageError, Preprocessing
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.data.preprocessing import Preprocessing
 
 

@@ -124,7 +124,7 @@ def test_no_module_import_cycle_counting_function_level_imports():
 
 
 def test_importing_vsq_and_its_configuration_imports_no_tensorflow_mct_or_pytest():
-    code = ("import sys, vsq, vsq.configuration.job, vsq.configuration.config; "
+    code = ("import sys, vsq, vsq.pipeline.job, vsq.configuration.config; "
             "print(sorted(m for m in ('tensorflow', 'pytest', 'model_compression_toolkit') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.strip() == "[]"

@@ -34,7 +34,7 @@ def _batches(job):
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, tiny_model):
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
 
     root = tmp_path_factory.mktemp("variants")
     tiny.write_data(root)

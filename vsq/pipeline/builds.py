@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from vsq.configuration.config import Variant
 from vsq.errors import ExternalToolError
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import deliver
+from vsq.cache.store import deliver
 
 if TYPE_CHECKING:
     from vsq.pipeline.pipeline import Pipeline

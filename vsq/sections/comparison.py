@@ -16,9 +16,9 @@ import numpy as np
 from vsq.statistics import metrics
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
-from vsq.pipeline.verdicts import decision, interval_text, within_thresholds
+from vsq.core.verdicts import decision, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
-from vsq.reporting.drops import with_paired
+from vsq.rendering.drops import with_paired
 from vsq.runtimes import kinds
 from vsq.runtimes.storage import describe
 

@@ -7,7 +7,7 @@ the tool's message; the other variants, and the default model, are built and eva
 
 from __future__ import annotations
 
-from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
+from vsq.core.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
 from vsq.runtimes.kinds import device_of
 from vsq.sections.base import Section
 from vsq.util.paths import shown
@@ -61,7 +61,7 @@ class Variants(Section):
                         for variant, message in section["failed"].items()]
 
     def html(self, name: str, document: dict) -> str:
-        from vsq.reporting.html_parts import variants_table
+        from vsq.rendering.html_parts import variants_table
 
         return variants_table(document)
 

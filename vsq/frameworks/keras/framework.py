@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.configuration.config import MCT_KINDS, Config, Variant
-from vsq.pipeline.reference import REFERENCE_MODELS
+from vsq.core.reference import REFERENCE_MODELS
 
 SUFFIXES = (".h5", ".hdf5", ".keras")
 KEY = "source_keras_model"
@@ -48,7 +48,7 @@ class KerasFramework:
 
     def fingerprint(self, config: Config) -> str:
         """The model file's (or SavedModel folder's) SHA-256."""
-        from vsq.pipeline.cache import file_digest
+        from vsq.cache.store import file_digest
 
         return file_digest(config.source_keras_model)
 
@@ -75,7 +75,7 @@ class KerasFramework:
         check_model_matches(config, info, num_classes)
 
     def predictor(self, model):
-        from vsq.pipeline.evaluate import in_fixed_batches
+        from vsq.runtimes.pool import in_fixed_batches
 
         return in_fixed_batches(model.predict_on_batch)
 
@@ -127,7 +127,7 @@ class KerasFramework:
         instances = instances or runtime.pool_size
         if suffix == ".keras":
             from vsq.frameworks.keras.models import load_quantized_keras
-            from vsq.pipeline.evaluate import in_fixed_batches
+            from vsq.runtimes.pool import in_fixed_batches
 
             return in_fixed_batches(load_quantized_keras(path, config.allow_unsafe_model_code).predict_on_batch)
         if suffix == ".onnx":

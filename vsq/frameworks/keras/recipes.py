@@ -23,7 +23,7 @@ from vsq.util import atomic
 from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.errors import ExternalToolError
-from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
+from vsq.core.reference import DEFAULT_RECIPE_NAME
 
 TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
 # The tool named in a conversion's failure, per kind of the other runtimes.

@@ -1,0 +1,134 @@
+"""The drops of a results document, each with its interval, threshold and verdict: what the forest plot draws
+and the history keeps. Read from the document only; a verdict is taken from the verdicts map (`checks`),
+never recomputed.
+
+One row per model paired with the float reference (`models.<key>.paired.<float key>`: keras, pytorch) and per variant (`variants.models.<name>`, not the
+reference models' rows). A row's verdict is its check's in `checks`; a document without that entry (format
+1 keeps only the checks that failed) gives the decision it recorded for the model, else "PASS" when it has a
+gate (a gate lists every check that did not pass), else none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from vsq.core.reference import (
+    BY_FILE, BY_KEY, FLOAT_TFLITE, KERAS_QUANTIZED, ONNX_QUANTIZED, PYTORCH_QUANTIZED, QUANTIZED_TFLITE, reference_model,
+)
+
+# The check that judges each reference model's drop (vsq.pipeline.checks, vsq.frameworks.*.checks): its name in
+# `checks`.
+CHECK_OF_MODEL = {
+    QUANTIZED_TFLITE.key: "quantized_top1_drop_within_threshold",
+    KERAS_QUANTIZED.key: "quantized_keras_top1_drop_within_threshold",
+    FLOAT_TFLITE.key: "float_tflite_agrees_with_keras",  # |difference| <= max_float_top1_drop: both sides
+    ONNX_QUANTIZED.key: "quantized_top1_drop_within_threshold",
+    PYTORCH_QUANTIZED.key: "quantized_pytorch_top1_drop_within_threshold",
+}
+VARIANT_CHECK = "variant_top1_drop_within_threshold"
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+
+
+@dataclass(frozen=True)
+class Drop:
+    key: str  # the model's key in `models`, or the variant's name
+    label: str  # "quantized TFLite", "variant tf_float16"
+    drop_points: float | None  # None: not evaluated (a variant that failed to build)
+    interval_points: tuple[float, float] | None
+    limit_points: float | None  # the threshold; None when nothing judges the drop
+    symmetric: bool  # the threshold holds on both sides (the float file must agree with Keras)
+    verdict: str  # PASS, FAIL, INCONCLUSIVE, or "" (no verdict recorded)
+    passes: bool | None  # what the gate made of it
+    check: str | None  # the check's name in `checks`
+    variant: bool = False  # a row of the variants section
+
+
+def drops(document: dict) -> list[Drop]:
+    """Every paired drop of the document: the models in their order (Keras, the reference, has none), then
+    the variants."""
+    thresholds = _mapping(_mapping(document.get("configuration")).get("thresholds"))
+    float_key = reference_model(document, "float").key
+    out = []
+    for key, model in _mapping(document.get("models")).items():
+        if key == float_key or not isinstance(model, dict):
+            continue
+        label = BY_KEY[key].label if key in BY_KEY else str(key)
+        check = CHECK_OF_MODEL.get(key)
+        limit = (thresholds.get("max_float_top1_drop") if key == FLOAT_TFLITE.key else
+                 _judged(model).get("max_top1_drop", thresholds.get("max_top1_drop") if check else None))
+        drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key), float_key)
+        out.append(_row(document, key, label, model, drop, limit, key == FLOAT_TFLITE.key, check))
+    for name, row in _mapping(_mapping(document.get("variants")).get("models")).items():
+        if not isinstance(row, dict) or row.get("reference") or name in BY_FILE:
+            continue
+        check = f"{VARIANT_CHECK}[{name}]"
+        limit = _judged(row).get("max_top1_drop", row.get("max_top1_drop"))
+        drop = _drop(row, row.get("top_1_drop_points"), float_key) if not row.get("error") else (None, None)
+        out.append(_row(document, str(name), f"variant {name}", row, drop, limit, False, check))
+    return out
+
+
+def _row(document: dict, key: str, label: str, model: dict, drop: tuple, limit, symmetric: bool,
+         check: str | None) -> Drop:
+    verdict, passes = verdict_of(document, check, _judged(model))
+    return Drop(key, label, drop[0], drop[1], _number(limit), symmetric, verdict, passes, check,
+                variant=check is not None and check.startswith(VARIANT_CHECK))
+
+
+def verdict_of(document: dict, check: str | None, judged: dict | None = None) -> tuple[str, bool | None]:
+    """(verdict, passes) of a check from the verdicts map; without its entry, the recorded decision; without
+    one, PASS when the document has a gate (which names every check that did not pass); else ("", None)."""
+    entry = _mapping(document.get("checks")).get(check) if check else None
+    if isinstance(entry, dict) and entry.get("verdict") in VERDICTS:
+        return entry["verdict"], bool(entry.get("passes", entry["verdict"] == "PASS"))
+    if judged and judged.get("verdict") in VERDICTS:
+        return judged["verdict"], bool(judged.get("passes", judged["verdict"] == "PASS"))
+    gate = document.get("gate")
+    if check and isinstance(gate, dict) and gate.get("verdict") in ("PASS", "FAIL"):
+        return "PASS", True
+    return "", None
+
+
+def with_paired(name: str, row: dict, models: dict | None) -> dict:
+    """A variants-table row of a reference file (model.tflite, model_quantized.tflite / .onnx) with its model's
+    paired comparison with the float model from the document's `models` (the section keeps it for the rows it judges only)."""
+    reference = BY_FILE.get(name)
+    paired = _mapping(_mapping(models).get(reference.key)).get("paired") if reference else None
+    return {**row, "paired": paired} if paired and not row.get("paired") else row
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _judged(model: dict) -> dict:
+    judged = model.get("decision")
+    return judged if isinstance(judged, dict) else {}
+
+
+def _drop(model: dict, fallback, float_key: str) -> tuple[float | None, tuple[float, float] | None]:
+    """The paired drop and its interval; a document without the paired statistics: the plain drop."""
+    paired = _mapping(model.get("paired")).get(float_key)
+    if isinstance(paired, dict):
+        drop, interval = _number(paired.get("drop_points")), paired.get("interval_points")
+        if drop is not None and isinstance(interval, (list, tuple)) and len(interval) == 2:
+            low, high = _number(interval[0]), _number(interval[1])
+            if low is not None and high is not None:
+                return drop, (low, high)
+        return drop, None
+    return _number(fallback), None
+
+
+def _number(value) -> float | None:
+    """A finite number, else None (documents come from other machines)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def variant_figures(document: dict) -> dict:
+    """Top-1 per variant (not the reference models' files, which are in "top_1")."""
+    rows = document.get("variants", {}).get("models", {})
+    return {name: row["top_1_accuracy"] for name, row in rows.items()
+            if name not in BY_FILE and row.get("top_1_accuracy") is not None}

@@ -1,0 +1,124 @@
+"""Pieces of vsq's HTML shared by the report's sections: the style, embedded charts, table cells, the
+variants table. Every value from a results document goes through html.escape or a number format."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+
+STYLE = """<style>
+.vsq-summary, .vsq-variants { border-collapse: collapse; margin: 8px 0 16px; }
+.vsq-summary td, .vsq-summary th, .vsq-variants td, .vsq-variants th { border: 1px solid #ccc; padding: 3px 8px; }
+.vsq-pass { color: #1a7f37; font-weight: bold; } .vsq-fail { color: #cf222e; font-weight: bold; }
+.vsq-chart { display: block; margin: 8px 0; max-width: 100%; }
+.vsq-summary td { vertical-align: top; white-space: nowrap; } .vsq-ci { color: #57606a; font-size: 85%; }
+.vsq-verdict { padding: 0 4px; border-radius: 3px; }
+.vsq-inconclusive { color: #7d4e00; background: #fff8c5; font-weight: bold; border: 1px solid #d4a72c; }
+.vsq-note { color: #57606a; margin: 2px 0; }
+.vsq-gallery { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 16px; }
+.vsq-flip { margin: 0; width: 120px; font-size: 75%; border: 1px solid #ccc; padding: 4px; }
+.vsq-flip.vsq-loss { border-color: #cf222e; } .vsq-flip.vsq-gain { border-color: #1a7f37; }
+.vsq-thumb { display: block; width: 96px; height: 96px; object-fit: contain; margin: 0 auto 4px; }
+.vsq-missing { background: #f6f8fa; color: #57606a; text-align: center; font-size: 90%; }
+.vsq-kind { font-weight: bold; }
+.vsq-reasons { margin: 4px 0 12px; } .vsq-reasons h3 { margin: 4px 0; }
+.vsq-reason { margin: 2px 0; } .vsq-reason code { font-weight: bold; } .vsq-moved { margin: 2px 0; }
+</style>"""
+
+
+
+def img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img class="vsq-chart" alt="{escape(alt)}" src="data:image/png;base64,{data}"/>'
+
+
+def kib(size: int | None) -> str:
+    return "—" if size is None else f"{size / 1024:,.1f} KiB"
+
+
+def fraction_or_na(value: float | None) -> str:
+    """'0.9400', or 'n/a' where the figure does not apply (Top-5 with 5 classes or fewer)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def top1_cell(model: dict | None) -> str:
+    """'0.9400' over its interval '[0.898, 0.965]' (Wilson, fractions)."""
+    if not model:
+        return "—"
+    interval = model.get("top_1_interval")
+    low_high = f'<br><span class="vsq-ci">[{interval[0]:.3f}, {interval[1]:.3f}]</span>' if interval else ""
+    return f"{model['top_1_accuracy']:.4f}{low_high}"
+
+
+def verdict_cell(decision: dict | None, verdict: str | None = None) -> str:
+    """The decision rule's word on the drop: PASS, FAIL or INCONCLUSIVE, each styled on its own; `verdict` overrides
+    it (MEANINGLESS: the float model is near chance, vsq.reporting.summary.drop_verdict)."""
+    if not decision:
+        return "—"
+    verdict = verdict or decision["verdict"]
+    if verdict == "MEANINGLESS":
+        return ('<span class="vsq-verdict vsq-fail" title="the float model is near chance: the drop says nothing about '
+                'quantization">MEANINGLESS</span>')
+    note = f"rule {decision['rule']} at {decision['confidence'] * 100:g} %"
+    if verdict == "INCONCLUSIVE":
+        note += f"; counts as {'pass' if decision['passes'] else 'fail'}"
+    return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}" title="{escape(note)}">{escape(verdict)}</span>'
+
+
+def cell(part: dict | None) -> str:
+    """The tables' IMX500 cell: memory used in percent, "(no fit)", "error" without figures, "—" without the section."""
+    if part is None:
+        return "—"
+    if part.get("utilization_percent") is None:
+        return "error"
+    return f"{part['utilization_percent']:g} %" + ("" if part.get("fits") else " (no fit)")
+
+
+def imx500_cell(section: dict | None) -> str:
+    """Memory utilization on the IMX500, as the terminal table shows it, red when it does not fit or is over
+    max_memory_utilization; the converter's error as the title when it has no figure."""
+    from vsq.core.verdicts import fits
+
+    if section is None or fits(section):
+        return escape(cell(section))
+    title = f' title="{escape(str(section.get("error")))}"' if section.get("utilization_percent") is None else ""
+    return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
+
+
+def _agreement(row: dict) -> float:
+    """A row's agreement with the float model (agreement_with_keras, agreement_with_pytorch)."""
+    return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
+
+
+def variants_table(doc: dict) -> str:
+    """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
+    decision rule's verdict in the columns and words of the summary table."""
+    from vsq.core.verdicts import interval_text
+    from vsq.rendering.drops import with_paired
+
+    table = doc.get("variants", {}).get("models")
+    if not table:
+        return ""
+    recommended = doc["variants"].get("recommended")
+    rows = []
+    for name, row in sorted(table.items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1)):
+        mark = " ★ recommended" if name == recommended else ""
+        device = escape(row.get("device", ""))
+        if row.get("error"):
+            cells = (escape(name), device, "failed", "", "", "", "", "", escape(row["error"][:200]))
+        else:
+            status = ("reference" if "within_threshold" not in row else
+                      "within threshold" if row["within_threshold"] else "over threshold")
+            paired = next(iter((with_paired(name, row, doc.get("models")).get("paired") or {}).values()), None)
+            drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
+            cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
+                     verdict_cell(row.get("decision")), f"{_agreement(row):.4f}",
+                     kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    confidence = next((paired.get("confidence") for row in table.values()
+                       for paired in (row.get("paired") or {}).values()), None)
+    interval = f" [{confidence * 100:g}% CI]" if confidence else ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "device", "Top-1", f"drop (pp){interval}", "verdict",
+                                                     "agreement", "size", "latency (ms/img)", "status"))
+    return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
