@@ -85,12 +85,17 @@ class Framework(Protocol):
         """vsq.core.layers.Explanation of the quantized model against the float one."""
 
 
+# The registry: a configuration's source key -> where its framework object lives (imported only when used, so that
+# checking a configuration imports no framework). A framework is added here and in the schema's source keys.
+FRAMEWORKS = {
+    "source_keras_model": "vsq.frameworks.keras.framework:KERAS",
+    "source_pytorch_model": "vsq.frameworks.pytorch.framework:PYTORCH",
+}
+
+
 def for_config(config: Config) -> Framework:
-    """The framework of a configuration's source model (source_keras_model or source_pytorch_model)."""
-    if config.source_pytorch_model is not None:
-        from vsq.frameworks.pytorch.framework import PYTORCH
+    """The framework of a configuration's source model: the registry's entry of the source key it has."""
+    from importlib import import_module
 
-        return PYTORCH
-    from vsq.frameworks.keras.framework import KERAS
-
-    return KERAS
+    module, _, name = FRAMEWORKS[config.source_key].partition(":")
+    return getattr(import_module(module), name)
