@@ -131,7 +131,7 @@ def file_written_to_output_dir(p: Pipeline, name: str) -> Check:
 
 
 def _screen_hint(p: Pipeline) -> str:
-    return p.section_hint("screen")
+    return p.section_hint("screen") if p.has_section("screen") else ""
 
 
 def _float_figures(p: Pipeline) -> tuple:
