@@ -23,3 +23,21 @@ def test_every_source_key_of_the_schema_has_a_framework_and_each_entry_resolves(
         module, _, name = target.partition(":")
         framework = getattr(import_module(module), name)
         assert framework.models and framework.models[0].role == "float"
+
+
+def test_every_variant_kind_has_a_runtime_whose_predictor_storage_and_weight_checks_resolve():
+    from vsq.configuration.config import VARIANT_KINDS
+    from vsq.runtimes import kinds
+
+    for kind in VARIANT_KINDS:
+        runtime = kinds.for_kind(kind)
+        assert kinds.for_file(f"model_x{runtime.suffix}") is runtime
+        for target in (runtime.predictor, runtime.describe, runtime.weights):
+            assert callable(kinds._call(target)), (kind, target)
+
+
+def test_one_suffix_one_runtime():
+    from vsq.runtimes.kinds import FILE_RUNTIMES
+
+    suffixes = [runtime.suffix for runtime in FILE_RUNTIMES]
+    assert len(suffixes) == len(set(suffixes))

@@ -127,3 +127,8 @@ class _Instance:
             scale, zero_point = self.output["quantization"]
             return (scores.astype(np.float32) - zero_point) * scale
         return scores.astype(np.float32)
+
+
+def predictor(path: Path, configured, instances: int):
+    """The registry's entry (vsq.runtimes.kinds.TFLITE): the configuration's TFLite runtime, batched, pooled."""
+    return TFLiteClassifier(path, configured, batch_size=configured.batch_size, instances=instances).predict
