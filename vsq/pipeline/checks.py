@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vsq.configuration.config import schema
-from vsq.core.reference import BY_FILE
+from vsq.core.reference import BY_FILE, QUANTIZED_DROP_CHECK
 from vsq.core.checks import quantized
 from vsq.core.verdicts import Check, CheckSpec, near_chance_limit
 from vsq.util.paths import shown
@@ -199,7 +199,7 @@ CORE_CHECKS = (
     CheckSpec("calibration_images_decode", calibration_images_decode),
     CheckSpec("every_evaluation_image_was_evaluated", every_evaluation_image_was_evaluated, whole_run=True),
     CheckSpec("file_written_to_output_dir", file_written_to_output_dir, _exports),
-    CheckSpec("quantized_top1_drop_within_threshold", quantized(0), whole_run=True),
+    CheckSpec(QUANTIZED_DROP_CHECK, quantized(0), whole_run=True),
     CheckSpec("quantized_top1_above_minimum", quantized(2), whole_run=True),
     CheckSpec("float_model_beats_chance", float_model_beats_chance, whole_run=True),
     CheckSpec("float_top1_meets_expected", float_top1_meets_expected, whole_run=True,

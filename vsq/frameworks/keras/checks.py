@@ -6,6 +6,7 @@ threshold."""
 from __future__ import annotations
 
 from vsq.core.checks import Run, quantized, spec_figures
+from vsq.core.reference import FLOAT_TFLITE, KERAS_QUANTIZED
 from vsq.core.verdicts import Check, CheckSpec
 from vsq.statistics.metrics import top1_drop_points
 
@@ -85,6 +86,6 @@ EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
     CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
-    CheckSpec("quantized_keras_top1_drop_within_threshold", quantized(1), whole_run=True),  # model_quantized.keras
-    CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True),  # model_quantized.keras
+    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True),
 )

@@ -6,6 +6,7 @@ quantized PyTorch model keeps its Top-1 within the drop threshold."""
 from __future__ import annotations
 
 from vsq.core.checks import Run, quantized
+from vsq.core.reference import PYTORCH_QUANTIZED
 from vsq.core.verdicts import Check, CheckSpec
 
 EXPORTS = ("model_quantized.onnx",)
@@ -51,5 +52,5 @@ def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
 EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
-    CheckSpec("quantized_pytorch_top1_drop_within_threshold", quantized(1), whole_run=True),
+    CheckSpec(PYTORCH_QUANTIZED.check, quantized(1), whole_run=True),
 )
