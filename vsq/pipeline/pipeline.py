@@ -71,7 +71,7 @@ class Pipeline:
     @cached_property
     def model_info(self):
         """The model's interface, checked against input_tensor_size and labels.json (ConfigError)."""
-        from vsq.frameworks.keras.models import ModelInfo
+        from vsq.core.model_info import ModelInfo
 
         def build_info(folder: Path) -> None:
             (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model, self.config))))
@@ -101,7 +101,7 @@ class Pipeline:
     @cached_property
     def default_recipe(self):
         """The default recipe: MCT PTQ for target_platform, named "quantized" (model_quantized.tflite/.onnx)."""
-        from vsq.frameworks.keras.recipes import default_recipe
+        from vsq.frameworks.recipe_options import default_recipe
 
         return default_recipe(self.config)
 

@@ -94,7 +94,7 @@ def _runtime(path: Path, config: Config) -> dict:
 
 
 def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None) -> dict:
-    from vsq.frameworks.keras.recipes import options, target_platform
+    from vsq.frameworks.recipe_options import options, target_platform
 
     variant = build.recipe
     row = {

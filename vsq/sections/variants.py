@@ -75,7 +75,7 @@ def _full_integer_names(pipeline) -> list[str]:
 
 
 def _build_figures(made, config) -> dict:
-    from vsq.frameworks.keras.recipes import target_platform
+    from vsq.frameworks.recipe_options import target_platform
 
     figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
                "device": device_of(made.recipe.kind, target_platform(made.recipe, config)),

@@ -62,7 +62,7 @@ class KerasFramework:
         return load_keras_model(config)
 
     def describe(self, model, config: Config):
-        from vsq.frameworks.keras.models import ModelInfo
+        from vsq.core.model_info import ModelInfo
 
         return ModelInfo.of(model)
 
