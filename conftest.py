@@ -150,7 +150,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _items(pipeline, base: str) -> list[str]:
-    from vsq.pipeline.verdicts import split_name
+    from vsq.core.verdicts import split_name
 
     return [split_name(name)[1] for name in pipeline.planned_checks() if split_name(name)[0] == base]
 

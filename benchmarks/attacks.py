@@ -155,7 +155,7 @@ class Attacks(Round2):
     # --- images -------------------------------------------------------------------------------------------------
 
     def images(self):
-        decode = ("import resource, sys\nfrom vsq.data.preprocessing import Preprocessing\n"
+        decode = ("import resource, sys\nfrom vsq.configuration.preprocessing import Preprocessing\n"
                   "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
                   "try:\n    Preprocessing(16).decode(sys.argv[1]); said = 'decoded'\n"
                   "except Exception as error:\n    said = f'{type(error).__name__}: {str(error)[-80:]}'\n"

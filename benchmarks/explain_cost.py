@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from vsq.frameworks.keras import xquant  # noqa: E402
-from vsq.sections import layers  # noqa: E402
+from vsq.core import layers  # noqa: E402
 from vsq.frameworks.keras import quantize  # noqa: E402
 
 BUDGET = 0.25

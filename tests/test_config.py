@@ -9,7 +9,7 @@ import yaml
 
 import tiny
 from vsq.configuration.config import MAX_DEPTH, Imx500Check, TFLiteRuntime, Thresholds, Variant, defaults, load_config
-from vsq.data.preprocessing import Preprocessing
+from vsq.configuration.preprocessing import Preprocessing
 from vsq.errors import ConfigError
 
 SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth

@@ -248,7 +248,7 @@ def test_names_reach_junit_and_progress_lines_escaped():
     import xml.etree.ElementTree as ET
 
     from vsq.reporting.junit import checks_xml
-    from vsq.reporting.progress import progress
+    from vsq.pipeline.progress import progress
 
     suite = ET.fromstring(checks_xml([], {NAME: "failed \x1b[31m"}))
     assert suite.find(".//testcase").get("name") == "run[cfg[2J<b>x]"

@@ -45,7 +45,7 @@ LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package 
 
 
 def package_of(module: str) -> str:
-    """vsq.pipeline.cache -> pipeline; vsq -> vsq (the package's __init__)."""
+    """vsq.cache.store -> pipeline; vsq -> vsq (the package's __init__)."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "vsq"
 

@@ -15,10 +15,10 @@ import pytest
 import tiny
 from vsq.configuration.config import Thresholds
 from vsq.pipeline.job import prepare
-from vsq.data.preprocessing import Preprocessing
-from vsq.pipeline.cache import Cache
+from vsq.configuration.preprocessing import Preprocessing
+from vsq.cache.store import Cache
 from vsq.pipeline.options import RunOptions
-from vsq.pipeline.verdicts import float_near_chance, near_chance_limit, quantized_checks
+from vsq.core.verdicts import float_near_chance, near_chance_limit, quantized_checks
 from vsq.sections import all_sections
 from vsq.sections.screen_words import found_sentence
 from vsq.sections.screen_search import Rule, readings, search
@@ -319,7 +319,7 @@ def test_expected_top1_is_judged_under_the_decision_rule(rule, inconclusive, int
 
     from vsq.configuration.config import ExpectedTop1, Thresholds
     from vsq.pipeline.checks import float_top1_meets_expected
-    from vsq.pipeline.reference import KERAS
+    from vsq.core.reference import KERAS
 
     top1 = 0.90 if verdict != "FAIL" else 0.80
     pipeline = SimpleNamespace(
