@@ -43,10 +43,8 @@ PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: thos
     "evaluate_label_file",
     "evaluate_result_dir",
 )
-# The default model is the reserved first recipe of the variants pipeline: its name gives its file.
-DEFAULT_RECIPE_NAME = "quantized"  # -> model_quantized.tflite (Keras), model_quantized.onnx (PyTorch)
-# results.json's reference model keys (vsq.core.reference.BY_KEY; tests/test_registries.py holds the two equal): a
-# variant of one of these names would be taken for that model.
+DEFAULT_RECIPE_NAME = "quantized"  # the default model's recipe: its file is model_quantized.tflite / .onnx
+# results.json's reference model keys (= vsq.core.reference.BY_KEY, tests/test_registries.py): no variant's name
 REFERENCE_KEYS = ("keras", "tflite", "tflite_quantized", "keras_quantized", "pytorch", "onnx_quantized",
                   "pytorch_quantized")
 VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
