@@ -145,7 +145,7 @@ class Attacks(Round2):
             make(root)
             model = next(p for p in (root / "model.h5", root / "model.keras", root / "saved") if p.exists())
             config = tiny.write_config(root, source_keras_model=str(model))
-            code = ("import sys; from vsq.configuration.job import prepare\n"
+            code = ("import sys; from vsq.pipeline.job import prepare\n"
                     "try:\n    prepare(sys.argv[1]); print('accepted')\n"
                     "except Exception as error:\n    print('refused:', str(error).split(': ', 2)[-1][:110])")
             done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True,
@@ -155,7 +155,7 @@ class Attacks(Round2):
     # --- images -------------------------------------------------------------------------------------------------
 
     def images(self):
-        decode = ("import resource, sys\nfrom vsq.data.preprocessing import Preprocessing\n"
+        decode = ("import resource, sys\nfrom vsq.configuration.preprocessing import Preprocessing\n"
                   "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
                   "try:\n    Preprocessing(16).decode(sys.argv[1]); said = 'decoded'\n"
                   "except Exception as error:\n    said = f'{type(error).__name__}: {str(error)[-80:]}'\n"

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from vsq.configuration.config import load_config  # noqa: E402
 from vsq.configuration.datasets import EvaluationSet, calibration_indices, scan_calibration  # noqa: E402
-from vsq.data.preprocessing import Preprocessing, normalize  # noqa: E402
+from vsq.configuration.preprocessing import Preprocessing, normalize  # noqa: E402
 from vsq.pipeline.evaluate import evaluate_models  # noqa: E402
 from vsq.runtimes.tflite import TFLiteClassifier, make_interpreter  # noqa: E402
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from vsq.frameworks.keras import xquant  # noqa: E402
-from vsq.sections import layers  # noqa: E402
+from vsq.core import layers  # noqa: E402
 from vsq.frameworks.keras import quantize  # noqa: E402
 
 BUDGET = 0.25
@@ -41,7 +41,7 @@ def example_data():
     import tensorflow as tf
 
     from vsq.data.calibration import decode_calibration
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
 
     job = prepare(REPO / "configuration.json")
     calibration = decode_calibration(job)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from vsq.tools import imx500
 from vsq.frameworks.keras import quantize  # noqa: E402
 from vsq.configuration.datasets import natural_key  # noqa: E402
-from vsq.data.preprocessing import Preprocessing  # noqa: E402
+from vsq.configuration.preprocessing import Preprocessing  # noqa: E402
 
 MODELS = ("small", "shapes", "mobilenetv2")
 

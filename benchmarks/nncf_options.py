@@ -79,7 +79,7 @@ def digits_config(work: Path) -> Path:
 def compare(config_path: Path, work: Path) -> dict:
     import nncf
 
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.data.calibration import decode_calibration
     from vsq.frameworks.keras.framework import KERAS
     from vsq.frameworks.keras.models import load_keras_model

@@ -64,7 +64,7 @@ def run(config: Path, cache: Path) -> float:
 
 
 def latency(config_path: Path, document: dict, count: int, rounds: int) -> dict:
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.frameworks import for_config
 
     job = prepare(config_path)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vsq.statistics import per_image  # noqa: E402
 from vsq.pipeline.evaluate import ModelEvaluation  # noqa: E402
 from vsq.reporting.gallery import gallery_html  # noqa: E402
-from vsq.configuration.job import prepare  # noqa: E402
-from vsq.pipeline.reference import KEYS  # noqa: E402
+from vsq.pipeline.job import prepare  # noqa: E402
+from vsq.core.reference import KEYS  # noqa: E402
 from vsq.pipeline.document import _add_statistics, _model  # noqa: E402
 
 

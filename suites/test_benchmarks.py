@@ -10,7 +10,7 @@ sets one (thresholds.max_latency_ms), is asserted here. In ordinary runs these a
 import numpy as np
 import pytest
 
-from vsq.pipeline.reference import KEYS as MODELS
+from vsq.core.reference import KEYS as MODELS
 BATCHED = 32
 
 

@@ -111,7 +111,7 @@ class SpoiledPipeline(Pipeline):
 def _losing(model):
     """A model that lost 80 % of the images Keras got right: its Top-1, paired comparison and decision."""
     from vsq.configuration.config import Thresholds
-    from vsq.pipeline.verdicts import decision
+    from vsq.core.verdicts import decision
     from vsq.statistics.paired import compare_counts
 
     limit = model["decision"]["max_top1_drop"]

@@ -71,7 +71,7 @@ def runtime_files(tmp_path_factory, tiny_model):
     import os
 
     from vsq.configuration.config import Variant
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.data.calibration import decode_calibration
     from vsq.frameworks.keras.models import load_keras_model
     from vsq.frameworks.keras.recipes import build_variant

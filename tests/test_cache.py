@@ -1,4 +1,4 @@
-"""vsq.pipeline.cache and vsq.pipeline.artifacts: hits, a miss for each kind of change, damaged entries rebuilt."""
+"""vsq.cache.store and vsq.pipeline.artifacts: hits, a miss for each kind of change, damaged entries rebuilt."""
 
 import json
 import os
@@ -8,8 +8,8 @@ import pytest
 import hostile
 import tiny
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import Cache, file_digest
-from vsq.configuration.job import prepare
+from vsq.cache.store import Cache, file_digest
+from vsq.pipeline.job import prepare
 from vsq.frameworks import for_config
 from vsq.frameworks.keras.recipes import default_recipe
 
@@ -67,7 +67,7 @@ def test_no_cache_builds_again_without_pulling_an_entry_from_under_its_readers(t
     with Cache(tmp_path).put("tflite", "k") as folder:
         (folder / "model.tflite").write_bytes(b"first build")
     reading = Cache(tmp_path).get("tflite", "k")
-    refresh = ("import sys; from pathlib import Path; from vsq.pipeline.cache import Cache, Cached\n"
+    refresh = ("import sys; from pathlib import Path; from vsq.cache.store import Cache, Cached\n"
                "cached = Cached(Cache(Path(sys.argv[1]), enabled=False), {})\n"
                "entry = cached.get_or_build('tflite', 'k', 'model', "
                "lambda folder: (folder / 'model.tflite').write_bytes(b'second build'))\n"
@@ -182,7 +182,7 @@ def test_image_library_change_misses_everything_decoded(project, monkeypatch):
 FILLER = """
 import sys, time
 from pathlib import Path
-from vsq.pipeline.cache import Cache
+from vsq.cache.store import Cache
 
 root, me, start, rounds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 PARTS = 8
@@ -254,7 +254,7 @@ def test_two_processes_fill_one_cache_at_once(tmp_path):
 
 def test_cache_dir_option_and_environment(tmp_path, monkeypatch):
     """--vsq-cache-dir wins (conftest), else $VSQ_CACHE_DIR, else $XDG_CACHE_HOME/vsq, else ~/.cache/vsq."""
-    from vsq.pipeline.cache import default_root
+    from vsq.cache.store import default_root
 
     monkeypatch.setenv("VSQ_CACHE_DIR", str(tmp_path / "shared"))
     assert default_root() == tmp_path / "shared"

@@ -9,7 +9,7 @@ import yaml
 
 import tiny
 from vsq.configuration.config import MAX_DEPTH, Imx500Check, TFLiteRuntime, Thresholds, Variant, defaults, load_config
-from vsq.data.preprocessing import Preprocessing
+from vsq.configuration.preprocessing import Preprocessing
 from vsq.errors import ConfigError
 
 SPEC_EXAMPLE = {  # the spec's defaults (000), with the label file that replaced ground_truth
@@ -285,7 +285,7 @@ def test_bad_configuration_named_precisely(project, content, key, words):
     assert str(error).startswith(f"{path}: ")
 
 
-# The model file is its framework's to check (vsq.configuration.job.prepare), before any heavy work.
+# The model file is its framework's to check (vsq.pipeline.job.prepare), before any heavy work.
 BAD_MODEL = [
     ("model-missing", with_(source_keras_model="./nope.h5"), "no such file"),
     ("model-not-keras", with_(source_keras_model="./evaluate/labels.json"), "not a Keras model file"),
@@ -295,7 +295,7 @@ BAD_MODEL = [
 
 @pytest.mark.parametrize("content, words", [case[1:] for case in BAD_MODEL], ids=[case[0] for case in BAD_MODEL])
 def test_bad_model_file_named_precisely(project, content, words):
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
 
     path = write(project, content)
     with pytest.raises(ConfigError) as caught:

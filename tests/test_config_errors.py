@@ -6,7 +6,7 @@ import json
 import pytest
 
 import tiny
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 
 SIX = ("batch_size", "input_tensor_size", "iteration_count", "output_dir", "evaluate_image_extension",

@@ -9,9 +9,9 @@ import pytest
 import tiny
 from vsq.configuration.config import load_config
 from vsq.configuration.datasets import calibration_indices, natural_key, scan_calibration, scan_evaluation
-from vsq.data.preprocessing import Preprocessing, normalize
+from vsq.configuration.preprocessing import Preprocessing, normalize
 from vsq.errors import ConfigError
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 
 
 def config_of(project, **overrides):

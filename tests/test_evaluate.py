@@ -6,8 +6,8 @@ import pytest
 import tiny
 from vsq.pipeline import evaluate
 from vsq.configuration.config import TFLiteRuntime
-from vsq.configuration.job import prepare
-from vsq.data.preprocessing import Preprocessing
+from vsq.pipeline.job import prepare
+from vsq.configuration.preprocessing import Preprocessing
 from vsq.runtimes.tflite import TFLiteClassifier
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""vsq.frameworks.keras.xquant and vsq.reporting.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
+"""vsq.frameworks.keras.xquant and vsq.rendering.explain_chart with real MCT XQuant on tiny Keras models (no mocks)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vsq.frameworks.keras import quantize, xquant
-from vsq.sections import layers
+from vsq.core import layers
 from vsq.errors import ExternalToolError, VsqError
 
 pytestmark = pytest.mark.slow
@@ -200,7 +200,7 @@ def test_json_numbers_and_db():
 
 
 def test_sqnr_chart_renders_worst_layers(explained):
-    from vsq.reporting.explain_chart import sqnr_chart
+    from vsq.rendering.explain_chart import sqnr_chart
 
     _, result = explained
     data = result.as_dict()
@@ -238,7 +238,7 @@ def test_failure_hint_is_bounded(explained):
 
 
 def test_html_part_shows_the_chart_or_the_tools_message(explained):
-    from vsq.reporting.explain_chart import html_part
+    from vsq.rendering.explain_chart import html_part
 
     _, result = explained
     ok = html_part("cfg", {"explanation": result.as_dict()})

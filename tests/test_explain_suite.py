@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 LAYERS = ("outlier", "relu", "victim", "pool", "head")
 QUANTIZED_CHECKS = ("test_quantized_top1_drop_within_threshold", "test_quantized_keras_top1_drop_within_threshold")
 CHART_ALT = "per-layer SQNR"
-WORST_RED = (0xCF, 0x22, 0x2E)  # vsq.reporting.explain_chart marks the worst layers in this colour
+WORST_RED = (0xCF, 0x22, 0x2E)  # vsq.rendering.explain_chart marks the worst layers in this colour
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--window-size=1280,1800", "--virtual-time-budget=10000"]

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import tiny
-from vsq.pipeline.cache import Cache
+from vsq.cache.store import Cache
 
 pytestmark = pytest.mark.slow
 

@@ -172,7 +172,7 @@ def imx500_section(used: int, percent: float, fits: bool, threshold: float = 100
 
 
 def test_imx500_memory_chart_is_green_when_it_fits_and_red_when_not(steady_run):
-    from vsq.reporting import charts
+    from vsq.rendering import charts
 
     fits = {**steady_run, "imx500": imx500_section(292256, 4.0, True)}
     assert RED not in colours_of(charts.imx500_memory({"fits": fits})) and \

@@ -1,5 +1,5 @@
 """Cache entries poisoned by whoever can write the cache folder (another job, a restored CI cache): each is a
-miss, removed and built again, with one line saying why (vsq.pipeline.cache); nothing outside the entry is
+miss, removed and built again, with one line saying why (vsq.cache.store); nothing outside the entry is
 read or written, and nothing hangs."""
 
 import json
@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import hostile
-from vsq.pipeline.cache import MANIFEST, Cache, Cached
+from vsq.cache.store import MANIFEST, Cache, Cached
 
 MODEL = b"a converted model"
 
@@ -90,7 +90,7 @@ def test_a_manifest_naming_dev_zero_hangs_nothing(cache, tmp_path):
     entry = cache.entry("tflite", "k")
     hostile.link(entry / "zero", "/dev/zero")
     rewrite(cache, {"model.tflite": listed(MODEL), "zero": {"bytes": 1 << 40, "sha256": "0" * 64}})
-    code = ("import sys; from pathlib import Path; from vsq.pipeline.cache import Cache\n"
+    code = ("import sys; from pathlib import Path; from vsq.cache.store import Cache\n"
             "cache = Cache(Path(sys.argv[1]), secret=b'')\n"
             "print(cache.get('tflite', 'k'), cache.refused[('tflite', 'k')])")
     done = subprocess.run([sys.executable, "-c", code, str(cache.root)], capture_output=True, text=True, timeout=60)

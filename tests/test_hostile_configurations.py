@@ -13,7 +13,7 @@ import hostile
 import tiny
 from runs import run_suites
 from vsq.configuration.grants import Grants, OptionError
-from vsq.configuration.job import prepare, prepare_all
+from vsq.pipeline.job import prepare, prepare_all
 from vsq.errors import ConfigError
 
 
@@ -191,7 +191,7 @@ def test_a_granted_converter_serves_its_own_framework_only(project):
     """$VSQ_IMX500_CONVERTER=.../imxconv-tf ran imxconv-tf on a PyTorch model's ONNX file, and every IMX500 check
     failed with the converter's own error (issue 31.9): one grant per framework, told by the file's name."""
     from vsq.configuration.config import load_config
-    from vsq.configuration.job import imx500_converter
+    from vsq.pipeline.job import imx500_converter
 
     ran = project / "ran"
     tf, pt = (hostile.program(project / "bin" / name, ran) for name in ("imxconv-tf", "imxconv-pt"))
@@ -248,7 +248,7 @@ def test_names_reach_junit_and_progress_lines_escaped():
     import xml.etree.ElementTree as ET
 
     from vsq.reporting.junit import checks_xml
-    from vsq.reporting.progress import progress
+    from vsq.pipeline.progress import progress
 
     suite = ET.fromstring(checks_xml([], {NAME: "failed \x1b[31m"}))
     assert suite.find(".//testcase").get("name") == "run[cfg[2J<b>x]"

@@ -1,4 +1,4 @@
-"""Images made to spend the machine or reach past the spec's formats (vsq.data.preprocessing): a pixel bomb, an
+"""Images made to spend the machine or reach past the spec's formats (vsq.configuration.preprocessing): a pixel bomb, an
 EPS file named .JPEG, a FIFO among the images. Each is an unreadable image (or, for the FIFO, a refused
 configuration), named in one line; none is decoded."""
 
@@ -12,14 +12,14 @@ from PIL import Image
 
 import hostile
 import tiny
-from vsq.configuration.job import prepare
-from vsq.data.preprocessing import ImageError, Preprocessing
+from vsq.pipeline.job import prepare
+from vsq.configuration.preprocessing import ImageError, Preprocessing
 from vsq.errors import ConfigError, VsqError
 from vsq.pipeline import evaluate
 
 DECODE = textwrap.dedent("""
     import resource, sys
-    from vsq.data.preprocessing import Preprocessing
+    from vsq.configuration.preprocessing import Preprocessing
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         Preprocessing(16).decode(sys.argv[1])

@@ -16,7 +16,7 @@ import pytest
 import hostile
 import tiny
 from vsq.configuration.grants import Grants
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 from vsq.frameworks.keras.safety import ModelFormatError, unsafe_layers
 

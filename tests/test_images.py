@@ -10,9 +10,9 @@ from PIL import Image
 import tiny
 from vsq.pipeline import evaluate
 from vsq.errors import VsqError
-from vsq.data.preprocessing import ImageError, Preprocessing
-from vsq.configuration.job import prepare
-from vsq.data.preprocessing import Preprocessing
+from vsq.configuration.preprocessing import ImageError, Preprocessing
+from vsq.pipeline.job import prepare
+from vsq.configuration.preprocessing import Preprocessing
 
 
 def jpeg_bytes(colour=(200, 20, 20), size=(20, 20)):

@@ -6,7 +6,7 @@ import sys
 
 import hostile
 import tiny
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 
 
 def vsq(folder, *args):

@@ -42,7 +42,7 @@ def write_model(path, first: str | None, dense_activation: str | None = None):
 
 def integer_check(root, first: str | None, dense_activation: str | None = None):
     from vsq.api import run_options
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.pipeline.pipeline import Pipeline
 
     tiny.write_data(root, per_class=4)

@@ -1,5 +1,6 @@
-"""The shape of the code: small modules, no import cycle (function-level imports counted), no heavy imports
-when vsq is imported, pytest only in the plugin."""
+"""The shape of the code: small modules, packages in layers that import only downward (every import counted:
+function-level and TYPE_CHECKING ones too), no cycle, no heavy imports when vsq is imported, pytest only in the
+plugin."""
 
 import ast
 import subprocess
@@ -19,6 +20,37 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def test_no_module_is_over_400_lines():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+# The packages' layers, lowest first: a package imports only packages of lower layers (at any depth of a file,
+# under TYPE_CHECKING too), never one of its own layer or above. docs/architecture.md says what each holds.
+LAYERS = (
+    ("util", "errors", "statistics"),  # foundations: no vsq vocabulary
+    ("runtimes", "tools"),  # file kinds and their predictors; the external tools vsq runs
+    ("configuration",),  # the configuration file, its schema, its typed values (preprocessing included)
+    ("data",),  # images and their readers
+    ("cache",),  # the artifact store
+    ("core",),  # the vocabulary every higher layer shares: checks and verdicts, model roles, explanation types
+    ("provenance", "predictions"),  # what a run measured (digests, commit) and its per-image rows
+    ("frameworks",),  # Keras, PyTorch: load, quantize, export, explain
+    ("pipeline",),  # one configuration's run: jobs, builds, evaluation, the document, the verdicts map
+    ("rendering",),  # primitives for tables, HTML and charts, from a results document alone
+    ("sections",),  # optional parts of a run (screen, variants, IMX500, explanation, baseline)
+    ("reporting",),  # summaries, HTML and JUnit reports, history and trends
+    ("api", "init"), ("run_command",), ("__main__",), ("pytest_plugin",), ("vsq",),  # the faces; "vsq" is the package's own __init__
+)
+LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
+
+
+def package_of(module: str) -> str:
+    """vsq.cache.store -> pipeline; vsq -> vsq (the package's __init__)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "vsq"
+
+
 def _runtime_nodes(tree):
     """Every node of a module but those under `if TYPE_CHECKING:` (imported by type checkers only)."""
     skipped = {id(child) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
@@ -26,10 +58,11 @@ def _runtime_nodes(tree):
     return [node for node in ast.walk(tree) if id(node) not in skipped]
 
 
-def imports_of(path: Path, known: set[str]) -> set[str]:
-    """The vsq modules a file imports, at any depth of the file (function-level imports too)."""
+def every_import(path: Path, known: set[str], type_checking: bool = True) -> set[str]:
+    """The vsq modules a file imports, at any depth: function-level imports too, TYPE_CHECKING ones unless told."""
     out = set()
-    for node in _runtime_nodes(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in (ast.walk(tree) if type_checking else _runtime_nodes(tree)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vsq"):
             out.add(node.module)
             out |= {f"{node.module}.{alias.name}" for alias in node.names} & known
@@ -38,21 +71,32 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     return out & known
 
 
-def test_no_module_is_over_400_lines():
-    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
-    assert long == {}
+def package_edges() -> dict[tuple[str, str], list[str]]:
+    """(importing package, imported package) -> the modules that import it."""
+    found, edges = modules(), {}
+    for name, path in found.items():
+        for imported in every_import(path, set(found)):
+            if package_of(imported) != package_of(name):
+                edges.setdefault((package_of(name), package_of(imported)), []).append(name)
+    return edges
 
 
-def test_no_import_cycle_counting_function_level_imports():
-    found = modules()
-    graph = {name: imports_of(path, set(found)) - {name} for name, path in found.items()}
-    # A package's __init__ is imported with any of its modules; edges into a package's own modules from its
-    # __init__ are its re-exports, not a cycle of the architecture.
+def test_every_package_has_a_layer():
+    assert {package_of(name) for name in modules()} - set(LAYER_OF) == set()
+
+
+def test_packages_import_only_lower_layers_counting_function_level_and_type_checking_imports():
+    upward = {f"{a} -> {b}": sorted(who) for (a, b), who in package_edges().items()
+              if LAYER_OF.get(a, -1) <= LAYER_OF.get(b, -1)}
+    assert upward == {}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     cycles, state = [], {}
 
     def visit(node, stack):
         state[node] = "open"
-        for child in sorted(graph[node]):
+        for child in sorted(graph.get(node, ())):
             if state.get(child) == "open":
                 cycles.append(stack[stack.index(child):] + [child])
             elif child not in state:
@@ -62,11 +106,26 @@ def test_no_import_cycle_counting_function_level_imports():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert cycles == []
+    return cycles
+
+
+def test_no_package_import_cycle():
+    graph = {}
+    for a, b in package_edges():
+        graph.setdefault(a, set()).add(b)
+    assert _cycles(graph) == []
+
+
+def test_no_module_import_cycle_counting_function_level_imports():
+    # Within a package, a module may name another's class for type checkers only (the Pipeline its steps take);
+    # between packages, every import counts (above).
+    found = modules()
+    graph = {name: every_import(path, set(found), type_checking=False) - {name} for name, path in found.items()}
+    assert _cycles(graph) == []
 
 
 def test_importing_vsq_and_its_configuration_imports_no_tensorflow_mct_or_pytest():
-    code = ("import sys, vsq, vsq.configuration.job, vsq.configuration.config; "
+    code = ("import sys, vsq, vsq.pipeline.job, vsq.configuration.config; "
             "print(sorted(m for m in ('tensorflow', 'pytest', 'model_compression_toolkit') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.strip() == "[]"

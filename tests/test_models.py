@@ -4,7 +4,7 @@ import pytest
 
 import tiny
 from vsq.errors import ConfigError
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.frameworks.keras.models import ModelInfo, check_model_matches, load_keras_model
 
 pytestmark = pytest.mark.slow

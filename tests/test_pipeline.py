@@ -98,7 +98,7 @@ def test_pytest_the_command_and_the_library_give_the_same_figures_and_verdicts(t
 def test_a_variant_that_builds_but_cannot_be_loaded_fails_only_its_own_checks(harness, tiny_model):
     """A variant's .tflite that no interpreter loads (here: the cached file replaced by garbage, with its
     manifest made to match) fails that variant's checks; every other check of the configuration passes."""
-    from vsq.pipeline.cache import MANIFEST, file_digest
+    from vsq.cache.store import MANIFEST, file_digest
 
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model),

@@ -1,4 +1,4 @@
-"""vsq.data.preprocessing: square mode is the decoder vsq always had; shorter_side is timm's centre crop."""
+"""vsq.configuration.preprocessing: square mode is the decoder vsq always had; shorter_side is timm's centre crop."""
 
 import json
 
@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageOps
 
 import tiny
-from vsq.pipeline.cache import key_of
+from vsq.cache.store import key_of
 from vsq.configuration.config import load_config, properties
-from vsq.data.preprocessing import Preprocessing
-from vsq.data.preprocessing import ImageError, Preprocessing, normalize
+from vsq.configuration.preprocessing import Preprocessing
+from vsq.configuration.preprocessing import ImageError, Preprocessing, normalize
 
 FILTERS = properties("preprocessing")["resize"]["enum"]
 RED, BLUE = (220, 30, 30), (30, 30, 220)

@@ -35,7 +35,7 @@ def test_checking_a_configuration_imports_no_tensorflow(tmp_path, tiny_model):
 
     tiny.write_data(tmp_path)
     config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model))
-    script = ("import sys; from vsq.configuration.job import prepare; job = prepare(sys.argv[1]); "
+    script = ("import sys; from vsq.pipeline.job import prepare; job = prepare(sys.argv[1]); "
               "print(len(job.calibration_images), sorted(m for m in ('tensorflow', 'keras', 'model_compression_toolkit')"
               " if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=300)

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from vsq.pipeline import results
-from vsq.reporting import charts, history, trend
-from vsq.reporting.drops import drops
+from vsq.reporting import history, trend
+from vsq.rendering import charts
+from vsq.rendering.drops import drops
 from vsq.reporting.summary import NO_VERDICT, blocks, reasons
 
 DATA = Path(__file__).parent / "data"
@@ -155,7 +156,7 @@ def charts_alt():
 
 
 def test_html_variants_table_has_the_interval_and_verdict_columns(failing):
-    from vsq.reporting.html_parts import variants_table
+    from vsq.rendering.html_parts import variants_table
 
     table = variants_table(failing)
     header = re.findall(r"<th>(.*?)</th>", table)

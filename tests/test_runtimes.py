@@ -42,7 +42,7 @@ def test_each_kind_names_its_files_runtime_and_device():
 
 
 def test_calibration_method_is_an_option_of_onnxruntime_int8_only(project):
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.errors import ConfigError
 
     config = prepare(tiny.write_config(project, variants=[
@@ -55,7 +55,7 @@ def test_calibration_method_is_an_option_of_onnxruntime_int8_only(project):
 
 
 def test_cache_keys_hold_the_converters_versions_of_their_kinds_only(project, monkeypatch):
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.pipeline.artifacts import Fingerprints, recipe_key
 
     job = prepare(tiny.write_config(project))

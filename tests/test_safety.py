@@ -6,7 +6,7 @@ import pytest
 import tiny
 from vsq.configuration.grants import Grants
 from vsq.errors import ConfigError
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.frameworks.keras.safety import unsafe_layers
 
 pytestmark = pytest.mark.slow

@@ -14,11 +14,12 @@ import pytest
 
 import tiny
 from vsq.configuration.config import Thresholds
-from vsq.configuration.job import prepare
-from vsq.data.preprocessing import Preprocessing
-from vsq.pipeline.cache import Cache
+from vsq.pipeline.job import prepare
+from vsq.configuration.preprocessing import Preprocessing
+from vsq.cache.store import Cache
 from vsq.pipeline.options import RunOptions
-from vsq.pipeline.verdicts import float_near_chance, near_chance_limit, quantized_checks
+from vsq.core.verdicts import float_near_chance, near_chance_limit, quantized_checks
+from vsq.sections import all_sections
 from vsq.sections.screen_words import found_sentence
 from vsq.sections.screen_search import Rule, readings, search
 
@@ -134,7 +135,7 @@ def _pipeline(root: Path, model: Path, **overrides):
 
     tiny.write_data(root)
     job = prepare(tiny.write_config(root, source_keras_model=str(model), **overrides))
-    return Pipeline(job, RunOptions(Cache(root / "cache")))
+    return Pipeline(job, RunOptions(Cache(root / "cache"), sections=all_sections()))
 
 
 def _with_channels(head_channels) -> np.ndarray:
@@ -204,7 +205,7 @@ def test_the_example_passes_the_screen(tmp_path):
         data[key] = str((REPO / data[key]).resolve())
     data.update(output_dir="output", evaluate_result_dir="results", screen={"max_images": 80})  # 20 per class
     (tmp_path / "configuration.json").write_text(json.dumps(data))
-    pipeline = Pipeline(prepare(tmp_path / "configuration.json"), RunOptions(Cache(tmp_path / "cache")))
+    pipeline = Pipeline(prepare(tmp_path / "configuration.json"), RunOptions(Cache(tmp_path / "cache"), sections=all_sections()))
     assert pipeline.check("preprocessing_matches_the_model").ok and pipeline.check("label_order_matches_the_model").ok
     part = pipeline.part("screen")
     assert part["images"] == 80 and part["configured"]["top_1_accuracy"] >= 0.85
@@ -318,7 +319,7 @@ def test_expected_top1_is_judged_under_the_decision_rule(rule, inconclusive, int
 
     from vsq.configuration.config import ExpectedTop1, Thresholds
     from vsq.pipeline.checks import float_top1_meets_expected
-    from vsq.pipeline.reference import KERAS
+    from vsq.core.reference import KERAS
 
     top1 = 0.90 if verdict != "FAIL" else 0.80
     pipeline = SimpleNamespace(

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import tiny
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ import tiny
 from vsq.pipeline import artifacts, evaluate
 from vsq.frameworks.keras import quantize
 from vsq.configuration.config import TFLiteRuntime
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.pipeline.document import environment
 from vsq.runtimes.tflite import TFLiteClassifier, shards
 

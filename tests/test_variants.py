@@ -34,7 +34,7 @@ def _batches(job):
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, tiny_model):
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
 
     root = tmp_path_factory.mktemp("variants")
     tiny.write_data(root)
@@ -159,7 +159,7 @@ def test_cache_key_follows_the_options_that_matter(job):
 
 def test_recommendation_is_the_smallest_file_within_its_thresholds():
     from vsq.sections.comparison import recommend
-    from vsq.pipeline.verdicts import within_thresholds
+    from vsq.core.verdicts import within_thresholds
 
     def model(top1, passes):  # a results entry: its Top-1 and the decision on its drop
         return {"top_1_accuracy": top1, "decision": {"passes": passes}}

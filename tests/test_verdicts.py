@@ -1,4 +1,4 @@
-"""The decision on a drop (vsq.pipeline.verdicts.decision), per-image records (vsq.statistics.per_image) and paired baselines."""
+"""The decision on a drop (vsq.core.verdicts.decision), per-image records (vsq.statistics.per_image) and paired baselines."""
 
 import json
 from dataclasses import replace
@@ -9,7 +9,7 @@ import pytest
 from vsq.sections import baseline
 from vsq.statistics import per_image
 from vsq.configuration.config import Thresholds
-from vsq.pipeline.verdicts import decision, drop_check, interval_text
+from vsq.core.verdicts import decision, drop_check, interval_text
 from vsq.statistics.paired import compare_counts
 
 POINT, CONFIDENT = Thresholds(), Thresholds(decision_rule="confident")

@@ -18,6 +18,15 @@ from vsq.pipeline.results import RunResult
 # What a configuration given as a dict is called in messages (no file holds it): its folder is the working folder.
 DICT_CONFIGURATION = "configuration"
 
+class Result(RunResult):
+    """A RunResult that renders itself in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table and the drop chart, as the HTML report shows them."""
+        from vsq.reporting.html import summary_section
+
+        return summary_section({self.name: self.document}, {self.name: self.verdict}, [], details=False)
+
 
 def run(config: str | os.PathLike | Mapping, *, cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
         baseline: str | os.PathLike | None = None, accept_baseline: bool = False,
@@ -39,7 +48,7 @@ def run(config: str | os.PathLike | Mapping, *, cache_dir: str | os.PathLike | N
     VsqError when a step of the run fails (the tool's own message).
     """
     from vsq.configuration.grants import Grants
-    from vsq.configuration.job import prepare
+    from vsq.pipeline.job import prepare
     from vsq.pipeline.pipeline import Pipeline
 
     path, data = (Path.cwd() / DICT_CONFIGURATION, dict(config)) if isinstance(config, Mapping) else (config, None)
@@ -48,16 +57,28 @@ def run(config: str | os.PathLike | Mapping, *, cache_dir: str | os.PathLike | N
     options = run_options(cache_dir, use_cache, baseline, accept_baseline, progress)
     if accept_baseline and options.baseline_for(job.config) is None:
         raise ValueError("accept_baseline needs a baseline file: give baseline=PATH or a \"baseline\" key")
-    return Pipeline(job, options).result
+    done = Pipeline(job, options).result
+    return Result(done.name, done.document, done.checks)
 
 
 def run_options(cache_dir=None, use_cache: bool = True, baseline=None, accept_baseline: bool = False,
-                progress: bool | None = None):
-    """RunOptions as the command line gives them (vsq.run and `python -m vsq run` share this)."""
-    from vsq.pipeline.cache import Cache, default_root
+                progress=None):
+    """RunOptions as the command line gives them (vsq.run, `python -m vsq run` and the pytest plugin share this):
+    every section, and the history line beside each results.json. progress: a Progress, or whether to show bars
+    (None: when standard error is a terminal)."""
+    from vsq.cache.store import Cache, default_root
     from vsq.pipeline.options import RunOptions
-    from vsq.reporting.progress import Progress
+    from vsq.pipeline.progress import Progress
+    from vsq.sections import all_sections
 
     return RunOptions(Cache(Path(cache_dir) if cache_dir else default_root(), enabled=use_cache),
                       baseline=Path(os.path.abspath(baseline)) if baseline else None, accept_baseline=accept_baseline,
-                      progress=Progress(progress))
+                      progress=progress if isinstance(progress, Progress) else Progress(progress),
+                      sections=all_sections(), recorders=(append_history_line,))
+
+
+def append_history_line(document: dict) -> None:
+    """The run's line in history.jsonl, beside its results.json (vsq.reporting.history)."""
+    from vsq.reporting import history
+
+    history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))

@@ -25,7 +25,7 @@ MODEL_KEYS = ("source_keras_model", "source_pytorch_model")
 
 def of(job, folder: Path | None = None) -> dict:
     """The provenance of a job's run, from the working folder (or `folder`)."""
-    from vsq.pipeline.cache import file_digest
+    from vsq.cache.store import file_digest
 
     config = job.config
     models = {key: {"path": str(getattr(config, key)), "sha256": file_digest(getattr(config, key))}

@@ -19,9 +19,9 @@ EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
 def run(args) -> int:
     from vsq.api import run_options
     from vsq.configuration.grants import Grants
-    from vsq.configuration.job import prepare_all
+    from vsq.pipeline.job import prepare_all
     from vsq.pipeline.pipeline import Pipeline
-    from vsq.reporting.progress import quiet_tools
+    from vsq.pipeline.progress import quiet_tools
 
     try:
         jobs = prepare_all(args.configs, Grants.given(args.allow_unsafe_model_code, args.imx500_converter,

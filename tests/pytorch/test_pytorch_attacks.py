@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from test_pytorch_framework import LAYERS, SEQUENTIAL, colour_model, config, project  # noqa: F401 (fixture)
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 from vsq.frameworks.pytorch.models import load_pytorch_model
 
@@ -128,7 +128,7 @@ def test_a_torchvision_builder_never_loads_its_default_backbone():
 
 BOMBS = """
 import json, resource, sys
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 from vsq.frameworks.pytorch.models import load_pytorch_model
 said = {}

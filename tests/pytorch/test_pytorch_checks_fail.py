@@ -10,15 +10,15 @@ import torch
 
 import tiny
 from test_pytorch_framework import SEQUENTIAL, config, project  # noqa: F401 (the tiny project fixture)
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.frameworks.pytorch.architecture import sequential
 
 
 def run(project, layers, model):
-    from vsq.pipeline.cache import Cache
+    from vsq.cache.store import Cache
     from vsq.pipeline.options import RunOptions
     from vsq.pipeline.pipeline import Pipeline
-    from vsq.reporting.progress import Progress
+    from vsq.pipeline.progress import Progress
 
     torch.save(model.state_dict(), project / "model.pt")
     job = prepare(config(project, pytorch_architecture={"entry_point": SEQUENTIAL, "arguments": {"layers": layers}}))

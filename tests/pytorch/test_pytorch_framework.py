@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import tiny
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 from vsq.frameworks.pytorch.architecture import sequential
 
@@ -45,12 +45,14 @@ def config(project, **overrides):
 
 
 def test_the_pipeline_evaluates_float_quantized_and_onnx_with_the_same_predictions(project):
-    from vsq.pipeline.cache import Cache
+    from vsq.cache.store import Cache
     from vsq.pipeline.options import RunOptions
     from vsq.pipeline.pipeline import Pipeline
-    from vsq.reporting.progress import Progress
+    from vsq.pipeline.progress import Progress
+    from vsq.sections import all_sections
 
-    pipeline = Pipeline(prepare(config(project)), RunOptions(Cache(project / "cache"), progress=Progress(False)))
+    pipeline = Pipeline(prepare(config(project)), RunOptions(Cache(project / "cache"), progress=Progress(False),
+                                                             sections=all_sections()))
     result = pipeline.result
     document = result.document
     assert document["framework"] == "pytorch"

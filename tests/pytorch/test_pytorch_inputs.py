@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from test_pytorch_framework import LAYERS, config, project  # noqa: F401  (project is a fixture)
-from vsq.configuration.job import prepare
+from vsq.pipeline.job import prepare
 from vsq.errors import ConfigError
 from vsq.frameworks.pytorch.architecture import sequential
 from vsq.frameworks.pytorch.models import load_pytorch_model

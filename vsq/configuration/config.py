@@ -5,7 +5,7 @@ Validation happens in three steps, each raising ConfigError(file, key, message):
    and types, deep nesting) and keys: retired and unknown keys, with a "did you mean";
 2. the JSON Schema shipped in vsq/schema (types, ranges, enums);
 3. meaning: paths exist, are of the right kind and are not symbolic links (the model file is its
-   framework's to check: vsq.configuration.job).
+   framework's to check: vsq.pipeline.job).
 Steps 1 and 2, the schema and its defaults live in vsq.configuration.file. Checks that need the images
 (vsq.configuration.datasets) or the model (vsq.frameworks.keras.models) build on this.
 
@@ -31,8 +31,7 @@ from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_err
     value_error_reason,
 )
 from vsq.errors import ConfigError
-from vsq.data.preprocessing import Preprocessing
-from vsq.pipeline.reference import DEFAULT_RECIPE_NAME, KEYS as REFERENCE_KEYS
+from vsq.configuration.preprocessing import Preprocessing
 from vsq.runtimes.kinds import suffix_of
 
 PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: those it has
@@ -44,6 +43,10 @@ PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: thos
     "evaluate_label_file",
     "evaluate_result_dir",
 )
+DEFAULT_RECIPE_NAME = "quantized"  # the default model's recipe: its file is model_quantized.tflite / .onnx
+# results.json's reference model keys (= vsq.core.reference.BY_KEY, tests/test_registries.py): no variant's name
+REFERENCE_KEYS = ("keras", "tflite", "tflite_quantized", "keras_quantized", "pytorch", "onnx_quantized",
+                  "pytorch_quantized")
 VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
 MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
 
@@ -54,7 +57,7 @@ class Thresholds:
 
     max_top1_drop: float = schema_default("thresholds", "max_top1_drop")
     min_top1: float | None = schema_default("thresholds", "min_top1")
-    # The float model's floor, a fraction; None: not near chance (vsq.pipeline.verdicts.near_chance_limit)
+    # The float model's floor, a fraction; None: not near chance (vsq.core.verdicts.near_chance_limit)
     min_float_top1: float | None = schema_default("thresholds", "min_float_top1")
     max_float_top1_drop: float = schema_default("thresholds", "max_float_top1_drop")
     max_baseline_drop: float = schema_default("thresholds", "max_baseline_drop")

@@ -1,7 +1,7 @@
 """The configuration file against its JSON Schema: reading it, checking its keys and values, and the defaults.
 
 The schema in vsq/schema is the one place where keys, types, ranges and defaults are written: editors show
-its `default`s, and the dataclasses of vsq.configuration.config and vsq.data.preprocessing take theirs from it (schema_default).
+its `default`s, and the dataclasses of vsq.configuration.config and vsq.configuration.preprocessing take theirs from it (schema_default).
 
 read_checked() runs the first two steps of vsq.configuration.config's validation, each raising ConfigError(file, key, message):
 1. syntax (JSON or YAML), what JSON Schema cannot see (non-finite numbers, YAML anchors, aliases and types,

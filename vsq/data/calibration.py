@@ -10,9 +10,8 @@ import numpy as np
 
 from vsq.configuration.datasets import calibration_indices
 from vsq.errors import VsqError
-from vsq.data.preprocessing import ImageError, describe_failures
-from vsq.data.preprocessing import Preprocessing
-from vsq.configuration.job import Job
+from vsq.configuration.preprocessing import ImageError, describe_failures
+from vsq.configuration.preprocessing import Preprocessing
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Calibration:
         return (self.batch(i) for i in range(len(self.batches)))
 
 
-def decode_calibration(job: Job) -> Calibration:
+def decode_calibration(job) -> Calibration:
     """Decode the images the seeded iterations use, in threads; every failure is reported at once."""
     config, paths = job.config, job.calibration_images
     chosen = calibration_indices(len(paths), config.batch_size, config.iteration_count, config.seed)

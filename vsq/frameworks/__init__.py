@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from vsq.configuration.config import Config, Variant
-    from vsq.pipeline.reference import ReferenceModel
+    from vsq.core.reference import ReferenceModel
 
 Predict = Callable[["np.ndarray"], "np.ndarray"]  # images (N, H, W, 3) float32 -> scores (N, classes)
 Batches = Callable[[], Iterable["np.ndarray"]]  # a fresh iterator over calibration batches
@@ -24,7 +24,7 @@ Batches = Callable[[], Iterable["np.ndarray"]]  # a fresh iterator over calibrat
 class Framework(Protocol):
     name: str
     # The reference models, in order: models[0] is the float model every drop is measured against; each has
-    # a role (vsq.pipeline.reference).
+    # a role (vsq.core.reference).
     models: tuple[ReferenceModel, ...]
     float_export: str | None  # the float conversion's file (model.tflite), None when there is none
     converter: str  # Sony's IMX500 converter for this framework's files (imxconv-tf, imxconv-pt)
@@ -82,15 +82,20 @@ class Framework(Protocol):
 
     def explain(self, model, quantized, representative: Iterable, validation: Iterable, report_dir: Path,
                 config: Config):
-        """vsq.sections.layers.Explanation of the quantized model against the float one."""
+        """vsq.core.layers.Explanation of the quantized model against the float one."""
+
+
+# The registry: a configuration's source key -> where its framework object lives (imported only when used, so that
+# checking a configuration imports no framework). A framework is added here and in the schema's source keys.
+FRAMEWORKS = {
+    "source_keras_model": "vsq.frameworks.keras.framework:KERAS",
+    "source_pytorch_model": "vsq.frameworks.pytorch.framework:PYTORCH",
+}
 
 
 def for_config(config: Config) -> Framework:
-    """The framework of a configuration's source model (source_keras_model or source_pytorch_model)."""
-    if config.source_pytorch_model is not None:
-        from vsq.frameworks.pytorch.framework import PYTORCH
+    """The framework of a configuration's source model: the registry's entry of the source key it has."""
+    from importlib import import_module
 
-        return PYTORCH
-    from vsq.frameworks.keras.framework import KERAS
-
-    return KERAS
+    module, _, name = FRAMEWORKS[config.source_key].partition(":")
+    return getattr(import_module(module), name)

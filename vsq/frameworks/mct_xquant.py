@@ -9,7 +9,7 @@ names them, its side effects kept in the report folder. A thin layer over XQuant
 - keeps MCT's TensorBoard folders, quant_report.json and log under `report_dir` and nowhere else,
   and undoes what XQuant leaves behind in the process (a log file handler, MCT's global log path).
 The frameworks' modules (vsq.frameworks.keras.xquant, vsq.frameworks.pytorch.xquant) make the report
-and find the layers; the figures are vsq.sections.layers' Explanation.
+and find the layers; the figures are vsq.core.layers' Explanation.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from vsq.errors import ExternalToolError, VsqError
-from vsq.sections.layers import (
+from vsq.core.layers import (
     BATCH_IMAGES,
     MAX_REPRESENTATIVE_IMAGES,
     MAX_VALIDATION_IMAGES,

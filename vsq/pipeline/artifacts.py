@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vsq.pipeline.cache import file_digest, files_digest, key_of
+from vsq.cache.store import file_digest, files_digest, key_of
 from vsq.configuration.config import MCT_KINDS, Variant
-from vsq.configuration.job import Job
-from vsq.frameworks.keras.recipes import options
+from vsq.pipeline.job import Job
+from vsq.frameworks.recipe_options import options
 from vsq.runtimes.kinds import converter_versions
 from vsq.util.cpu import host_cpu
 from vsq.util.versions import image_library, stack

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from vsq.configuration.config import Variant
 from vsq.errors import ExternalToolError
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import deliver
+from vsq.cache.store import deliver
 
 if TYPE_CHECKING:
     from vsq.pipeline.pipeline import Pipeline
@@ -36,7 +36,7 @@ class RecipeBuild:
 def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
     """output_dir/model_<name>.<ext> of one recipe (its .tflite, .onnx, or .xml and .bin; and MCT's quantized model
     beside it where the framework keeps one as a file: model_<name>.keras), from the cache or built."""
-    from vsq.frameworks.keras.recipes import fix_hint
+    from vsq.frameworks.recipe_options import fix_hint
 
     job, config, framework = pipeline.job, pipeline.config, pipeline.framework
     names = framework.recipe_files(recipe)

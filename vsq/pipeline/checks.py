@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vsq.configuration.config import schema
-from vsq.pipeline.reference import BY_FILE
-from vsq.pipeline.verdicts import Check, CheckSpec, near_chance_limit, quantized_checks
-from vsq.sections.layers import failure_hint
+from vsq.core.reference import BY_FILE, QUANTIZED_DROP_CHECK
+from vsq.core.checks import quantized
+from vsq.core.verdicts import Check, CheckSpec, near_chance_limit
 from vsq.util.paths import shown
 
 if TYPE_CHECKING:
@@ -127,46 +127,11 @@ def file_written_to_output_dir(p: Pipeline, name: str) -> Check:
 # --- Top-1 of the quantized models (the float export's, and MCT's model's check by name: each framework's) -----
 
 
-def spec_figures(p: Pipeline, document: dict) -> dict:
-    figures = {model.spec_key: document[model.spec_key] for model in p.framework.models}
-    return {**figures, "num_images": document["num_images"]}
-
-
-def _explanation_figures(section: dict | None) -> dict:
-    """The per-layer explanation's figures, recorded on the quantized models' checks."""
-    section = section or {}
-    figures = {"explanation_status": section.get("status", "absent")}
-    if section.get("status") == "ok":
-        figures.update({f"worst_layer_{rank}": name for rank, name in enumerate(section["worst"], 1)})
-        figures.update(output_sqnr_db=section["output"]["validation"]["sqnr_db"],
-                       explanation_seconds=section["seconds"], explanation_report_dir=section["report_dir"])
-    elif section.get("status") == "failed":
-        figures["explanation_error"] = section["error"]
-    return figures
-
-
-def quantized(which: int):
-    """One of the default model's accuracy checks (vsq.pipeline.verdicts.quantized_checks), with the
-    explanation's figures and, when it fails, its worst layers."""
-    def run(p: Pipeline, _=None) -> Check:
-        document = p.core
-        check = quantized_checks(p.name, document, p.config.thresholds)[which]
-        explanation = p.part("explanation") if p.has_section("explanation") else None
-        figures = {**spec_figures(p, document), **{name: value for name, value in check.figures.items()
-                                                   if name != "top_1_accuracy"}}  # recorded under its spec key
-        figures.update(_explanation_figures(explanation))
-        return Check(check.ok, check.message, figures, check.verdict).with_hint(failure_hint(explanation))
-
-    return run
-
-
 # --- the float model: does this evaluation give it the Top-1 it can have? ----------------------------------------
 
 
 def _screen_hint(p: Pipeline) -> str:
-    from vsq.sections.screen_words import best_alternative_hint
-
-    return best_alternative_hint(p.part("screen")) if p.has_section("screen") else ""
+    return p.section_hint("screen") if p.has_section("screen") else ""
 
 
 def _float_figures(p: Pipeline) -> tuple:
@@ -180,7 +145,7 @@ def _float_figures(p: Pipeline) -> tuple:
 
 
 def float_model_beats_chance(p: Pipeline, _=None) -> Check:
-    """thresholds.min_float_top1, or without it the near-chance rule (vsq.pipeline.verdicts.near_chance_limit)."""
+    """thresholds.min_float_top1, or without it the near-chance rule (vsq.core.verdicts.near_chance_limit)."""
     model, entry, figures = _float_figures(p)
     top1, high, minimum = entry["top_1_accuracy"], figures["top_1_interval_high"], p.config.thresholds.min_float_top1
     off = "the evaluation, not the quantization, is off"
@@ -234,7 +199,7 @@ CORE_CHECKS = (
     CheckSpec("calibration_images_decode", calibration_images_decode),
     CheckSpec("every_evaluation_image_was_evaluated", every_evaluation_image_was_evaluated, whole_run=True),
     CheckSpec("file_written_to_output_dir", file_written_to_output_dir, _exports),
-    CheckSpec("quantized_top1_drop_within_threshold", quantized(0), whole_run=True),
+    CheckSpec(QUANTIZED_DROP_CHECK, quantized(0), whole_run=True),
     CheckSpec("quantized_top1_above_minimum", quantized(2), whole_run=True),
     CheckSpec("float_model_beats_chance", float_model_beats_chance, whole_run=True),
     CheckSpec("float_top1_meets_expected", float_top1_meets_expected, whole_run=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsq.pipeline.evaluate import ModelEvaluation
-from vsq.pipeline.reference import roles
-from vsq.pipeline.verdicts import decision
+from vsq.core.reference import roles
+from vsq.core.verdicts import decision
 from vsq.configuration import selection
 from vsq.provenance import of as provenance_of
 from vsq.statistics import metrics, per_image
@@ -22,7 +22,7 @@ from vsq.util import versions
 from vsq.util.cpu import host_cpu
 
 if TYPE_CHECKING:
-    from vsq.configuration.job import Job
+    from vsq.pipeline.job import Job
     from vsq.pipeline.pipeline import Pipeline
 
 RESULTS_FILE = "results.json"
@@ -91,7 +91,7 @@ def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], roles
     """Per model: the Wilson interval of its Top-1; against the float model (and the quantized file against
     MCT's quantized model it was exported from: the export's own effect) the paired comparison, keyed by the
     reference's key; for the gated models (the quantized and the fake-quant one) the decision; the flipped
-    images. roles: role -> key (vsq.pipeline.reference.roles)."""
+    images. roles: role -> key (vsq.core.reference.roles)."""
     thresholds, float_key = job.config.thresholds, roles["float"]
     reference, correct = evaluations[float_key], {key: result.correct for key, result in evaluations.items()}
     gated = (roles.get("quantized"), roles.get("fake_quant"))

@@ -17,16 +17,15 @@ from typing import Callable, Collection, Iterator
 
 import numpy as np
 
+from vsq.runtimes.pool import CHUNK_IMAGES, in_fixed_batches  # noqa: F401 (in_fixed_batches: re-exported)
 from vsq.statistics import metrics
 from vsq.configuration.config import Config
 from vsq.configuration.datasets import EvaluationSet
 from vsq.errors import VsqError, one_line
-from vsq.data.preprocessing import Decoded, ImageError, describe_failures
+from vsq.configuration.preprocessing import Decoded, ImageError, describe_failures
 
-# Images per chunk. Keras' activations on a chunk dominate evaluation memory: MobileNetV2 at 224 peaks
-# ~1.9 GB above its baseline on 128 images, ~0.4 GB on 32 (and is no slower). More on machines
-# with many interpreter instances, so that each gets a few whole batches (chunk_images).
-CHUNK_IMAGES = 32
+# Images per chunk: CHUNK_IMAGES (vsq.runtimes.pool), more on machines with many interpreter instances, so that each
+# gets a few whole batches (chunk_images).
 IMAGES_PER_INSTANCE = 4
 
 
@@ -83,15 +82,6 @@ class Chunk:
     indices: np.ndarray  # their positions in EvaluationSet.paths
     errors: list  # ImageError per file that could not be decoded
     modes: list  # Pillow mode per decoded file
-
-
-def in_fixed_batches(predict: Callable[[np.ndarray], np.ndarray], size: int = CHUNK_IMAGES):
-    """predict on slices of at most `size` images, whatever the chunk size: a Keras model's scores may
-    depend on its batch size, and chunks grow with the machine's cores (chunk_images)."""
-    def predict_all(images: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(predict(images[i:i + size])) for i in range(0, len(images), size)])
-
-    return predict_all
 
 
 def chunk_images(config: Config) -> int:

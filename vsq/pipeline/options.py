@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vsq.pipeline.cache import Cache
-from vsq.reporting.progress import Progress
+from vsq.cache.store import Cache
+from vsq.pipeline.progress import Progress
 
 
 @dataclass
@@ -21,6 +21,10 @@ class RunOptions:
     baseline: Path | None = None  # --baseline: for every configuration, over its own "baseline" key
     accept_baseline: bool = False  # --accept-baseline: this run's figures become the accepted ones
     progress: Progress = field(default_factory=Progress)
+    # Handed in by the faces (vsq.api.run_options): every section a run may have, in build order
+    # (vsq.sections.all_sections()), and what is done with each results document once written (its history line).
+    sections: tuple = ()
+    recorders: tuple = ()  # callables taking the written document
 
     def baseline_for(self, config) -> Path | None:
         """The accepted-baseline file of a configuration: --baseline, else its "baseline" key, else none."""

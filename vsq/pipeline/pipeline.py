@@ -18,14 +18,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from vsq.configuration.job import Job
+from vsq.pipeline.job import Job
 from vsq.errors import ConfigError, VsqError
 from vsq.frameworks import for_config
 from vsq.pipeline import artifacts
 from vsq.pipeline.builds import RecipeBuild, build
-from vsq.pipeline.cache import Cached, deliver, file_digest, files_digest
+from vsq.cache.store import Cached, deliver, file_digest, files_digest
 from vsq.pipeline.options import RunOptions
-from vsq.pipeline.verdicts import Check, split_name
+from vsq.core.verdicts import Check, split_name
 from vsq.runtimes.kinds import model_files
 
 
@@ -42,13 +42,11 @@ class Target:
 
 class Pipeline:
     def __init__(self, job: Job, options: RunOptions):
-        from vsq.sections import applicable
-
         self.job, self.config, self.options = job, job.config, options
         self.framework = for_config(job.config)
         self.cache_log: dict[str, str] = {}  # artifact -> "hit" / "built" / "failed" (results.json `cache`)
         self.cached = Cached(options.cache, self.cache_log)
-        self.sections = applicable(self)
+        self.sections = [section for section in options.sections if section.applies(self)]  # handed in
         self.evaluation_failures: dict[str, str] = {}  # contained model -> why it could not be evaluated
         self._builds: dict[str, RecipeBuild] = {}
         self._checks: dict[str, Check] = {}
@@ -73,7 +71,7 @@ class Pipeline:
     @cached_property
     def model_info(self):
         """The model's interface, checked against input_tensor_size and labels.json (ConfigError)."""
-        from vsq.frameworks.keras.models import ModelInfo
+        from vsq.core.model_info import ModelInfo
 
         def build_info(folder: Path) -> None:
             (folder / "model_info.json").write_text(json.dumps(vars(self.framework.describe(self.model, self.config))))
@@ -103,7 +101,7 @@ class Pipeline:
     @cached_property
     def default_recipe(self):
         """The default recipe: MCT PTQ for target_platform, named "quantized" (model_quantized.tflite/.onnx)."""
-        from vsq.frameworks.keras.recipes import default_recipe
+        from vsq.frameworks.recipe_options import default_recipe
 
         return default_recipe(self.config)
 
@@ -146,7 +144,7 @@ class Pipeline:
         return {model.key: by_role[model.role] for model in self.framework.models}
 
     def role(self, role: str):
-        """The framework's reference model of a role (vsq.pipeline.reference.ROLES), or None."""
+        """The framework's reference model of a role (vsq.core.reference.ROLES), or None."""
         return next((model for model in self.framework.models if model.role == role), None)
 
     # --- the evaluation pass ------------------------------------------------------------------------------
@@ -234,6 +232,10 @@ class Pipeline:
 
     def has_section(self, key: str) -> bool:
         return any(section.key == key for section in self.sections)
+
+    def section_hint(self, key: str) -> str:
+        """What the run's section of that key adds to a failing check's message ("" without the section)."""
+        return next((section.hint(self.part(key)) for section in self.sections if section.key == key), "")
 
     def check_specs(self) -> list:
         from vsq.pipeline.checks import CORE_CHECKS

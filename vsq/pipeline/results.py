@@ -6,7 +6,7 @@ never reads it back. `read` is the one reader of files written by any vsq versio
 formats to the current one, so that renderers need no branches for them.
 
 Formats: 1 (no "format" key) is what vsq wrote before the verdicts map, for Keras models; 2 adds "format",
-"framework" and "reference_models" (role -> model key: vsq.pipeline.reference), "checks" (one entry per
+"framework" and "reference_models" (role -> model key: vsq.core.reference), "checks" (one entry per
 check: verdict, passes, figures, and the message of one that did not pass), the gate from those checks
 (its failures name the check), and each decision's "undecided".
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsq.pipeline.document import RESULTS_FILE  # noqa: F401 (re-exported: the file's name)
-from vsq.pipeline.verdicts import Check, gate
+from vsq.core.verdicts import Check, gate
 from vsq.util import atomic
 
 if TYPE_CHECKING:
@@ -75,17 +75,11 @@ class RunResult:
         return (f"<RunResult {self.name!r} {self.verdict}: Top-1 {top1}; {len(self.failures())} of {len(self.checks)} "
                 f"checks failed; {self.document.get('results_file')}>")
 
-    def _repr_html_(self) -> str:
-        """Jupyter: the summary table and the drop chart, as the HTML report shows them."""
-        from vsq.reporting.html import summary_section
-
-        return summary_section({self.name: self.document}, {self.name: self.verdict}, [], details=False)
-
 
 def finish(pipeline: Pipeline) -> RunResult:
-    """The whole document of the pipeline's run, its verdicts map and gate; written once, with its history line."""
+    """The whole document of the pipeline's run, its verdicts map and gate; written once, then handed to the run's
+    recorders (its history line: vsq.api.run_options)."""
     from vsq.predictions import write_for
-    from vsq.reporting import history
 
     document = dict(pipeline.core)
     for section in pipeline.sections:
@@ -95,11 +89,12 @@ def finish(pipeline: Pipeline) -> RunResult:
     checks = {name: pipeline.check(name) for name in pipeline.planned_checks()}
     document.update(format=FORMAT, checks={name: check.as_dict() for name, check in checks.items()},
                     gate=gate(checks), cache=dict(pipeline.cache_log))
-    if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.pipeline.cache)
+    if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.cache.store)
         document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
     write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
-    history.append(Path(document["results_file"]).parent / history.HISTORY_FILE, history.entry(document))
+    for record in pipeline.options.recorders:
+        record(document)
     return RunResult(pipeline.name, document, checks)
 
 
@@ -130,9 +125,9 @@ def migrate(document: dict) -> dict:
     if document.get("format", 1) >= FORMAT:
         return document
     from vsq.configuration.config import Thresholds
-    from vsq.pipeline.verdicts import decision
+    from vsq.core.verdicts import decision
 
-    from vsq.pipeline.reference import REFERENCE_MODELS, roles
+    from vsq.core.reference import REFERENCE_MODELS, roles
 
     out = dict(document, format=FORMAT, framework="keras", reference_models=roles(REFERENCE_MODELS))
     thresholds = Thresholds(**{key: value for key, value in document["configuration"]["thresholds"].items()
@@ -150,7 +145,7 @@ def migrate(document: dict) -> dict:
 def _check_name(test: str, configuration: str) -> str:
     """A format-1 gate's failed test as its check's name: 'suites/test_variants.py::test_variant_file_written[c-v]'
     of configuration c -> 'variant_file_written[v]'; '...::test_quantized_top1_above_minimum[c]' -> its base."""
-    from vsq.pipeline.verdicts import split_name
+    from vsq.core.verdicts import split_name
 
     base, item = split_name(test.rsplit("::", 1)[-1].removeprefix("test_"))
     item = None if item in (None, configuration) else item.removeprefix(f"{configuration}-")

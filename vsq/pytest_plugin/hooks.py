@@ -13,7 +13,6 @@ run tells people is reporting.py's, signals interrupts.py's (in vsq/pytest_plugi
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -76,16 +75,14 @@ def pytest_configure(config):
     if config.getoption("config") and config.option.tbstyle == "auto":
         # A check's one-line message says it all; pytest's long style would list every fixture's value.
         config.option.tbstyle = "short"
-    from pathlib import Path
 
     from vsq.pytest_plugin.session import SESSION_KEY, VsqSession
     from vsq.configuration.grants import Grants
-    from vsq.configuration.job import prepare_all
+    from vsq.pipeline.job import prepare_all
     from vsq.util.text import terminal
     from vsq.errors import ConfigError
-    from vsq.pipeline.cache import Cache, default_root
-    from vsq.pipeline.options import RunOptions
-    from vsq.reporting.progress import Progress, quiet_tools
+    from vsq.api import run_options
+    from vsq.pipeline.progress import Progress, quiet_tools
 
     try:
         grants = Grants.given(config.getoption("allow_unsafe_model_code"), config.getoption("imx500_converter"),
@@ -93,12 +90,9 @@ def pytest_configure(config):
         jobs = prepare_all(config.getoption("config"), grants)
     except ConfigError as error:
         raise pytest.UsageError(terminal(str(error))) from None
-    baseline = config.getoption("baseline")
-    cache = Cache(config.getoption("vsq_cache_dir") or default_root(), enabled=not config.getoption("no_cache"))
-    options = RunOptions(cache,
-                         baseline=Path(os.path.abspath(baseline)) if baseline else None,  # a link there is replaced
-                         accept_baseline=config.getoption("accept_baseline"),
-                         progress=Progress(_stderr_is_terminal(config), lambda: _visible(config)))
+    options = run_options(config.getoption("vsq_cache_dir"), not config.getoption("no_cache"),
+                          config.getoption("baseline"), config.getoption("accept_baseline"),
+                          Progress(_stderr_is_terminal(config), lambda: _visible(config)))
     if options.accept_baseline:
         unset = [job.name for job in jobs if options.baseline_for(job.config) is None]
         if unset:
@@ -173,7 +167,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _items(pipeline, base: str) -> list[str]:
-    from vsq.pipeline.verdicts import split_name
+    from vsq.core.verdicts import split_name
 
     return [split_name(name)[1] for name in pipeline.planned_checks() if split_name(name)[0] == base]
 

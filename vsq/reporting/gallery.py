@@ -18,7 +18,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from vsq.pipeline.reference import reference_model
+from vsq.core.reference import reference_model
 
 THUMBNAIL_SIDE = 96  # pixels, the longer side
 KIND_WORDS = {"loss": "loss", "gain": "gain", "both_wrong": "both wrong"}
@@ -30,7 +30,7 @@ def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
     JPEG, PNG or BMP image within the pixel limit. The caller decides whether the path may be read (thumbnail)."""
     from PIL import Image, ImageOps
 
-    from vsq.data.preprocessing import ImageError, open_image
+    from vsq.configuration.preprocessing import ImageError, open_image
 
     try:
         with open_image(path) as image:

@@ -13,8 +13,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from vsq.pipeline.reference import BY_FILE, REFERENCE_MODELS, heading, roles
+from vsq.core.reference import BY_FILE, REFERENCE_MODELS, heading, roles
 from vsq.provenance import flat
+from vsq.rendering.drops import variant_figures  # noqa: F401 (vsq.reporting.history.variant_figures before the move)
 
 HISTORY_FILE = "history.jsonl"
 
@@ -46,19 +47,12 @@ def entry(document: dict) -> dict:
 
 def drop_figures(document: dict) -> dict:
     """Per model and variant with a figure: its drop against Keras, interval, threshold and verdict (points)."""
-    from vsq.reporting.drops import drops
+    from vsq.rendering.drops import drops
 
     return {drop.key: {"drop_points": drop.drop_points,
                        "interval_points": list(drop.interval_points) if drop.interval_points else None,
                        "threshold_points": drop.limit_points, "verdict": drop.verdict or None, "passes": drop.passes}
             for drop in drops(document) if drop.drop_points is not None}
-
-
-def variant_figures(document: dict) -> dict:
-    """Top-1 per variant (not the reference models' files, which are in "top_1")."""
-    rows = document.get("variants", {}).get("models", {})
-    return {name: row["top_1_accuracy"] for name, row in rows.items()
-            if name not in BY_FILE and row.get("top_1_accuracy") is not None}
 
 
 def append(path: Path, line: dict) -> None:

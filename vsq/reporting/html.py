@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from html import escape
 
-from vsq.pipeline.reference import column_roles, heading, model_entry, reference_model
-from vsq.reporting import charts
+from vsq.core.reference import column_roles, heading, model_entry, reference_model
+from vsq.rendering import charts
 from vsq.reporting.gallery import gallery_html
-from vsq.reporting.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
+from vsq.rendering.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
 
 def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
     """One row per configuration: the columns of the terminal table (vsq.reporting.summary) plus Top-5 and file
     sizes; the drop is model_quantized.tflite's against Keras with its paired interval; lines under the
     table where the interval is wider than the threshold (vsq.reporting.summary.notes)."""
-    from vsq.pipeline.verdicts import interval_text
+    from vsq.core.verdicts import interval_text
     from vsq.reporting.summary import drop_verdict, has_imx500, interval_confidence, notes
 
     confidence, with_imx500, shown = interval_confidence(documents), has_imx500(documents), column_roles(documents)

@@ -189,7 +189,7 @@ def junit_xml(runs: list[Run]) -> bytes:
     suite = ET.Element("testsuite", name="vsq report", tests=str(len(runs)),
                        failures=str(sum(run.verdict == "FAIL" for run in runs)), errors="0")
     for run in runs:
-        case = ET.SubElement(suite, "testcase", classname="vsq.pipeline.verdicts", name=xml(run.name),
+        case = ET.SubElement(suite, "testcase", classname="vsq.core.verdicts", name=xml(run.name),
                              file=xml(str(run.path)))
         properties(case, flat(run.document.get("provenance")))
         if run.verdict == "FAIL":  # the reason lines: the first as the message, all of them as the text

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsq.pipeline.verdicts import images_needed, interval_text
+from vsq.core.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
-from vsq.pipeline.reference import column_roles, heading, model_entry, reference_model
+from vsq.core.reference import QUANTIZED_DROP_CHECK, column_roles, heading, model_entry, reference_model
 from vsq.util.text import terminal
 
 
@@ -87,8 +87,8 @@ def has_imx500(documents: dict[str, dict]) -> bool:
 
 def drop_verdict(doc: dict) -> str:
     """The tables' verdict on model_quantized.tflite's drop: the decision rule's word, or MEANINGLESS when its check
-    failed because the float model is near chance (vsq.pipeline.verdicts.unless_float_near_chance)."""
-    check = doc.get("checks", {}).get("quantized_top1_drop_within_threshold", {})
+    failed because the float model is near chance (vsq.core.verdicts.unless_float_near_chance)."""
+    check = doc.get("checks", {}).get(QUANTIZED_DROP_CHECK, {})
     return "MEANINGLESS" if check.get("figures", {}).get("float_near_chance") else \
         model_entry(doc, "quantized")["decision"]["verdict"]
 
@@ -131,7 +131,7 @@ def notes(documents: dict[str, dict]) -> list[str]:
     for name, doc in documents.items():
         model = model_entry(doc, "quantized")
         judged, paired = model["decision"], model["paired"][reference_model(doc, "float").key]
-        if not judged.get("undecided") or _inconclusive(doc, "quantized_top1_drop_within_threshold"):
+        if not judged.get("undecided") or _inconclusive(doc, QUANTIZED_DROP_CHECK):
             continue  # decided, or its check's INCONCLUSIVE message (a reason line) says the same
         low, high = paired["interval_points"]
         lines.append(

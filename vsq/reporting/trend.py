@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vsq.pipeline.reference import BY_KEY, REFERENCE_MODELS, reference_model, roles
-from vsq.reporting.drops import drops
+from vsq.core.reference import BY_KEY, REFERENCE_MODELS, reference_model, roles
+from vsq.rendering.drops import drops
 from vsq.reporting.history import HISTORY_FILE, entry
 from vsq.util.atomic import open_no_follow
 
@@ -248,7 +248,7 @@ def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
     the dates of the runs on the axis; a dotted line where a baseline was accepted. None before a second run."""
     if len(trend) < 2:
         return None
-    from vsq.reporting.charts import COLOURS, _png, _pyplot
+    from vsq.rendering.charts import COLOURS, _png, _pyplot
     from vsq.util.text import label as plain_label
 
     plt = _pyplot()

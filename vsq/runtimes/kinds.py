@@ -1,14 +1,20 @@
-"""Which runtime runs each variant kind's file, which device its row stands for, what it needs installed.
+"""The runtime registry: the one place that knows what a model file's kind means.
+
+Per runtime (`FileRuntime`): the suffix of its files and their companions, the predictor that runs them, how
+their storage is described and their weights checked, the device its rows stand for, its settings. Per variant
+kind (`KINDS`): which runtime runs its file, what it needs installed, which converters key its build.
 
 Nothing here imports a runtime: a configuration is checked against it before any heavy work
 (importlib.util.find_spec only looks for a package), and results.json records it. TFLite files keep
-their configurable runtime (tflite_runtime); the ONNX Runtime and OpenVINO settings are pinned here,
-because like the TFLite op resolver they move figures on the same file.
+their configurable runtime (the configuration's tflite_runtime, handed in as `configured`); the ONNX Runtime
+and OpenVINO settings are pinned here, because like the TFLite op resolver they move figures on the same file.
+docs/adding-a-runtime.md says how to add one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -20,7 +26,7 @@ INSTALL = "pip install -c requirements.txt"
 
 @dataclass(frozen=True)
 class FileRuntime:
-    """A runtime other than TFLite: how its files end, what its rows stand for, its pinned settings."""
+    """A runtime: how its files end, what runs and describes them, what its rows stand for, its settings."""
 
     key: str  # results.json: environment.<key>, a row's runtime.name
     label: str  # in tables and messages
@@ -28,19 +34,44 @@ class FileRuntime:
     device: str  # what its rows stand for
     package: str  # the runtime's own distribution (its version goes into evaluation keys)
     settings: dict  # pinned; part of every evaluation key of its files
+    # "module:function", imported when used: (path, configured, instances) -> predict(images) -> scores
+    predictor: str = ""
+    describe: str = ""  # "module:function": path -> storage description (vsq.runtimes.storage)
+    weights: str = ""  # "module:function": (kind, description) -> problems with how the weights are stored
+    companions: tuple[str, ...] = ()  # suffixes of the other files of one model (an OpenVINO IR's .bin)
+    configured: bool = False  # its settings are the configuration's (tflite_runtime), not pinned here
+    # the interpreter setting -> the distribution that runs the file (its version is recorded)
+    interpreter_packages: dict = field(default_factory=dict)
+
+
+def _call(target: str):
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
+
+
+TFLITE = FileRuntime(
+    "tflite", "TFLite", ".tflite", "TFLite CPU", "tensorflow", {},
+    predictor="vsq.runtimes.tflite:predictor", describe="vsq.runtimes.tflite_storage:describe_tflite",
+    weights="vsq.runtimes.tflite_storage:weight_problems", configured=True,
+    interpreter_packages={"litert": "ai_edge_litert"})
 
 
 ONNXRUNTIME = FileRuntime(
     "onnxruntime", "ONNX Runtime", ".onnx", "ONNX Runtime CPU", "onnxruntime",
     {"execution_provider": "CPUExecutionProvider", "intra_op_num_threads": 1, "inter_op_num_threads": 1,
-     "graph_optimization_level": "ORT_ENABLE_ALL", "batch_size": 1})
+     "graph_optimization_level": "ORT_ENABLE_ALL", "batch_size": 1},
+    predictor="vsq.runtimes.onnx_runtime:predictor", describe="vsq.runtimes.onnx_storage:describe_onnx",
+    weights="vsq.runtimes.onnx_storage:weight_problems")
 # INFERENCE_PRECISION_HINT f32: OpenVINO's CPU plugin infers in bfloat16 by default on CPUs that have it
 # (0.018 from Keras against 1.8e-6 in f32), which would make the float row a bf16 one on some machines.
 OPENVINO = FileRuntime(
     "openvino", "OpenVINO", ".xml", "OpenVINO CPU", "openvino",
     {"device": "CPU", "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1,
-     "ENABLE_CPU_PINNING": False, "batch_size": 1})
-RUNTIMES = (ONNXRUNTIME, OPENVINO)
+     "ENABLE_CPU_PINNING": False, "batch_size": 1},
+    predictor="vsq.runtimes.openvino_runtime:predictor", describe="vsq.runtimes.openvino_storage:describe_openvino",
+    weights="vsq.runtimes.openvino_storage:weight_problems", companions=(".bin",))
+RUNTIMES = (ONNXRUNTIME, OPENVINO)  # the pinned ones
+FILE_RUNTIMES = (TFLITE, *RUNTIMES)  # every runtime, by the suffix of its files
 
 
 @dataclass(frozen=True)
@@ -60,28 +91,73 @@ KINDS = {
 }
 
 
+def for_kind(kind: str) -> FileRuntime:
+    """The runtime of a variant kind's file (TFLite for the kinds that make .tflite files)."""
+    return KINDS[kind].runtime if kind in KINDS else TFLITE
+
+
+def for_file(path: Path) -> FileRuntime | None:
+    """The runtime of a file by its suffix; None for files no runtime here runs (a .keras model)."""
+    return next((runtime for runtime in FILE_RUNTIMES if Path(path).suffix == runtime.suffix), None)
+
+
 def suffix_of(kind: str) -> str:
     """The suffix of a kind's file: .tflite, .onnx, or .xml (an OpenVINO IR: .xml beside its .bin)."""
-    return KINDS[kind].runtime.suffix if kind in KINDS else ".tflite"
+    return for_kind(kind).suffix
 
 
 def model_files(path: Path) -> list[Path]:
     """Every file of a model: an OpenVINO IR is the .xml and its .bin; anything else is one file."""
-    path = Path(path)
-    return [path, path.with_suffix(".bin")] if path.suffix == OPENVINO.suffix else [path]
+    path, runtime = Path(path), for_file(path)
+    return [path, *(path.with_suffix(suffix) for suffix in (runtime.companions if runtime else ()))]
+
+
+def predictor(path: Path, configured, instances: int):
+    """A file as images -> scores on its runtime, a pool of `instances` single-threaded instances; `configured`:
+    the configuration's tflite_runtime."""
+    return _call(for_file(path).predictor)(path, configured, instances)
+
+
+def describe(path: Path) -> dict:
+    """A file's storage description (vsq.runtimes.storage); a file of no known suffix is read as TFLite."""
+    return _call((for_file(path) or TFLITE).describe)(path)
+
+
+def weight_problems(kind: str, description: dict) -> list[str]:
+    """Ways a file's weights are not stored as its kind promises; empty when they are."""
+    return _call(for_kind(kind).weights)(kind, description)
+
+
+def evaluation_settings(path: Path, configured) -> dict | None:
+    """What evaluating a file depends on besides the file (cache keys): the configuration's runtime settings
+    for a configured runtime, else the runtime's name, version and pinned settings; None for no runtime."""
+    runtime = for_file(path)
+    if runtime is None:
+        return None
+    return vars(configured) if runtime.configured else settings(runtime)
+
+
+def runtime_record(path: Path, configured) -> dict | None:
+    """What results.json records of the runtime that ran a file: its name, version and settings."""
+    runtime = for_file(path)
+    if runtime is None or not runtime.configured:
+        return settings(runtime) if runtime else None
+    package = runtime.interpreter_packages.get(getattr(configured, "interpreter", None), runtime.package)
+    return {"name": runtime.key, "version": versions.version_of(package), **vars(configured)}
 
 
 def runtime_of(path: Path) -> FileRuntime | None:
-    """The runtime of a file by its suffix; None for .tflite (and .keras) files."""
-    return next((runtime for runtime in RUNTIMES if Path(path).suffix == runtime.suffix), None)
+    """The pinned runtime of a file by its suffix; None for .tflite (configured) and .keras files."""
+    runtime = for_file(path)
+    return None if runtime is None or runtime.configured else runtime
 
 
 def device_of(kind: str, target_platform: str | None) -> str:
     """What a row stands for: the IMX500 for MCT kinds made for it (evaluated as their TFLite INT8 export),
     TFLite on CPU for the other .tflite files, and the CPU runtimes for their kinds."""
-    if kind in KINDS:
-        return KINDS[kind].runtime.device
-    return "IMX500" if kind.startswith("mct_") and target_platform == "imx500" else "TFLite CPU"
+    if kind.startswith("mct_") and target_platform == "imx500":
+        return "IMX500"
+    return for_kind(kind).device
 
 
 def converter_versions(kind: str) -> dict | None:

@@ -48,3 +48,8 @@ class ONNXRuntimeClassifier:
                               self.batch_size)
 
         return run
+
+
+def predictor(path: Path, configured, instances: int):
+    """The registry's entry (vsq.runtimes.kinds.ONNXRUNTIME): pinned settings, whatever the configuration's."""
+    return ONNXRuntimeClassifier(path, instances).predict

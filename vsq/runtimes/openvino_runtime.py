@@ -51,3 +51,8 @@ class OpenVINOClassifier:
             return request.get_output_tensor(0).data.copy()
 
         return lambda images: in_batches(infer, images, self.batch_size)
+
+
+def predictor(path: Path, configured, instances: int):
+    """The registry's entry (vsq.runtimes.kinds.OPENVINO): pinned settings, whatever the configuration's."""
+    return OpenVINOClassifier(path, instances).predict

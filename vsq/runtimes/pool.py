@@ -12,6 +12,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+# Images per chunk. Keras' activations on a chunk dominate evaluation memory: MobileNetV2 at 224 peaks
+# ~1.9 GB above its baseline on 128 images, ~0.4 GB on 32 (and is no slower).
+CHUNK_IMAGES = 32
+
 
 def shards(count: int, batch_size: int, parts: int) -> list[slice]:
     """Contiguous slices of `count` images, cut on batch boundaries, for at most `parts` instances.
@@ -42,3 +46,12 @@ def in_batches(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, batc
     out = [np.asarray(run(images[start:start + batch_size]), dtype=np.float32)
            for start in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def in_fixed_batches(predict: Callable[[np.ndarray], np.ndarray], size: int = CHUNK_IMAGES):
+    """predict on slices of at most `size` images, whatever the chunk size: a Keras model's scores may
+    depend on its batch size, and chunks grow with the machine's cores (chunk_images)."""
+    def predict_all(images: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(predict(images[i:i + size])) for i in range(0, len(images), size)])
+
+    return predict_all

@@ -1,4 +1,7 @@
-"""Running .tflite files with a pinned interpreter and op resolver, in batches, on a pool of instances."""
+"""Running .tflite files with a pinned interpreter and op resolver, in batches, on a pool of instances.
+
+`runtime` is the configuration's tflite_runtime (vsq.configuration.config.TFLiteRuntime: interpreter, op_resolver,
+num_threads, pool_size): runtimes sit below the configuration and take its settings as values."""
 
 from __future__ import annotations
 
@@ -6,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq.configuration.config import TFLiteRuntime
 from vsq.errors import ExternalToolError
 from vsq.runtimes.pool import predict_pooled, shards  # noqa: F401 (shards: re-exported)
 
 
-def interpreter_module(runtime: TFLiteRuntime):
+def interpreter_module(runtime):
     if runtime.interpreter == "litert":
         from ai_edge_litert import interpreter as litert
 
@@ -21,7 +23,7 @@ def interpreter_module(runtime: TFLiteRuntime):
     return tf.lite
 
 
-def make_interpreter(path: Path, runtime: TFLiteRuntime):
+def make_interpreter(path: Path, runtime):
     module = interpreter_module(runtime)
     resolver_types = module.experimental.OpResolverType if hasattr(module, "experimental") else module.OpResolverType
     resolver = getattr(resolver_types, runtime.op_resolver.upper())
@@ -63,7 +65,7 @@ class TFLiteClassifier:
     images (shards) in a Python thread: the interpreter releases the GIL while it invokes.
     """
 
-    def __init__(self, path: Path, runtime: TFLiteRuntime, batch_size: int = 1, instances: int | None = None):
+    def __init__(self, path: Path, runtime, batch_size: int = 1, instances: int | None = None):
         self.path = Path(path)
         self.pool = [_Instance(self.path, runtime, batch_size) for _ in range(instances or runtime.pool_size)]
         self.input, self.output, self.batch_size = self.pool[0].input, self.pool[0].output, self.pool[0].batch_size
@@ -76,7 +78,7 @@ class TFLiteClassifier:
 class _Instance:
     """One interpreter of a .tflite file, batched where possible; quantizes int8/uint8 inputs itself."""
 
-    def __init__(self, path: Path, runtime: TFLiteRuntime, batch_size: int = 1):
+    def __init__(self, path: Path, runtime, batch_size: int = 1):
         self.path = Path(path)
         self.interpreter = make_interpreter(self.path, runtime)
         self.input = self.interpreter.get_input_details()[0]
@@ -125,3 +127,8 @@ class _Instance:
             scale, zero_point = self.output["quantization"]
             return (scores.astype(np.float32) - zero_point) * scale
         return scores.astype(np.float32)
+
+
+def predictor(path: Path, configured, instances: int):
+    """The registry's entry (vsq.runtimes.kinds.TFLITE): the configuration's TFLite runtime, batched, pooled."""
+    return TFLiteClassifier(path, configured, batch_size=configured.batch_size, instances=instances).predict

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vsq.configuration.config import MCT_KINDS
 from vsq.errors import VsqError
 
 # Ops whose input 1 is a weight tensor (the filter); biases (input 2) stay int32/float by design.
@@ -25,7 +24,8 @@ DYNAMIC_RANGE_MIN_ELEMENTS = 1024
 SMALLER_FROM_BYTES = 64 * 1024
 
 # Kinds whose every weight tensor is stored as an integer (tf_dynamic_range: the large ones).
-INTEGER_WEIGHT_KINDS = MCT_KINDS + ("tf_dynamic_range", "tf_full_integer")
+# MCT's kinds (mct_*: vsq.configuration.config.MCT_KINDS) and TensorFlow's integer ones store integer weights.
+TF_INTEGER_WEIGHT_KINDS = ("tf_dynamic_range", "tf_full_integer")
 
 
 def describe_tflite(path: Path) -> dict:
@@ -164,7 +164,7 @@ def weight_problems(kind: str, description: dict) -> list[str]:
     kernels = description["kernels"]
     integer = [k for k in kernels if k["type"] in INTEGER_TYPES]
     problems = []
-    if kind in INTEGER_WEIGHT_KINDS:
+    if kind.startswith("mct_") or kind in TF_INTEGER_WEIGHT_KINDS:
         least = DYNAMIC_RANGE_MIN_ELEMENTS if kind == "tf_dynamic_range" else 0
         left_float = [k for k in kernels if k["type"] in FLOAT_TYPES and k["elements"] >= least]
         if left_float:

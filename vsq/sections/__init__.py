@@ -6,7 +6,7 @@ A section is an object with
 - applies(pipeline): whether this configuration's run has it (no heavy work: collection time);
 - targets(pipeline): extra models for the run's one evaluation pass (vsq.pipeline.pipeline.Target);
 - build(pipeline): its part of the document (None: nothing to add), built once, after the core;
-- checks: its CheckSpecs (vsq.pipeline.verdicts), asserted by the suites like the core checks;
+- checks: its CheckSpecs (vsq.core.verdicts), asserted by the suites like the core checks;
 - html(name, document) and terminal_lines(name, document): how the reports show its part, from a
   results document alone (so `python -m vsq report` shows it too).
 Sections are built in all_sections()' order: a later one may read an earlier one's part.
@@ -27,6 +27,3 @@ def all_sections() -> tuple[Section, ...]:
 
     return SCREEN, VARIANTS, IMX500, EXPLANATION, BASELINE
 
-
-def applicable(pipeline) -> list[Section]:
-    return [section for section in all_sections() if section.applies(pipeline)]

@@ -23,3 +23,7 @@ class Section:
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
         return []
+
+    def hint(self, part: dict | None) -> str:
+        """What a failing float-model check adds from this section's part ("" : nothing)."""
+        return ""

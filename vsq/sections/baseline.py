@@ -20,9 +20,9 @@ from pathlib import Path
 from vsq.util import atomic
 from vsq.statistics import metrics, per_image
 from vsq.errors import VsqError
-from vsq.pipeline.verdicts import decision
-from vsq.reporting.history import variant_figures
-from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.core.verdicts import decision
+from vsq.rendering.drops import variant_figures
+from vsq.core.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 from vsq.sections.baseline_origin import mismatch, origin
 from vsq.statistics.paired import compare_paired
@@ -103,7 +103,7 @@ class Comparison:
     tolerance_points: float
     accepted_on: str | None
     paired: dict | None = None  # vsq.statistics.paired.PairedComparison.as_dict(), accepted as the reference
-    decision: dict | None = None  # vsq.pipeline.verdicts.decision on paired
+    decision: dict | None = None  # vsq.core.verdicts.decision on paired
     images_added: int = 0  # evaluation images today has and the accepted run had not
     images_removed: int = 0
 
@@ -160,7 +160,7 @@ def _models(pipeline) -> list[str]:
 
 
 def no_drop_against_baseline(pipeline, model: str) -> Check:
-    from vsq.pipeline.reference import BY_KEY
+    from vsq.core.reference import BY_KEY
     from vsq.util.paths import shown
 
     part = pipeline.part(BASELINE.key)

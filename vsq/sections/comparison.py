@@ -16,9 +16,9 @@ import numpy as np
 from vsq.statistics import metrics
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
-from vsq.pipeline.verdicts import decision, interval_text, within_thresholds
+from vsq.core.verdicts import decision, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
-from vsq.reporting.drops import with_paired
+from vsq.rendering.drops import with_paired
 from vsq.runtimes import kinds
 from vsq.runtimes.storage import describe
 
@@ -84,19 +84,17 @@ def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, d
 
 
 def _runtime(path: Path, config: Config) -> dict:
-    """The runtime that ran the file: its name, version and pinned settings (TFLite: the configured runtime)."""
+    """The runtime that ran the file: its name, version and settings (TFLite: the configured runtime)."""
     from vsq.frameworks import for_config
-    from vsq.util.versions import version_of
 
-    settings = for_config(config).runtime_settings(path, config)
-    if Path(path).suffix != ".tflite":
-        return settings
-    version = version_of("ai_edge_litert" if settings["interpreter"] == "litert" else "tensorflow")
-    return {"name": "tflite", "version": version, **settings}
+    runtime = kinds.for_file(path)
+    if runtime is not None and runtime.configured:
+        return kinds.runtime_record(path, config.tflite_runtime)
+    return for_config(config).runtime_settings(path, config)
 
 
 def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None) -> dict:
-    from vsq.frameworks.keras.recipes import options, target_platform
+    from vsq.frameworks.recipe_options import options, target_platform
 
     variant = build.recipe
     row = {

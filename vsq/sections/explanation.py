@@ -2,8 +2,8 @@
 the accuracy gate fails, where quantization hurt.
 
 It decides from the core of the document whether to explain (`explanation.when`: on_failure, the
-default, only when an accuracy check of the default recipe fails, vsq.pipeline.verdicts.quantized_checks;
-always; never), and builds results.json's `explanation` part: status "ok" (vsq.sections.layers'
+default, only when an accuracy check of the default recipe fails, vsq.core.verdicts.quantized_checks;
+always; never), and builds results.json's `explanation` part: status "ok" (vsq.core.layers'
 Explanation.as_dict(), plus report_dir, cache, build_seconds), "failed" (the tool's message) or
 "skipped" (with the reason). The quantized checks append its worst layers to their messages.
 
@@ -26,10 +26,10 @@ from pathlib import Path
 
 from vsq.errors import ConfigError, VsqError, one_line
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import file_digest
-from vsq.pipeline.verdicts import float_near_chance, quantized_checks
+from vsq.cache.store import file_digest
+from vsq.core.verdicts import float_near_chance, quantized_checks
 from vsq.sections.base import Section
-from vsq.sections.layers import failed, spread_indices
+from vsq.core.layers import failed, spread_indices
 
 REPORT_FOLDER = "xquant"  # under evaluate_result_dir
 RESULT_FILE = "explanation.json"
@@ -67,7 +67,7 @@ class ExplanationSection(Section):
         return section
 
     def html(self, name: str, document: dict) -> str:
-        from vsq.reporting.explain_chart import html_part
+        from vsq.rendering.explain_chart import html_part
 
         return html_part(name, document)
 
@@ -116,7 +116,7 @@ def validation_sample(job, count: int):
 
     import numpy as np
 
-    from vsq.data.preprocessing import ImageError
+    from vsq.configuration.preprocessing import ImageError
 
     preprocessing, paths = job.config.preprocessing, job.evaluation_set.paths
     chosen = [paths[i] for i in spread_indices(len(paths), count)]

@@ -17,8 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vsq.pipeline import artifacts
-from vsq.pipeline.cache import MANIFEST, deliver, file_digest
-from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.cache.store import MANIFEST, deliver, file_digest
+from vsq.core.verdicts import Check, CheckSpec
+from vsq.core.verdicts import fits
+from vsq.rendering.html_parts import cell  # noqa: F401 (the tables' cell: vsq.reporting.summary)
 from vsq.sections.base import Section
 
 OUTPUT_FOLDER = "imx500"
@@ -37,22 +39,6 @@ class Conversion:
         """The `imx500` part of results.json."""
         figures = self.result.as_dict() if self.result else {"error": self.error}
         return {**figures, "max_memory_utilization": max_memory_utilization, "cache": self.cache}
-
-
-def fits(part: dict) -> bool:
-    """The IMX500 gate on results.json's part: the converter says the model fits, within max_memory_utilization
-    (the one place the rule is written: checks, table and chart take it from here)."""
-    return bool(part.get("fits")) and part.get("utilization_percent") is not None and \
-        part["utilization_percent"] <= part.get("max_memory_utilization", 100)
-
-
-def cell(part: dict | None) -> str:
-    """The tables' IMX500 cell: memory used in percent, "(no fit)", "error" without figures, "—" without the section."""
-    if part is None:
-        return "—"
-    if part.get("utilization_percent") is None:
-        return "error"
-    return f"{part['utilization_percent']:g} %" + ("" if part.get("fits") else " (no fit)")
 
 
 def convert(pipeline) -> Conversion:

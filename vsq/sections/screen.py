@@ -26,11 +26,11 @@ import numpy as np
 
 from vsq.errors import ConfigError, VsqError, one_line
 from vsq.pipeline import artifacts
-from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.core.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
-from vsq.sections.layers import spread_indices
+from vsq.core.layers import spread_indices
 from vsq.sections.screen_search import LABELS, PREPROCESSING_FIELDS, Rule, search
-from vsq.sections.screen_words import change_text, found_sentence, value_text
+from vsq.sections.screen_words import best_alternative_hint, change_text, found_sentence, value_text
 
 RESULT_FILE = "screen.json"
 WHAT = "preprocessing screen"  # the artifact's name in the cache log (results.json `cache`)
@@ -63,6 +63,9 @@ class ScreenSection(Section):
 
     def html(self, name: str, document: dict) -> str:
         return html_part(name, document)
+
+    def hint(self, part: dict | None) -> str:
+        return best_alternative_hint(part)
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
         part = document.get(self.key)

@@ -1,6 +1,6 @@
 """The preprocessing screen's search: under which preprocessing, and which reading of labels.json, the float model
 scores best on a sample of evaluation images. Framework-neutral: it sees the model only as a function from a
-vsq.data.preprocessing.Preprocessing to the predicted class of each sample image (the section runs the framework
+vsq.configuration.preprocessing.Preprocessing to the predicted class of each sample image (the section runs the framework
 seam's predictor on NHWC float32 batches).
 
 The alternatives, each one change from where the search stands:
@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from vsq.configuration.datasets import natural_key
-from vsq.data.preprocessing import Preprocessing
+from vsq.configuration.preprocessing import Preprocessing
 from vsq.statistics.paired import mcnemar_p_value
 
 IMAGENET = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}  # 0..255 units, r,g,b

@@ -7,7 +7,7 @@ the tool's message; the other variants, and the default model, are built and eva
 
 from __future__ import annotations
 
-from vsq.pipeline.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
+from vsq.core.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
 from vsq.runtimes.kinds import device_of
 from vsq.sections.base import Section
 from vsq.util.paths import shown
@@ -61,7 +61,7 @@ class Variants(Section):
                         for variant, message in section["failed"].items()]
 
     def html(self, name: str, document: dict) -> str:
-        from vsq.reporting.html_parts import variants_table
+        from vsq.rendering.html_parts import variants_table
 
         return variants_table(document)
 
@@ -75,7 +75,7 @@ def _full_integer_names(pipeline) -> list[str]:
 
 
 def _build_figures(made, config) -> dict:
-    from vsq.frameworks.keras.recipes import target_platform
+    from vsq.frameworks.recipe_options import target_platform
 
     figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
                "device": device_of(made.recipe.kind, target_platform(made.recipe, config)),

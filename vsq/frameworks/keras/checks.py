@@ -5,23 +5,19 @@ threshold."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from vsq.pipeline.checks import quantized, spec_figures
-from vsq.pipeline.verdicts import Check, CheckSpec
+from vsq.core.checks import Run, quantized, spec_figures
+from vsq.core.reference import FLOAT_TFLITE, KERAS_QUANTIZED
+from vsq.core.verdicts import Check, CheckSpec
 from vsq.statistics.metrics import top1_drop_points
-
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
 
 EXPORTS = {"model.tflite": "tflite", "model_quantized.tflite": "tflite_quantized"}  # file -> reference model
 
 
-def _exported(p: Pipeline, name: str):
+def _exported(p: Run, name: str):
     return p.reference_files[EXPORTS[name]]
 
 
-def shapes_match_the_model(p: Pipeline, name: str) -> Check:
+def shapes_match_the_model(p: Run, name: str) -> Check:
     from vsq.runtimes.tflite import open_for_inspection
 
     exported = _exported(p, name)
@@ -34,7 +30,7 @@ def shapes_match_the_model(p: Pipeline, name: str) -> Check:
                  {"input_shape": str(got[0]), "output_shape": str(got[1])})
 
 
-def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
+def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
     """What MCT's INT8 export promises: integer weight tensors, and integer computation from the first
     computing layer to the float output (QUANTIZE/DEQUANTIZE inside). Float ops before the first computing
     layer (input-side preprocessing such as Keras' Rescaling and Normalization, whose constants MCT does not
@@ -59,7 +55,7 @@ def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
                  f"{p.name}: {quantized.name} " + ("; ".join(problems) or "has no weight tensor"), figures)
 
 
-def quantized_file_is_smaller(p: Pipeline, _=None) -> Check:
+def quantized_file_is_smaller(p: Run, _=None) -> Check:
     """8-bit weights take a quarter of float32's, but MCT's INT8 export adds quantize/dequantize ops and
     scales (about 10 KB): for a model.tflite under SMALLER_FROM_BYTES the check does not apply."""
     from vsq.runtimes.tflite_storage import SMALLER_FROM_BYTES
@@ -76,7 +72,7 @@ def quantized_file_is_smaller(p: Pipeline, _=None) -> Check:
                  figures)
 
 
-def float_tflite_agrees_with_keras(p: Pipeline, _=None) -> Check:
+def float_tflite_agrees_with_keras(p: Run, _=None) -> Check:
     document, limit = p.core, p.config.thresholds.max_float_top1_drop
     keras, tflite = document["top_1_accuracy_keras"], document["top_1_accuracy_tflite"]
     difference = abs(top1_drop_points(keras, tflite))
@@ -90,6 +86,6 @@ EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
     CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
-    CheckSpec("quantized_keras_top1_drop_within_threshold", quantized(1), whole_run=True),  # model_quantized.keras
-    CheckSpec("float_tflite_agrees_with_keras", float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True),  # model_quantized.keras
+    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True),
 )

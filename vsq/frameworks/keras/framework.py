@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.configuration.config import MCT_KINDS, Config, Variant
-from vsq.pipeline.reference import REFERENCE_MODELS
+from vsq.core.reference import REFERENCE_MODELS
 
 SUFFIXES = (".h5", ".hdf5", ".keras")
 KEY = "source_keras_model"
@@ -48,7 +48,7 @@ class KerasFramework:
 
     def fingerprint(self, config: Config) -> str:
         """The model file's (or SavedModel folder's) SHA-256."""
-        from vsq.pipeline.cache import file_digest
+        from vsq.cache.store import file_digest
 
         return file_digest(config.source_keras_model)
 
@@ -62,7 +62,7 @@ class KerasFramework:
         return load_keras_model(config)
 
     def describe(self, model, config: Config):
-        from vsq.frameworks.keras.models import ModelInfo
+        from vsq.core.model_info import ModelInfo
 
         return ModelInfo.of(model)
 
@@ -75,7 +75,7 @@ class KerasFramework:
         check_model_matches(config, info, num_classes)
 
     def predictor(self, model):
-        from vsq.pipeline.evaluate import in_fixed_batches
+        from vsq.runtimes.pool import in_fixed_batches
 
         return in_fixed_batches(model.predict_on_batch)
 
@@ -110,37 +110,24 @@ class KerasFramework:
         return EXPORT_CHECKS
 
     def runtime_settings(self, path: Path, config: Config) -> dict | None:
-        """What an evaluation of a file depends on besides the file: the TFLite runtime for .tflite files, the
-        pinned ONNX Runtime or OpenVINO settings and version for .onnx and .xml files."""
-        from vsq.runtimes.kinds import runtime_of, settings
+        """What an evaluation of a file depends on besides the file: its runtime's settings (vsq.runtimes.kinds:
+        the configuration's TFLite runtime for .tflite files, the pinned ones for .onnx and .xml files)."""
+        from vsq.runtimes.kinds import evaluation_settings
 
-        if Path(path).suffix == ".tflite":
-            return vars(config.tflite_runtime)
-        runtime = runtime_of(path)
-        return settings(runtime) if runtime else None
+        return evaluation_settings(path, config.tflite_runtime)
 
     def file_predictor(self, path: Path, config: Config, instances: int | None = None):
-        """.tflite files on the configuration's TFLite runtime, .onnx files on ONNX Runtime, OpenVINO IRs (.xml)
-        on OpenVINO, each a pool of `instances` (None: tflite_runtime's pool size) single-threaded instances;
-        MCT's .keras models loaded as the source model is (allow_unsafe_model_code)."""
-        suffix, runtime = Path(path).suffix, config.tflite_runtime
-        instances = instances or runtime.pool_size
-        if suffix == ".keras":
+        """A file on its runtime (vsq.runtimes.kinds), a pool of `instances` (None: tflite_runtime's pool size)
+        single-threaded instances; MCT's .keras models loaded as the source model is (allow_unsafe_model_code)."""
+        instances = instances or config.tflite_runtime.pool_size
+        if Path(path).suffix == ".keras":
             from vsq.frameworks.keras.models import load_quantized_keras
-            from vsq.pipeline.evaluate import in_fixed_batches
+            from vsq.runtimes.pool import in_fixed_batches
 
             return in_fixed_batches(load_quantized_keras(path, config.allow_unsafe_model_code).predict_on_batch)
-        if suffix == ".onnx":
-            from vsq.runtimes.onnx_runtime import ONNXRuntimeClassifier
+        from vsq.runtimes.kinds import predictor
 
-            return ONNXRuntimeClassifier(path, instances).predict
-        if suffix == ".xml":
-            from vsq.runtimes.openvino_runtime import OpenVINOClassifier
-
-            return OpenVINOClassifier(path, instances).predict
-        from vsq.runtimes.tflite import TFLiteClassifier
-
-        return TFLiteClassifier(path, runtime, batch_size=runtime.batch_size, instances=instances).predict
+        return predictor(path, config.tflite_runtime, instances)
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options

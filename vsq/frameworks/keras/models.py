@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from vsq.util import atomic
 from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import Config
+from vsq.core.model_info import ModelInfo  # noqa: F401 (re-exported: its name before the move)
 from vsq.errors import ExternalToolError
 
 
@@ -42,25 +42,6 @@ def load_quantized_keras(path: Path, allow_unsafe_model_code: bool = False):
             return keras_load_quantized_model(str(path), compile=False)
     except Exception as error:
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the harness needs to know of a Keras model's interface; cached, so warm runs skip loading it."""
-
-    input_shapes: tuple  # per input, e.g. ((None, 224, 224, 3),)
-    output_shapes: tuple  # per output, e.g. ((None, 1000),)
-
-    @classmethod
-    def of(cls, model) -> "ModelInfo":
-        return cls(
-            input_shapes=tuple(tuple(t.shape) for t in model.inputs),
-            output_shapes=tuple(tuple(t.shape) for t in model.outputs),
-        )
-
-    @property
-    def num_outputs(self) -> int:
-        return self.output_shapes[0][-1]
 
 
 def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:

@@ -23,49 +23,21 @@ from vsq.util import atomic
 from vsq.util.descriptors import to_devnull
 from vsq.configuration.config import MCT_KINDS, Config, Variant
 from vsq.errors import ExternalToolError
-from vsq.pipeline.reference import DEFAULT_RECIPE_NAME
+from vsq.core.reference import DEFAULT_RECIPE_NAME
+from vsq.frameworks.recipe_options import (  # noqa: F401 (re-exported: the recipes' names before the move)
+    RUNTIME_TOOLS,
+    default_recipe,
+    fix_hint,
+    onnx_reduce_range,
+    options,
+    target_platform,
+)
 
 TF_KINDS = ("tf_dynamic_range", "tf_float16", "tf_integer_float_fallback", "tf_full_integer")
-# The tool named in a conversion's failure, per kind of the other runtimes.
-RUNTIME_TOOLS = {"onnxruntime_float": "tf2onnx", "onnxruntime_int8": "tf2onnx / ONNX Runtime quantization",
-                 "openvino_float": "OpenVINO model conversion", "openvino_int8": "OpenVINO model conversion / NNCF"}
 # MCT's default number of images to score bit-widths in mixed precision.
 MP_SCORE_IMAGES = 32
 
 Batches = Callable[[], Iterable[np.ndarray]]  # a fresh iterator over float32 batches, one per iteration
-
-
-def target_platform(variant: Variant, config: Config) -> str | None:
-    """The MCT platform a variant uses (its own, else the configuration's); None for tf_* kinds."""
-    return (variant.target_platform or config.target_platform) if variant.kind in MCT_KINDS else None
-
-
-def options(variant: Variant, config: Config) -> dict:
-    """What the artifact depends on, besides model and data: the kind and the options it reads."""
-    out: dict = {"kind": variant.kind}
-    if variant.kind in MCT_KINDS:
-        out["target_platform"] = target_platform(variant, config)
-    if variant.kind == "mct_gptq":
-        out["epochs"] = variant.epochs
-    if variant.kind == "mct_mixed_precision":
-        out["weights_memory_fraction"] = variant.weights_memory_fraction
-    if variant.kind == "tf_full_integer":
-        out["io_type"] = variant.io_type
-    if variant.kind == "onnxruntime_int8":
-        out["calibration_method"] = variant.calibration_method
-        out["reduce_range"] = onnx_reduce_range()  # the host's: a cache shared between CPUs keeps both builds
-    if variant.kind == "openvino_int8":
-        from vsq.frameworks.keras.openvino_export import NNCF_OPTIONS
-
-        out["nncf"] = NNCF_OPTIONS
-    return out
-
-
-def onnx_reduce_range() -> bool:
-    """quantize_static's reduce_range as ONNX Runtime advises for the host the file is built on."""
-    from vsq.util.cpu import host_cpu, needs_reduced_range
-
-    return needs_reduced_range(host_cpu())
 
 
 def build_variant(variant: Variant, keras_model, batches: Batches, config: Config, dest: Path) -> Path:
@@ -122,33 +94,10 @@ def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config
         raise ExternalToolError(RUNTIME_TOOLS[variant.kind], _action(variant), error) from None
 
 
-def fix_hint(variant: Variant, config: Config, message: str) -> str:
-    """What to change when a variant could not be built, from the tool's message."""
-    if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
-        return "mixed precision needs several weight bit-widths, which only MCT's imx500 platform offers: " \
-               "set the variant's target_platform to imx500"
-    if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message:
-        return (f"raise weights_memory_fraction (now {variant.weights_memory_fraction}): imx500 weights go down to "
-                "2 bits, about 0.25 of the 8-bit size")
-    if variant.kind == "tf_full_integer":
-        return "an op of the model may have no integer kernel; try tf_integer_float_fallback instead"
-    if variant.kind in RUNTIME_TOOLS:
-        return (f"an op or layer of the model may have no conversion in {RUNTIME_TOOLS[variant.kind]}; remove the "
-                "variant from \"variants\" (the other variants are not affected), or replace the layer")
-    return "change the variant's options or remove it from \"variants\"; the other variants are not affected"
-
-
 def _action(variant: Variant, platform: str | None = None) -> str:
     where = f", target platform {platform}" if platform else ""
     what = variant.file_name if variant.name == DEFAULT_RECIPE_NAME else f"variant {variant.name}"
     return f"building {what} ({variant.kind}{where})"
-
-
-def default_recipe(config: Config) -> Variant:
-    """The configuration's default model as a recipe: MCT PTQ for its target_platform and thresholds."""
-    limits = config.thresholds
-    return Variant(DEFAULT_RECIPE_NAME, "mct_ptq", target_platform=config.target_platform,
-                   max_top1_drop=limits.max_top1_drop, min_top1=limits.min_top1)
 
 
 def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:

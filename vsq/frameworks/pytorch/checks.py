@@ -5,20 +5,16 @@ quantized PyTorch model keeps its Top-1 within the drop threshold."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from vsq.pipeline.checks import quantized
-from vsq.pipeline.verdicts import Check, CheckSpec
-
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
+from vsq.core.checks import Run, quantized
+from vsq.core.reference import PYTORCH_QUANTIZED
+from vsq.core.verdicts import Check, CheckSpec
 
 EXPORTS = ("model_quantized.onnx",)
 DOMAIN = "mct_quantizers"
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
-def _graph(p: Pipeline):
+def _graph(p: Run):
     import onnx
 
     return onnx.load(str(p.reference_files["onnx_quantized"]), load_external_data=False).graph
@@ -28,7 +24,7 @@ def _dims(value) -> list:
     return [dim.dim_value or dim.dim_param or None for dim in value.type.tensor_type.shape.dim]
 
 
-def shapes_match_the_model(p: Pipeline, name: str) -> Check:
+def shapes_match_the_model(p: Run, name: str) -> Check:
     graph = _graph(p)
     got = ([_dims(value) for value in graph.input], [_dims(value) for value in graph.output])
     size, classes = p.config.input_tensor_size, p.model_info.num_outputs
@@ -37,7 +33,7 @@ def shapes_match_the_model(p: Pipeline, name: str) -> Check:
                  f"{size}] and one output [batch, {classes}]", {"input_shape": str(got[0]), "output_shape": str(got[1])})
 
 
-def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
+def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
     graph = _graph(p)
     made_by = {output: node for node in graph.node for output in node.output}
     weighted = [node for node in graph.node if node.op_type in WEIGHT_OPS and len(node.input) > 1]
@@ -56,5 +52,5 @@ def quantized_file_is_integer_quantized(p: Pipeline, _=None) -> Check:
 EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
-    CheckSpec("quantized_pytorch_top1_drop_within_threshold", quantized(1), whole_run=True),
+    CheckSpec(PYTORCH_QUANTIZED.check, quantized(1), whole_run=True),
 )

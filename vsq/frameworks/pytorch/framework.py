@@ -11,7 +11,7 @@ from pathlib import Path
 from vsq.configuration.config import Config, Variant
 from vsq.frameworks.pytorch.architecture import is_file
 from vsq.frameworks.pytorch.builders import needs_grant
-from vsq.pipeline.reference import PYTORCH_MODELS
+from vsq.core.reference import PYTORCH_MODELS
 
 KEY = "source_pytorch_model"
 SUFFIXES = (".pt", ".pth")
@@ -59,7 +59,7 @@ class PyTorchFramework:
 
     def fingerprint(self, config: Config) -> str:
         """What the float model is: its weights, its architecture and, for a file, that file's content."""
-        from vsq.pipeline.cache import file_digest, key_of
+        from vsq.cache.store import file_digest, key_of
 
         architecture = config.pytorch_architecture
         code = architecture.entry_point.partition(":")[0]

@@ -58,7 +58,7 @@ def describe(model, config: Config):
     (PyTorch models keep no input shape); shapes are given as vsq feeds them, (batch, height, width, 3)."""
     import torch
 
-    from vsq.frameworks.keras.models import ModelInfo
+    from vsq.core.model_info import ModelInfo
 
     size = config.input_tensor_size
     try:

@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from vsq.frameworks.mct_xquant import explain_with, user_layers
-from vsq.sections.layers import BATCH_IMAGES, MAX_REPRESENTATIVE_IMAGES, MAX_VALIDATION_IMAGES, Explanation, Layer, Similarity
+from vsq.core.layers import BATCH_IMAGES, MAX_REPRESENTATIVE_IMAGES, MAX_VALIDATION_IMAGES, Explanation, Layer, Similarity
 
 
 def explain(float_model, quantized_model, representative_batches: Iterable[np.ndarray],

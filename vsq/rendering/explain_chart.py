@@ -6,16 +6,16 @@ import math
 
 import numpy as np
 
-from vsq.reporting.charts import _png, _pyplot
-from vsq.reporting.html_parts import img
-from vsq.sections.layers import from_json_number
+from vsq.rendering.charts import _png, _pyplot
+from vsq.rendering.html_parts import img
+from vsq.core.layers import from_json_number
 from vsq.util.text import label
 
 
 def sqnr_chart(explanation: dict, worst: int = 3) -> bytes:
     """PNG of each compared layer's SQNR (dB) on the validation and calibration samples, in network order.
 
-    `explanation` is results.json's `explanation` section (vsq.sections.layers.Explanation.as_dict()). Exact layers
+    `explanation` is results.json's `explanation` section (vsq.core.layers.Explanation.as_dict()). Exact layers
     ("inf") are drawn as triangles on the top edge, "-inf" and null on the bottom edge; the `worst`
     layers (lowest validation SQNR) are red and named; the model output's SQNR is a dashed line.
     """

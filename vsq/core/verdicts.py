@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from vsq.pipeline.reference import KERAS, ReferenceModel, reference_model
+from vsq.core.reference import KERAS, ReferenceModel, reference_model
 from vsq.statistics import paired as statistics
 
 
@@ -216,3 +216,10 @@ def within_thresholds(model: dict, min_top1: float | None, num_classes: int) -> 
 
 def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
     return top1 > 1.0 / num_classes if minimum is None else top1 >= minimum
+
+
+def fits(part: dict) -> bool:
+    """The IMX500 gate on results.json's part: the converter says the model fits, within max_memory_utilization
+    (the one place the rule is written: checks, table and chart take it from here)."""
+    return bool(part.get("fits")) and part.get("utilization_percent") is not None and \
+        part["utilization_percent"] <= part.get("max_memory_utilization", 100)

@@ -66,10 +66,19 @@ def verdict_cell(decision: dict | None, verdict: str | None = None) -> str:
     return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}" title="{escape(note)}">{escape(verdict)}</span>'
 
 
+def cell(part: dict | None) -> str:
+    """The tables' IMX500 cell: memory used in percent, "(no fit)", "error" without figures, "—" without the section."""
+    if part is None:
+        return "—"
+    if part.get("utilization_percent") is None:
+        return "error"
+    return f"{part['utilization_percent']:g} %" + ("" if part.get("fits") else " (no fit)")
+
+
 def imx500_cell(section: dict | None) -> str:
     """Memory utilization on the IMX500, as the terminal table shows it, red when it does not fit or is over
     max_memory_utilization; the converter's error as the title when it has no figure."""
-    from vsq.sections.imx500 import cell, fits
+    from vsq.core.verdicts import fits
 
     if section is None or fits(section):
         return escape(cell(section))
@@ -85,8 +94,8 @@ def _agreement(row: dict) -> float:
 def variants_table(doc: dict) -> str:
     """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
     decision rule's verdict in the columns and words of the summary table."""
-    from vsq.pipeline.verdicts import interval_text
-    from vsq.reporting.drops import with_paired
+    from vsq.core.verdicts import interval_text
+    from vsq.rendering.drops import with_paired
 
     table = doc.get("variants", {}).get("models")
     if not table:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vsq.configuration.config import DEFAULT_RECIPE_NAME  # noqa: F401 (re-exported)
+
 ROLES = ("float", "float_export", "quantized", "fake_quant")
 
 
@@ -27,33 +29,43 @@ class ReferenceModel:
     described: str  # in messages: "model_quantized.tflite", "the Keras model"
     role: str
     short: str  # a table's column heading
+    check: str | None = None  # the check that judges its drop against the float model: its one name in `checks`
+
+
+# The checks that judge a reference model's drop, by name: defined here once; the checks (vsq.pipeline.checks,
+# vsq.frameworks.*.checks) are registered under these names and the reports (vsq.rendering.drops) read them.
+QUANTIZED_DROP_CHECK = "quantized_top1_drop_within_threshold"  # the deployable quantized file, any framework
+FLOAT_EXPORT_CHECK = "float_tflite_agrees_with_keras"  # |difference| <= max_float_top1_drop: both sides
+KERAS_QUANTIZED_CHECK = "quantized_keras_top1_drop_within_threshold"
+PYTORCH_QUANTIZED_CHECK = "quantized_pytorch_top1_drop_within_threshold"
 
 
 KERAS = ReferenceModel("keras", "top_1_accuracy_keras", None, "Keras", "the Keras model", "float", "Keras")
 FLOAT_TFLITE = ReferenceModel("tflite", "top_1_accuracy_tflite", "model.tflite", "float TFLite", "model.tflite",
-                              "float_export", "TFLite")
+                              "float_export", "TFLite", FLOAT_EXPORT_CHECK)
 QUANTIZED_TFLITE = ReferenceModel("tflite_quantized", "top_1_accuracy_tflite_quantized", "model_quantized.tflite",
-                                  "quantized TFLite", "model_quantized.tflite", "quantized", "quantized")
+                                  "quantized TFLite", "model_quantized.tflite", "quantized", "quantized",
+                                  QUANTIZED_DROP_CHECK)
 # MCT's quantized model before the TFLite export (fake-quantized Keras): the IMX500 converter's input.
 # The SDK notebook's results.json had its key.
 KERAS_QUANTIZED = ReferenceModel("keras_quantized", "top_1_accuracy_keras_quantized", "model_quantized.keras",
-                                 "quantized Keras", "model_quantized.keras", "fake_quant", "q. Keras")
+                                 "quantized Keras", "model_quantized.keras", "fake_quant", "q. Keras",
+                                 KERAS_QUANTIZED_CHECK)
 # In the spec's order, then the fourth figure.
 REFERENCE_MODELS = (KERAS, FLOAT_TFLITE, QUANTIZED_TFLITE, KERAS_QUANTIZED)
 
 PYTORCH = ReferenceModel("pytorch", "top_1_accuracy_pytorch", None, "PyTorch", "the PyTorch model", "float", "PyTorch")
 # MCT's ONNX export (MCTQ) run by ONNX Runtime with mct-quantizers' operators: the IMX500 converter's input.
 ONNX_QUANTIZED = ReferenceModel("onnx_quantized", "top_1_accuracy_onnx_quantized", "model_quantized.onnx",
-                                "quantized ONNX", "model_quantized.onnx", "quantized", "quantized")
+                                "quantized ONNX", "model_quantized.onnx", "quantized", "quantized", QUANTIZED_DROP_CHECK)
 PYTORCH_QUANTIZED = ReferenceModel("pytorch_quantized", "top_1_accuracy_pytorch_quantized", None,
-                                   "quantized PyTorch", "MCT's quantized PyTorch model", "fake_quant", "q. PyTorch")
+                                   "quantized PyTorch", "MCT's quantized PyTorch model", "fake_quant", "q. PyTorch",
+                                   PYTORCH_QUANTIZED_CHECK)
 PYTORCH_MODELS = (PYTORCH, ONNX_QUANTIZED, PYTORCH_QUANTIZED)
 
 KEYS = tuple(model.key for model in REFERENCE_MODELS)  # the Keras framework's, in its order
 BY_KEY = {model.key: model for model in (*REFERENCE_MODELS, *PYTORCH_MODELS)}
 BY_FILE = {model.file: model for model in BY_KEY.values() if model.file}
-# The default model is the reserved first recipe of the variants pipeline: its name gives its file.
-DEFAULT_RECIPE_NAME = "quantized"  # -> model_quantized.tflite (Keras), model_quantized.onnx (PyTorch)
 
 
 def roles(models) -> dict[str, str]:

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from vsq.pipeline.reference import BY_KEY, reference_model
+from vsq.core.reference import BY_KEY, reference_model
 from vsq.util.text import label
 
 
@@ -34,11 +34,11 @@ COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#bf8700", "": 
 
 
 def drop_forest(documents: dict[str, dict]) -> bytes:
-    """A forest plot: per configuration, one row per model paired with Keras and per variant (vsq.reporting.drops):
+    """A forest plot: per configuration, one row per model paired with Keras and per variant (vsq.rendering.drops):
     the drop in points as a dot, its paired interval as a line, its threshold as a bar (both sides for the float
     file, which must agree with Keras), coloured and worded by its check's verdict in results.json `checks`;
     INCONCLUSIVE in amber, hollow, with what the gate made of it."""
-    from vsq.reporting.drops import drops
+    from vsq.rendering.drops import drops
 
     plt = _pyplot()
     rows = []  # (label, Drop or None for a configuration's heading)
@@ -155,7 +155,7 @@ def imx500_memory(documents: dict[str, dict]) -> bytes | None:
     memory the converted model uses, in MB, against the on-chip memory available, with the
     max_memory_utilization threshold marked; red when it does not fit or is over the threshold.
     None when no configuration has figures (a conversion that failed without a report has none)."""
-    from vsq.sections.imx500 import fits
+    from vsq.core.verdicts import fits
 
     rows = []  # (name, used, available, threshold bytes, over)
     for name, doc in documents.items():

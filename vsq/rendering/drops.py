@@ -13,19 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vsq.pipeline.reference import (
-    BY_FILE, BY_KEY, FLOAT_TFLITE, KERAS_QUANTIZED, ONNX_QUANTIZED, PYTORCH_QUANTIZED, QUANTIZED_TFLITE, reference_model,
-)
+from vsq.core.reference import BY_FILE, BY_KEY, reference_model
 
-# The check that judges each reference model's drop (vsq.pipeline.checks, vsq.frameworks.*.checks): its name in
-# `checks`.
-CHECK_OF_MODEL = {
-    QUANTIZED_TFLITE.key: "quantized_top1_drop_within_threshold",
-    KERAS_QUANTIZED.key: "quantized_keras_top1_drop_within_threshold",
-    FLOAT_TFLITE.key: "float_tflite_agrees_with_keras",  # |difference| <= max_float_top1_drop: both sides
-    ONNX_QUANTIZED.key: "quantized_top1_drop_within_threshold",
-    PYTORCH_QUANTIZED.key: "quantized_pytorch_top1_drop_within_threshold",
-}
+# The check that judges each reference model's drop: its role's (vsq.core.reference), its name in `checks`.
+CHECK_OF_MODEL = {model.key: model.check for model in BY_KEY.values() if model.check}
 VARIANT_CHECK = "variant_top1_drop_within_threshold"
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
@@ -55,10 +46,12 @@ def drops(document: dict) -> list[Drop]:
             continue
         label = BY_KEY[key].label if key in BY_KEY else str(key)
         check = CHECK_OF_MODEL.get(key)
-        limit = (thresholds.get("max_float_top1_drop") if key == FLOAT_TFLITE.key else
+        # The float export is held to max_float_top1_drop on both sides; the quantized models to max_top1_drop.
+        float_export = key in BY_KEY and BY_KEY[key].role == "float_export"
+        limit = (thresholds.get("max_float_top1_drop") if float_export else
                  _judged(model).get("max_top1_drop", thresholds.get("max_top1_drop") if check else None))
         drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key), float_key)
-        out.append(_row(document, key, label, model, drop, limit, key == FLOAT_TFLITE.key, check))
+        out.append(_row(document, key, label, model, drop, limit, float_export, check))
     for name, row in _mapping(_mapping(document.get("variants")).get("models")).items():
         if not isinstance(row, dict) or row.get("reference") or name in BY_FILE:
             continue
@@ -125,3 +118,10 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def variant_figures(document: dict) -> dict:
+    """Top-1 per variant (not the reference models' files, which are in "top_1")."""
+    rows = document.get("variants", {}).get("models", {})
+    return {name: row["top_1_accuracy"] for name, row in rows.items()
+            if name not in BY_FILE and row.get("top_1_accuracy") is not None}
