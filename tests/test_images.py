@@ -12,7 +12,6 @@ from vsq.pipeline import evaluate
 from vsq.errors import VsqError
 from vsq.configuration.preprocessing import ImageError, Preprocessing
 from vsq.pipeline.job import prepare
-from vsq.configuration.preprocessing import Preprocessing
 
 
 def jpeg_bytes(colour=(200, 20, 20), size=(20, 20)):

@@ -9,7 +9,6 @@ from PIL import Image, ImageOps
 import tiny
 from vsq.cache.store import key_of
 from vsq.configuration.config import load_config, properties
-from vsq.configuration.preprocessing import Preprocessing
 from vsq.configuration.preprocessing import ImageError, Preprocessing, normalize
 
 FILTERS = properties("preprocessing")["resize"]["enum"]

@@ -13,6 +13,7 @@ run tells people is reporting.py's, signals interrupts.py's (in vsq/pytest_plugi
 
 from __future__ import annotations
 
+import os
 
 import pytest
 

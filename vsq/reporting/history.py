@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from vsq.core.reference import BY_FILE, REFERENCE_MODELS, heading, roles
+from vsq.core.reference import REFERENCE_MODELS, heading, roles
 from vsq.provenance import flat
 from vsq.rendering.drops import variant_figures  # noqa: F401 (vsq.reporting.history.variant_figures before the move)
 
