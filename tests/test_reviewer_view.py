@@ -177,10 +177,12 @@ def test_drops_take_each_verdict_from_the_verdicts_map(failing):
     # The map decides, not the decision copied into the model's entry.
     failing["checks"]["quantized_top1_drop_within_threshold"].update(verdict="FAIL", passes=False)
     assert next(drop for drop in drops(failing) if drop.key == "tflite_quantized").verdict == "FAIL"
-    # A model of another framework under a key of its own: labelled by its key, judged by its own decision.
+    # A model of another framework under a key of its own: labelled by its key; no check judges it, so no verdict,
+    # whatever the decision copied into its entry says (renderers never read `decision`).
     failing["models"]["torch_int8"] = copy.deepcopy(failing["models"]["tflite_quantized"])
     other = next(drop for drop in drops(failing) if drop.key == "torch_int8")
-    assert (other.label, other.verdict, other.check, other.limit_points) == ("torch_int8", "INCONCLUSIVE", None, 1.0)
+    assert failing["models"]["torch_int8"]["decision"]["verdict"] == "INCONCLUSIVE"
+    assert (other.label, other.verdict, other.check, other.limit_points) == ("torch_int8", "", None, 1.0)
 
 
 def test_forest_plot_colours_follow_the_verdicts_and_names_are_drawn_literally(failing, passing):
