@@ -228,6 +228,7 @@ def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
 
 def fits(part: dict) -> bool:
     """The IMX500 gate on results.json's part: the converter says the model fits, within max_memory_utilization
-    (the one place the rule is written: checks, table and chart take it from here)."""
+    (the one place the rule is written; its check, imx500_fits_in_memory, applies it and the tables and the chart
+    read that check's verdict)."""
     return bool(part.get("fits")) and part.get("utilization_percent") is not None and \
         part["utilization_percent"] <= part.get("max_memory_utilization", 100)

@@ -122,10 +122,14 @@ def read(path: Path) -> dict:
 def migrate(document: dict) -> dict:
     """A document in the current format. Format 1 gains "format", each decision's "undecided" (from its
     paired counts and threshold) and "checks": the checks its gate says failed, and the verdicts the reports
-    read (vsq.core.check_names) from what it recorded. A format-2 document written before drops_are_meaningful
-    gains that check from its drop checks' float_near_chance."""
+    read (vsq.core.check_names) from what it recorded. A format-2 document written before the model roles gains
+    Keras's, and one written before drops_are_meaningful gains that check from its drop checks' float_near_chance."""
     if document.get("format", 1) < FORMAT:
         document = _from_format_1(document)
+    if "reference_models" not in document and document.get("framework", "keras") == "keras":
+        from vsq.core.reference import REFERENCE_MODELS, roles  # written before the roles: Keras's
+
+        document = dict(document, reference_models=roles(REFERENCE_MODELS))
     return _with_drops_meaningful(document)
 
 

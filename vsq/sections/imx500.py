@@ -20,6 +20,7 @@ from vsq.pipeline import artifacts
 from vsq.cache.store import MANIFEST, deliver, file_digest
 from vsq.core.verdicts import Check, CheckSpec
 from vsq.core.verdicts import fits
+from vsq.core.check_names import IMX500_FITS_CHECK
 from vsq.rendering.html_parts import cell  # noqa: F401 (the tables' cell: vsq.reporting.summary)
 from vsq.sections.base import Section
 
@@ -161,6 +162,6 @@ def imx500_input_has_the_configured_size(pipeline, _=None) -> Check:
 IMX500 = Imx500()
 IMX500.checks = (
     CheckSpec("imx500_converts", imx500_converts, whole_run=True),
-    CheckSpec("imx500_fits_in_memory", imx500_fits_in_memory, whole_run=True),
+    CheckSpec(IMX500_FITS_CHECK, imx500_fits_in_memory, whole_run=True),
     CheckSpec("imx500_input_has_the_configured_size", imx500_input_has_the_configured_size, whole_run=True),
 )
