@@ -48,7 +48,7 @@ def convert(pipeline) -> Conversion:
 
     check, converter, output_dir = pipeline.config.imx500, pipeline.job.imx500_converter, pipeline.config.output_dir
     # The converter's input: MCT's Keras export (imxconv-tf), or MCT's ONNX export (imxconv-pt).
-    converter_input = pipeline.default_build.model_path or pipeline.default_build.path
+    converter_input = pipeline.default_build.fake_quant_path or pipeline.default_build.path
     out_dir, log = output_dir / OUTPUT_FOLDER, output_dir / LOG_FILE
     key = artifacts.imx500_key(file_digest(converter_input), check.output, imx500.converter_version(converter))
 
@@ -114,7 +114,7 @@ def _figures(pipeline, conversion: Conversion) -> dict:
 
 def _input(pipeline) -> str:
     """The file the converter read: model_quantized.keras (Keras), model_quantized.onnx (PyTorch)."""
-    return (pipeline.default_build.model_path or pipeline.default_build.path).name
+    return (pipeline.default_build.fake_quant_path or pipeline.default_build.path).name
 
 
 def imx500_converts(pipeline, _=None) -> Check:
