@@ -128,6 +128,20 @@ def test_a_format_1_document_renders_through_the_migration_alone():
     assert {drop.verdict for drop in drops(raw)} == {""}
 
 
+def test_the_imx500_cell_and_chart_take_their_colour_from_the_fit_check(failing):
+    """Red when imx500_fits_in_memory did not pass, whatever the section's own figures say (the check decides)."""
+    from vsq.rendering.drops import check_entry
+    from vsq.rendering.html_parts import imx500_cell
+
+    section, fits = failing["imx500"], failing["checks"]["imx500_fits_in_memory"]
+    assert fits["verdict"] == "PASS" and "vsq-fail" not in imx500_cell(section, fits)
+    assert RED not in colours_of(charts.imx500_memory({"failing": failing}))
+    fits.update(verdict="FAIL", passes=False)
+    assert "vsq-fail" in imx500_cell(section, check_entry(failing, "imx500_fits_in_memory"))
+    assert RED in colours_of(charts.imx500_memory({"failing": failing}))
+    assert "vsq-fail" in imx500_cell(section, None)  # no check recorded: not shown as a fit
+
+
 def test_reasons_of_a_stranger_document_stay_one_bounded_line(failing):
     failing["checks"] = {"a": "not an entry", "b": {"verdict": "FAIL", "passes": False, "message": "x\n" * 5000},
                          "c": {"verdict": "WEIRD", "passes": False}}
