@@ -179,3 +179,23 @@ CHANGES = [  # (kind, an option that changes the tiny model's file)
 @pytest.mark.parametrize("kind, change", CHANGES, ids=[kind for kind, _ in CHANGES])
 def test_an_option_changes_the_file(build, kind, change):
     assert build(Variant("plain", kind)) != build(Variant("optioned", kind, options=change))
+
+
+def test_the_recipe_examples_of_readme_docs_and_examples_load(project):
+    """README's and docs/variants.md's examples with options, and examples/variants.json, are valid recipes."""
+    import re
+    from pathlib import Path
+
+    from vsq.configuration.config import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    blocks = [block for page in (repo / "README.md", repo / "docs" / "variants.md")
+              for block in re.findall(r"```json\n(.*?)```", page.read_text(), re.S) if '"options"' in block]
+    assert len(blocks) == 2
+    for block in blocks:
+        config = _load(project, **json.loads("{" + block.strip().rstrip(",") + "}"))
+        assert config.quantization.options == {"z_threshold": 16}
+        assert any(variant.options for variant in config.variants)
+    example = load_config(repo / "examples" / "variants.json")
+    assert [v.options for v in example.variants if v.name == "mct_ptq_noclipping"] == [
+        {"activation_error_method": "NOCLIPPING", "weights_error_method": "NOCLIPPING"}]
