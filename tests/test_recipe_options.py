@@ -199,3 +199,15 @@ def test_the_recipe_examples_of_readme_docs_and_examples_load(project):
     example = load_config(repo / "examples" / "variants.json")
     assert [v.options for v in example.variants if v.name == "mct_ptq_noclipping"] == [
         {"activation_error_method": "NOCLIPPING", "weights_error_method": "NOCLIPPING"}]
+
+
+def test_a_budget_in_bytes_too_small_is_told_to_raise_that_option(project):
+    from vsq.frameworks.recipe_options import fix_hint
+    from vsq.pipeline.job import prepare
+
+    config = prepare(tiny.write_config(project)).config
+    variant = Variant("mp", "mct_mixed_precision", options={"weights_memory": 30})
+    assert fix_hint(variant, config, "The model cannot be quantized to meet the specified resource utilization") \
+        .startswith("raise options.weights_memory (now 30 bytes)")
+    assert fix_hint(Variant("mp", "mct_mixed_precision"), config, "cannot be quantized to meet").startswith(
+        "raise weights_memory_fraction (now 0.75)")

@@ -60,6 +60,10 @@ def fix_hint(variant: Variant, config: Config, message: str) -> str:
     if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
         return "mixed precision needs several weight bit-widths, which only MCT's imx500 platform offers: " \
                "set the variant's target_platform to imx500"
+    if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message \
+            and "weights_memory" in variant.options:
+        return (f"raise options.weights_memory (now {variant.options['weights_memory']:g} bytes): imx500 weights go "
+                "down to 2 bits, about 0.25 of the 8-bit size")
     if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message:
         return (f"raise weights_memory_fraction (now {variant.weights_memory_fraction}): imx500 weights go down to "
                 "2 bits, about 0.25 of the 8-bit size")
