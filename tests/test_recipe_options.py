@@ -211,3 +211,13 @@ def test_a_budget_in_bytes_too_small_is_told_to_raise_that_option(project):
         .startswith("raise options.weights_memory (now 30 bytes)")
     assert fix_hint(Variant("mp", "mct_mixed_precision"), config, "cannot be quantized to meet").startswith(
         "raise weights_memory_fraction (now 0.75)")
+
+
+def test_the_deepest_option_fits_within_the_nesting_limit(project):
+    """NNCF's ignored scope is the deepest a configuration goes (file, variants, a variant, options, the scope, its
+    list): well within file.MAX_DEPTH."""
+    config = _load(project, variants=[{"kind": "openvino_int8",
+                                       "options": {"ignored_scope": {"names": ["dense"], "types": ["Softmax"]}}}])
+    assert config.variants[0].options["ignored_scope"] == {"names": ["dense"], "types": ["Softmax"]}
+    error = _refusal(project, variants=[{"kind": "openvino_int8", "options": {"ignored_scope": {"name": ["x"]}}}])
+    assert "takes an object with names" in str(error)
