@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq.statistics import metrics
+from vsq.statistics import metrics, parity, per_image
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
 from vsq.core.verdicts import decision, float_near_chance, interval_text, within_thresholds
@@ -58,6 +58,8 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
     for name, build in builds.items():
         error = build.error or (evaluation_failures or {}).get(name)
         rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error, meaningful)
+    _add_parity(rows, {**{model.file: references[model.key] for model in framework.models if model.file in rows},
+                       **evaluations}, keras, float_key, job)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
             row["latency_ms_per_image"] = round(latency_ms(_latency_predictor(Path(row["file"]), config), image,
@@ -70,6 +72,16 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
         "failed": {name: row["error"] for name, row in rows.items() if row.get("error")},
         "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
     }
+
+
+def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> None:
+    """Each evaluated row's parity per image with the float model (vsq.statistics.parity), keyed by its key."""
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
+    ids = parity.image_names(paths, job.config.evaluate_image_dir)
+    for name, row in rows.items():
+        summary = parity.of(keras, evaluations[name], ids) if name in evaluations and not row.get("error") else None
+        if summary:
+            row["parity"] = {float_key: summary}
 
 
 def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
