@@ -30,14 +30,14 @@ def ptq(model, batches: Callable[[], Iterable[list]], platform: str, options: di
     return quantized
 
 
-def export_int8_tflite(quantized_model, dest: Path) -> Path:
+def export_int8_tflite(fake_quant_model, dest: Path) -> Path:
     """model_quantized.tflite: MCT's INT8 TFLite export, written atomically."""
     import model_compression_toolkit as mct
 
     try:
         with atomic.atomic_path(dest) as tmp, to_devnull(1, 2):  # the MLIR converter's op counts
             mct.exporter.keras_export_model(
-                model=quantized_model,
+                model=fake_quant_model,
                 save_model_path=str(tmp),
                 serialization_format=mct.exporter.KerasExportSerializationFormat.TFLITE,
                 quantization_format=mct.exporter.QuantizationFormat.INT8,
@@ -88,14 +88,14 @@ def mixed_precision_quantize(model, batches: Callable[[], Iterable[list]], platf
     return quantized
 
 
-def export_keras(quantized_model, dest: Path) -> Path:
+def export_keras(fake_quant_model, dest: Path) -> Path:
     """MCT's Keras export (.keras with its quantizers), the IMX500 converter's input; written atomically."""
     import model_compression_toolkit as mct
 
     try:
         with atomic.atomic_path(dest) as tmp:  # keeps the .keras suffix, which Keras' saver requires
             mct.exporter.keras_export_model(
-                model=quantized_model,
+                model=fake_quant_model,
                 save_model_path=str(tmp),
                 serialization_format=mct.exporter.KerasExportSerializationFormat.KERAS,
             )
