@@ -17,7 +17,9 @@ class Variants(Section):
     key = "variants"
 
     def applies(self, pipeline) -> bool:
-        return bool(pipeline.config.variants)
+        from vsq.pipeline.given import compared
+
+        return bool(pipeline.config.variants or compared(pipeline.job.given))  # given files are rows too
 
     def builds(self, pipeline) -> dict:
         """Every variant's RecipeBuild, by name, built once, with a bar over them written between builds."""
@@ -35,14 +37,17 @@ class Variants(Section):
         return builds
 
     def targets(self, pipeline) -> list:
-        return [pipeline.file_target(name, made.path, contained=True)
-                for name, made in self.builds(pipeline).items() if made.path]
+        from vsq.pipeline.given import compared
+
+        return [*(pipeline.file_target(name, made.path, contained=True)
+                  for name, made in self.builds(pipeline).items() if made.path),
+                *(pipeline.file_target(item.name, item.path, contained=True) for item in compared(pipeline.job.given))]
 
     def build(self, pipeline) -> dict:
         from vsq.sections.comparison import variants_section
 
         evaluations = pipeline.evaluations
-        variants = {name: evaluations[name] for name in self.builds(pipeline) if name in evaluations}
+        variants = {name: evaluations[name] for name in evaluations if name not in {m.key for m in pipeline.framework.models}}
         return variants_section(pipeline, self.builds(pipeline), variants, pipeline.evaluation_failures)
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
