@@ -152,6 +152,10 @@ def test_given_tflite_onnx_and_openvino_files_are_evaluated_and_paired_without_a
     result = run(config, tmp_path / "cache")
     document = result.document
     assert result.failures() == {}, result.failures()
+    from vsq.pipeline import results_check
+
+    assert results_check.load(Path(document["results_file"]))["given"].keys() == {"given_quantized", "onnx_nchw",
+                                                                                 "ir", "onnx_int8"}
     assert not (root / "output" / "model_quantized.tflite").exists()  # no MCT run: vsq built no quantized file
     assert not any("quantized" in name and "given" not in name for name in document["cache"]), document["cache"]
     assert document["reference_models"]["quantized"] == "given_quantized"
