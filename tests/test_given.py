@@ -284,3 +284,73 @@ def test_the_evaluation_key_follows_the_given_files_bytes(given, tiny_model, tmp
     assert key() == first
     onnx_model(copy, head=tiny.colour_head() * 2.0)
     assert key() != first
+
+
+def test_external_data_outside_the_folder_a_doctype_and_a_huge_file_are_refused(given, tiny_model):
+    import onnx
+
+    root, files = given
+    model = onnx.load(str(root / files["onnx_nchw"]))
+    outside = root / "external"
+    outside.mkdir(exist_ok=True)
+    onnx.save(model, str(outside / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=0)
+    saved = onnx.load(str(outside / "model.onnx"), load_external_data=False)
+    for tensor in saved.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../exports/weights.bin"
+    onnx.save(saved, str(outside / "model.onnx"))
+    key, message = refusal(root, tiny_model, quantized_model="external/model.onnx")
+    assert key == "quantized_model" and "keeps weights in an external file outside its own folder" in message, message
+
+    doctype = root / "exports" / "doctype.xml"
+    doctype.write_bytes(b'<?xml version="1.0"?><!DOCTYPE net [<!ENTITY a "aaaa">]>' +
+                        (root / files["openvino"]).read_bytes().split(b"?>", 1)[1])
+    doctype.with_suffix(".bin").write_bytes((root / files["openvino"]).with_suffix(".bin").read_bytes())
+    assert "declares a DOCTYPE or entities" in refusal(root, tiny_model, quantized_model="exports/doctype.xml")[1]
+
+    huge = root / "exports" / "huge.tflite"
+    with open(huge, "wb") as handle:  # sparse: 2 GiB and one byte, nothing written
+        handle.truncate(2 * 1024 ** 3 + 1)
+    try:
+        assert "more than the 2,147,483,648 vsq reads" in refusal(root, tiny_model, quantized_model="exports/huge.tflite")[1]
+    finally:
+        huge.unlink()
+
+
+def test_the_readme_example_is_a_valid_configuration():
+    """README's given-files example passes the configuration's own checks (keys and schema)."""
+    import re
+
+    from vsq.configuration.file import read_checked
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Gating a file you exported yourself", 1)[1]
+    data = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    assert read_checked(Path("configuration.json"), data)["quantized_model"]["input_type"] == "int8"
+
+
+def test_mcts_own_keras_file_is_a_row_and_checking_given_files_imports_no_tensorflow(given, tiny_model, tmp_path,
+                                                                                    shared_cache):
+    """MCT's quantized .keras (the default run's model_quantized.keras, copied as a user would ship it) is a row
+    run by Keras; prepare() reads a given .tflite's contract without importing TensorFlow."""
+    import shutil
+    import subprocess
+    import sys
+
+    root, files = given
+    first = run(write(root, tiny_model, "mct.json"), shared_cache)
+    shutil.copy(root / "output" / "model_quantized.keras", root / "exports" / "mct.keras")
+    config = write(root, tiny_model, "mct.json", models=[{"name": "mct_keras", "file": "exports/mct.keras"}])
+    document = run(config, shared_cache).document
+    row = document["variants"]["models"]["mct_keras"]
+    assert row["kind"] == "given (keras)" and row["device"] == "Keras CPU", row
+    assert row["top_1_accuracy"] == first.document["models"]["keras_quantized"]["top_1_accuracy"]
+    assert document["given"]["mct_keras"]["contract"]["input_shape"] == [-1, 16, 16, 3]
+
+    tflite = write(root, tiny_model, "light.json", quantized_model=files["tflite_int8"])
+    script = ("import sys; from vsq.pipeline.job import prepare; job = prepare(sys.argv[1]); "
+              "print(job.given[0].name, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, str(tflite)], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["given_quantized", "False"], done.stderr[-2000:]
