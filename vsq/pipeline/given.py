@@ -89,6 +89,9 @@ def _check_contract(config: Config, item: GivenFile, contract: Contract) -> None
     if contract.dtype not in ("float32", "int8", "uint8"):
         raise ConfigError(config.file, key, f"{written} takes {contract.dtype[:20]} input; vsq feeds float32, int8 or "
                           "uint8 (quantized with the file's scale and zero point)")
+    if contract.dtype != "float32" and item.format not in ("tflite", "onnx"):
+        raise ConfigError(config.file, key, f"{written} takes {contract.dtype} input; vsq quantizes the input of .tflite "
+                          "and .onnx files only: export the file with float32 input")
     if item.input_type and item.input_type != contract.dtype:
         raise ConfigError(config.file, key, f"{written} takes {contract.dtype} input, and the configuration says "
                           f"{item.input_type}; set \"input_type\": \"{contract.dtype}\" or export the file with "

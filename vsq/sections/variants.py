@@ -28,6 +28,8 @@ class Variants(Section):
     @staticmethod
     def _build_all(pipeline) -> dict:
         variants, builds = pipeline.config.variants, {}
+        if not variants:  # only given files' rows: nothing to build
+            return builds
         with pipeline.options.progress.steps(total=len(variants), desc=f"{pipeline.name}: variants",
                                              unit="variant") as advance:
             for variant in variants:
@@ -47,7 +49,8 @@ class Variants(Section):
         from vsq.sections.comparison import variants_section
 
         evaluations = pipeline.evaluations
-        variants = {name: evaluations[name] for name in evaluations if name not in {m.key for m in pipeline.framework.models}}
+        references = {model.key for model in pipeline.framework.models}
+        variants = {name: result for name, result in evaluations.items() if name not in references}  # given: rows too
         return variants_section(pipeline, self.builds(pipeline), variants, pipeline.evaluation_failures)
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
