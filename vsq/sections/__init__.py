@@ -1,4 +1,4 @@
-"""Optional capabilities of a run (preprocessing screen, variants, IMX500, per-layer explanation, baseline): each says whether it
+"""Optional capabilities of a run (preprocessing screen, variants, given files, IMX500, per-layer explanation, baseline): each says whether it
 applies, builds its part of the results, and keeps its failures to its own checks.
 
 A section is an object with
