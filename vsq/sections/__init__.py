@@ -1,5 +1,5 @@
-"""Optional capabilities of a run (preprocessing screen, variants, given files, IMX500, per-layer explanation, baseline): each says whether it
-applies, builds its part of the results, and keeps its failures to its own checks.
+"""Optional capabilities of a run (preprocessing screen, variants, given files, IMX500, per-layer explanation,
+baseline): each says whether it applies, builds its part of the results, and keeps its failures to its own checks.
 
 A section is an object with
 - key: its part's key in results.json;
