@@ -91,6 +91,15 @@ def _agreement(row: dict) -> float:
     return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
 
 
+def parity_cell(row: dict) -> str:
+    """A row's parity with the float model: the worst image's max absolute error of the scores and the lowest
+    cosine similarity (vsq.statistics.parity); empty without parity (the float model's own row)."""
+    summary = next(iter((row.get("parity") or {}).values()), None)
+    if not summary or not summary.get("images"):
+        return ""
+    return f"{summary['max_abs_error']['max']:.4f} / {summary['cosine']['min']:.4f}"
+
+
 def variants_table(doc: dict) -> str:
     """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
     decision rule's verdict in the columns and words of the summary table."""
@@ -106,19 +115,20 @@ def variants_table(doc: dict) -> str:
         mark = " ★ recommended" if name == recommended else ""
         device = escape(row.get("device", ""))
         if row.get("error"):
-            cells = (escape(name), device, "failed", "", "", "", "", "", escape(row["error"][:200]))
+            cells = (escape(name), device, "failed", "", "", "", "", "", "", escape(row["error"][:200]))
         else:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
             paired = next(iter((with_paired(name, row, doc.get("models")).get("paired") or {}).values()), None)
             drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
             cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
-                     verdict_cell(row.get("decision")), f"{_agreement(row):.4f}",
+                     verdict_cell(row.get("decision")), f"{_agreement(row):.4f}", parity_cell(row),
                      kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     confidence = next((paired.get("confidence") for row in table.values()
                        for paired in (row.get("paired") or {}).values()), None)
     interval = f" [{confidence * 100:g}% CI]" if confidence else ""
     head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "device", "Top-1", f"drop (pp){interval}", "verdict",
-                                                     "agreement", "size", "latency (ms/img)", "status"))
+                                                     "agreement", "parity: worst error / min cosine", "size",
+                                                     "latency (ms/img)", "status"))
     return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq.statistics import metrics
+from vsq.statistics import metrics, parity, per_image
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
 from vsq.pipeline.given import compared
@@ -62,6 +62,8 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
     for item in compared(pipeline.job.given):  # models: files the configuration gives
         rows[item.name] = _given_row(config, item, evaluations.get(item.name), keras, float_key,
                                      (evaluation_failures or {}).get(item.name))
+    _add_parity(rows, {**{model.file or model.key: references[model.key] for model in framework.models
+                          if (model.file or model.key) in rows}, **evaluations}, keras, float_key, job)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
             predict = framework.file_predictor(Path(row["file"]), config, instances=LATENCY["instances"])
@@ -94,6 +96,16 @@ def _given_row(config: Config, item, result, keras, float_key: str, error: str |
     _judge(row, result, keras, float_key, item.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, item.min_top1, keras.num_classes)
     return row
+
+
+def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> None:
+    """Each evaluated row's parity per image with the float model (vsq.statistics.parity), keyed by its key."""
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
+    ids = parity.image_names(paths, job.config.evaluate_image_dir)
+    for name, row in rows.items():
+        summary = parity.of(keras, evaluations[name], ids) if name in evaluations and not row.get("error") else None
+        if summary:
+            row["parity"] = {float_key: summary}
 
 
 def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
