@@ -171,6 +171,7 @@ def test_given_tflite_onnx_and_openvino_files_are_evaluated_and_paired_without_a
         "format": "onnx", "input_shape": [1, 16, 16, 3], "layout": "NHWC", "input_type": "int8",
         "input_scale": pytest.approx(1 / 255), "input_zero_point": -128}
     assert document["given"]["given_quantized"]["runtime"]["name"] == "tflite"
+    assert quantized["parity"]["keras"] and all(rows[name]["parity"]["keras"] for name in ("onnx_nchw", "ir", "onnx_int8"))
 
     interpreter = tf.lite.Interpreter(model_path=str(root / files["tflite_int8"]))
     interpreter.allocate_tensors()
