@@ -154,6 +154,7 @@ class Config:
     name: str
     file: Path
     seed: int
+    calibration_repeats: int  # builds of the default recipe, one per seeded calibration draw (vsq.sections.calibrations)
     target_platform: str
     quantization: Quantization  # the default recipe's options
     unreadable_images: str
@@ -247,6 +248,7 @@ def _build(file: Path, data: dict) -> Config:
         name=configuration_name(file, data),
         file=file,
         seed=int(values["seed"]),
+        calibration_repeats=int(values["calibration_repeats"]),
         target_platform=values["target_platform"],
         unreadable_images=values["unreadable_images"],
         allow_unsafe_model_code=bool(values["allow_unsafe_model_code"]),

@@ -20,10 +20,11 @@ from vsq.sections.base import Section
 def all_sections() -> tuple[Section, ...]:
     """Every section, in the order they are built and shown."""
     from vsq.sections.baseline import BASELINE
+    from vsq.sections.calibrations import CALIBRATIONS
     from vsq.sections.explanation import EXPLANATION
     from vsq.sections.imx500 import IMX500
     from vsq.sections.screen import SCREEN
     from vsq.sections.variants import VARIANTS
 
-    return SCREEN, VARIANTS, IMX500, EXPLANATION, BASELINE
+    return SCREEN, VARIANTS, CALIBRATIONS, IMX500, EXPLANATION, BASELINE
 
