@@ -67,11 +67,16 @@ def outlier_project(root: Path) -> tuple[Path, int]:
 
 def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_check(tmp_path):
     """The outlier model over two draws: the draw without the white image passes the gate, the one with it fails;
-    the check fails naming both seeds, results.json holds each draw's real figures and their spread."""
+    the check fails naming both seeds, results.json holds each draw's real figures and their spread. Asked to, the
+    calibrated variant (MCT without clipping) is repeated on the same seeds and flips the same way; tf_float16 reads
+    no calibration and is built once."""
     from vsq.pipeline.results import read
 
     root, seed = outlier_project(tmp_path)
-    config = tiny.write_config(root, source_keras_model="outlier.h5", seed=seed, calibration_repeats=2, **QUIET)
+    variants = [{"name": "noclip", "kind": "mct_ptq", "options": {"activation_error_method": "NOCLIPPING"}},
+                "tf_float16"]
+    config = tiny.write_config(root, source_keras_model="outlier.h5", seed=seed, variants=variants,
+                               calibration_repeats={"count": 2, "variants": True}, **QUIET)
     result = run(config, tmp_path / "cache")
     failures = result.failures()
     assert "verdict_is_stable_across_calibrations" in failures, failures
@@ -79,6 +84,7 @@ def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_chec
     assert message.startswith("configuration: the default recipe's gate depends on the calibration draw: "
                               f"seed {seed}: PASS"), message
     assert f"seed {seed + 1}: FAIL" in message and "\n" not in message, message
+    assert f"noclip's gate depends on the calibration draw: seed {seed}: PASS" in message, message
     doc = read(root / "results" / "results.json")  # checked against results.schema.json
     part = doc["calibration_draws"]
     assert part["seeds"] == [seed, seed + 1] and part["stable"] is False
@@ -88,13 +94,17 @@ def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_chec
     assert part["spread"]["top_1_accuracy"]["min"] == second["top_1_accuracy"]
     assert part["spread"]["top_1_accuracy"]["std"] > 0.3
     assert (root / "output" / "model_quantized.draw2.tflite").is_file()
+    assert list(part["variants"]) == ["noclip"] and [row["within_threshold"] for row in
+                                                     part["variants"]["noclip"]["draws"]] == [True, False]
+    assert (root / "output" / "model_noclip.draw2.tflite").is_file()
+    assert part["cost"] == {"builds": 4, "decodes_of_the_evaluation_images": 1, "evaluations": 4}
     # the default draw's own gate is today's: it passes
     assert "quantized_top1_drop_within_threshold" not in failures, failures
 
 
 def test_stable_draws_pass_and_the_cost_is_said_before_the_builds(tmp_path, tiny_model, capsys):
     """Three draws of the tiny model: one gate for all, the spread beside Top-1 in the terminal and the HTML, and the
-    cost line written before the draws' own progress."""
+    cost line written before the first build (the default recipe's calibration)."""
     from vsq.reporting.html import summary_section
     from vsq.reporting.summary import blocks
 
@@ -104,16 +114,16 @@ def test_stable_draws_pass_and_the_cost_is_said_before_the_builds(tmp_path, tiny
     assert result.checks["verdict_is_stable_across_calibrations"].ok
     err = capsys.readouterr().err
     said = err.index("configuration: calibration_repeats 3: 3 builds of the default recipe, one decode of the "
-                     "evaluation images, 3 evaluations")
-    assert said < err.index("configuration: calibration draws:"), err
+                     "evaluation images, 3 evaluations (3 builds in all)")
+    assert said < err.index("configuration: calibration:") < err.index("configuration: calibration draws:"), err
     part = result.document["calibration_draws"]
     assert [row["seed"] for row in part["draws"]] == [0, 1, 2] and part["stable"] is True
     assert part["cost"] == {"builds": 3, "decodes_of_the_evaluation_images": 1, "evaluations": 3}
     assert [row["cache"] for row in part["draws"][1:]] == ["built", "built"]
     documents = {"configuration": result.document}
     text = "\n".join(line for _, lines in blocks(documents, {"configuration": result.verdict}, {}) for line in lines)
-    assert "configuration: Top-1 1.0000 (draws 1.0000 to 1.0000, sd 0.0000)" in text, text
-    assert "gate per draw: PASS, PASS, PASS: stable across calibrations" in text
+    assert "configuration: quantized: Top-1 1.0000 (draws 1.0000 to 1.0000, sd 0.0000)" in text, text
+    assert "configuration: quantized: gate per draw: PASS, PASS, PASS: stable across calibrations" in text
     page = summary_section(documents, {"configuration": result.verdict}, [])
     assert "gate per draw: PASS, PASS, PASS" in page and "<th>seed</th>" in page
 
@@ -132,11 +142,20 @@ def test_one_repeat_is_todays_run_and_more_repeats_reuse_its_build(tmp_path, tin
     assert again.document["cache"]["model_quantized.tflite"] == "hit"
 
 
-@pytest.mark.parametrize("value", [0, 11, 2.5])
+def test_repeating_variants_without_variants_is_one_line(project):
+    from vsq.configuration.config import load_config
+    from vsq.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(tiny.write_config(project, calibration_repeats={"count": 3, "variants": True}))
+    assert caught.value.key == "calibration_repeats.variants" and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [0, 11, 2.5, {"count": 0}, {"variants": True}])
 def test_calibration_repeats_out_of_range_is_one_line(project, value):
     from vsq.configuration.config import load_config
     from vsq.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
         load_config(tiny.write_config(project, calibration_repeats=value))
-    assert caught.value.key == "calibration_repeats" and "\n" not in str(caught.value), str(caught.value)
+    assert caught.value.key.startswith("calibration_repeats") and "\n" not in str(caught.value), str(caught.value)

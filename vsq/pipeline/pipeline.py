@@ -101,8 +101,18 @@ class Pipeline:
         """A recipe's files, once per run; a tool's failure is kept in the RecipeBuild. seed: a calibration draw's."""
         if recipe.name not in self._builds:
             self.model_info  # the model must match the configuration before anything is built from it
+            self.once("costs", self._say_costs)  # what the sections add to the work, before the first build
             self._builds[recipe.name] = build(self, recipe, show_progress, seed)
         return self._builds[recipe.name]
+
+    def _say_costs(self) -> None:
+        import sys
+
+        from vsq.util.text import terminal
+
+        for line in filter(None, (section.cost(self) for section in self.sections)):
+            with self.options.progress.visible():
+                print(terminal(f"{self.name}: {line}"), file=sys.stderr, flush=True)
 
     @cached_property
     def default_recipe(self):
