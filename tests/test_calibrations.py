@@ -98,6 +98,7 @@ def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_chec
                                                      part["variants"]["noclip"]["draws"]] == [True, False]
     assert (root / "output" / "model_noclip.draw2.tflite").is_file()
     assert part["cost"] == {"builds": 4, "decodes_of_the_evaluation_images": 1, "evaluations": 4}
+    assert second["agreement_with_keras"] < 0.5 < first["agreement_with_keras"] == 1.0
     # the default draw's own gate is today's: it passes
     assert "quantized_top1_drop_within_threshold" not in failures, failures
 
@@ -114,7 +115,7 @@ def test_stable_draws_pass_and_the_cost_is_said_before_the_builds(tmp_path, tiny
     assert result.checks["verdict_is_stable_across_calibrations"].ok
     err = capsys.readouterr().err
     said = err.index("configuration: calibration_repeats 3: 3 builds of the default recipe, one decode of the "
-                     "evaluation images, 3 evaluations (3 builds in all)")
+                     "evaluation images, 3 evaluations")
     assert said < err.index("configuration: calibration:") < err.index("configuration: calibration draws:"), err
     part = result.document["calibration_draws"]
     assert [row["seed"] for row in part["draws"]] == [0, 1, 2] and part["stable"] is True
@@ -159,3 +160,17 @@ def test_calibration_repeats_out_of_range_is_one_line(project, value):
     with pytest.raises(ConfigError) as caught:
         load_config(tiny.write_config(project, calibration_repeats=value))
     assert caught.value.key.startswith("calibration_repeats") and "\n" not in str(caught.value), str(caught.value)
+
+
+def test_the_bundled_example_gives_one_top1_on_five_draws(tmp_path, shared_cache):
+    """README: examples/stability.json (5 draws) gives Top-1 0.9400 on every draw (sd 0), five different files."""
+    import hashlib
+
+    from test_pipeline import relocated
+
+    result = run(relocated(Path(__file__).resolve().parents[1] / "examples" / "stability.json", tmp_path / "example"),
+                 shared_cache)
+    part = result.document["calibration_draws"]
+    assert [row["top_1_accuracy"] for row in part["draws"]] == [0.94] * 5 and part["spread"]["top_1_accuracy"]["std"] == 0
+    assert result.checks["verdict_is_stable_across_calibrations"].ok
+    assert len({hashlib.sha256(Path(row["file"]).read_bytes()).hexdigest() for row in part["draws"]}) == 5

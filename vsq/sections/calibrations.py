@@ -16,6 +16,7 @@ import numpy as np
 
 from vsq.core.verdicts import Check, CheckSpec, decision, within_thresholds
 from vsq.sections.base import Section
+from vsq.statistics import metrics
 from vsq.statistics.paired import compare_paired, wilson_interval
 
 
@@ -41,9 +42,10 @@ def cost(repeats: int, recipes: int = 1) -> dict:
 
 
 def cost_text(repeats: int, recipes: int = 1) -> str:
-    what = "the default recipe" if recipes == 1 else f"each of {recipes} recipes"
-    return (f"{repeats} builds of {what}, one decode of the evaluation images, {repeats * recipes} evaluations "
-            f"({repeats * recipes} builds in all)")
+    if recipes == 1:
+        return f"{repeats} builds of the default recipe, one decode of the evaluation images, {repeats} evaluations"
+    return (f"{repeats} builds of each of {recipes} recipes ({repeats * recipes} builds), one decode of the evaluation "
+            f"images, {repeats * recipes} evaluations")
 
 
 class Calibrations(Section):
@@ -113,7 +115,8 @@ def draws_part(pipeline, builds: dict) -> dict:
 def _recipe_draws(pipeline, recipe, first, first_key: str, builds: dict) -> dict:
     config, evaluations = pipeline.config, pipeline.evaluations
     thresholds, classes = config.thresholds, pipeline.core["num_classes"]
-    reference = evaluations[pipeline.framework.models[0].key]
+    float_key = pipeline.framework.models[0].key
+    reference = evaluations[float_key]
     rows = []
     for draw, (seed, made) in {1: (config.seed, first), **builds}.items():
         name = first_key if draw == 1 else draw_name(recipe.name, draw)
@@ -127,6 +130,7 @@ def _recipe_draws(pipeline, recipe, first, first_key: str, builds: dict) -> dict
         row = {"draw": draw, "seed": seed, "file": str(made.path), "cache": made.cache,
                "build_seconds": None if made.seconds is None else round(made.seconds, 2),
                "top_1_accuracy": result.top1, "top_1_interval": interval, "top_1_drop_points": paired["drop_points"],
+               f"agreement_with_{float_key}": metrics.agreement(result.predictions, reference.predictions),
                "drop_interval_points": list(paired["interval_points"]),
                "decision": decision(paired, recipe.max_top1_drop, thresholds)}
         row["verdict"] = row["decision"]["verdict"]
@@ -146,8 +150,8 @@ def spread(values: list[float]) -> dict:
     if not values:
         return {"min": None, "max": None, "std": None}
     data = np.asarray(values, dtype=float)
-    return {"min": float(data.min()), "max": float(data.max()),
-            "std": float(data.std(ddof=1)) if len(data) > 1 else 0.0}
+    return {"min": float(data.min()), "max": float(data.max()),  # std rounded: equal figures give 0, not 1e-16
+            "std": round(float(data.std(ddof=1)), 10) if len(data) > 1 else 0.0}
 
 
 def gate_word(row: dict) -> str:
