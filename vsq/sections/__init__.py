@@ -24,7 +24,8 @@ def all_sections() -> tuple[Section, ...]:
     from vsq.sections.explanation import EXPLANATION
     from vsq.sections.imx500 import IMX500
     from vsq.sections.screen import SCREEN
+    from vsq.sections.search import SEARCH
     from vsq.sections.variants import VARIANTS
 
-    return SCREEN, VARIANTS, CALIBRATIONS, IMX500, EXPLANATION, BASELINE
+    return SCREEN, VARIANTS, CALIBRATIONS, SEARCH, IMX500, EXPLANATION, BASELINE
 
