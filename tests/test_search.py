@@ -30,6 +30,17 @@ def test_the_search_stops_at_the_first_passing_candidate_and_a_budget_that_stops
     assert float16["passes"] and float16["file_size_bytes"] == (root / "output" / "model_tf_float16.tflite").stat().st_size
     assert part["recommended"] == "tf_float16" and json.loads(part["fragment"]) == "tf_float16"
     assert result.checks["search_found_a_passing_recipe"].ok
+    from vsq.pipeline.results import read
+    from vsq.reporting.html import summary_section
+    from vsq.reporting.summary import blocks
+
+    read(root / "results" / "results.json")  # checked against results.schema.json
+    documents = {"configuration": result.document}
+    text = "\n".join(line for _, lines in blocks(documents, {"configuration": result.verdict}, {}) for line in lines)
+    assert "configuration: search: tried noclip (mct_ptq): " in text and \
+        'configuration: search: recommended tf_float16: paste into "variants": "tf_float16"' in text, text
+    page = summary_section(documents, {"configuration": result.verdict}, [])
+    assert "<th>candidate</th>" in page and "<pre>&quot;tf_float16&quot;</pre>" in page
     assert "quantized_top1_drop_within_threshold" in result.failures()  # the default recipe fails on this draw
 
     budget = tiny.write_config(root, source_keras_model="outlier.h5", seed=seed + 1,
