@@ -62,3 +62,23 @@ def test_a_candidate_named_like_a_variant_or_with_a_bad_option_is_one_line(proje
     with pytest.raises(ConfigError) as caught:
         load_config(tiny.write_config(project, search={"candidates": [{"kind": "mct_ptq", "options": {"z": 1}}]}))
     assert caught.value.key == "search.candidates.0.options.z" and "\n" not in str(caught.value), str(caught.value)
+
+
+def test_the_bundled_example_recommends_mixed_precision_after_one_build(tmp_path, shared_cache):
+    """README: the search on configuration.json builds one candidate, mixed precision at 0.75, which passes with a
+    file of 55,792 bytes against the default model's 74,104."""
+    from pathlib import Path
+
+    from test_pipeline import relocated
+
+    config = relocated(Path(__file__).resolve().parents[1] / "configuration.json", tmp_path / "example")
+    data = json.loads(config.read_text())
+    data["search"] = {"candidates": [{"kind": "mct_mixed_precision", "weights_memory_fraction": 0.75},
+                                     "tf_dynamic_range", "tf_float16"], "max_candidates": 5}
+    config.write_text(json.dumps(data))
+    result = run(config, shared_cache)
+    part = result.document["search"]
+    assert [row["name"] for row in part["tried"]] == ["mct_mixed_precision"] and part["tried"][0]["passes"]
+    assert part["tried"][0]["file_size_bytes"] == 55_792
+    assert result.document["models"]["tflite_quantized"]["file_size_bytes"] == 74_104
+    assert json.loads(part["fragment"]) == {"kind": "mct_mixed_precision", "weights_memory_fraction": 0.75}
