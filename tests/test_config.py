@@ -89,7 +89,7 @@ def test_as_dict_lists_what_results_json_always_listed(project):
     out = load_config(write(project, SPEC_EXAMPLE)).as_dict()
     assert list(out) == [*SPEC_EXAMPLE, *(f"{key}_resolved" for key in (
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
-        "evaluate_result_dir")), "name", "file", "seed", "target_platform", "quantization",
+        "evaluate_result_dir")), "name", "file", "seed", "calibration_repeats", "search", "target_platform", "quantization",
         "unreadable_images", "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
         "explanation", "screen", "expected_top1"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",
