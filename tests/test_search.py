@@ -66,8 +66,8 @@ def test_a_candidate_named_like_a_variant_or_with_a_bad_option_is_one_line(proje
 
 def test_the_bundled_example_recommends_mixed_precision_after_one_build(tmp_path, shared_cache):
     """README: the search on configuration.json builds one candidate, mixed precision at 0.75, which passes with a
-    file of about 55.8 KB against the default model's 74,104 bytes (MCT's mixed precision gave 55,792 and 55,856
-    bytes in two processes: its bit allocation is not bit-exact from run to run)."""
+    file of about 55.8 KB against the default model's 74.1 KB (MCT's exports are not byte-identical between
+    processes: mixed precision gave 55,792 and 55,856 bytes, the default model 74,104 and 74,184)."""
     from pathlib import Path
 
     from test_pipeline import relocated
@@ -81,5 +81,5 @@ def test_the_bundled_example_recommends_mixed_precision_after_one_build(tmp_path
     part = result.document["search"]
     assert [row["name"] for row in part["tried"]] == ["mct_mixed_precision"] and part["tried"][0]["passes"]
     assert 55_000 < part["tried"][0]["file_size_bytes"] < 56_500
-    assert result.document["models"]["tflite_quantized"]["file_size_bytes"] == 74_104
+    assert 73_500 < result.document["models"]["tflite_quantized"]["file_size_bytes"] < 75_000
     assert json.loads(part["fragment"]) == {"kind": "mct_mixed_precision", "weights_memory_fraction": 0.75}

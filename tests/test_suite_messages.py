@@ -44,6 +44,16 @@ def given_file_checks() -> set[str]:
     return {f"test_{spec.name}" for spec in GIVEN.checks}
 
 
+def repeated_and_searched_checks() -> set[str]:
+    """The checks of calibration_repeats and search: they need a model whose gate flips with the calibration draw,
+    which the tiny model here is not; tests/test_calibrations.py and tests/test_search.py show them failing with
+    their one-line messages."""
+    from vsq.sections.calibrations import CALIBRATIONS
+    from vsq.sections.search import SEARCH
+
+    return {f"test_{spec.name}" for spec in (*CALIBRATIONS.checks, *SEARCH.checks)}
+
+
 def test_every_check_fails_with_a_short_message_naming_the_configuration(harness, tiny_model):
     tiny.write_data(harness.path)
     config = tiny.write_config(harness.path, name="breakme.json", source_keras_model=str(tiny_model),
@@ -62,7 +72,8 @@ def test_every_check_fails_with_a_short_message_naming_the_configuration(harness
         failure = case.find("failure")
         if failure is not None:
             failures.setdefault(case.get("name").split("[")[0], []).append(failure.get("message"))
-    expected = suite_checks() - pytorch_only_checks() - given_file_checks()  # the Keras framework's, no given file
+    expected = (suite_checks() - pytorch_only_checks() - given_file_checks()  # the Keras framework's, no given file
+                - repeated_and_searched_checks())
     assert set(failures) == expected, "checks that did not fail: " + str(expected - set(failures))
     for name, messages in failures.items():
         for message in messages:
