@@ -109,8 +109,8 @@ REAL_FAILURES = {
     "variant_file_written[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_the_tool_rejects"),
     "variant_weights_stored_as_its_kind[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_"
                                                          "the_tool_rejects"),
-    "full_integer_input_and_output_types[variant_name]": ("made up", "the converter always writes the io type asked "
-                                                          "for; no real file found that it does not"),
+    "full_integer_input_and_output_types[variant_name]": ("real", f"{HERE}::test_a_model_taking_raw_8_bit_pixels_fails_"
+                                                          "the_int8_io_check_and_nothing_else"),
     "variant_top1_drop_within_threshold[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_"
                                                          "the_tool_rejects"),
     "variant_top1_above_minimum[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_the_tool_"
@@ -143,6 +143,33 @@ def test_a_wide_layer_fails_the_imx500_conversion_and_the_smaller_file_check(tmp
     assert failures["imx500_converts"].startswith("configuration: IMX500 converter failed while converting "
                                                   "model_quantized.keras"), failures
     assert "8192" in failures["imx500_converts"] and "\n" not in failures["imx500_converts"]
+
+
+def test_a_model_taking_raw_8_bit_pixels_fails_the_int8_io_check_and_nothing_else(tmp_path):
+    """A Keras model whose input is uint8 (raw pixels; its own Rescaling inside), built as tf_full_integer with
+    io_type int8: the converter keeps a uint8 input as uint8, so that variant, and only it, fails
+    full_integer_input_and_output_types; the uint8 variant and every model read the raw pixels right (Top-1 1.0)."""
+    import numpy as np
+    import tensorflow as tf
+
+    import vsq
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3), dtype="uint8")
+    pooled = tf.keras.layers.GlobalAveragePooling2D()(tf.keras.layers.Rescaling(1 / 255)(inputs))
+    head = tf.keras.layers.Dense(len(tiny.CLASSES), activation="softmax")
+    model = tf.keras.Model(inputs, head(pooled))
+    head.set_weights([10 * tiny.colour_head(), np.zeros(len(tiny.CLASSES), np.float32)])
+    model.save(tmp_path / "raw8.h5")
+    tiny.write_data(tmp_path)
+    config = tiny.write_config(tmp_path, source_keras_model="raw8.h5", preprocessing={"normalization": "[0,255]"},
+                               variants=[{"kind": "tf_full_integer", "io_type": io} for io in ("int8", "uint8")],
+                               explanation={"when": "never"}, screen={"enabled": False})
+    result = vsq.run(config, cache_dir=tmp_path / "cache", progress=False)
+    assert result.failures() == {"full_integer_input_and_output_types[tf_full_integer_int8]": (
+        "configuration: model_tf_full_integer_int8.tflite (tf_full_integer) inputs are ['uint8'], not int8 (io_type)")}
+    tops = {name: row["top_1_accuracy"] for part in (result.document["models"], result.document["variants"]["models"])
+            for name, row in part.items()}
+    assert set(tops.values()) == {1.0} and {"tflite", "tf_full_integer_uint8"} <= set(tops), tops
 
 
 def function_source(path: Path, name: str) -> str | None:
@@ -191,5 +218,4 @@ def test_every_check_item_has_a_real_failing_case_or_a_reason():
                 problems.append(f"{item}: {where} does not exist or does not name the check (or the refusal)")
     assert not problems, "\n".join(problems)
     made_up = sorted(item for item, (kind, _) in REAL_FAILURES.items() if kind == "made up")
-    assert made_up == ["full_integer_input_and_output_types[variant_name]"], \
-        f"update the list of checks still shown failing on made-up figures only: {made_up}"
+    assert made_up == [], f"checks still shown failing on made-up figures only: {made_up}"
