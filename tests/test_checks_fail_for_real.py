@@ -76,8 +76,8 @@ REAL_FAILURES = {
                                            "output_dir is refused at prepare"),
     "shapes_match_the_model[export]": ("refusal", "pytorch/test_pytorch_framework.py::test_a_wrong_input_size_or_class_"
                                        "count_is_one_line"),
-    "quantized_file_is_integer_quantized": ("real", "pytorch/test_pytorch_checks_fail.py::test_a_model_without_weights_"
-                                            "fails_only_the_integer_check"),
+    # PyTorch's: pytorch/test_pytorch_checks_fail.py::test_a_model_without_weights_fails_only_the_integer_check
+    "quantized_file_is_integer_quantized": ("real", f"{HERE}::test_a_dense_relu_after_pooling_fails_the_integer_check"),
     "quantized_file_is_smaller": ("real", f"{HERE}::test_a_wide_layer_fails_the_imx500_conversion_and_the_smaller_"
                                   "file_check"),
     "quantized_pytorch_top1_drop_within_threshold": ("real", "pytorch/test_pytorch_checks_fail.py::test_an_activation_"
@@ -170,6 +170,26 @@ def test_a_model_taking_raw_8_bit_pixels_fails_the_int8_io_check_and_nothing_els
     tops = {name: row["top_1_accuracy"] for part in (result.document["models"], result.document["variants"]["models"])
             for name, row in part.items()}
     assert set(tops.values()) == {1.0} and {"tflite", "tf_full_integer_uint8"} <= set(tops), tops
+
+
+def test_a_dense_relu_after_pooling_fails_the_integer_check(tmp_path):
+    """Keras: MCT 2.6.1 exports a Dense with a fused ReLU after global pooling in float (tests/tiny.py keeps its
+    Dense layers linear for that reason): model_quantized.tflite is not integer, and only that check fails."""
+    import tensorflow as tf
+
+    import vsq
+
+    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
+    hidden = tf.keras.layers.Dense(256, activation="relu")(tf.keras.layers.GlobalAveragePooling2D()(inputs))
+    tf.keras.Model(inputs, tf.keras.layers.Dense(3, activation="softmax")(hidden)).save(tmp_path / "relu.h5")
+    tiny.write_data(tmp_path)
+    config = tiny.write_config(tmp_path, source_keras_model="relu.h5", explanation={"when": "never"},
+                               screen={"enabled": False}, thresholds={"min_top1": 0.0, "max_top1_drop": 100.0,
+                                                                       "min_float_top1": 0.0})
+    failures = vsq.run(config, cache_dir=tmp_path / "cache", progress=False).failures()
+    assert list(failures) == ["quantized_file_is_integer_quantized"], failures
+    assert failures["quantized_file_is_integer_quantized"].startswith(
+        "configuration: model_quantized.tflite keeps 1 of 2 weight tensors in float (CONV_2D "), failures
 
 
 def function_source(path: Path, name: str) -> str | None:
