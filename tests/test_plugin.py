@@ -92,6 +92,8 @@ def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
     # (pytester splits lines at carriage returns too, so a redrawn bar shows as several lines.)
     log = "\n".join(cold.outlines + cold.errlines)
     assert "\x1b[" not in log and sum("calibration:" in line for line in cold.errlines) == 1
+    # ... and MCT's own tqdm bars are off (TQDM_DISABLE): vsq's lines say how far the run is.
+    assert not [line for line in log.splitlines() if "Statistics Collection" in line or "quantization parameters" in line]
     cold.stderr.fnmatch_lines(["configuration: calibration: 2/2 it (100 %)*",
                                "configuration: evaluating keras, tflite, tflite_quantized, keras_quantized: 36/36 img (100 %)*"])
     first = json.loads(results.read_text())
@@ -127,6 +129,7 @@ def test_bundled_example_passes(harness):
     config.write_text(json.dumps(data))
     result = run_suites(harness, config)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=27, deselected=22)  # README's quick start: "27 passed, 22 deselected"
     document = json.loads((harness.path / "evaluate" / "results" / "results.json").read_text())
     assert document["num_images"] == 200
     assert document["top_1_accuracy_keras"] >= 0.9
