@@ -86,7 +86,7 @@ def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
     config = tiny.write_config(harness.path, source_keras_model=str(tiny_model))
     results = harness.path / "results" / "results.json"
 
-    cold = run_suites(harness, config)
+    cold = run_suites(harness, config, extra=["-s"])  # uncaptured: the tools' own output reaches standard error
     assert cold.ret == pytest.ExitCode.OK
     # Off a terminal (a CI log), progress is plain lines: no carriage-return redraws, no cursor escapes.
     # (pytester splits lines at carriage returns too, so a redrawn bar shows as several lines.)
