@@ -198,6 +198,24 @@ def test_a_dense_relu_after_pooling_fails_the_integer_check(tmp_path):
         "configuration: model_quantized.tflite keeps 1 of 2 weight tensors in float (CONV_2D "), failures
 
 
+def test_a_model_over_the_configured_memory_share_fails_the_fit_check_with_its_figures(tmp_path, tiny_model):
+    """imx500.max_memory_utilization below what the tiny model uses: it converts and fits the sensor, but not the
+    share the configuration allows (the branch past a memory report that fits, vsq/sections/imx500.py)."""
+    import vsq
+
+    tiny.write_data(tmp_path)
+    config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), explanation={"when": "never"},
+                               imx500={"max_memory_utilization": 0.01})
+    result = vsq.run(config, cache_dir=tmp_path / "cache", progress=False)
+    failures, section = result.failures(), result.document["imx500"]
+    assert list(failures) == ["imx500_fits_in_memory"] and section["fits"] is True, failures
+    assert 0.01 < section["utilization_percent"] < 100, section
+    assert failures["imx500_fits_in_memory"].startswith(
+        f"configuration: model_quantized.keras uses {section['utilization_percent']:g} % of the IMX500's memory"), failures
+    assert "imx500.max_memory_utilization is 0.01 %" in failures["imx500_fits_in_memory"]
+    assert_short_messages(failures, "configuration")
+
+
 def function_source(path: Path, name: str) -> str | None:
     """The test function's source, with the module-level constants it names written out after it."""
     import ast
