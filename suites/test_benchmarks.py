@@ -24,7 +24,7 @@ def sample_images(vsq_job):
 
 
 # The file each model is: the user's Keras model, model.tflite, model_quantized.tflite, model_quantized.keras.
-FILES = {"tflite": "float_tflite", "tflite_quantized": "quantized_tflite", "keras_quantized": "quantized_keras"}
+FILES = {"tflite": "float_tflite", "tflite_quantized": "quantized_tflite", "keras_quantized": "fake_quant_keras"}
 
 
 def _file(request, vsq_job, model):
@@ -35,9 +35,9 @@ def _predictor(request, vsq_job, model, batch):
     if model == "keras":
         return request.getfixturevalue("keras_model").predict_on_batch
     if model == "keras_quantized":
-        from vsq.frameworks.keras.models import load_quantized_keras
+        from vsq.frameworks.keras.models import load_fake_quant_keras
 
-        return load_quantized_keras(_file(request, vsq_job, model), vsq_job.config.allow_unsafe_model_code).predict_on_batch
+        return load_fake_quant_keras(_file(request, vsq_job, model), vsq_job.config.allow_unsafe_model_code).predict_on_batch
     from vsq.runtimes.tflite import TFLiteClassifier
 
     return TFLiteClassifier(_file(request, vsq_job, model), vsq_job.config.tflite_runtime, batch_size=batch).predict

@@ -29,6 +29,13 @@ def test_the_digest_follows_the_settings_that_make_the_figures_only(document):
                        ("preprocessing", {**configuration["preprocessing"], "resize": "nearest"}),
                        ("variants", [])):
         assert configuration_digest({**configuration, key: value}) != digest, key
+    # a baseline accepted before recipes had options matches the same recipes without options, not with them
+    variants = [{"name": "tf_float16", "kind": "tf_float16"}]
+    before = configuration_digest({**configuration, "variants": variants})
+    now = {**configuration, "quantization": {"options": {}}, "variants": [{**variants[0], "options": {}}]}
+    assert configuration_digest(now) == before
+    assert configuration_digest({**now, "quantization": {"options": {"z_threshold": 8}}}) != before
+    assert configuration_digest({**now, "variants": [{**variants[0], "options": {"a": 1}}]}) != before
 
 
 def test_stack_versions_are_the_libraries_not_the_machine(document):

@@ -97,6 +97,8 @@ REAL_FAILURES = {
                                                  "configuration_is_its_own_failing_check"),
     "float_model_beats_chance": ("real", "test_screen.py::test_a_float_model_near_chance_fails_its_own_check_and_the_"
                                  "drops_say_they_are_meaningless"),
+    "drops_are_meaningful": ("real", "test_screen.py::test_a_float_model_near_chance_fails_its_own_check_and_the_"
+                             "drops_say_they_are_meaningless"),
     "float_top1_meets_expected": ("real", "test_screen.py::test_a_float_model_near_chance_fails_its_own_check_and_the_"
                                   "drops_say_they_are_meaningless"),
     "preprocessing_matches_the_model": ("real", "test_screen.py::test_a_model_trained_on_other_inputs_fails_the_screen_"

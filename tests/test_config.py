@@ -112,8 +112,8 @@ def test_as_dict_lists_what_results_json_always_listed(project):
     out = load_config(write(project, SPEC_EXAMPLE)).as_dict()
     assert list(out) == [*SPEC_EXAMPLE, *(f"{key}_resolved" for key in (
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
-        "evaluate_result_dir")), "name", "file", "seed", "target_platform", "unreadable_images",
-        "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
+        "evaluate_result_dir")), "name", "file", "seed", "target_platform", "quantization",
+        "unreadable_images", "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
         "explanation", "screen", "expected_top1"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",
                                     "channel_order": "RGB",
@@ -123,7 +123,7 @@ def test_as_dict_lists_what_results_json_always_listed(project):
     assert out["thresholds"] == {"max_top1_drop": 1.0, "min_top1": None, "min_float_top1": None, "max_float_top1_drop": 0.5,
                                  "max_baseline_drop": 0.5, "max_latency_ms": {}, "decision_rule": "point",
                                  "confidence": 0.95, "inconclusive": "fail"}
-    assert out["imx500"] is None
+    assert out["imx500"] is None and out["quantization"] == {"options": {}}
     assert out["file"] == str(project / "configuration.json") and out["baseline"] is None and out["variants"] == []
     json.dumps(out, allow_nan=False)
 
@@ -135,10 +135,10 @@ def test_variants_and_paths_in_as_dict_are_plain_json(project):
     assert out["variants"] == [
         {"name": "tf_float16", "kind": "tf_float16", "target_platform": None, "epochs": 5,
          "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "max_top1_drop": 1.0,
-         "min_top1": None},
+         "min_top1": None, "options": {}},
         {"name": "mct_gptq", "kind": "mct_gptq", "target_platform": None, "epochs": 2,
          "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "max_top1_drop": 1.0,
-         "min_top1": None}]
+         "min_top1": None, "options": {}}]
 
 
 def test_shorter_side_preprocessing_is_read(project):

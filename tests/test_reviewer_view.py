@@ -103,6 +103,45 @@ def test_reasons_of_an_older_document_and_of_one_without_a_verdict():
     assert [reason.line for reason in reasons("tiny", interrupted)] == [f"tiny: {NO_VERDICT}"]
 
 
+def test_a_format_1_document_renders_through_the_migration_alone():
+    """Renderers read verdicts from `checks` only: a format-1 file (only its failed checks) gains, when read, the
+    verdicts the reports show, from what it recorded (each drop's decision; PASS for what its gate did not name)."""
+    from vsq.reporting.html import summary_table
+    from vsq.reporting.summary import table, variant_lines
+
+    raw = json.loads((DATA / "results-format1.json").read_text())
+    assert "checks" not in raw and raw["models"]["tflite_quantized"]["decision"]["verdict"] == "PASS"
+    old = results.read(DATA / "results-format1.json")
+    assert {name: entry["verdict"] for name, entry in old["checks"].items()} == {
+        "float_tflite_agrees_with_keras": "PASS", "quantized_top1_drop_within_threshold": "PASS",
+        "quantized_keras_top1_drop_within_threshold": "PASS", "variant_top1_drop_within_threshold[tf_float16]": "PASS",
+        "quantized_top1_above_minimum": "FAIL", "variant_top1_above_minimum[tf_float16]": "FAIL"}
+    assert [(drop.key, drop.verdict) for drop in drops(old)] == [
+        ("tflite", "PASS"), ("tflite_quantized", "PASS"), ("keras_quantized", "PASS"), ("tf_float16", "PASS")]
+    assert re.search(r"\+0\.00 \[-9\.6, \+9\.6\]\s+PASS\s+36\s+FAIL$", table({"tiny": old}, {"tiny": "FAIL"}))
+    assert re.search(r"tf_float16\s+tf_float16\s.*\s+PASS\s+[\d.]+\s+FAIL$", "\n".join(variant_lines({"tiny": old})),
+                     re.M)
+    assert '<span class="vsq-verdict vsq-pass" title="rule point at 95 %">PASS</span>' in summary_table(
+        {"tiny": old}, {"tiny": "FAIL"})
+    # Without the migration the renderers have no verdict to show: they never fall back to `decision`.
+    raw["checks"], raw["gate"] = {}, {"verdict": "FAIL"}
+    assert {drop.verdict for drop in drops(raw)} == {""}
+
+
+def test_the_imx500_cell_and_chart_take_their_colour_from_the_fit_check(failing):
+    """Red when imx500_fits_in_memory did not pass, whatever the section's own figures say (the check decides)."""
+    from vsq.rendering.drops import check_entry
+    from vsq.rendering.html_parts import imx500_cell
+
+    section, fits = failing["imx500"], failing["checks"]["imx500_fits_in_memory"]
+    assert fits["verdict"] == "PASS" and "vsq-fail" not in imx500_cell(section, fits)
+    assert RED not in colours_of(charts.imx500_memory({"failing": failing}))
+    fits.update(verdict="FAIL", passes=False)
+    assert "vsq-fail" in imx500_cell(section, check_entry(failing, "imx500_fits_in_memory"))
+    assert RED in colours_of(charts.imx500_memory({"failing": failing}))
+    assert "vsq-fail" in imx500_cell(section, None)  # no check recorded: not shown as a fit
+
+
 def test_reasons_of_a_stranger_document_stay_one_bounded_line(failing):
     failing["checks"] = {"a": "not an entry", "b": {"verdict": "FAIL", "passes": False, "message": "x\n" * 5000},
                          "c": {"verdict": "WEIRD", "passes": False}}
@@ -177,10 +216,12 @@ def test_drops_take_each_verdict_from_the_verdicts_map(failing):
     # The map decides, not the decision copied into the model's entry.
     failing["checks"]["quantized_top1_drop_within_threshold"].update(verdict="FAIL", passes=False)
     assert next(drop for drop in drops(failing) if drop.key == "tflite_quantized").verdict == "FAIL"
-    # A model of another framework under a key of its own: labelled by its key, judged by its own decision.
+    # A model of another framework under a key of its own: labelled by its key; no check judges it, so no verdict,
+    # whatever the decision copied into its entry says (renderers never read `decision`).
     failing["models"]["torch_int8"] = copy.deepcopy(failing["models"]["tflite_quantized"])
     other = next(drop for drop in drops(failing) if drop.key == "torch_int8")
-    assert (other.label, other.verdict, other.check, other.limit_points) == ("torch_int8", "INCONCLUSIVE", None, 1.0)
+    assert failing["models"]["torch_int8"]["decision"]["verdict"] == "INCONCLUSIVE"
+    assert (other.label, other.verdict, other.check, other.limit_points) == ("torch_int8", "", None, 1.0)
 
 
 def test_forest_plot_colours_follow_the_verdicts_and_names_are_drawn_literally(failing, passing):

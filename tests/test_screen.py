@@ -261,6 +261,10 @@ def test_a_float_model_near_chance_fails_its_own_check_and_the_drops_say_they_ar
         "configuration: the Keras model Top-1 0.0000 on 36 images (95 % interval 0.000 to 0.096) is below "
         "expected_top1 0.9500 less 2 points (0.9300): the evaluation, not the quantization, is off; the screen "
         "found: "), failures["float_top1_meets_expected"]
+    assert failures["drops_are_meaningful"] == (
+        "configuration: every drop against the Keras model is meaningless: it is near chance itself (Top-1 0.0000, "
+        "chance 0.3333, its interval ending at 0.0964, under 0.4333); fix the evaluation first "
+        "(float_model_beats_chance)"), failures["drops_are_meaningful"]
     for name in ("quantized_top1_drop_within_threshold", "quantized_keras_top1_drop_within_threshold"):
         assert "is meaningless: the Keras model itself is near chance (Top-1 0.0000" in failures[name], failures[name]
         assert run.checks[name].verdict == "FAIL" and run.checks[name].figures["float_near_chance"] is True

@@ -181,6 +181,8 @@ def test_recommendation_is_the_smallest_file_within_its_thresholds():
 
     assert within_thresholds(model(0.9, True), None, 4) and not within_thresholds(model(0.9, False), None, 4)
     assert not within_thresholds(model(0.9, True), 0.95, 4) and not within_thresholds(model(0.25, True), None, 4)
+    # While the float model is near chance every drop is meaningless (drops_are_meaningful): nothing is within.
+    assert not within_thresholds(model(0.9, True), None, 4, meaningful=False)
     rows = {
         "model.tflite": {"file_size_bytes": 10, "within_threshold": True},  # not a candidate: float reference
         "big": {"file_size_bytes": 300, "within_threshold": True, "candidate": True},

@@ -55,6 +55,23 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def run_facts(jobs, run_id: str, folder: Path) -> dict[str, str]:
+    """A run's facts (JUnit <testsuite> properties): the stack's versions, the git commit of `folder` (the pytest
+    rootdir), host, Python, the run id, and what each configuration's figures are of (`of`, flat)."""
+    import platform
+
+    from vsq.util import versions
+
+    facts = {f"version_{name}": value for name, value in versions.stack().items() if value}
+    facts["git_commit"] = _git(Path(folder), "rev-parse", "HEAD") or "none"
+    facts["host"] = platform.node()
+    facts["python"] = platform.python_version()
+    facts["vsq_run_id"] = run_id
+    for job in jobs:
+        facts.update({f"{job.name}_{key}": value for key, value in flat(of(job)).items()})
+    return facts
+
+
 def configuration_digest(config) -> dict:
     file = Path(config.file)
     if file.suffix.lower() in (".json", ".yaml", ".yml") and file.is_file():  # vsq.run(dict)'s path has no suffix

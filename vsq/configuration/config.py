@@ -32,7 +32,8 @@ from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_err
 )
 from vsq.errors import ConfigError
 from vsq.configuration.preprocessing import Preprocessing
-from vsq.runtimes.kinds import suffix_of
+from vsq.configuration.recipes import (  # noqa: F401 (Variant and the names: re-exported)
+    DEFAULT_RECIPE_NAME, MCT_KINDS, REFERENCE_KEYS, VARIANT_KINDS, Quantization, Variant, quantization, variants)
 
 PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: those it has
     "source_keras_model",
@@ -43,14 +44,6 @@ PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: thos
     "evaluate_label_file",
     "evaluate_result_dir",
 )
-DEFAULT_RECIPE_NAME = "quantized"  # the default model's recipe: its file is model_quantized.tflite / .onnx
-# results.json's reference model keys (= vsq.core.reference.BY_KEY, tests/test_registries.py): no variant's name
-REFERENCE_KEYS = ("keras", "tflite", "tflite_quantized", "keras_quantized", "pytorch", "onnx_quantized",
-                  "pytorch_quantized")
-VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
-MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
-
-
 @dataclass(frozen=True)
 class Thresholds:
     """The accuracy gate. Drops are in percentage points, min_top1 a fraction (None: chance)."""
@@ -65,37 +58,6 @@ class Thresholds:
     decision_rule: str = schema_default("thresholds", "decision_rule")  # "point" or "confident" (vsq.statistics.paired)
     confidence: float = schema_default("thresholds", "confidence")  # of intervals and of the confident rule
     inconclusive: str = schema_default("thresholds", "inconclusive")  # "fail" or "pass"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A quantization recipe compared with the default model; exported to model_<name>.tflite (.onnx, .xml)."""
-
-    name: str
-    kind: str
-    target_platform: str | None = schema_default("variants", "target_platform")  # mct_*; None: the config's
-    epochs: int = schema_default("variants", "epochs")  # mct_gptq
-    weights_memory_fraction: float = schema_default("variants", "weights_memory_fraction")  # mct_mixed_precision
-    io_type: str = schema_default("variants", "io_type")  # tf_full_integer
-    calibration_method: str = schema_default("variants", "calibration_method")  # onnxruntime_int8
-    # A variant's thresholds default to the configuration's (vsq.configuration.config fills them in).
-    max_top1_drop: float = schema_default("thresholds", "max_top1_drop")  # percentage points against Keras
-    min_top1: float | None = schema_default("thresholds", "min_top1")  # fraction; None: better than chance
-
-    @property
-    def file_name(self) -> str:
-        """The file its runtime loads: model_<name>.tflite, .onnx, or .xml (OpenVINO's IR, beside its .bin)."""
-        return f"model_{self.name}{suffix_of(self.kind)}"
-
-    @property
-    def file_names(self) -> tuple[str, ...]:
-        """Every file of the built model (an OpenVINO IR is two)."""
-        return (self.file_name, f"model_{self.name}.bin") if self.file_name.endswith(".xml") else (self.file_name,)
-
-    @property
-    def keras_file_name(self) -> str:
-        """MCT kinds: MCT's quantized Keras model (fake-quantized, the IMX500 converter's input)."""
-        return f"model_{self.name}.keras"
 
 
 @dataclass(frozen=True)
@@ -193,6 +155,7 @@ class Config:
     file: Path
     seed: int
     target_platform: str
+    quantization: Quantization  # the default recipe's options
     unreadable_images: str
     allow_unsafe_model_code: bool
     preprocessing: Preprocessing
@@ -291,7 +254,8 @@ def _build(file: Path, data: dict) -> Config:
         thresholds=thresholds,
         tflite_runtime=runtime,
         baseline=_resolve(file.parent, data["baseline"]) if data.get("baseline") else None,
-        variants=_variants(file, data.get("variants", []), thresholds, pytorch="source_pytorch_model" in data),
+        quantization=quantization(file, data),
+        variants=variants(file, data.get("variants", []), thresholds, pytorch="source_pytorch_model" in data),
         imx500=_imx500(file, data["imx500"]) if "imx500" in data else None,
         explanation=ExplanationSettings(**data.get("explanation", {})),
         screen=ScreenSettings(**data.get("screen", {})),
@@ -312,43 +276,6 @@ def _preprocessing(file: Path, data: dict) -> Preprocessing:
         raise ConfigError(file, "preprocessing.crop_pct", f"is only used with \"mode\": \"shorter_side\" (mode is "
                           f"{preprocessing.mode}); remove crop_pct, or set \"mode\": \"shorter_side\" to crop")
     return preprocessing
-
-
-def _variants(file: Path, items: list, thresholds: Thresholds, pytorch: bool) -> tuple[Variant, ...]:
-    """Variants as written (a kind, or an object with options), with names and thresholds filled in."""
-    variants = []
-    for item in items:
-        spec = {"kind": item} if isinstance(item, str) else dict(item)
-        if pytorch and spec["kind"] not in MCT_KINDS:
-            raise ConfigError(file, "variants", f"{spec['kind']} converts a Keras model (TensorFlow's converter, "
-                              f"tf2onnx, OpenVINO); a PyTorch model is quantized by MCT: use {', '.join(MCT_KINDS)}")
-        limits = spec.pop("thresholds", {})
-        name = spec.pop("name", None)
-        variant = Variant(
-            name="",
-            max_top1_drop=limits.get("max_top1_drop", thresholds.max_top1_drop),
-            min_top1=limits.get("min_top1", thresholds.min_top1),
-            **spec,
-        )
-        variant = replace(variant, name=name or _variant_name(variant))
-        if variant.name == DEFAULT_RECIPE_NAME:
-            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would overwrite "
-                              "model_quantized.tflite; give it another \"name\"")
-        if variant.name in REFERENCE_KEYS:
-            raise ConfigError(file, "variants", f"a variant named {variant.name!r} would be taken for the reference "
-                              "model of that name in results.json and baselines; give it another \"name\"")
-        if any(v.name == variant.name for v in variants):
-            raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
-        variants.append(variant)
-    return tuple(variants)
-
-
-def _variant_name(variant: Variant) -> str:
-    if variant.kind == "mct_ptq":
-        return f"mct_ptq_{variant.target_platform or 'default'}"
-    if variant.kind == "tf_full_integer":
-        return f"tf_full_integer_{variant.io_type}"
-    return variant.kind
 
 
 def _check_paths(config: Config) -> None:

@@ -34,7 +34,8 @@ RETIRED_KEYS = {
         "evaluation images in one folder per class); remove it and set evaluate_label_file"
     ),
 }
-# Levels of lists and objects; a configuration needs 4 (the file, variants, a variant, its thresholds).
+# Levels of lists and objects; a configuration needs 6 (the file, variants, a variant, its options, an option
+# object such as NNCF's ignored_scope, its lists).
 # The bound keeps the parsers and the checks far from Python's recursion limit.
 MAX_DEPTH = 10
 JSON_TYPES = (dict, list, str, int, float, type(None))  # bool is an int
@@ -177,7 +178,7 @@ def _refuse_expansion(file: Path, events) -> None:
 
 
 def _too_deep(where: str) -> str:
-    return (f"nests lists and objects more than {MAX_DEPTH} levels deep{where}; a configuration needs 4 at most: "
+    return (f"nests lists and objects more than {MAX_DEPTH} levels deep{where}; a configuration needs 6 at most: "
             "remove the extra brackets")
 
 

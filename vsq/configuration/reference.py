@@ -75,7 +75,33 @@ def markdown() -> str:
     spec = schema()
     lines = [f"| `{key}` | {needed} | {_cell(kind)} | {_cell(default)} | {_cell(text)} |"
              for key, needed, kind, default, text in rows(spec["properties"], spec.get("required", ()))]
-    return HEADER + "\n".join(lines) + "\n"
+    return HEADER + "\n".join(lines) + "\n" + options_table(spec["$defs"]["recipe_options"])
+
+
+OPTIONS_HEADER = """
+## Recipe options, per kind
+
+A variant's `options` (and the default recipe's, `quantization.options`, which are mct_ptq's) in the tool's own
+names, from the schema's `$defs.recipe_options`; any other option is refused before anything is built. The shared
+options of the three MCT kinds are listed once, under `mct_ptq`. [variants.md](variants.md) says which defaults
+vsq changes and why.
+
+| kind | option | accepts | what it is |
+|---|---|---|---|
+"""
+
+
+def options_table(by_kind: dict) -> str:
+    """The options each kind takes; an MCT kind lists only what it adds to mct_ptq's."""
+    shared = set(by_kind["mct_ptq"])
+    lines = []
+    for kind, options in by_kind.items():
+        own = {name: spec for name, spec in options.items() if kind == "mct_ptq" or name not in shared}
+        lines += [f"| `{kind}` | `{name}` | {_cell(_type(spec))} | {_cell(spec.get('description', ''))} |"
+                  for name, spec in own.items()]
+        if not options:
+            lines.append(f"| `{kind}` | none | | |")
+    return OPTIONS_HEADER + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vsq.configuration.config import DEFAULT_RECIPE_NAME  # noqa: F401 (re-exported)
+# The checks that judge a reference model's drop: named once, in vsq.core.check_names.
+from vsq.core.check_names import (  # noqa: F401 (re-exported)
+    FLOAT_EXPORT_CHECK, KERAS_QUANTIZED_CHECK, PYTORCH_QUANTIZED_CHECK, QUANTIZED_DROP_CHECK)
 
 ROLES = ("float", "float_export", "quantized", "fake_quant")
 
@@ -30,14 +33,6 @@ class ReferenceModel:
     role: str
     short: str  # a table's column heading
     check: str | None = None  # the check that judges its drop against the float model: its one name in `checks`
-
-
-# The checks that judge a reference model's drop, by name: defined here once; the checks (vsq.pipeline.checks,
-# vsq.frameworks.*.checks) are registered under these names and the reports (vsq.rendering.drops) read them.
-QUANTIZED_DROP_CHECK = "quantized_top1_drop_within_threshold"  # the deployable quantized file, any framework
-FLOAT_EXPORT_CHECK = "float_tflite_agrees_with_keras"  # |difference| <= max_float_top1_drop: both sides
-KERAS_QUANTIZED_CHECK = "quantized_keras_top1_drop_within_threshold"
-PYTORCH_QUANTIZED_CHECK = "quantized_pytorch_top1_drop_within_threshold"
 
 
 KERAS = ReferenceModel("keras", "top_1_accuracy_keras", None, "Keras", "the Keras model", "float", "Keras")

@@ -72,6 +72,12 @@ def gate(checks: dict[str, Check]) -> dict:
             "failures": [{"test": name, "message": check.message} for name, check in failed]}
 
 
+def counts_as_pass(verdict: str, thresholds) -> bool:
+    """What the gate makes of a verdict: PASS passes, FAIL fails, INCONCLUSIVE as thresholds.inconclusive says (the
+    one place it is counted: every check of the confident rule, and the decision recorded with a model)."""
+    return verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass")
+
+
 def decision(paired: dict, limit: float, thresholds) -> dict:
     """The verdict on "the drop is at most `limit` points" for a paired comparison (PairedComparison.as_dict()).
 
@@ -88,7 +94,7 @@ def decision(paired: dict, limit: float, thresholds) -> dict:
     return {
         "rule": thresholds.decision_rule, "confidence": thresholds.confidence, "max_top1_drop": limit,
         "verdict": verdict,
-        "passes": verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass"),
+        "passes": counts_as_pass(verdict, thresholds),
         "interval_wider_than_threshold": statistics.interval_wider_than_threshold(comparison, limit),
         "undecided": undecided,
         "images_to_resolve": statistics.images_to_resolve(comparison, limit) if undecided else None,
@@ -209,9 +215,11 @@ def unless_float_near_chance(where: str, described: str | None, check: Check, re
                  figures, "FAIL")
 
 
-def within_thresholds(model: dict, min_top1: float | None, num_classes: int) -> bool:
-    """Both checks above, as one verdict (the variants' table and recommendation); model: a results entry."""
-    return model["decision"]["passes"] and _above_floor(model["top_1_accuracy"], min_top1, num_classes)
+def within_thresholds(model: dict, min_top1: float | None, num_classes: int, meaningful: bool = True) -> bool:
+    """Both checks above, as one verdict (the variants' table and recommendation); model: a results entry.
+    meaningful: not float_near_chance; while the float model is near chance the drop checks fail as meaningless
+    (unless_float_near_chance), and no model is within its thresholds."""
+    return meaningful and model["decision"]["passes"] and _above_floor(model["top_1_accuracy"], min_top1, num_classes)
 
 
 def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
@@ -220,6 +228,7 @@ def _above_floor(top1: float, minimum: float | None, num_classes: int) -> bool:
 
 def fits(part: dict) -> bool:
     """The IMX500 gate on results.json's part: the converter says the model fits, within max_memory_utilization
-    (the one place the rule is written: checks, table and chart take it from here)."""
+    (the one place the rule is written; its check, imx500_fits_in_memory, applies it and the tables and the chart
+    read that check's verdict)."""
     return bool(part.get("fits")) and part.get("utilization_percent") is not None and \
         part["utilization_percent"] <= part.get("max_memory_utilization", 100)

@@ -63,14 +63,14 @@ class Framework(Protocol):
         """The files a quantization recipe writes in output_dir, the one its runtime loads first
         (model_<name>.tflite; model_<name>.xml and .bin; model_<name>.onnx)."""
 
-    def model_file(self, recipe: Variant) -> str | None:
+    def fake_quant_file(self, recipe: Variant) -> str | None:
         """MCT's quantized model as a file beside it (model_<name>.keras), or None when it stays in memory."""
 
     def build_recipe(self, recipe: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:
-        """A recipe's files (dest, and model_file beside it); ExternalToolError with the tool's words."""
+        """A recipe's files (dest, and fake_quant_file beside it); ExternalToolError with the tool's words."""
 
-    def quantized_model(self, recipe: Variant, model_path: Path | None, rebuild: Callable, config: Config):
-        """MCT's quantized model of a recipe, as an object of the framework (read from model_path, kept from
+    def fake_quant_model(self, recipe: Variant, fake_quant_path: Path | None, rebuild: Callable, config: Config):
+        """MCT's quantized model of a recipe, as an object of the framework (read from fake_quant_path, kept from
         the build, or made again by rebuild())."""
 
     def runtime_settings(self, path: Path, config: Config) -> dict | None:

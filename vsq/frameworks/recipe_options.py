@@ -12,29 +12,39 @@ RUNTIME_TOOLS = {"onnxruntime_float": "tf2onnx", "onnxruntime_int8": "tf2onnx / 
                  "openvino_float": "OpenVINO model conversion", "openvino_int8": "OpenVINO model conversion / NNCF"}
 
 
+# The key under which a kind's written options are recorded, by the kind's prefix.
+TOOL_OF = {"mct": "mct", "tf_": "converter", "onn": "quantize_static"}
+
+
 def target_platform(variant: Variant, config: Config) -> str | None:
     """The MCT platform a variant uses (its own, else the configuration's); None for tf_* kinds."""
     return (variant.target_platform or config.target_platform) if variant.kind in MCT_KINDS else None
 
 
 def options(variant: Variant, config: Config) -> dict:
-    """What the artifact depends on, besides model and data: the kind and the options it reads."""
+    """What the artifact depends on, besides model and data: the kind and the options it reads (the shorthands,
+    then the tool's options as written under the tool's name: mct, converter, quantize_static, nncf). A recipe
+    without written options keeps the key it had before options existed."""
     out: dict = {"kind": variant.kind}
+    written = dict(variant.options)
     if variant.kind in MCT_KINDS:
         out["target_platform"] = target_platform(variant, config)
     if variant.kind == "mct_gptq":
-        out["epochs"] = variant.epochs
+        out["epochs"] = written.pop("n_epochs", variant.epochs)
     if variant.kind == "mct_mixed_precision":
-        out["weights_memory_fraction"] = variant.weights_memory_fraction
+        out["weights_memory_fraction"] = None if "weights_memory" in written else variant.weights_memory_fraction
     if variant.kind == "tf_full_integer":
         out["io_type"] = variant.io_type
     if variant.kind == "onnxruntime_int8":
-        out["calibration_method"] = variant.calibration_method
-        out["reduce_range"] = onnx_reduce_range()  # the host's: a cache shared between CPUs keeps both builds
+        out["calibration_method"] = written.pop("calibrate_method", variant.calibration_method).lower()
+        # the host's, as ONNX Runtime advises: a cache shared between CPUs keeps both builds
+        out["reduce_range"] = written.pop("reduce_range", onnx_reduce_range())
     if variant.kind == "openvino_int8":
         from vsq.frameworks.keras.openvino_export import NNCF_OPTIONS
 
-        out["nncf"] = NNCF_OPTIONS
+        out["nncf"] = {**NNCF_OPTIONS, **written}
+    elif written:
+        out[TOOL_OF.get(variant.kind[:3], "options")] = written
     return out
 
 
@@ -50,6 +60,10 @@ def fix_hint(variant: Variant, config: Config, message: str) -> str:
     if variant.kind == "mct_mixed_precision" and target_platform(variant, config) != "imx500":
         return "mixed precision needs several weight bit-widths, which only MCT's imx500 platform offers: " \
                "set the variant's target_platform to imx500"
+    if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message \
+            and "weights_memory" in variant.options:
+        return (f"raise options.weights_memory (now {variant.options['weights_memory']:g} bytes): imx500 weights go "
+                "down to 2 bits, about 0.25 of the 8-bit size")
     if variant.kind == "mct_mixed_precision" and "cannot be quantized to meet" in message:
         return (f"raise weights_memory_fraction (now {variant.weights_memory_fraction}): imx500 weights go down to "
                 "2 bits, about 0.25 of the 8-bit size")
@@ -62,7 +76,8 @@ def fix_hint(variant: Variant, config: Config, message: str) -> str:
 
 
 def default_recipe(config: Config) -> Variant:
-    """The configuration's default model as a recipe: MCT PTQ for its target_platform and thresholds."""
+    """The configuration's default model as a recipe: MCT PTQ for its target_platform, thresholds and the options of
+    "quantization"."""
     limits = config.thresholds
     return Variant(DEFAULT_RECIPE_NAME, "mct_ptq", target_platform=config.target_platform,
-                   max_top1_drop=limits.max_top1_drop, min_top1=limits.min_top1)
+                   max_top1_drop=limits.max_top1_drop, min_top1=limits.min_top1, options=config.quantization.options)

@@ -13,6 +13,7 @@ from vsq.cache.store import file_digest, files_digest, key_of
 from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.pipeline.job import Job
 from vsq.frameworks.recipe_options import options
+from vsq.statistics.parity import SCORE_VALUES
 from vsq.runtimes.kinds import converter_versions
 from vsq.util.cpu import host_cpu
 from vsq.util.versions import image_library, stack
@@ -131,6 +132,7 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
         unreadable_images=job.config.unreadable_images, cpu=_instruction_set(),
+        scores=SCORE_VALUES,  # the scores kept for parity (vsq.statistics.parity): entries without them are redone
     )
 
 

@@ -27,7 +27,7 @@ class RecipeBuild:
 
     recipe: Variant
     path: Path | None
-    model_path: Path | None = None  # MCT's quantized model as a file in the framework's format (model_<name>.keras)
+    fake_quant_path: Path | None = None  # MCT's quantized model as a file in the framework's format (model_<name>.keras)
     error: str | None = None  # the tool's message, naming the recipe, and a fix
     seconds: float | None = None  # build time; None when taken from the cache
     cache: str = "built"  # "hit", "built" or "failed"
@@ -40,7 +40,7 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
 
     job, config, framework = pipeline.job, pipeline.config, pipeline.framework
     names = framework.recipe_files(recipe)
-    name, model_name = names[0], framework.model_file(recipe)
+    name, model_name = names[0], framework.fake_quant_file(recipe)
     dest, kind = config.output_dir / name, Path(name).suffix.lstrip(".")  # kind: the cache's folder (tflite, onnx, xml)
     batches = calibration_batches(pipeline, show_progress)
     started = time.perf_counter()
@@ -59,9 +59,9 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
     how = pipeline.cache_log[name]
     for companion in names[1:]:  # an OpenVINO IR's .bin, before its .xml
         deliver(entry, companion, config.output_dir / companion)
-    model_path = (deliver(entry, model_name, config.output_dir / model_name)
+    fake_quant_path = (deliver(entry, model_name, config.output_dir / model_name)
                   if model_name and (entry / model_name).is_file() else None)
-    return RecipeBuild(recipe, deliver(entry, name, dest), model_path,
+    return RecipeBuild(recipe, deliver(entry, name, dest), fake_quant_path,
                        seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
 
 

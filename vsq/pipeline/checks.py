@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vsq.configuration.config import schema
-from vsq.core.reference import BY_FILE, QUANTIZED_DROP_CHECK
+from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, QUANTIZED_DROP_CHECK
+from vsq.core.reference import BY_FILE
 from vsq.core.checks import quantized
-from vsq.core.verdicts import Check, CheckSpec, near_chance_limit
+from vsq.core.verdicts import Check, CheckSpec, counts_as_pass, float_near_chance, near_chance_limit
 from vsq.util.paths import shown
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def float_top1_meets_expected(p: Pipeline, _=None) -> Check:
         verdict = "PASS" if top1 >= floor else "FAIL"
     else:
         verdict = "FAIL" if high < floor else "PASS" if low >= floor else "INCONCLUSIVE"
-    passes = verdict == "PASS" or (verdict == "INCONCLUSIVE" and thresholds.inconclusive == "pass")
+    passes = counts_as_pass(verdict, thresholds)
     said = (f"{model.described} Top-1 {top1:.4f} on {figures['num_images']} images ({thresholds.confidence * 100:g} % "
             f"interval {low:.3f} to {high:.3f})")
     target = f"expected_top1 {expected.top1:.4f} less {expected.tolerance_points:g} points ({floor:.4f})"
@@ -186,6 +187,21 @@ def float_top1_meets_expected(p: Pipeline, _=None) -> Check:
                    decision_rule=thresholds.decision_rule, verdict=verdict)
     check = Check(passes, message, figures, verdict)
     return check if passes else check.with_hint(_screen_hint(p))
+
+
+def drops_are_meaningful(p: Pipeline, _=None) -> Check:
+    """The drops against the float model say something about quantization: the float model is not near chance
+    (vsq.core.verdicts.float_near_chance; thresholds.min_float_top1 set turns the rule off). While it fails, the
+    drop checks fail as meaningless and the tables' verdict column says MEANINGLESS."""
+    model, entry, figures = _float_figures(p)
+    near = float_near_chance(p.core, p.config.thresholds)
+    figures.update(float_near_chance=near, near_chance_limit=near_chance_limit(p.core["num_classes"]),
+                   rule="off (thresholds.min_float_top1 is set)" if p.config.thresholds.min_float_top1 is not None
+                   else "on")
+    return Check(not near, f"{p.name}: every drop against {model.described} is meaningless: it is near chance itself "
+                 f"(Top-1 {entry['top_1_accuracy']:.4f}, chance {figures['chance']:.4f}, its interval ending at "
+                 f"{figures['top_1_interval_high']:.4f}, under {figures['near_chance_limit']:.4f}); fix the evaluation "
+                 "first (float_model_beats_chance)", figures)
 
 
 CORE_CHECKS = (
@@ -202,6 +218,7 @@ CORE_CHECKS = (
     CheckSpec(QUANTIZED_DROP_CHECK, quantized(0), whole_run=True),
     CheckSpec("quantized_top1_above_minimum", quantized(2), whole_run=True),
     CheckSpec("float_model_beats_chance", float_model_beats_chance, whole_run=True),
+    CheckSpec(DROPS_MEANINGFUL_CHECK, drops_are_meaningful, whole_run=True),
     CheckSpec("float_top1_meets_expected", float_top1_meets_expected, whole_run=True,
               applies=lambda p: p.config.expected_top1 is not None),
 )

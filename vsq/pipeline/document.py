@@ -15,7 +15,7 @@ from vsq.core.reference import roles
 from vsq.core.verdicts import decision
 from vsq.configuration import selection
 from vsq.provenance import of as provenance_of
-from vsq.statistics import metrics, per_image
+from vsq.statistics import metrics, parity, per_image
 from vsq.statistics import paired as statistics
 from vsq.runtimes import kinds
 from vsq.util import versions
@@ -95,6 +95,7 @@ def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], roles
     thresholds, float_key = job.config.thresholds, roles["float"]
     reference, correct = evaluations[float_key], {key: result.correct for key, result in evaluations.items()}
     gated = (roles.get("quantized"), roles.get("fake_quant"))
+    ids = parity.image_names(paths, job.config.evaluate_image_dir)
     for key, model in models.items():
         model["top_1_interval"] = list(statistics.wilson_interval(int(correct[key].sum()), len(correct[key]),
                                                                   thresholds.confidence))
@@ -104,6 +105,9 @@ def _add_statistics(models: dict, evaluations: dict[str, ModelEvaluation], roles
                                 in correct else [])]
         model["paired"] = {other: statistics.compare_paired(correct[other], correct[key], thresholds.confidence).as_dict()
                            for other in against}
+        # per image, how far its scores are from each model it is compared with (vsq.statistics.parity)
+        pairs = {other: parity.of(evaluations[other], evaluations[key], ids) for other in against}
+        model["parity"] = {other: summary for other, summary in pairs.items() if summary}
         for other in against[1:]:  # the export's own effect on predictions, not only on correctness
             model[f"agreement_with_{other}"] = metrics.agreement(evaluations[key].predictions,
                                                                  evaluations[other].predictions)

@@ -18,7 +18,7 @@ from typing import Callable, Collection, Iterator
 import numpy as np
 
 from vsq.runtimes.pool import CHUNK_IMAGES, in_fixed_batches  # noqa: F401 (in_fixed_batches: re-exported)
-from vsq.statistics import metrics
+from vsq.statistics import metrics, parity
 from vsq.configuration.config import Config
 from vsq.configuration.datasets import EvaluationSet
 from vsq.errors import VsqError, one_line
@@ -40,6 +40,8 @@ class ModelEvaluation:
     num_classes: int
     seconds: float  # inference time only, decode excluded
     top_scores: np.ndarray | None = None  # float32 per image: the model's score of its predicted class
+    # float32 (images, classes): the scores of the first images (vsq.statistics.parity.images_kept), for parity
+    scores: np.ndarray | None = None
     skipped: tuple = ()  # (path, reason) of images that could not be decoded and were left out
     modes: dict = field(default_factory=dict)  # Pillow mode of the files -> count (non-RGB were converted)
 
@@ -71,6 +73,8 @@ class _Running:
     predictions: list = field(default_factory=list)
     top5: list = field(default_factory=list)
     top_scores: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    kept: int = 0  # images whose scores are kept
     seconds: float = 0.0
 
 
@@ -161,6 +165,10 @@ def evaluate_models(
             running[name].predictions.append(np.argmax(scores, axis=1))
             running[name].top_scores.append(np.max(scores, axis=1).astype(np.float32))
             running[name].top5.append(metrics.top_k_hits(scores, chunk_labels, 5))
+            room = parity.images_kept(evaluation.num_classes) - running[name].kept
+            if room > 0:
+                running[name].scores.append(scores[:room].astype(np.float32))
+                running[name].kept += len(running[name].scores[-1])
     if errors and not skip_unreadable:
         raise VsqError(describe_failures(errors, "evaluation", "fix or remove them, or set \"unreadable_images\": "
                                          "\"skip\" to leave them out"))
@@ -174,6 +182,7 @@ def evaluate_models(
             predictions=np.concatenate(state.predictions),
             top5_hits=np.concatenate(state.top5),
             top_scores=np.concatenate(state.top_scores),
+            scores=np.concatenate(state.scores) if state.scores else None,
             labels=labels,
             num_classes=evaluation.num_classes,
             seconds=state.seconds,
@@ -190,7 +199,7 @@ STORED = ("evaluation.npz", "evaluation.json")  # the files of an evaluation's c
 def save(result: ModelEvaluation, folder: Path) -> None:
     """Store an evaluation in a folder (a cache entry being built)."""
     np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,
-             top_scores=result.top_scores,
+             top_scores=result.top_scores, **({} if result.scores is None else {"scores": result.scores}),
              labels=result.labels)
     meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds,
             "skipped": [list(item) for item in result.skipped], "modes": result.modes}
@@ -203,5 +212,6 @@ def load(folder: Path) -> ModelEvaluation:
     with np.load(folder / "evaluation.npz") as arrays:
         return ModelEvaluation(name=meta["name"], predictions=arrays["predictions"], top5_hits=arrays["top5_hits"],
                                top_scores=arrays["top_scores"],
+                               scores=arrays["scores"] if "scores" in arrays.files else None,
                                labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"],
                                skipped=tuple(tuple(item) for item in meta["skipped"]), modes=meta["modes"])

@@ -115,12 +115,12 @@ class Pipeline:
         return made
 
     @cached_property
-    def quantized_model(self):
+    def fake_quant_model(self):
         """MCT's quantized model of the default recipe, as the framework holds it (the explanation's input and,
         without a file, the fake-quant figure's)."""
         made = self.default_build
-        return self.framework.quantized_model(
-            self.default_recipe, made.model_path,
+        return self.framework.fake_quant_model(
+            self.default_recipe, made.fake_quant_path,
             lambda: self.framework.quantize(self.default_recipe, self.model, self.calibration.iterate, self.config),
             self.config)
 
@@ -140,7 +140,7 @@ class Pipeline:
         model_quantized.keras, or None where MCT's quantized model lives in memory only)."""
         by_role = {"float": getattr(self.config, self.config.source_key),
                    "float_export": self.float_file if self.framework.float_export else None,
-                   "quantized": self.default_build.path, "fake_quant": self.default_build.model_path}
+                   "quantized": self.default_build.path, "fake_quant": self.default_build.fake_quant_path}
         return {model.key: by_role[model.role] for model in self.framework.models}
 
     def role(self, role: str):
@@ -169,7 +169,7 @@ class Pipeline:
         for key in (key for key, path in files.items() if path is None):  # MCT's quantized model, in memory only
             build_key = artifacts.recipe_key(self.job, self.fingerprints, self.default_recipe, key)
             targets.append(Target(key, artifacts.evaluation_key(self.job, self.fingerprints, build_key, None),
-                                  lambda: self.framework.predictor(self.quantized_model)))
+                                  lambda: self.framework.predictor(self.fake_quant_model)))
         for section in self.sections:
             targets += section.targets(self)
         return self._evaluate(targets)

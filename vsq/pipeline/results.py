@@ -121,9 +121,19 @@ def read(path: Path) -> dict:
 
 def migrate(document: dict) -> dict:
     """A document in the current format. Format 1 gains "format", each decision's "undecided" (from its
-    paired counts and threshold) and "checks" for the checks its gate says failed."""
-    if document.get("format", 1) >= FORMAT:
-        return document
+    paired counts and threshold) and "checks": the checks its gate says failed, and the verdicts the reports
+    read (vsq.core.check_names) from what it recorded. A format-2 document written before the model roles gains
+    Keras's, and one written before drops_are_meaningful gains that check from its drop checks' float_near_chance."""
+    if document.get("format", 1) < FORMAT:
+        document = _from_format_1(document)
+    if "reference_models" not in document and document.get("framework", "keras") == "keras":
+        from vsq.core.reference import REFERENCE_MODELS, roles  # written before the roles: Keras's
+
+        document = dict(document, reference_models=roles(REFERENCE_MODELS))
+    return _with_drops_meaningful(document)
+
+
+def _from_format_1(document: dict) -> dict:
     from vsq.configuration.config import Thresholds
     from vsq.core.verdicts import decision
 
@@ -139,7 +149,46 @@ def migrate(document: dict) -> dict:
     failures = (document.get("gate") or {}).get("failures") or []
     out["checks"] = {_check_name(failure.get("test", ""), document["configuration"]["name"]): {
         "verdict": "FAIL", "passes": False, "figures": {}, "message": failure.get("message")} for failure in failures}
+    if (document.get("gate") or {}).get("verdict") in ("PASS", "FAIL"):  # it names every check that did not pass
+        out["checks"] = {**_recorded_verdicts(out), **out["checks"]}
     return out
+
+
+def _recorded_verdicts(document: dict) -> dict:
+    """The verdicts the reports read that a format-1 document recorded outside a verdicts map: each judged drop's
+    decision (the reference models' and the variants'), PASS for the float export and the IMX500 fit (its gate
+    names every check that did not pass)."""
+    from vsq.core.check_names import IMX500_FITS_CHECK, VARIANT_DROP_CHECK, variant_check
+    from vsq.core.reference import BY_FILE, BY_KEY
+
+    def entry(judged: dict | None) -> dict:
+        if not judged:
+            return {"verdict": "PASS", "passes": True, "figures": {}}
+        return {"verdict": judged["verdict"], "passes": judged["passes"],
+                "figures": {"decision_rule": judged.get("rule"), "confidence": judged.get("confidence")}}
+
+    out = {BY_KEY[key].check: entry(model.get("decision")) for key, model in document["models"].items()
+           if key in BY_KEY and BY_KEY[key].check}
+    for name, row in ((document.get("variants") or {}).get("models") or {}).items():
+        if not row.get("reference") and name not in BY_FILE and not row.get("error"):
+            out[variant_check(VARIANT_DROP_CHECK, name)] = entry(row.get("decision"))
+    if document.get("imx500"):
+        out[IMX500_FITS_CHECK] = entry(None)
+    return out
+
+
+def _with_drops_meaningful(document: dict) -> dict:
+    from vsq.core.check_names import DROPS_MEANINGFUL_CHECK
+
+    checks = document.get("checks")
+    if not isinstance(checks, dict) or DROPS_MEANINGFUL_CHECK in checks:
+        return document
+    near = next((entry for entry in checks.values() if isinstance(entry, dict) and isinstance(
+        entry.get("figures"), dict) and entry["figures"].get("float_near_chance") is True), None)
+    if near is None:
+        return document
+    return dict(document, checks={**checks, DROPS_MEANINGFUL_CHECK: {
+        "verdict": "FAIL", "passes": False, "figures": {"float_near_chance": True}, "message": near.get("message")}})
 
 
 def _check_name(test: str, configuration: str) -> str:

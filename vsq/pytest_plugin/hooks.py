@@ -20,9 +20,6 @@ import pytest
 pytest_plugins = ["vsq.pytest_plugin.interrupts", "vsq.pytest_plugin.harness", "vsq.pytest_plugin.reporting",
                   "vsq.pytest_plugin.suite"]
 
-SUITE_ORDER = {name: i for i, name in enumerate(
-    ["test_config.py", "test_datasets.py", "test_float_model.py", "test_export.py", "test_accuracy.py",
-     "test_imx500.py", "test_variants.py", "test_benchmarks.py"])}
 HOW_TO_CALL = "pytest suites/ --config configuration.json"
 # A suite test with one of these arguments runs per configuration and item: the item of its check's name
 # (path_is_not_a_symlink[output_dir], variant_file_written[tf_float16], no_drop_against_baseline[tflite]).
@@ -180,8 +177,9 @@ def _group(job):
 
 def pytest_collection_modifyitems(config, items):
     if _session(config) and _session(config).jobs:
-        # Read like the spec's flow: configuration, data, exported files, then accuracy.
-        items.sort(key=lambda item: SUITE_ORDER.get(item.path.name, len(SUITE_ORDER)))
+        from vsq.suites import ORDER  # the suites' own order: configuration, data, ..., then accuracy
+
+        items.sort(key=lambda item: ORDER.index(item.path.name) if item.path.name in ORDER else len(ORDER))
         _deselect(config, items, lambda item: not _planned(config, item))
         _deselect_benchmarks_unless_asked(config, items)
         return

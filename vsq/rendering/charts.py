@@ -153,9 +153,11 @@ IMX500_ON_CHIP_BYTES = 8 * 1024 * 1024  # when a section has no figure of its ow
 def imx500_memory(documents: dict[str, dict]) -> bytes | None:
     """Per configuration with IMX500 memory figures (results.json `imx500`): a horizontal bar of the
     memory the converted model uses, in MB, against the on-chip memory available, with the
-    max_memory_utilization threshold marked; red when it does not fit or is over the threshold.
-    None when no configuration has figures (a conversion that failed without a report has none)."""
-    from vsq.core.verdicts import fits
+    max_memory_utilization threshold marked; red when its check (imx500_fits_in_memory in `checks`) did not pass:
+    it does not fit or is over the threshold. None when no configuration has figures (a conversion that failed
+    without a report has none)."""
+    from vsq.core.check_names import IMX500_FITS_CHECK
+    from vsq.rendering.drops import verdict_of
 
     rows = []  # (name, used, available, threshold bytes, over)
     for name, doc in documents.items():
@@ -167,7 +169,7 @@ def imx500_memory(documents: dict[str, dict]) -> bytes | None:
         used = section["memory_usage_bytes"]
         percent = section.get("utilization_percent")
         percent = used / available * 100 if percent is None else percent
-        over = not fits({**section, "utilization_percent": percent})
+        over = verdict_of(doc, IMX500_FITS_CHECK)[0] != "PASS"
         word = " — does not fit" if section.get("fits") is False else " — over the threshold" if over else ""
         rows.append((name, used, available, available * limit / 100, percent, word))
     if not rows:

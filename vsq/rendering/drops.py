@@ -3,9 +3,8 @@ and the history keeps. Read from the document only; a verdict is taken from the 
 never recomputed.
 
 One row per model paired with the float reference (`models.<key>.paired.<float key>`: keras, pytorch) and per variant (`variants.models.<name>`, not the
-reference models' rows). A row's verdict is its check's in `checks`; a document without that entry (format
-1 keeps only the checks that failed) gives the decision it recorded for the model, else "PASS" when it has a
-gate (a gate lists every check that did not pass), else none.
+reference models' rows). A row's verdict is its check's in `checks` (vsq.core.check_names), else none: a
+document of an older format gains those entries when vsq.pipeline.results.read migrates it.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from vsq.core.check_names import VARIANT_DROP_CHECK, variant_check
 from vsq.core.reference import BY_FILE, BY_KEY, reference_model
 
 # The check that judges each reference model's drop: its role's (vsq.core.reference), its name in `checks`.
 CHECK_OF_MODEL = {model.key: model.check for model in BY_KEY.values() if model.check}
-VARIANT_CHECK = "variant_top1_drop_within_threshold"
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
 
@@ -55,7 +54,7 @@ def drops(document: dict) -> list[Drop]:
     for name, row in _mapping(_mapping(document.get("variants")).get("models")).items():
         if not isinstance(row, dict) or row.get("reference") or name in BY_FILE:
             continue
-        check = f"{VARIANT_CHECK}[{name}]"
+        check = variant_check(VARIANT_DROP_CHECK, name)
         limit = _judged(row).get("max_top1_drop", row.get("max_top1_drop"))
         drop = _drop(row, row.get("top_1_drop_points"), float_key) if not row.get("error") else (None, None)
         out.append(_row(document, str(name), f"variant {name}", row, drop, limit, False, check))
@@ -64,23 +63,34 @@ def drops(document: dict) -> list[Drop]:
 
 def _row(document: dict, key: str, label: str, model: dict, drop: tuple, limit, symmetric: bool,
          check: str | None) -> Drop:
-    verdict, passes = verdict_of(document, check, _judged(model))
+    verdict, passes = verdict_of(document, check)
     return Drop(key, label, drop[0], drop[1], _number(limit), symmetric, verdict, passes, check,
-                variant=check is not None and check.startswith(VARIANT_CHECK))
+                variant=check is not None and check.startswith(VARIANT_DROP_CHECK))
 
 
-def verdict_of(document: dict, check: str | None, judged: dict | None = None) -> tuple[str, bool | None]:
-    """(verdict, passes) of a check from the verdicts map; without its entry, the recorded decision; without
-    one, PASS when the document has a gate (which names every check that did not pass); else ("", None)."""
+def check_entry(document: dict, check: str | None) -> dict | None:
+    """The verdicts map's entry of a check, when it is one (documents come from other machines)."""
     entry = _mapping(document.get("checks")).get(check) if check else None
-    if isinstance(entry, dict) and entry.get("verdict") in VERDICTS:
-        return entry["verdict"], bool(entry.get("passes", entry["verdict"] == "PASS"))
-    if judged and judged.get("verdict") in VERDICTS:
-        return judged["verdict"], bool(judged.get("passes", judged["verdict"] == "PASS"))
-    gate = document.get("gate")
-    if check and isinstance(gate, dict) and gate.get("verdict") in ("PASS", "FAIL"):
-        return "PASS", True
-    return "", None
+    return entry if isinstance(entry, dict) and entry.get("verdict") in VERDICTS else None
+
+
+def verdict_of(document: dict, check: str | None) -> tuple[str, bool | None]:
+    """(verdict, passes) of a check from the verdicts map, the one source of verdicts; ("", None) without its
+    entry (a run that did not finish, a model no check judges)."""
+    entry = check_entry(document, check)
+    if entry is None:
+        return "", None
+    return entry["verdict"], bool(entry.get("passes", entry["verdict"] == "PASS"))
+
+
+def row_check(name: str, row: dict) -> str | None:
+    """The check that judges a variants-table row's drop under max_top1_drop: a variant's own, the default
+    model's file's (model_quantized.tflite / .onnx: its role's check); None for the float export (judged both
+    ways by its own check, shown in the Top-1 table)."""
+    if not row.get("reference"):
+        return variant_check(VARIANT_DROP_CHECK, name)
+    reference = BY_FILE.get(name)
+    return reference.check if reference and reference.role == "quantized" else None
 
 
 def with_paired(name: str, row: dict, models: dict | None) -> dict:

@@ -51,19 +51,23 @@ def top1_cell(model: dict | None) -> str:
     return f"{model['top_1_accuracy']:.4f}{low_high}"
 
 
-def verdict_cell(decision: dict | None, verdict: str | None = None) -> str:
-    """The decision rule's word on the drop: PASS, FAIL or INCONCLUSIVE, each styled on its own; `verdict` overrides
-    it (MEANINGLESS: the float model is near chance, vsq.reporting.summary.drop_verdict)."""
-    if not decision:
+def verdict_cell(entry: dict | None, word: str | None = None) -> str:
+    """A drop's verdict as its check in `checks` says it (vsq.rendering.drops.check_entry): PASS, FAIL or
+    INCONCLUSIVE, each styled on its own, the rule and what the gate made of it in its title; `word` overrides it
+    (MEANINGLESS: drops_are_meaningful failed, vsq.reporting.summary.drop_verdict); "—" without the check."""
+    if not entry:
         return "—"
-    verdict = verdict or decision["verdict"]
+    verdict, figures = word or entry["verdict"], entry.get("figures") if isinstance(entry.get("figures"), dict) else {}
     if verdict == "MEANINGLESS":
         return ('<span class="vsq-verdict vsq-fail" title="the float model is near chance: the drop says nothing about '
                 'quantization">MEANINGLESS</span>')
-    note = f"rule {decision['rule']} at {decision['confidence'] * 100:g} %"
+    confidence = figures.get("confidence")
+    notes = [f"rule {figures.get('decision_rule')}" + (f" at {confidence * 100:g} %" if isinstance(
+        confidence, (int, float)) else "")] if figures.get("decision_rule") else []
     if verdict == "INCONCLUSIVE":
-        note += f"; counts as {'pass' if decision['passes'] else 'fail'}"
-    return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}" title="{escape(note)}">{escape(verdict)}</span>'
+        notes.append(f"counts as {'pass' if entry.get('passes') else 'fail'}")
+    title = f' title="{escape("; ".join(notes))}"' if notes else ""
+    return f'<span class="vsq-verdict vsq-{escape(verdict.lower())}"{title}>{escape(verdict)}</span>'
 
 
 def cell(part: dict | None) -> str:
@@ -75,12 +79,11 @@ def cell(part: dict | None) -> str:
     return f"{part['utilization_percent']:g} %" + ("" if part.get("fits") else " (no fit)")
 
 
-def imx500_cell(section: dict | None) -> str:
-    """Memory utilization on the IMX500, as the terminal table shows it, red when it does not fit or is over
-    max_memory_utilization; the converter's error as the title when it has no figure."""
-    from vsq.core.verdicts import fits
-
-    if section is None or fits(section):
+def imx500_cell(section: dict | None, fits: dict | None = None) -> str:
+    """Memory utilization on the IMX500, as the terminal table shows it, red when its check (fits: the entry of
+    imx500_fits_in_memory in `checks`) did not pass: it does not fit or is over max_memory_utilization; the
+    converter's error as the title when it has no figure."""
+    if section is None or (fits or {}).get("verdict") == "PASS":
         return escape(cell(section))
     title = f' title="{escape(str(section.get("error")))}"' if section.get("utilization_percent") is None else ""
     return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
@@ -91,11 +94,20 @@ def _agreement(row: dict) -> float:
     return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
 
 
+def parity_cell(row: dict) -> str:
+    """A row's parity with the float model: the worst image's max absolute error of the scores and the lowest
+    cosine similarity (vsq.statistics.parity); empty without parity (the float model's own row)."""
+    summary = next(iter((row.get("parity") or {}).values()), None)
+    if not summary or not summary.get("images"):
+        return ""
+    return f"{summary['max_abs_error']['max']:.4f} / {summary['cosine']['min']:.4f}"
+
+
 def variants_table(doc: dict) -> str:
     """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
-    decision rule's verdict in the columns and words of the summary table."""
+    verdict of its check (`checks`) in the columns and words of the summary table."""
     from vsq.core.verdicts import interval_text
-    from vsq.rendering.drops import with_paired
+    from vsq.rendering.drops import check_entry, row_check, with_paired
 
     table = doc.get("variants", {}).get("models")
     if not table:
@@ -106,19 +118,20 @@ def variants_table(doc: dict) -> str:
         mark = " ★ recommended" if name == recommended else ""
         device = escape(row.get("device", ""))
         if row.get("error"):
-            cells = (escape(name), device, "failed", "", "", "", "", "", escape(row["error"][:200]))
+            cells = (escape(name), device, "failed", "", "", "", "", "", "", escape(row["error"][:200]))
         else:
             status = ("reference" if "within_threshold" not in row else
                       "within threshold" if row["within_threshold"] else "over threshold")
             paired = next(iter((with_paired(name, row, doc.get("models")).get("paired") or {}).values()), None)
             drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
             cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
-                     verdict_cell(row.get("decision")), f"{_agreement(row):.4f}",
+                     verdict_cell(check_entry(doc, row_check(name, row))), f"{_agreement(row):.4f}", parity_cell(row),
                      kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     confidence = next((paired.get("confidence") for row in table.values()
                        for paired in (row.get("paired") or {}).values()), None)
     interval = f" [{confidence * 100:g}% CI]" if confidence else ""
     head = "".join(f"<th>{escape(h)}</th>" for h in ("variant", "device", "Top-1", f"drop (pp){interval}", "verdict",
-                                                     "agreement", "size", "latency (ms/img)", "status"))
+                                                     "agreement", "parity: worst error / min cosine", "size",
+                                                     "latency (ms/img)", "status"))
     return f'<table class="vsq-variants"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

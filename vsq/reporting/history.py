@@ -31,7 +31,7 @@ def entry(document: dict) -> dict:
         "top_1": {name: model["top_1_accuracy"] for name, model in document["models"].items()},
         "top_5": {name: model["top_5_accuracy"] for name, model in document["models"].items()},
         "variants": variant_figures(document),
-        "reference_models": document.get("reference_models", roles(REFERENCE_MODELS)),
+        "reference_models": document["reference_models"],  # a document of any format has it (results.read)
         "num_images": document["num_images"],
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "torch", "model_compression_toolkit")
                      if key != "torch" or env.get(key)},  # torch: PyTorch configurations only

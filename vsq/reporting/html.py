@@ -7,6 +7,8 @@ from html import escape
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
 from vsq.rendering import charts
 from vsq.reporting.gallery import gallery_html
+from vsq.core.check_names import IMX500_FITS_CHECK, QUANTIZED_DROP_CHECK
+from vsq.rendering.drops import check_entry
 from vsq.rendering.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
 
@@ -33,10 +35,10 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             escape(name),
             *(top1_cell(model_entry(doc, role)) for role in shown),
             drop,
-            verdict_cell(quantized.get("decision"), drop_verdict(doc) if "decision" in quantized else None),
+            verdict_cell(check_entry(doc, QUANTIZED_DROP_CHECK), drop_verdict(doc)),
             fraction_or_na(quantized.get("top_5_accuracy")),
             *(kib((model_entry(doc, role) or {}).get("file_size_bytes")) for role in shown),
-            *((imx500_cell(doc.get("imx500")),) if with_imx500 else ()),
+            *((imx500_cell(doc.get("imx500"), check_entry(doc, IMX500_FITS_CHECK)),) if with_imx500 else ()),
             escape(str(doc["num_images"])),
             f'<span class="vsq-{gate.lower()}">{gate}</span>',
         )) + "</tr>")

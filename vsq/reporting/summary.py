@@ -8,7 +8,9 @@ from pathlib import Path
 from vsq.core.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
-from vsq.core.reference import QUANTIZED_DROP_CHECK, column_roles, heading, model_entry, reference_model
+from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, QUANTIZED_DROP_CHECK
+from vsq.core.reference import column_roles, heading, model_entry, reference_model
+from vsq.rendering.drops import verdict_of
 from vsq.util.text import terminal
 
 
@@ -86,11 +88,11 @@ def has_imx500(documents: dict[str, dict]) -> bool:
 
 
 def drop_verdict(doc: dict) -> str:
-    """The tables' verdict on model_quantized.tflite's drop: the decision rule's word, or MEANINGLESS when its check
-    failed because the float model is near chance (vsq.core.verdicts.unless_float_near_chance)."""
-    check = doc.get("checks", {}).get(QUANTIZED_DROP_CHECK, {})
-    return "MEANINGLESS" if check.get("figures", {}).get("float_near_chance") else \
-        model_entry(doc, "quantized")["decision"]["verdict"]
+    """The tables' verdict on model_quantized.tflite's drop, from the verdicts map alone: its check's word, or
+    MEANINGLESS when drops_are_meaningful failed (the float model is near chance); "" without its check."""
+    if verdict_of(doc, DROPS_MEANINGFUL_CHECK)[0] == "FAIL":
+        return "MEANINGLESS"
+    return verdict_of(doc, QUANTIZED_DROP_CHECK)[0]
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
@@ -131,7 +133,7 @@ def notes(documents: dict[str, dict]) -> list[str]:
     for name, doc in documents.items():
         model = model_entry(doc, "quantized")
         judged, paired = model["decision"], model["paired"][reference_model(doc, "float").key]
-        if not judged.get("undecided") or _inconclusive(doc, QUANTIZED_DROP_CHECK):
+        if not judged.get("undecided") or verdict_of(doc, QUANTIZED_DROP_CHECK)[0] == "INCONCLUSIVE":
             continue  # decided, or its check's INCONCLUSIVE message (a reason line) says the same
         low, high = paired["interval_points"]
         lines.append(
@@ -139,11 +141,6 @@ def notes(documents: dict[str, dict]) -> list[str]:
             f"straddles thresholds.max_top1_drop ({float(judged['max_top1_drop'])} points): {doc['num_images']} "
             f"images cannot tell on which side the drop is; {images_needed(judged, paired)}")
     return lines
-
-
-def _inconclusive(document: dict, check: str) -> bool:
-    entry = (document.get("checks") or {}).get(check)
-    return isinstance(entry, dict) and entry.get("verdict") == "INCONCLUSIVE"
 
 
 def reason_lines(documents: dict[str, dict]) -> list[str]:
@@ -204,5 +201,5 @@ def variant_lines(documents: dict[str, dict]) -> list[str]:
     if not compared:
         return []
     rows = [table_header(interval_confidence(documents))]
-    rows += [row for name, doc in compared.items() for row in table_rows(name, doc["variants"], doc["models"])]
+    rows += [row for name, doc in compared.items() for row in table_rows(name, doc)]
     return format_rows(rows).splitlines()

@@ -179,3 +179,15 @@ def missing_modules(kind: str) -> list[str]:
 
 def install_command(kind: str) -> str:
     return f"{INSTALL} {' '.join(KINDS[kind].modules)}"
+
+
+def runtime_lines(tflite_runtime, variant_kinds) -> dict[str, str]:
+    """label -> text: the TFLite runtime a configuration runs on (its configured settings), then the runtimes its
+    variants' kinds use besides (ONNX Runtime, OpenVINO: version and pinned settings); the HTML report's
+    Environment table."""
+    lines = {"TFLite runtime": f"{tflite_runtime.interpreter}, op resolver {tflite_runtime.op_resolver}, "
+                               f"{tflite_runtime.num_threads} thread(s), batch {tflite_runtime.batch_size}"}
+    used = {KINDS[kind].runtime.key: KINDS[kind].runtime for kind in variant_kinds if kind in KINDS}
+    lines.update({runtime.label: ", ".join(f"{name} {value}" for name, value in settings(runtime).items()
+                                           if name != "name") for runtime in used.values()})
+    return lines

@@ -24,6 +24,12 @@ def configuration_digest(configuration: dict) -> str:
     """SHA-256 (first 16 hex digits) of the settings of a results.json's `configuration` that make the figures."""
     kept = {key: value for key, value in configuration.items()
             if key not in NOT_FIGURES and not key.endswith("_resolved")}
+    # Recipes without options are the recipes of before options existed: their baselines still match.
+    if kept.get("quantization") == {"options": {}}:
+        del kept["quantization"]
+    if isinstance(kept.get("variants"), list):
+        kept["variants"] = [{key: value for key, value in variant.items() if not (key == "options" and value == {})}
+                            if isinstance(variant, dict) else variant for variant in kept["variants"]]
     return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:16]
 
 

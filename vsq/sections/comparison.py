@@ -13,18 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq.statistics import metrics
+from vsq.statistics import metrics, parity, per_image
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
-from vsq.core.verdicts import decision, interval_text, within_thresholds
+from vsq.core.verdicts import decision, float_near_chance, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
-from vsq.rendering.drops import with_paired
+from vsq.rendering.drops import row_check, verdict_of, with_paired
 from vsq.runtimes import kinds
 from vsq.runtimes.storage import describe
 
 LATENCY = {"batch": 1, "instances": 1, "warmup_runs": 2, "timed_runs": 10}
 RECOMMENDATION_RULE = ("smallest file among the quantized models within their max_top1_drop and min_top1 "
-                       "(better than chance when min_top1 is null); recommended_by_device: the same rule among "
+                       "(better than chance when min_top1 is null), none while the float model is near chance (the "
+                       "drops are meaningless: drops_are_meaningful); recommended_by_device: the same rule among "
                        "the rows of each device")
 
 
@@ -51,11 +52,14 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
     quantized = pipeline.role("quantized")
     default = rows[quantized.file]
     _judge(default, references[quantized.key], keras, float_key, config.thresholds.max_top1_drop, config)
+    meaningful = not float_near_chance(pipeline.core, config.thresholds)  # the drop checks' rule
     default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
-                                                                      keras.num_classes))
+                                                                      keras.num_classes, meaningful))
     for name, build in builds.items():
         error = build.error or (evaluation_failures or {}).get(name)
-        rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error)
+        rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error, meaningful)
+    _add_parity(rows, {**{model.file: references[model.key] for model in framework.models if model.file in rows},
+                       **evaluations}, keras, float_key, job)
     for row in rows.values():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
             row["latency_ms_per_image"] = round(latency_ms(_latency_predictor(Path(row["file"]), config), image,
@@ -68,6 +72,16 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
         "failed": {name: row["error"] for name, row in rows.items() if row.get("error")},
         "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
     }
+
+
+def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> None:
+    """Each evaluated row's parity per image with the float model (vsq.statistics.parity), keyed by its key."""
+    paths = per_image.used_paths(job.evaluation_set.paths, keras.skipped)
+    ids = parity.image_names(paths, job.config.evaluate_image_dir)
+    for name, row in rows.items():
+        summary = parity.of(keras, evaluations[name], ids) if name in evaluations and not row.get("error") else None
+        if summary:
+            row["parity"] = {float_key: summary}
 
 
 def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
@@ -93,7 +107,8 @@ def _runtime(path: Path, config: Config) -> dict:
     return for_config(config).runtime_settings(path, config)
 
 
-def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None) -> dict:
+def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None,
+                 meaningful: bool) -> dict:
     from vsq.frameworks.recipe_options import options, target_platform
 
     variant = build.recipe
@@ -110,7 +125,7 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: s
         return row
     row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"]), reference=False)
     _judge(row, result, keras, float_key, variant.max_top1_drop, config)
-    row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes)
+    row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes, meaningful)
     return row
 
 
@@ -156,11 +171,13 @@ def latency_ms(predict, image: np.ndarray, warmup: int = 2, runs: int = 10) -> f
     return (time.perf_counter() - start) / runs * 1000.0
 
 
-def table_rows(name: str, section: dict, models: dict | None = None) -> list[tuple]:
-    """Terminal rows of one configuration's section: best Top-1 first, failed builds last, the pick marked.
-    models: the document's `models`, whose paired comparisons give the reference files' rows their interval."""
+def table_rows(name: str, document: dict) -> list[tuple]:
+    """Terminal rows of one configuration's variants section: best Top-1 first, failed builds last, the pick marked.
+    The document's `models` give the reference files' rows their interval, its `checks` each row's verdict."""
+    section = document["variants"]
     ordered = sorted(section["models"].items(), key=lambda item: -(item[1].get("top_1_accuracy") or -1.0))
-    return [_table_row(name, f"{model} *" if model == section["recommended"] else model, with_paired(model, row, models))
+    return [_table_row(name, f"{model} *" if model == section["recommended"] else model,
+                       with_paired(model, row, document.get("models")), verdict_of(document, row_check(model, row))[0])
             for model, row in ordered]
 
 
@@ -170,13 +187,12 @@ def table_header(confidence: float = 0.95) -> tuple:
             "verdict", "ms/img", "gate")
 
 
-def _table_row(job_name: str, name: str, row: dict) -> tuple:
+def _table_row(job_name: str, name: str, row: dict, verdict: str) -> tuple:
     kind, device = row["kind"].split(" (")[0], row.get("device", "")
     if row.get("error"):
         return (job_name, name, kind, device, "-", "-", "-", "-", "-", "ERROR")
     gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
     paired = next(iter((row.get("paired") or {}).values()), None)  # against the float model (keras, pytorch)
     drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
-    verdict = (row.get("decision") or {}).get("verdict", "")  # the decision recorded with the row's check
     return (job_name, name, kind, device, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop,
             verdict, f"{row['latency_ms_per_image']:.2f}", gate)

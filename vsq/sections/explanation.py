@@ -47,7 +47,7 @@ class ExplanationSection(Section):
         if reason:
             _remove(report_dir)
             return {"status": "skipped", "reason": reason, "when": settings.when}
-        quantized_file = pipeline.default_build.model_path or pipeline.default_build.path
+        quantized_file = pipeline.default_build.fake_quant_path or pipeline.default_build.path
         key = artifacts.explanation_key(pipeline.job, pipeline.fingerprints, file_digest(quantized_file))
         try:
             entry = pipeline.cached.get_or_build("explanation", key, WHAT, lambda folder: _build(pipeline, folder),
@@ -95,7 +95,7 @@ def _build(pipeline, folder: Path) -> None:
     report_dir = folder / REPORT_FOLDER
     with pipeline.options.progress.bar(total=1, unit="run",
                                        desc=f"{pipeline.name}: per-layer explanation (MCT XQuant)") as bar:
-        explanation = pipeline.framework.explain(pipeline.model, pipeline.quantized_model,
+        explanation = pipeline.framework.explain(pipeline.model, pipeline.fake_quant_model,
                                                  pipeline.calibration.iterate(), [validation], report_dir,
                                                  pipeline.config)
         bar.update(1)

@@ -20,6 +20,7 @@ from vsq.pipeline import artifacts
 from vsq.cache.store import MANIFEST, deliver, file_digest
 from vsq.core.verdicts import Check, CheckSpec
 from vsq.core.verdicts import fits
+from vsq.core.check_names import IMX500_FITS_CHECK
 from vsq.rendering.html_parts import cell  # noqa: F401 (the tables' cell: vsq.reporting.summary)
 from vsq.sections.base import Section
 
@@ -47,7 +48,7 @@ def convert(pipeline) -> Conversion:
 
     check, converter, output_dir = pipeline.config.imx500, pipeline.job.imx500_converter, pipeline.config.output_dir
     # The converter's input: MCT's Keras export (imxconv-tf), or MCT's ONNX export (imxconv-pt).
-    converter_input = pipeline.default_build.model_path or pipeline.default_build.path
+    converter_input = pipeline.default_build.fake_quant_path or pipeline.default_build.path
     out_dir, log = output_dir / OUTPUT_FOLDER, output_dir / LOG_FILE
     key = artifacts.imx500_key(file_digest(converter_input), check.output, imx500.converter_version(converter))
 
@@ -113,7 +114,7 @@ def _figures(pipeline, conversion: Conversion) -> dict:
 
 def _input(pipeline) -> str:
     """The file the converter read: model_quantized.keras (Keras), model_quantized.onnx (PyTorch)."""
-    return (pipeline.default_build.model_path or pipeline.default_build.path).name
+    return (pipeline.default_build.fake_quant_path or pipeline.default_build.path).name
 
 
 def imx500_converts(pipeline, _=None) -> Check:
@@ -161,6 +162,6 @@ def imx500_input_has_the_configured_size(pipeline, _=None) -> Check:
 IMX500 = Imx500()
 IMX500.checks = (
     CheckSpec("imx500_converts", imx500_converts, whole_run=True),
-    CheckSpec("imx500_fits_in_memory", imx500_fits_in_memory, whole_run=True),
+    CheckSpec(IMX500_FITS_CHECK, imx500_fits_in_memory, whole_run=True),
     CheckSpec("imx500_input_has_the_configured_size", imx500_input_has_the_configured_size, whole_run=True),
 )

@@ -7,6 +7,7 @@ the tool's message; the other variants, and the default model, are built and eva
 
 from __future__ import annotations
 
+from vsq.core.check_names import VARIANT_DROP_CHECK
 from vsq.core.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
 from vsq.runtimes.kinds import device_of
 from vsq.sections.base import Section
@@ -176,6 +177,6 @@ VARIANTS.checks = (
     CheckSpec("variant_file_written", variant_file_written, _names, whole_run=True),
     CheckSpec("variant_weights_stored_as_its_kind", variant_weights_stored_as_its_kind, _names, whole_run=True),
     CheckSpec("full_integer_input_and_output_types", full_integer_input_and_output_types, _full_integer_names, whole_run=True),
-    CheckSpec("variant_top1_drop_within_threshold", variant_top1_drop_within_threshold, _names, whole_run=True),
+    CheckSpec(VARIANT_DROP_CHECK, variant_top1_drop_within_threshold, _names, whole_run=True),
     CheckSpec("variant_top1_above_minimum", variant_top1_above_minimum, _names, whole_run=True),
 )

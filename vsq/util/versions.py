@@ -54,3 +54,12 @@ def image_library() -> dict:
 def versions_of(components) -> dict:
     """{component: version or None} for the named components."""
     return {component: version_of(component) for component in components}
+
+
+def stack_lines() -> dict[str, str]:
+    """label -> version of the stack a run's figures come from (the HTML report's Environment table)."""
+    versions = stack()
+    return {"vsq": versions["vsq"], "TensorFlow": versions["tensorflow"],
+            "Model Compression Toolkit": versions["model_compression_toolkit"],
+            "LiteRT": versions["ai_edge_litert"] or "not installed",
+            "Pillow": f"{versions['pillow']} ({image_library()['jpeg']})"}

@@ -87,7 +87,7 @@ class KerasFramework:
     def recipe_files(self, recipe: Variant) -> tuple[str, ...]:
         return recipe.file_names  # model_<name>.tflite, .onnx, or OpenVINO's .xml and .bin
 
-    def model_file(self, recipe: Variant) -> str | None:
+    def fake_quant_file(self, recipe: Variant) -> str | None:
         """MCT's quantized Keras model beside an MCT recipe's .tflite: model_<name>.keras (the converter's input)."""
         return recipe.keras_file_name if recipe.kind in MCT_KINDS else None
 
@@ -96,11 +96,11 @@ class KerasFramework:
 
         return build_variant(recipe, model, batches, config, dest)
 
-    def quantized_model(self, recipe: Variant, model_path: Path, rebuild, config: Config):
+    def fake_quant_model(self, recipe: Variant, fake_quant_path: Path, rebuild, config: Config):
         """MCT's quantized Keras model of a recipe, read back from its .keras file (as the converter reads it)."""
-        from vsq.frameworks.keras.models import load_quantized_keras
+        from vsq.frameworks.keras.models import load_fake_quant_keras
 
-        return load_quantized_keras(model_path, config.allow_unsafe_model_code)
+        return load_fake_quant_keras(fake_quant_path, config.allow_unsafe_model_code)
 
     @property
     def checks(self) -> tuple:
@@ -121,10 +121,10 @@ class KerasFramework:
         single-threaded instances; MCT's .keras models loaded as the source model is (allow_unsafe_model_code)."""
         instances = instances or config.tflite_runtime.pool_size
         if Path(path).suffix == ".keras":
-            from vsq.frameworks.keras.models import load_quantized_keras
+            from vsq.frameworks.keras.models import load_fake_quant_keras
             from vsq.runtimes.pool import in_fixed_batches
 
-            return in_fixed_batches(load_quantized_keras(path, config.allow_unsafe_model_code).predict_on_batch)
+            return in_fixed_batches(load_fake_quant_keras(path, config.allow_unsafe_model_code).predict_on_batch)
         from vsq.runtimes.kinds import predictor
 
         return predictor(path, config.tflite_runtime, instances)

@@ -28,7 +28,7 @@ def load_keras_model(config: Config):
     return model
 
 
-def load_quantized_keras(path: Path, allow_unsafe_model_code: bool = False):
+def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
     """MCT's quantized Keras model (model_quantized.keras, with mct_quantizers' layers) for inference.
 
     It holds the user's layers, Lambda layers included: loaded as the source model is

@@ -22,6 +22,9 @@ from vsq.util import atomic
 # (ONNX 1.12) has every op a Keras classifier needs, and ONNX Runtime 1.32 runs it.
 OPSET = 17
 INPUT_NAME = "input"
+# vsq's quantize_static arguments (ONNX Runtime's default per_channel is False; per-channel weights are what
+# ONNX Runtime's documentation recommends for CNNs); a recipe's options replace them.
+DEFAULTS = {"quant_format": "QDQ", "per_channel": True, "activation_type": "QInt8", "weight_type": "QInt8"}
 CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile",
                        "distribution": "Distribution"}
 
@@ -34,8 +37,9 @@ def export_float(model, dest: Path) -> Path:
 
 
 def export_int8(model, batches: Callable[[], Iterable], dest: Path, calibration_method: str,
-                reduce_range: bool) -> Path:
-    """dest (.onnx): quantize_static's QDQ model of the converted Keras model, calibrated on `batches`.
+                reduce_range: bool, options: dict | None = None) -> Path:
+    """dest (.onnx): quantize_static's QDQ model of the converted Keras model, calibrated on `batches`; options:
+    quantize_static's other arguments by its names (DEFAULTS: vsq's, per-channel int8 QDQ).
     reduce_range: 7-bit weights, which ONNX Runtime advises on x86-64 without VNNI (measured on a CNN on
     handwritten digits, AVX2 without VNNI: Top-1 0.534 without, 0.858 with; Keras 0.880)."""
     import_quietly("onnxruntime")  # before its quantizer imports it
@@ -62,10 +66,12 @@ def export_int8(model, batches: Callable[[], Iterable], dest: Path, calibration_
         with _quiet():
             # Shape inference and graph optimisation first, as ONNX Runtime asks (it warns without them).
             quant_pre_process(str(float_path), str(folder / "pre.onnx"))
-            quantize_static(str(folder / "pre.onnx"), str(folder / "int8.onnx"), Reader(),
-                            quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QInt8,
-                            weight_type=QuantType.QInt8, reduce_range=reduce_range,
-                            calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[calibration_method]))
+            settings = {**DEFAULTS, **(options or {})}
+            for name, kind in (("activation_type", QuantType), ("weight_type", QuantType), ("quant_format", QuantFormat)):
+                settings[name] = kind[settings[name]]
+            quantize_static(str(folder / "pre.onnx"), str(folder / "int8.onnx"), Reader(), reduce_range=reduce_range,
+                            calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[calibration_method]),
+                            **settings)
         return _place(folder / "int8.onnx", dest)
 
 

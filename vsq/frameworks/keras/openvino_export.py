@@ -34,8 +34,9 @@ def export_float(model, dest: Path) -> Path:
     return _save(_convert(model), dest)
 
 
-def export_int8(model, batches: Callable[[], Iterable], count: int, dest: Path) -> Path:
-    """dest (.xml and .bin): NNCF's INT8 model of the converted Keras model, calibrated on all `count` batches."""
+def export_int8(model, batches: Callable[[], Iterable], count: int, dest: Path, options: dict | None = None) -> Path:
+    """dest (.xml and .bin): NNCF's INT8 model of the converted Keras model, calibrated on all `count` batches;
+    options: nncf.quantize's by its names (vsq.configuration.recipes), over NNCF_OPTIONS."""
     converted = _convert(model)
 
     class Batches:
@@ -52,9 +53,24 @@ def export_int8(model, batches: Callable[[], Iterable], count: int, dest: Path) 
 
         nncf.set_log_level(logging.ERROR)  # its WARNINGs are about defaults we keep on purpose
         with contextlib.redirect_stdout(io.StringIO()):  # its progress bars
-            # subset_size counts dataset items, which are batches here: all of them.
-            quantized = nncf.quantize(converted, nncf.Dataset(Batches()), subset_size=count, **NNCF_OPTIONS)
+            # subset_size counts dataset items, which are batches here: all of them unless written.
+            quantized = nncf.quantize(converted, nncf.Dataset(Batches()),
+                                      **nncf_arguments(nncf, {"subset_size": count, **NNCF_OPTIONS, **(options or {})}))
     return _save(quantized, dest)
+
+
+def nncf_arguments(nncf, options: dict) -> dict:
+    """nncf.quantize's keyword arguments from options as written (names of its enums, the ignored scope's lists)."""
+    out = dict(options)
+    if "preset" in out:
+        out["preset"] = nncf.QuantizationPreset(out["preset"])
+    if "model_type" in out:
+        out["model_type"] = nncf.ModelType(out["model_type"])
+    if "target_device" in out:
+        out["target_device"] = nncf.TargetDevice[out["target_device"]]
+    if "ignored_scope" in out:
+        out["ignored_scope"] = nncf.IgnoredScope(**out["ignored_scope"])
+    return out
 
 
 def _convert(model):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from vsq.errors import ExternalToolError
+from vsq.frameworks.mct import core_config, gptq_settings, mixed_precision_settings
 from vsq.frameworks.mct import mct as _mct
 from vsq.frameworks.mct import stdout_to_devnull as _stdout_to_devnull
 from vsq.util.descriptors import to_devnull
@@ -19,22 +20,24 @@ from vsq.frameworks.mct import target_platform_capabilities  # noqa: F401 (the r
 from vsq.util import atomic
 
 
-def ptq(model, batches: Callable[[], Iterable[list]], platform: str):
-    """MCT post-training quantization for a target platform; MCT's errors are left to the caller."""
+def ptq(model, batches: Callable[[], Iterable[list]], platform: str, options: dict | None = None):
+    """MCT post-training quantization for a target platform with a recipe's QuantizationConfig options; MCT's
+    errors are left to the caller."""
     quantized, _info = _mct().ptq.keras_post_training_quantization(
-        model, batches, target_platform_capabilities=target_platform_capabilities(platform)
+        model, batches, target_platform_capabilities=target_platform_capabilities(platform),
+        core_config=core_config(options or {}),
     )
     return quantized
 
 
-def export_int8_tflite(quantized_model, dest: Path) -> Path:
+def export_int8_tflite(fake_quant_model, dest: Path) -> Path:
     """model_quantized.tflite: MCT's INT8 TFLite export, written atomically."""
     import model_compression_toolkit as mct
 
     try:
         with atomic.atomic_path(dest) as tmp, to_devnull(1, 2):  # the MLIR converter's op counts
             mct.exporter.keras_export_model(
-                model=quantized_model,
+                model=fake_quant_model,
                 save_model_path=str(tmp),
                 serialization_format=mct.exporter.KerasExportSerializationFormat.TFLITE,
                 quantization_format=mct.exporter.QuantizationFormat.INT8,
@@ -44,17 +47,14 @@ def export_int8_tflite(quantized_model, dest: Path) -> Path:
     return dest
 
 
-def gradient_post_training_quantize(model, batches: Callable[[], Iterable[list]], platform: str, epochs: int):
-    """MCT GPTQ, without Hessian weighting: with it, GPTQ takes minutes on a CPU.
-
-    The two Hessian options must be turned off together (sample attention needs the Hessian).
-    """
+def gradient_post_training_quantize(model, batches: Callable[[], Iterable[list]], platform: str, epochs: int,
+                                    options: dict | None = None):
+    """MCT GPTQ, by default without Hessian weighting (vsq.frameworks.mct.gptq_settings), with a recipe's options."""
     mct = _mct()
-    gptq_config = mct.gptq.get_keras_gptq_config(
-        n_epochs=epochs, use_hessian_based_weights=False, use_hessian_sample_attention=False
-    )
+    gptq_config = mct.gptq.get_keras_gptq_config(**gptq_settings(options or {}, epochs))
     quantized, _info = mct.gptq.keras_gradient_post_training_quantization(
-        model, batches, gptq_config=gptq_config, target_platform_capabilities=target_platform_capabilities(platform)
+        model, batches, gptq_config=gptq_config, target_platform_capabilities=target_platform_capabilities(platform),
+        core_config=core_config(options or {}),
     )
     return quantized
 
@@ -68,33 +68,34 @@ def weights_memory_8bit(model, batches: Callable[[], Iterable[list]], platform: 
 
 
 def mixed_precision_quantize(model, batches: Callable[[], Iterable[list]], platform: str, weights_memory: float,
-                             num_images: int):
+                             num_images: int, options: dict | None = None):
     """MCT PTQ with mixed-precision weights within `weights_memory` bytes.
 
     num_images: images used to score each bit-width (MCT's default is 32; fewer when the
-    calibration set is smaller, or MCT warns that it cannot find them).
+    calibration set is smaller, or MCT warns that it cannot find them). options: the recipe's (a weights_memory
+    there replaces `weights_memory`).
     """
     mct = _mct()
-    core_config = mct.core.CoreConfig(
-        mixed_precision_config=mct.core.MixedPrecisionQuantizationConfig(num_of_images=num_images)
-    )
+    budget, settings = mixed_precision_settings(options or {}, num_images)
+    weights_memory = weights_memory if budget is None else budget
+    core = core_config(options or {}, settings)
     with _stdout_to_devnull(), warnings.catch_warnings():  # PuLP's CBC solver logs to file descriptor 1
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulp\b")  # PuLP 4.0 notices to MCT
         quantized, _info = mct.ptq.keras_post_training_quantization(
             model, batches, target_resource_utilization=mct.core.ResourceUtilization(weights_memory=weights_memory),
-            core_config=core_config, target_platform_capabilities=target_platform_capabilities(platform),
+            core_config=core, target_platform_capabilities=target_platform_capabilities(platform),
         )
     return quantized
 
 
-def export_keras(quantized_model, dest: Path) -> Path:
+def export_keras(fake_quant_model, dest: Path) -> Path:
     """MCT's Keras export (.keras with its quantizers), the IMX500 converter's input; written atomically."""
     import model_compression_toolkit as mct
 
     try:
         with atomic.atomic_path(dest) as tmp:  # keeps the .keras suffix, which Keras' saver requires
             mct.exporter.keras_export_model(
-                model=quantized_model,
+                model=fake_quant_model,
                 save_model_path=str(tmp),
                 serialization_format=mct.exporter.KerasExportSerializationFormat.KERAS,
             )

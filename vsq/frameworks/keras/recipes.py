@@ -62,14 +62,16 @@ def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: 
 
     try:
         if variant.kind == "mct_ptq":
-            quantized = quantize.ptq(model, data, platform)
+            quantized = quantize.ptq(model, data, platform, variant.options)
         elif variant.kind == "mct_gptq":
-            quantized = quantize.gradient_post_training_quantize(model, data, platform, variant.epochs)
+            quantized = quantize.gradient_post_training_quantize(model, data, platform, variant.epochs,
+                                                                 variant.options)
         else:
-            full = quantize.weights_memory_8bit(model, data, platform)
+            # a weights_memory option (bytes) replaces the fraction of the 8-bit size (quantize.mixed_precision_quantize)
+            full = 0.0 if "weights_memory" in variant.options else quantize.weights_memory_8bit(model, data, platform)
             images = min(MP_SCORE_IMAGES, config.batch_size * config.iteration_count)
             quantized = quantize.mixed_precision_quantize(
-                model, data, platform, variant.weights_memory_fraction * full, images)
+                model, data, platform, variant.weights_memory_fraction * full, images, variant.options)
     except Exception as error:  # MCT's own message is what the user needs
         raise ExternalToolError("Model Compression Toolkit", _action(variant, platform), error) from None
     # The same MCT model as a .keras file beside the .tflite (0.04 s for the example): one build.
@@ -86,10 +88,13 @@ def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config
         if variant.kind == "onnxruntime_float":
             return onnx_export.export_float(model, dest)
         if variant.kind == "onnxruntime_int8":
-            return onnx_export.export_int8(model, batches, dest, variant.calibration_method, onnx_reduce_range())
+            settings = dict(variant.options)
+            method = settings.pop("calibrate_method", variant.calibration_method).lower()
+            return onnx_export.export_int8(model, batches, dest, method, settings.pop("reduce_range", onnx_reduce_range()),
+                                           settings)
         if variant.kind == "openvino_float":
             return openvino_export.export_float(model, dest)
-        return openvino_export.export_int8(model, batches, config.iteration_count, dest)
+        return openvino_export.export_int8(model, batches, config.iteration_count, dest, variant.options)
     except Exception as error:
         raise ExternalToolError(RUNTIME_TOOLS[variant.kind], _action(variant), error) from None
 
@@ -124,8 +129,9 @@ def _quiet_converter():
 
 
 def _configure(converter, variant: Variant, batches: Batches, dtype) -> None:
-    """TensorFlow's post-training quantization recipes, one per kind; calibration batches in the model's input
-    dtype (a model that takes raw 8-bit pixels is calibrated with them, not with floats it cannot take)."""
+    """TensorFlow's post-training quantization recipes, one per kind, then the variant's converter options;
+    calibration batches in the model's input dtype (a model that takes raw 8-bit pixels is calibrated with them,
+    not with floats it cannot take)."""
     import tensorflow as tf
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -138,3 +144,7 @@ def _configure(converter, variant: Variant, batches: Batches, dtype) -> None:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
+    for name, value in variant.options.items():  # TFLiteConverter's attributes (vsq.configuration.recipes)
+        if name in ("inference_input_type", "inference_output_type"):
+            value = {"int8": tf.int8, "uint8": tf.uint8}[value]
+        setattr(converter, name, value)

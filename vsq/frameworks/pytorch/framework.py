@@ -102,7 +102,7 @@ class PyTorchFramework:
     def recipe_files(self, recipe: Variant) -> tuple[str, ...]:
         return (f"model_{recipe.name}.onnx",)  # MCT's ONNX export (MCTQ), for ONNX Runtime and imxconv-pt
 
-    def model_file(self, recipe: Variant) -> None:
+    def fake_quant_file(self, recipe: Variant) -> None:
         """MCT's quantized PyTorch model stays in memory (a pickled module would run code when read back)."""
         return None
 
@@ -112,7 +112,7 @@ class PyTorchFramework:
         self._quantized[recipe.name] = quantize(recipe, model, batches, config)
         return export_onnx(self._quantized[recipe.name], dest, batches)
 
-    def quantized_model(self, recipe: Variant, model_path, rebuild, config: Config):
+    def fake_quant_model(self, recipe: Variant, fake_quant_path, rebuild, config: Config):
         """MCT's quantized model of a recipe: the one this process built, else built again (rebuild())."""
         if recipe.name not in self._quantized:
             self._quantized[recipe.name] = rebuild()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from vsq.configuration.config import Config, Variant
 from vsq.errors import ExternalToolError
-from vsq.frameworks.mct import mct, stdout_to_devnull, target_platform_capabilities
+from vsq.frameworks.mct import (core_config, gptq_settings, mct, mixed_precision_settings, stdout_to_devnull,
+                                target_platform_capabilities)
 from vsq.frameworks.pytorch.models import nchw
 from vsq.util import atomic
 
@@ -29,13 +30,12 @@ def quantize(recipe: Variant, model, batches, config: Config):
     tpc, data, toolkit = target_platform_capabilities(platform), nchw(batches), mct()
     try:
         if recipe.kind == "mct_ptq":
-            quantized, _ = toolkit.ptq.pytorch_post_training_quantization(model, data,
-                                                                          target_platform_capabilities=tpc)
+            quantized, _ = toolkit.ptq.pytorch_post_training_quantization(
+                model, data, target_platform_capabilities=tpc, core_config=core_config(recipe.options))
         elif recipe.kind == "mct_gptq":
-            gptq = toolkit.gptq.get_pytorch_gptq_config(n_epochs=recipe.epochs, use_hessian_based_weights=False,
-                                                        use_hessian_sample_attention=False)
+            gptq = toolkit.gptq.get_pytorch_gptq_config(**gptq_settings(recipe.options, recipe.epochs))
             quantized, _ = toolkit.gptq.pytorch_gradient_post_training_quantization(
-                model, data, gptq_config=gptq, target_platform_capabilities=tpc)
+                model, data, gptq_config=gptq, target_platform_capabilities=tpc, core_config=core_config(recipe.options))
         else:
             quantized = _mixed_precision(toolkit, recipe, model, data, tpc, config)
     except Exception as error:  # MCT's own message is what the user needs
@@ -46,11 +46,13 @@ def quantize(recipe: Variant, model, batches, config: Config):
 
 
 def _mixed_precision(toolkit, recipe: Variant, model, data, tpc, config: Config):
-    full = toolkit.core.pytorch_resource_utilization_data(model, data, target_platform_capabilities=tpc)
     images = min(MP_SCORE_IMAGES, config.batch_size * config.iteration_count)
-    core = toolkit.core.CoreConfig(mixed_precision_config=toolkit.core.MixedPrecisionQuantizationConfig(
-        num_of_images=images))
-    budget = toolkit.core.ResourceUtilization(weights_memory=recipe.weights_memory_fraction * full.weights_memory)
+    weights_memory, settings = mixed_precision_settings(recipe.options, images)
+    if weights_memory is None:  # the fraction of the 8-bit size
+        full = toolkit.core.pytorch_resource_utilization_data(model, data, target_platform_capabilities=tpc)
+        weights_memory = recipe.weights_memory_fraction * full.weights_memory
+    core = core_config(recipe.options, settings)
+    budget = toolkit.core.ResourceUtilization(weights_memory=weights_memory)
     with stdout_to_devnull(), warnings.catch_warnings():  # PuLP's solver logs to file descriptor 1
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulp\b")
         quantized, _ = toolkit.ptq.pytorch_post_training_quantization(

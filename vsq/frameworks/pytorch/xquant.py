@@ -14,21 +14,21 @@ from vsq.frameworks.mct_xquant import explain_with, user_layers
 from vsq.core.layers import BATCH_IMAGES, MAX_REPRESENTATIVE_IMAGES, MAX_VALIDATION_IMAGES, Explanation, Layer, Similarity
 
 
-def explain(float_model, quantized_model, representative_batches: Iterable[np.ndarray],
+def explain(float_model, fake_quant_model, representative_batches: Iterable[np.ndarray],
             validation_batches: Iterable[np.ndarray], report_dir: Path, *, target_platform: str = "imx500",
             max_representative_images: int | None = MAX_REPRESENTATIVE_IMAGES,
             max_validation_images: int | None = MAX_VALIDATION_IMAGES,
             batch_images: int = BATCH_IMAGES) -> Explanation:
     """XQuant of MCT's quantized PyTorch model against the user's float model (batches NHWC, as vsq feeds)."""
     return explain_with(
-        lambda representative, validation, folder: _report(float_model, quantized_model, representative, validation,
+        lambda representative, validation, folder: _report(float_model, fake_quant_model, representative, validation,
                                                            folder, target_platform),
         lambda report: _layers(float_model, report),
         representative_batches, validation_batches, report_dir, max_representative_images=max_representative_images,
         max_validation_images=max_validation_images, batch_images=batch_images)
 
 
-def _report(float_model, quantized_model, representative, validation, report_dir: Path, platform: str) -> dict:
+def _report(float_model, fake_quant_model, representative, validation, report_dir: Path, platform: str) -> dict:
     """MCT's xquant_report_pytorch_experimental, folding for `platform` (its facade always folds for imx500)."""
     from model_compression_toolkit.logger import Logger
     from model_compression_toolkit.target_platform_capabilities.targetplatform2framework.attach2pytorch import (
@@ -48,7 +48,7 @@ def _report(float_model, quantized_model, representative, validation, report_dir
     utils = PytorchReportUtils(str(report_dir))
     utils.model_folding_utils.fw_default_fqc = AttachTpcToPytorch().attach(target_platform_capabilities(platform))
     return core_report_generator(
-        float_model=float_model, quantized_model=quantized_model,
+        float_model=float_model, quantized_model=fake_quant_model,
         repr_dataset=lambda: ([batch] for batch in representative),
         validation_dataset=lambda: (([batch],) for batch in validation),
         fw_report_utils=utils, xquant_config=XQuantConfig(report_dir=str(report_dir)))
