@@ -73,7 +73,8 @@ def test_the_defaults_in_use_are_the_documented_ones(project):
 
     config = load_config(write(project, SPEC_EXAMPLE))
     settings = {"thresholds": Thresholds(), "tflite_runtime": TFLiteRuntime(), "preprocessing": Preprocessing(16),
-                "explanation": ExplanationSettings(), "screen": ScreenSettings(), "": config}
+                "explanation": ExplanationSettings(), "screen": ScreenSettings(),
+                "calibration_repeats": config.calibration_repeats, "": config}
     rows = re.findall(r"^\| `([\w.]+)` \| `([^`]+)` \|", (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(), re.M)
     compared = {}
     for key, documented in rows:

@@ -171,14 +171,22 @@ def imx500_section(used: int, percent: float, fits: bool, threshold: float = 100
             "max_memory_utilization": threshold, "cache": "built"}
 
 
+def with_imx500(run: dict, section: dict) -> dict:
+    """The run with that section and the verdict imx500_fits_in_memory gives it, as vsq records both (the
+    renderers take the colour from the check, vsq.rendering.drops.verdict_of)."""
+    passes = section["fits"] and section["utilization_percent"] <= section["max_memory_utilization"]
+    checks = {**run["checks"], "imx500_fits_in_memory": {"verdict": "PASS" if passes else "FAIL", "passes": passes}}
+    return {**run, "imx500": section, "checks": checks}
+
+
 def test_imx500_memory_chart_is_green_when_it_fits_and_red_when_not(steady_run):
     from vsq.rendering import charts
 
-    fits = {**steady_run, "imx500": imx500_section(292256, 4.0, True)}
+    fits = with_imx500(steady_run, imx500_section(292256, 4.0, True))
     assert RED not in colours_of(charts.imx500_memory({"fits": fits})) and \
         GREEN in colours_of(charts.imx500_memory({"fits": fits}))
-    too_big = {**steady_run, "imx500": imx500_section(14889779, 178.0, False)}
-    over_threshold = {**steady_run, "imx500": imx500_section(5033164, 60.0, True, threshold=50)}
+    too_big = with_imx500(steady_run, imx500_section(14889779, 178.0, False))
+    over_threshold = with_imx500(steady_run, imx500_section(5033164, 60.0, True, threshold=50))
     for document in (too_big, over_threshold):
         assert RED in colours_of(charts.imx500_memory({"it": document}))
     assert charts.imx500_memory({"none": steady_run}) is None
@@ -189,7 +197,7 @@ def test_summary_section_shows_the_imx500_chart_and_the_failed_conversions(stead
 
     failed = {**steady_run, "imx500": {"error": "imxconv-tf exited with 1: Unsupported layer Foo; log: /x/log",
                                        "max_memory_utilization": 100, "cache": "failed"}}
-    documents = {"fits": {**steady_run, "imx500": imx500_section(292256, 4.0, True)}, "failed": failed,
+    documents = {"fits": with_imx500(steady_run, imx500_section(292256, 4.0, True)), "failed": failed,
                  "plain": steady_run}
     page = summary_section(documents, {"fits": "PASS", "failed": "FAIL", "plain": "PASS"}, [])
     assert 'alt="IMX500 memory used against on-chip memory per configuration"' in page

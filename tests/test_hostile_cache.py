@@ -142,9 +142,12 @@ def test_the_key_comes_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_the_run_reports_the_refusal_in_one_line():
+    from pathlib import Path
+
+    from vsq.pipeline.results import read
     from vsq.reporting.summary import blocks
 
-    document = json.loads(open(os.path.join(os.path.dirname(__file__), "data", "results-format2.json")).read())
+    document = read(Path(__file__).parent / "data" / "results-format2.json")  # as every renderer gets it: migrated
     document["cache_refused"] = {"evaluation of tflite": "it holds 'x.npz', which its manifest does not list"}
     [(_, lines)] = blocks({"full": document}, {"full": "PASS"}, {})[:1]
     assert ("full: the cache entry of evaluation of tflite was not used (it holds 'x.npz', which its manifest does "
