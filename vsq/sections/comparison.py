@@ -60,10 +60,12 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
         rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error, meaningful)
     _add_parity(rows, {**{model.file: references[model.key] for model in framework.models if model.file in rows},
                        **evaluations}, keras, float_key, job)
-    for row in rows.values():
+    runtimes = {name: build.recipe.runtime for name, build in builds.items()}
+    for name, row in rows.items():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
-            row["latency_ms_per_image"] = round(latency_ms(_latency_predictor(Path(row["file"]), config), image,
-                                                           LATENCY["warmup_runs"], LATENCY["timed_runs"]), 3)
+            predict = _latency_predictor(Path(row["file"]), config, runtimes.get(name))
+            row["latency_ms_per_image"] = round(latency_ms(predict, image, LATENCY["warmup_runs"],
+                                                           LATENCY["timed_runs"]), 3)
     return {
         "models": rows,
         "recommended": recommend(rows),
@@ -84,11 +86,12 @@ def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> No
             row["parity"] = {float_key: summary}
 
 
-def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
+def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str,
+         runtime: str | None = None) -> dict:
     """A row of figures for a built file (reference rows are marked: history skips them)."""
     storage = describe(path)
     return {
-        "kind": kind, "device": device, "runtime": _runtime(path, config), "file": str(path), "reference": True,
+        "kind": kind, "device": device, "runtime": _runtime(path, config, runtime), "file": str(path), "reference": True,
         "top_1_accuracy": result.top1, "top_5_accuracy": result.top5,
         "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
         f"agreement_with_{float_key}": metrics.agreement(result.predictions, keras.predictions),
@@ -97,14 +100,15 @@ def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, d
     }
 
 
-def _runtime(path: Path, config: Config) -> dict:
-    """The runtime that ran the file: its name, version and settings (TFLite: the configured runtime)."""
+def _runtime(path: Path, config: Config, named: str | None = None) -> dict:
+    """The runtime that ran the file (named: a variant's "runtime"; None: its suffix's): its name, version and
+    settings (TFLite: the configured runtime)."""
     from vsq.frameworks import for_config
 
-    runtime = kinds.for_file(path)
+    runtime = kinds.for_file(path, named)
     if runtime is not None and runtime.configured:
-        return kinds.runtime_record(path, config.tflite_runtime)
-    return for_config(config).runtime_settings(path, config)
+        return kinds.runtime_record(path, config.tflite_runtime, named)
+    return for_config(config).runtime_settings(path, config, named)
 
 
 def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None,
@@ -114,7 +118,7 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: s
     variant = build.recipe
     row = {
         "kind": variant.kind,
-        "device": kinds.device_of(variant.kind, target_platform(variant, config)),
+        "device": kinds.device_of(variant.kind, target_platform(variant, config), variant.runtime),
         "options": {key: value for key, value in options(variant, config).items() if key != "kind"},
         "file": str(build.path) if build.path else None,
         "max_top1_drop": variant.max_top1_drop, "min_top1": variant.min_top1, "candidate": True,
@@ -123,7 +127,8 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: s
     }
     if result is None:  # not built, or not evaluated
         return row
-    row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"]), reference=False)
+    row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"], variant.runtime),
+               reference=False)
     _judge(row, result, keras, float_key, variant.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes, meaningful)
     return row
@@ -150,11 +155,11 @@ def recommend_by_device(rows: dict[str, dict]) -> dict[str, str | None]:
             for device in devices}
 
 
-def _latency_predictor(path: Path, config: Config):
+def _latency_predictor(path: Path, config: Config, runtime: str | None = None):
     """The file on its own runtime, one instance (TFLite with its configured threads, the others single-threaded)."""
     from vsq.frameworks import for_config
 
-    return for_config(config).file_predictor(path, config, instances=LATENCY["instances"])
+    return for_config(config).file_predictor(path, config, instances=LATENCY["instances"], runtime=runtime)
 
 
 def latency_ms(predict, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:

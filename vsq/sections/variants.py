@@ -36,7 +36,7 @@ class Variants(Section):
         return builds
 
     def targets(self, pipeline) -> list:
-        return [pipeline.file_target(name, made.path, contained=True)
+        return [pipeline.file_target(name, made.path, contained=True, runtime=made.recipe.runtime)
                 for name, made in self.builds(pipeline).items() if made.path]
 
     def build(self, pipeline) -> dict:
@@ -79,7 +79,7 @@ def _build_figures(made, config) -> dict:
     from vsq.frameworks.recipe_options import target_platform
 
     figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
-               "device": device_of(made.recipe.kind, target_platform(made.recipe, config)),
+               "device": device_of(made.recipe.kind, target_platform(made.recipe, config), made.recipe.runtime),
                "build_seconds": None if made.seconds is None else round(made.seconds, 2)}
     return {**figures, "error": made.error} if made.error else figures
 
