@@ -72,7 +72,13 @@ OPENVINO = FileRuntime(
     weights="vsq.runtimes.openvino_storage:weight_problems", companions=(".bin",))
 RUNTIMES = (ONNXRUNTIME, OPENVINO)  # the pinned ones
 FILE_RUNTIMES = (TFLITE, *RUNTIMES)  # the default runtime of each suffix
-BY_KEY = {runtime.key: runtime for runtime in FILE_RUNTIMES}  # every runtime a variant's "runtime" can name
+# TFLite's reference kernels (op resolver BUILTIN_REF, the plain kernels of the TFLite spec's arithmetic) beside the
+# configured ones: named by a .tflite variant's "runtime"; the same file, so the same storage rules.
+TFLITE_REFERENCE = FileRuntime(
+    "tflite_reference", "TFLite reference kernels", ".tflite", "TFLite CPU (reference kernels)", "tensorflow",
+    {"interpreter": "tensorflow", "op_resolver": "builtin_ref", "num_threads": 1, "batch_size": 1},
+    predictor="vsq.runtimes.tflite_reference:predictor", describe=TFLITE.describe, weights=TFLITE.weights)
+BY_KEY = {runtime.key: runtime for runtime in (*FILE_RUNTIMES, TFLITE_REFERENCE)}  # every runtime a variant's "runtime" can name
 
 
 @dataclass(frozen=True)
