@@ -5,4 +5,4 @@ The checks: vsq.frameworks.keras.checks."""
 from vsq.pytest_plugin.suite import checks_as_tests
 
 checks_as_tests(globals(), "file_written_to_output_dir[export]", "shapes_match_the_model[export]",
-          "quantized_file_is_integer_quantized", "quantized_file_is_smaller")
+          "quantized_file_is_integer_quantized", "quantized_file_is_smaller", "given_quantized_weights_are_integer")

@@ -28,7 +28,7 @@ DEFAULT_RECIPE_NAME = "quantized"  # the default model's recipe: its file is mod
 DEFAULT_RECIPE_KIND = "mct_ptq"
 # results.json's reference model keys (= vsq.core.reference.BY_KEY, tests/test_registries.py): no variant's name
 REFERENCE_KEYS = ("keras", "tflite", "tflite_quantized", "keras_quantized", "pytorch", "onnx_quantized",
-                  "pytorch_quantized")
+                  "pytorch_quantized", "given_quantized")
 VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
 MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
 # A shorthand key of a variant -> the kind that reads it and the options it stands for.

@@ -57,9 +57,12 @@ PYTORCH_QUANTIZED = ReferenceModel("pytorch_quantized", "top_1_accuracy_pytorch_
                                    "quantized PyTorch", "MCT's quantized PyTorch model", "fake_quant", "q. PyTorch",
                                    PYTORCH_QUANTIZED_CHECK)
 PYTORCH_MODELS = (PYTORCH, ONNX_QUANTIZED, PYTORCH_QUANTIZED)
+# A quantized file the configuration gives (quantized_model, vsq.pipeline.given): in the quantized role, any framework.
+GIVEN_QUANTIZED_MODEL = ReferenceModel("given_quantized", "top_1_accuracy_given_quantized", None, "given quantized",
+                                       "the given quantized_model", "quantized", "given", QUANTIZED_DROP_CHECK)
 
 KEYS = tuple(model.key for model in REFERENCE_MODELS)  # the Keras framework's, in its order
-BY_KEY = {model.key: model for model in (*REFERENCE_MODELS, *PYTORCH_MODELS)}
+BY_KEY = {model.key: model for model in (*REFERENCE_MODELS, *PYTORCH_MODELS, GIVEN_QUANTIZED_MODEL)}
 BY_FILE = {model.file: model for model in BY_KEY.values() if model.file}
 
 

@@ -170,12 +170,13 @@ def quantized_checks(where: str, results: dict, thresholds) -> list[Check]:
     top1, models = results[float_model.spec_key], results["models"]
     checks = [
         drop_check(where, quantized.described, models[quantized.key], top1, "thresholds.max_top1_drop", float_model),
-        drop_check(where, fake_quant.described, models[fake_quant.key], top1, "thresholds.max_top1_drop", float_model),
+        fake_quant and drop_check(where, fake_quant.described, models[fake_quant.key], top1,
+                                  "thresholds.max_top1_drop", float_model),  # None: a given file, no MCT model
         floor_check(where, quantized.described, results[quantized.spec_key], thresholds.min_top1,
                     results["num_classes"], "thresholds.min_top1"),
     ]
-    return [unless_float_near_chance(where, described, check, results, thresholds) for described, check in
-            zip((quantized.described, fake_quant.described, None), checks)]
+    return [check and unless_float_near_chance(where, described, check, results, thresholds) for described, check in
+            zip((quantized.described, fake_quant and fake_quant.described, None), checks)]
 
 
 # The float model is near chance (thresholds.min_float_top1 null) when even the upper end of its Top-1 interval

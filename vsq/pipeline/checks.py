@@ -113,7 +113,7 @@ def every_evaluation_image_was_evaluated(p: Pipeline, _=None) -> Check:
 
 def _exports(p: Pipeline) -> list[str]:
     """The files the spec's flow writes to output_dir: the float export (model.tflite) and the quantized file."""
-    return [model.file for model in p.framework.models if model.role in ("float_export", "quantized")]
+    return [model.file for model in p.framework.models if model.role in ("float_export", "quantized") and model.file]
 
 
 def file_written_to_output_dir(p: Pipeline, name: str) -> Check:

@@ -14,6 +14,7 @@ from vsq.configuration.datasets import EvaluationSet, scan_calibration, scan_eva
 from vsq.configuration.grants import Grants
 from vsq.errors import ConfigError
 from vsq.frameworks import for_config
+from vsq.pipeline.given import check_given
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Job:
     calibration_images: tuple[Path, ...]
     evaluation_set: EvaluationSet
     imx500_converter: Path | None = None  # found and checked when the configuration has an imx500 section
+    given: tuple = ()  # model files the configuration gives (vsq.configuration.given.GivenFile), checked
 
     @property
     def name(self) -> str:
@@ -35,8 +37,9 @@ def prepare(path: str | os.PathLike, grants: Grants = Grants(), data: dict | Non
     config = grants.apply(load_config(path, data))
     for_config(config).check_source(config)
     check_runtimes(config)
+    given = check_given(config)  # before the images: a given file's contract is one line too
     return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
-               imx500_converter=imx500_converter(config, grants))
+               imx500_converter=imx500_converter(config, grants), given=given)
 
 
 def prepare_all(paths: list, grants: Grants = Grants()) -> list[Job]:

@@ -23,6 +23,7 @@ from vsq.errors import ConfigError, VsqError
 from vsq.frameworks import for_config
 from vsq.pipeline import artifacts
 from vsq.pipeline.builds import RecipeBuild, build
+from vsq.pipeline.given import with_given
 from vsq.cache.store import Cached, deliver, file_digest, files_digest
 from vsq.pipeline.options import RunOptions
 from vsq.core.verdicts import Check, split_name
@@ -43,7 +44,7 @@ class Target:
 class Pipeline:
     def __init__(self, job: Job, options: RunOptions):
         self.job, self.config, self.options = job, job.config, options
-        self.framework = for_config(job.config)
+        self.framework = with_given(for_config(job.config), job.given)  # a given quantized_model takes that role
         self.cache_log: dict[str, str] = {}  # artifact -> "hit" / "built" / "failed" (results.json `cache`)
         self.cached = Cached(options.cache, self.cache_log)
         self.sections = [section for section in options.sections if section.applies(self)]  # handed in
@@ -138,10 +139,12 @@ class Pipeline:
     def reference_files(self) -> dict[str, Path | None]:
         """Per reference model key: its file (the source model; model.tflite; model_quantized.tflite or .onnx;
         model_quantized.keras, or None where MCT's quantized model lives in memory only)."""
-        by_role = {"float": getattr(self.config, self.config.source_key),
-                   "float_export": self.float_file if self.framework.float_export else None,
-                   "quantized": self.default_build.path, "fake_quant": self.default_build.fake_quant_path}
-        return {model.key: by_role[model.role] for model in self.framework.models}
+        given = getattr(self.framework, "given", None)  # vsq.pipeline.given.WithGiven: no MCT build
+        by_role = {"float": lambda: getattr(self.config, self.config.source_key),
+                   "float_export": lambda: self.float_file if self.framework.float_export else None,
+                   "quantized": lambda: given.path if given else self.default_build.path,
+                   "fake_quant": lambda: self.default_build.fake_quant_path}
+        return {model.key: by_role[model.role]() for model in self.framework.models}
 
     def role(self, role: str):
         """The framework's reference model of a role (vsq.core.reference.ROLES), or None."""

@@ -1,5 +1,5 @@
-"""Optional capabilities of a run (preprocessing screen, variants, IMX500, per-layer explanation, baseline): each says whether it
-applies, builds its part of the results, and keeps its failures to its own checks.
+"""Optional capabilities of a run (preprocessing screen, variants, given files, IMX500, per-layer explanation,
+baseline): each says whether it applies, builds its part of the results, and keeps its failures to its own checks.
 
 A section is an object with
 - key: its part's key in results.json;
@@ -21,9 +21,10 @@ def all_sections() -> tuple[Section, ...]:
     """Every section, in the order they are built and shown."""
     from vsq.sections.baseline import BASELINE
     from vsq.sections.explanation import EXPLANATION
+    from vsq.sections.given import GIVEN
     from vsq.sections.imx500 import IMX500
     from vsq.sections.screen import SCREEN
     from vsq.sections.variants import VARIANTS
 
-    return SCREEN, VARIANTS, IMX500, EXPLANATION, BASELINE
+    return SCREEN, VARIANTS, GIVEN, IMX500, EXPLANATION, BASELINE
 

@@ -16,6 +16,7 @@ import numpy as np
 from vsq.statistics import metrics, parity, per_image
 from vsq.configuration.config import Config
 from vsq.pipeline.builds import RecipeBuild
+from vsq.pipeline.given import compared
 from vsq.core.verdicts import decision, float_near_chance, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
 from vsq.rendering.drops import row_check, verdict_of, with_paired
@@ -43,14 +44,16 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
     keras = references[float_key]
     image_path = job.evaluation_set.paths[0]
     image = config.preprocessing.normalize(config.preprocessing.decode(image_path).pixels)
-    labels = {"float_export": "float (TFLite converter)", "quantized": f"mct_ptq ({config.target_platform}, the "
-              "default model)"}
-    devices = {"float_export": "TFLite CPU", "quantized": kinds.device_of("mct_ptq", config.target_platform)}
-    rows = {model.file: _row(labels[model.role], files[model.key], references[model.key], keras, float_key, config,
-                             devices[model.role])
+    given = getattr(framework, "given", None)  # a given quantized_model (vsq.pipeline.given) takes the role
+    labels = {"float_export": "float (TFLite converter)", "quantized": f"given ({given.format}, quantized_model)" if
+              given else f"mct_ptq ({config.target_platform}, the default model)"}
+    devices = {"float_export": "TFLite CPU", "quantized": _device(given.path) if given else
+               kinds.device_of("mct_ptq", config.target_platform)}
+    rows = {model.file or model.key: _row(labels[model.role], files[model.key], references[model.key], keras,
+                                          float_key, config, devices[model.role])
             for model in framework.models if model.role in labels}
     quantized = pipeline.role("quantized")
-    default = rows[quantized.file]
+    default = rows[quantized.file or quantized.key]
     _judge(default, references[quantized.key], keras, float_key, config.thresholds.max_top1_drop, config)
     meaningful = not float_near_chance(pipeline.core, config.thresholds)  # the drop checks' rule
     default.update(candidate=True, within_threshold=within_thresholds(default, config.thresholds.min_top1,
@@ -58,12 +61,16 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
     for name, build in builds.items():
         error = build.error or (evaluation_failures or {}).get(name)
         rows[name] = _variant_row(config, build, evaluations.get(name), keras, float_key, error, meaningful)
-    _add_parity(rows, {**{model.file: references[model.key] for model in framework.models if model.file in rows},
-                       **evaluations}, keras, float_key, job)
-    runtimes = {name: build.recipe.runtime for name, build in builds.items()}
+    for item in compared(pipeline.job.given):  # models: files the configuration gives
+        rows[item.name] = _given_row(config, item, evaluations.get(item.name), keras, float_key,
+                                     (evaluation_failures or {}).get(item.name), meaningful)
+    _add_parity(rows, {**{model.file or model.key: references[model.key] for model in framework.models
+                          if (model.file or model.key) in rows}, **evaluations}, keras, float_key, job)
+    runtimes = {name: build.recipe.runtime for name, build in builds.items()}  # a variant's "runtime"
     for name, row in rows.items():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
-            predict = _latency_predictor(Path(row["file"]), config, runtimes.get(name))
+            predict = framework.file_predictor(Path(row["file"]), config, instances=LATENCY["instances"],
+                                               runtime=runtimes.get(name))
             row["latency_ms_per_image"] = round(latency_ms(predict, image, LATENCY["warmup_runs"],
                                                            LATENCY["timed_runs"]), 3)
     return {
@@ -74,6 +81,25 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
         "failed": {name: row["error"] for name, row in rows.items() if row.get("error")},
         "latency": {**LATENCY, "image": str(image_path), "tflite_runtime": vars(config.tflite_runtime)},
     }
+
+
+def _device(path: Path) -> str:
+    """What a given file's row stands for: its runtime's device (Keras on CPU for MCT's .keras)."""
+    runtime = kinds.for_file(path)
+    return runtime.device if runtime else "Keras CPU"
+
+
+def _given_row(config: Config, item, result, keras, float_key: str, error: str | None, meaningful: bool) -> dict:
+    """A row for a file the configuration gives (models), judged by its own thresholds like a variant."""
+    row = {"kind": f"given ({item.format})", "device": _device(item.path), "file": str(item.path),
+           "max_top1_drop": item.max_top1_drop, "min_top1": item.min_top1, "candidate": True, "given": True,
+           "error": error, "within_threshold": False}
+    if result is None:
+        return row
+    row.update(_row(row["kind"], item.path, result, keras, float_key, config, row["device"]), reference=False)
+    _judge(row, result, keras, float_key, item.max_top1_drop, config)
+    row["within_threshold"] = within_thresholds(row, item.min_top1, keras.num_classes, meaningful)
+    return row
 
 
 def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> None:
@@ -89,7 +115,7 @@ def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> No
 def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str,
          runtime: str | None = None) -> dict:
     """A row of figures for a built file (reference rows are marked: history skips them)."""
-    storage = describe(path)
+    storage = describe(path) if kinds.for_file(path) else {"weights": None, "inputs": None, "outputs": None}
     return {
         "kind": kind, "device": device, "runtime": _runtime(path, config, runtime), "file": str(path), "reference": True,
         "top_1_accuracy": result.top1, "top_5_accuracy": result.top5,
@@ -153,13 +179,6 @@ def recommend_by_device(rows: dict[str, dict]) -> dict[str, str | None]:
     devices = dict.fromkeys(row["device"] for row in rows.values() if row.get("device"))
     return {device: recommend({name: row for name, row in rows.items() if row.get("device") == device})
             for device in devices}
-
-
-def _latency_predictor(path: Path, config: Config, runtime: str | None = None):
-    """The file on its own runtime, one instance (TFLite with its configured threads, the others single-threaded)."""
-    from vsq.frameworks import for_config
-
-    return for_config(config).file_predictor(path, config, instances=LATENCY["instances"], runtime=runtime)
 
 
 def latency_ms(predict, image: np.ndarray, warmup: int = 2, runs: int = 10) -> float:

@@ -76,11 +76,13 @@ def _reason_to_skip(pipeline) -> str | None:
     when = pipeline.config.explanation.when
     if when == "never":
         return "explanation.when is never"
+    if getattr(pipeline.framework, "given", None):  # vsq.pipeline.given.WithGiven
+        return "the quantized model is a given file (quantized_model): MCT's per-layer explanation needs MCT's model"
     if when == "on_failure" and float_near_chance(pipeline.core, pipeline.config.thresholds):
         return "the float model is near chance: its drops are meaningless, and no layer of the quantized model " \
             "explains that"
     checks = quantized_checks(pipeline.name, pipeline.core, pipeline.config.thresholds)
-    failing = [check for check in checks if not check.ok]
+    failing = [check for check in checks if check and not check.ok]
     if when == "on_failure" and not failing:
         return "the accuracy checks of model_quantized.tflite and model_quantized.keras passed (explanation.when is on_failure)"
     if when == "on_failure" and all(check.verdict == "INCONCLUSIVE" for check in failing):

@@ -18,7 +18,9 @@ class Variants(Section):
     key = "variants"
 
     def applies(self, pipeline) -> bool:
-        return bool(pipeline.config.variants)
+        from vsq.pipeline.given import compared
+
+        return bool(pipeline.config.variants or compared(pipeline.job.given))  # given files are rows too
 
     def builds(self, pipeline) -> dict:
         """Every variant's RecipeBuild, by name, built once, with a bar over them written between builds."""
@@ -27,6 +29,8 @@ class Variants(Section):
     @staticmethod
     def _build_all(pipeline) -> dict:
         variants, builds = pipeline.config.variants, {}
+        if not variants:  # only given files' rows: nothing to build
+            return builds
         with pipeline.options.progress.steps(total=len(variants), desc=f"{pipeline.name}: variants",
                                              unit="variant") as advance:
             for variant in variants:
@@ -36,14 +40,18 @@ class Variants(Section):
         return builds
 
     def targets(self, pipeline) -> list:
-        return [pipeline.file_target(name, made.path, contained=True, runtime=made.recipe.runtime)
-                for name, made in self.builds(pipeline).items() if made.path]
+        from vsq.pipeline.given import compared
+
+        return [*(pipeline.file_target(name, made.path, contained=True, runtime=made.recipe.runtime)
+                  for name, made in self.builds(pipeline).items() if made.path),
+                *(pipeline.file_target(item.name, item.path, contained=True) for item in compared(pipeline.job.given))]
 
     def build(self, pipeline) -> dict:
         from vsq.sections.comparison import variants_section
 
         evaluations = pipeline.evaluations
-        variants = {name: evaluations[name] for name in self.builds(pipeline) if name in evaluations}
+        references = {model.key for model in pipeline.framework.models}
+        variants = {name: result for name, result in evaluations.items() if name not in references}  # given: rows too
         return variants_section(pipeline, self.builds(pipeline), variants, pipeline.evaluation_failures)
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
