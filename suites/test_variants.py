@@ -4,7 +4,7 @@
 The root conftest parametrises these tests over the (configuration, variant) pairs whose check the
 configuration's run makes: ids read `[configuration-tf_float16]`, and a configuration without variants
 has none. A variant that MCT or the TFLite converter could not build fails each of its tests with the
-tool's message.
+tool's message. A configuration's `search` finds the smallest recipe that passes (vsq.sections.search).
 """
 
 from vsq.pytest_plugin.suite import checks_as_tests
@@ -12,4 +12,4 @@ from vsq.pytest_plugin.suite import checks_as_tests
 checks_as_tests(globals(), "variant_file_written[variant_name]", "variant_weights_stored_as_its_kind[variant_name]",
           "full_integer_input_and_output_types[variant_name]", "variant_top1_drop_within_threshold[variant_name]",
           "variant_top1_above_minimum[variant_name]", "given_model_top1_drop_within_threshold[variant_name]",
-          "given_model_top1_above_minimum[variant_name]")
+          "given_model_top1_above_minimum[variant_name]", "search_found_a_passing_recipe")

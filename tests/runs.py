@@ -16,3 +16,28 @@ def run_suites(harness, *configs, extra=(), cache=None):
     result = harness.runpytest_subprocess(*args, *extra)
     result.elapsed = time.perf_counter() - started
     return result
+
+
+OBJECT_DUMPS = ("PosixPath(", "Job(", "EvaluationSet(", "Config(", "Variant(", "ModelInfo(", "Calibration(")
+
+
+def junit_failures(junit) -> dict[str, list[str]]:
+    """test name (without its [parameters]) -> the messages of its failed items, from a JUnit XML file."""
+    import xml.etree.ElementTree as ET
+
+    failures = {}
+    for case in ET.parse(junit).iter("testcase"):
+        failure = case.find("failure")
+        if failure is not None:
+            failures.setdefault(case.get("name").split("[")[0], []).append(failure.get("message"))
+    return failures
+
+
+def assert_short_messages(failures: dict, configuration: str) -> None:
+    """Every failed check's message (a str, or a list of them per check) names the configuration, is one short
+    sentence, and shows no Python object's repr."""
+    for name, messages in failures.items():
+        for message in [messages] if isinstance(messages, str) else messages:
+            assert configuration in message, f"{name}: {message}"
+            assert len(message) < 400, f"{name}: {len(message)} characters: {message}"
+            assert not any(dump in message for dump in OBJECT_DUMPS), f"{name}: {message}"

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -62,8 +63,30 @@ def test_defaults_of_optional_keys(project):
         top["seed"], top["target_platform"], top["unreadable_images"], top["allow_unsafe_model_code"])
 
 
+def test_the_defaults_in_use_are_the_documented_ones(project):
+    """docs/configuration.md's table, written by hand, states each default: the values a loaded configuration
+    and the settings' dataclasses hold are those (the schema is where both come from; docs/configuration-reference.md
+    is generated from it, so it could not tell)."""
+    import re
+
+    from vsq.configuration.config import ExplanationSettings, ScreenSettings
+
+    config = load_config(write(project, SPEC_EXAMPLE))
+    settings = {"thresholds": Thresholds(), "tflite_runtime": TFLiteRuntime(), "preprocessing": Preprocessing(16),
+                "explanation": ExplanationSettings(), "screen": ScreenSettings(), "": config}
+    rows = re.findall(r"^\| `([\w.]+)` \| `([^`]+)` \|", (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(), re.M)
+    compared = {}
+    for key, documented in rows:
+        group, _, name = key.rpartition(".")
+        if group in settings and hasattr(settings[group], name):
+            compared[key] = (json.loads(documented), getattr(settings[group], name))
+    assert len(compared) >= 24, sorted(compared)  # every row but pytorch_architecture.arguments
+    assert {key: in_use for key, (_, in_use) in compared.items()} == {key: doc for key, (doc, _) in compared.items()}
+
+
 def test_defaults_are_the_schemas():
-    """One place for defaults: the dataclasses take theirs from the schema (which editors show)."""
+    """One place for defaults: the dataclasses take theirs from the schema (which editors show); a literal default
+    written into a dataclass that differs from the schema's fails here."""
     assert vars(Thresholds()) == defaults("thresholds")
     assert vars(TFLiteRuntime()) == defaults("tflite_runtime")
     assert vars(Preprocessing(16)) == {"size": 16, **defaults("preprocessing")}
@@ -89,7 +112,7 @@ def test_as_dict_lists_what_results_json_always_listed(project):
     out = load_config(write(project, SPEC_EXAMPLE)).as_dict()
     assert list(out) == [*SPEC_EXAMPLE, *(f"{key}_resolved" for key in (
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
-        "evaluate_result_dir")), "name", "file", "seed", "target_platform", "quantization",
+        "evaluate_result_dir")), "name", "file", "seed", "calibration_repeats", "search", "target_platform", "quantization",
         "unreadable_images", "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
         "explanation", "screen", "expected_top1"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",

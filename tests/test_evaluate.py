@@ -53,6 +53,22 @@ def test_batched_and_batch_1_give_identical_predictions(tflite_files, images, ki
     np.testing.assert_allclose(scores_one, scores_batched, atol=1e-6)
 
 
+def test_a_model_fixed_to_one_image_falls_back_to_batch_1(tmp_path, images):
+    """docs/configuration.md: tflite_runtime.batch_size falls back to 1 where a model cannot be resized; here the
+    mean colour joined to a constant of one row (a fourth, zero score), which a batch of 8 cannot be joined to."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 16, 16, 3], tf.float32)])
+    def fixed(x):
+        return tf.nn.softmax(tf.concat([tf.reduce_mean(x, axis=[1, 2]), tf.zeros([1, 1])], axis=1))
+
+    path = tmp_path / "fixed.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([fixed.get_concrete_function()], fixed).convert())
+    classifier = TFLiteClassifier(path, TFLiteRuntime(), batch_size=8)
+    assert classifier.batch_size == 1 and list(classifier.input["shape"]) == [1, 16, 16, 3]
+    assert (classifier.predict(images).argmax(axis=1) == np.arange(21) % 3).all()  # each image its own colour
+
+
 def test_int8_input_is_quantized_with_scale_and_zero_point(tflite_files, images):
     classifier = TFLiteClassifier(tflite_files["int8"], TFLiteRuntime())
     assert classifier.input["dtype"] == np.int8

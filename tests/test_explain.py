@@ -199,15 +199,31 @@ def test_json_numbers_and_db():
     assert [len(b) for b in layers.rebatch(_batches(3, 5, 0), 12, 4)] == [4, 4, 4]
 
 
-def test_sqnr_chart_renders_worst_layers(explained):
-    from vsq.rendering.explain_chart import sqnr_chart
+def test_sqnr_chart_renders_worst_layers(explained, monkeypatch):
+    """The chart's red labels name the three layers of lowest validation SQNR, ranked here from the figures (an
+    exact layer ranks last); the figure is read as matplotlib drew it, then its PNG decoded."""
+    import io
 
+    from PIL import Image
+
+    from vsq.rendering import explain_chart
+
+    drawn = []
+    encode = explain_chart._png
+    monkeypatch.setattr(explain_chart, "_png", lambda fig: drawn.append(fig) or encode(fig))
     _, result = explained
     data = result.as_dict()
     data["layers"][0]["validation"]["sqnr_db"] = "inf"  # exact and missing values must not break the chart
     data["layers"][1]["representative"]["sqnr_db"] = None
-    png = sqnr_chart(json.loads(json.dumps(data, allow_nan=False)))
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    png = explain_chart.sqnr_chart(json.loads(json.dumps(data, allow_nan=False)))
+    worst = sorted(data["layers"], key=lambda layer: float(layer["validation"]["sqnr_db"]))[:3]  # float("inf")
+    shown = [f"{float(sqnr):.1f} dB" if sqnr != "inf" else "exact" for sqnr in
+             (layer["validation"]["sqnr_db"] for layer in worst)]
+    labels = [text.get_text() for text in drawn[0].axes[0].texts]
+    assert labels == [f"{rank}. {layer['name']} ({layer['type']})\n{db}"
+                      for rank, (layer, db) in enumerate(zip(worst, shown), 1)], labels
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width > 2 * image.height > 600 and len(image.getcolors(1 << 16)) > 50
 
 
 def test_failure_hint_names_the_worst_layers_and_the_variants(models, explained):

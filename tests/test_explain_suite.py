@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import tiny
-from runs import run_suites
+from runs import assert_short_messages, run_suites
 
 pytestmark = pytest.mark.slow
 LAYERS = ("outlier", "relu", "victim", "pool", "head")
@@ -119,6 +119,7 @@ def test_a_failing_gate_names_the_worst_layers_and_keeps_mcts_report(harness, ba
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     failures = _failures(harness.path / "junit.xml")
     assert set(QUANTIZED_CHECKS) <= set(failures), f"the gate did not fail as designed: {sorted(failures)}"
+    assert_short_messages(failures, "configuration")  # the worst layers named, still one short sentence
     for name in QUANTIZED_CHECKS:
         named = _named_layers(failures[name])
         assert len(named) == 3 and set(named) <= set(LAYERS), failures[name]

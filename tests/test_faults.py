@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -32,6 +33,9 @@ def assert_nothing_half_written(root, cache_root):
     assert not leftovers, f"temporary files left behind: {leftovers}"
     for model in (root / "output").glob("*.tflite"):
         open_for_inspection(model)  # raises on a truncated file
+    for model in (root / "output").glob("*.keras"):  # a .keras file is a zip archive: every member whole
+        with zipfile.ZipFile(model) as archive:
+            assert archive.testzip() is None, model
     results = root / "results" / "results.json"
     if results.exists():
         assert "top_1_accuracy_tflite_quantized" in json.loads(results.read_text())
@@ -56,6 +60,10 @@ def pytest_collection_modifyitems(session, config, items):
 PHASES = {"start-up": ("vsq-test: collecting", signal.SIGINT, False),
           "quantizing": ("configuration: calibration:", signal.SIGTERM, False),  # MCT's PTQ follows
           "evaluating": ("configuration: evaluating", signal.SIGINT, True)}
+# What output_dir holds after the signal, whole (each opened below): the float file is delivered before the
+# quantized build starts, both exports before the evaluation.
+WRITTEN = {"start-up": set(), "quantizing": {"model.tflite"},
+           "evaluating": {"model.tflite", "model_quantized.tflite", "model_quantized.keras"}}
 
 
 def signal_at(run, line: str, signum) -> list[str]:
@@ -86,6 +94,9 @@ def test_interrupted_run_leaves_nothing_half_written(harness, tiny_model, phase)
         assert not (harness.path / "output").exists() and not (harness.path / "results").exists()
     elif run.returncode == 2:  # interrupted during the run, or after it in pytest's clean-up (the run finished)
         assert "KeyboardInterrupt" in output or (may_finish and re.search(r"\d+ passed", output)), output[-2000:]
+    output_dir = harness.path / "output"
+    written = {p.name for p in output_dir.iterdir()} if output_dir.exists() else set()
+    assert written == WRITTEN[phase], written
     assert_nothing_half_written(harness.path, harness.path / "cache")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -258,8 +259,15 @@ def small_keras(tmp_path_factory) -> Path:
 
 
 def test_export_keras_leaves_only_the_file(small_keras):
+    """Only the file, and it is MCT's quantized model in the .keras format: every weighted layer wrapped by MCT's
+    quantization wrapper, activations behind its quantization holders (not the float model saved again)."""
     assert [p.name for p in small_keras.parent.iterdir()] == ["model_quantized.keras"]
-    assert small_keras.stat().st_size > 0
+    with zipfile.ZipFile(small_keras) as archive:
+        assert archive.testzip() is None and set(archive.namelist()) == {"metadata.json", "config.json",
+                                                                          "model.weights.h5"}
+        classes = {layer["class_name"] for layer in json.loads(archive.read("config.json"))["config"]["layers"]}
+    assert {"KerasQuantizationWrapper", "KerasActivationQuantizationHolder"} <= classes, classes
+    assert not classes & {"Conv2D", "DepthwiseConv2D", "Dense"}, classes
 
 
 def test_small_model_fits_with_the_configured_input_size(small_keras, tmp_path):
@@ -281,7 +289,11 @@ def test_full_conversion_writes_the_package_and_replaces_an_old_output(small_ker
     result = imx500.convert(converter(), small_keras, out_dir, False, tmp_path / "imx500.log")
     assert result.ok, result.error
     assert "packerOut.zip" in result.files and "stale.txt" not in result.files
-    assert (out_dir / "packerOut.zip").stat().st_size > 0
+    with zipfile.ZipFile(out_dir / "packerOut.zip") as package:  # the sensor's package: whole, with its parts
+        assert package.testzip() is None
+        sizes = {member.filename: member.file_size for member in package.infolist()}
+        json.loads(package.read("manifest.json"))
+    assert {"manifest.json", "dnnParams.xml", "sdpsA.bin", "cfgA.bin"} <= set(sizes) and all(sizes.values()), sizes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # scratch folder removed
 
 

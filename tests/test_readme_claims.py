@@ -41,3 +41,56 @@ def test_checking_a_configuration_imports_no_tensorflow(tmp_path, tiny_model):
     done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split(maxsplit=1) == ["36", "[]\n"], done.stdout
+
+
+def test_plain_log_lines_come_at_most_every_15_seconds_and_at_the_end():
+    """docs/nightly.md: off a terminal, progress is plain lines at most every 15 s; a thousand updates made
+    within the interval write one line, when the work ends (with no interval: a line per update)."""
+    import io
+
+    from vsq.pipeline.progress import LOG_INTERVAL_SECONDS, LineProgress
+
+    assert LOG_INTERVAL_SECONDS == 15.0
+    lines = {}
+    for interval in (LOG_INTERVAL_SECONDS, 0.0):
+        log = io.StringIO()
+        bar = LineProgress(total=1000, desc="configuration: evaluating", unit="img", interval=interval, file=log)
+        for _ in range(1000):
+            bar.update()
+        bar.close()
+        lines[interval] = [line for line in log.getvalue().splitlines() if line]
+    assert [line.split(",")[0] for line in lines[LOG_INTERVAL_SECONDS]] == [
+        "configuration: evaluating: 1000/1000 img (100 %)"], lines[LOG_INTERVAL_SECONDS]
+    assert len(lines[0.0]) == 1001 and "\r" not in "".join(lines[0.0]) + "".join(lines[LOG_INTERVAL_SECONDS])
+
+
+ACCEPTER = """
+import json, sys
+from pathlib import Path
+from vsq.sections.baseline import accept
+document = json.loads(Path(sys.argv[2]).read_text())
+print("ready", flush=True)
+sys.stdin.readline()  # all start together
+for i in range(int(sys.argv[4])):
+    accept(Path(sys.argv[1]), f"{sys.argv[3]}-{i}", document)
+"""
+
+
+def test_baselines_accepted_at_once_by_several_processes_keep_every_entry(tmp_path):
+    """docs/security.md: baselines are written under a lock. Six processes each accept 15 configurations into one
+    file at once (read, add, rewrite): without the lock, a rewrite drops what another process added meanwhile."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    baseline, document = tmp_path / "baseline.json", Path(__file__).parent / "data" / "results-format2.json"
+    writers = [subprocess.Popen([sys.executable, "-c", ACCEPTER, str(baseline), str(document), f"w{w}", "15"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for w in range(6)]
+    assert [writer.stdout.readline() for writer in writers] == ["ready\n"] * 6
+    for writer in writers:
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+    assert [writer.wait(timeout=120) for writer in writers] == [0] * 6
+    names = set(json.loads(baseline.read_text())["configurations"])
+    assert names == {f"w{w}-{i}" for w in range(6) for i in range(15)}, len(names)

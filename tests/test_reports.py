@@ -86,8 +86,12 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
 
 
 def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness, project, run_warm):
+    """With a `baseline` key in the configuration too: --baseline wins (docs/nightly.md), the key's file is never
+    written; without the option, the key's file is the baseline."""
     baseline = harness.path / "gate" / "baseline.json"
     previous = harness.path / "gate" / "baseline.previous.json"
+    from_the_key = harness.path / "gate" / "from-the-key.json"
+    project.write_text(json.dumps({**json.loads(project.read_text()), "baseline": str(from_the_key)}))
 
     missing = run_warm("--config", str(project), f"--baseline={baseline}")
     assert missing.ret == 1
@@ -132,6 +136,12 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
     assert reaccepted.ret == 0
     assert json.loads(previous.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.02
     assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+
+    assert not from_the_key.exists()
+    keyed = run_warm("--config", str(project))  # no --baseline: the configuration's key, which has no entry yet
+    assert keyed.ret == 1
+    keyed.stdout.fnmatch_lines(["*no accepted Top-1 of model_quantized.tflite for configuration 'configuration'*"])
+    assert not from_the_key.exists()
 
 
 def test_a_baseline_made_by_another_stack_and_configuration_is_its_own_failing_check(harness, project, run_warm):

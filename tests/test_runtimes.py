@@ -253,3 +253,36 @@ def test_nncf_quantizes_with_its_accurate_bias_correction(runtime_files):
 
     found = [e.get("value") for e in ElementTree.parse(runtime_files["openvino_int8"]).iter("fast_bias_correction")]
     assert found == ["False"], found
+
+
+@pytest.mark.slow
+def test_onnxruntime_int8_builds_with_each_calibration_method(runtime_files, tmp_path):
+    """docs/variants.md: onnxruntime_int8 with calibration_method entropy, percentile or distribution (minmax is
+    built above): each an int8 file that keeps Keras' Top-1 here, with activation scales of its own method."""
+    import onnx
+    from onnx import numpy_helper
+
+    from vsq.data.calibration import decode_calibration
+    from vsq.frameworks.keras.framework import KERAS
+    from vsq.frameworks.keras.models import load_keras_model
+    from vsq.frameworks.keras.recipes import build_variant
+    from vsq.pipeline.evaluate import evaluate_models
+    from vsq.runtimes.storage import describe, weight_problems
+
+    def activation_scales(path):  # the single-valued scales of the QuantizeLinear nodes, by their names
+        graph = onnx.load(str(path)).graph
+        scales = {node.input[1] for node in graph.node if node.op_type == "QuantizeLinear"}
+        return {init.name: float(numpy_helper.to_array(init)) for init in graph.initializer if init.name in scales}
+
+    job = runtime_files["job"]
+    model, batches = load_keras_model(job.config), decode_calibration(job).iterate
+    files = {"minmax": runtime_files["onnxruntime_int8"]}
+    for method in ("entropy", "percentile", "distribution"):
+        variant = Variant(method, "onnxruntime_int8", calibration_method=method)
+        files[method] = build_variant(variant, model, batches, job.config, tmp_path / f"{method}.onnx")
+        assert weight_problems("onnxruntime_int8", describe(files[method])) == [], method
+    predictors = {method: KERAS.file_predictor(path, job.config) for method, path in files.items()}
+    results = evaluate_models({**predictors, "keras": KERAS.predictor(model)}, job.config, job.evaluation_set)
+    assert {method: results[method].top1 for method in files} == dict.fromkeys(files, results["keras"].top1)
+    scales = {method: activation_scales(path) for method, path in files.items()}
+    assert all(scales.values()) and all(scales[method] != scales["minmax"] for method in files if method != "minmax")

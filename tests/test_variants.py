@@ -15,6 +15,7 @@ from vsq.errors import ExternalToolError
 
 VARIANTS = [
     Variant("mct_ptq_imx500", "mct_ptq", target_platform="imx500"),
+    Variant("mct_ptq_qnnpack", "mct_ptq", target_platform="qnnpack"),  # docs/configuration.md's third platform
     Variant("mct_gptq", "mct_gptq", epochs=1),
     Variant("mct_mixed_precision", "mct_mixed_precision", weights_memory_fraction=0.75),
     Variant("tf_dynamic_range", "tf_dynamic_range"),
@@ -97,6 +98,20 @@ def test_mixed_precision_stores_4_bit_weights_and_a_smaller_file(built):
     mixed, uniform = built["mct_mixed_precision"][0], built["mct_ptq_imx500"][0]
     assert describe_tflite(mixed)["weights"].get("int4", {}).get("bytes", 0) > 0
     assert mixed.stat().st_size < uniform.stat().st_size
+
+
+@pytest.mark.slow
+def test_the_qnnpack_platform_reaches_mct(built):
+    """target_platform qnnpack builds (above: integer weights, Top-1 kept) under its own capabilities: its Dense
+    weights (256 units) quantized with one scale per tensor, where imx500's have one per output channel."""
+    import numpy as np
+    import tensorflow as tf
+
+    def widest(path):  # the most scales any int8 tensor of the file has
+        tensors = tf.lite.Interpreter(model_path=str(path)).get_tensor_details()
+        return max(len(t["quantization_parameters"]["scales"]) for t in tensors if t["dtype"] == np.int8)
+
+    assert (widest(built["mct_ptq_imx500"][0]), widest(built["mct_ptq_qnnpack"][0])) == (256, 3)
 
 
 @pytest.mark.slow

@@ -32,6 +32,8 @@ from vsq.configuration.file import (  # noqa: F401 (MAX_DEPTH, schema, value_err
 )
 from vsq.errors import ConfigError
 from vsq.configuration.preprocessing import Preprocessing
+from vsq.configuration.repeats import CalibrationRepeats, calibration_repeats
+from vsq.configuration.search import Search, search
 from vsq.configuration.recipes import (  # noqa: F401 (Variant and the names: re-exported)
     DEFAULT_RECIPE_NAME, MCT_KINDS, REFERENCE_KEYS, VARIANT_KINDS, Quantization, Variant, quantization, variants)
 
@@ -154,6 +156,8 @@ class Config:
     name: str
     file: Path
     seed: int
+    calibration_repeats: CalibrationRepeats  # builds per recipe, one per seeded calibration draw
+    search: Search | None  # None: no search
     target_platform: str
     quantization: Quantization  # the default recipe's options
     unreadable_images: str
@@ -247,6 +251,8 @@ def _build(file: Path, data: dict) -> Config:
         name=configuration_name(file, data),
         file=file,
         seed=int(values["seed"]),
+        calibration_repeats=calibration_repeats(file, data, bool(data.get("variants"))),
+        search=search(file, data, thresholds),
         target_platform=values["target_platform"],
         unreadable_images=values["unreadable_images"],
         allow_unsafe_model_code=bool(values["allow_unsafe_model_code"]),

@@ -30,10 +30,12 @@ class Calibration:
         return (self.batch(i) for i in range(len(self.batches)))
 
 
-def decode_calibration(job) -> Calibration:
-    """Decode the images the seeded iterations use, in threads; every failure is reported at once."""
+def decode_calibration(job, seed: int | None = None) -> Calibration:
+    """Decode the images the seeded iterations use, in threads; every failure is reported at once.
+    seed: the draw's (vsq.sections.calibrations); None: the configuration's seed."""
     config, paths = job.config, job.calibration_images
-    chosen = calibration_indices(len(paths), config.batch_size, config.iteration_count, config.seed)
+    seed = config.seed if seed is None else seed
+    chosen = calibration_indices(len(paths), config.batch_size, config.iteration_count, seed)
     used = np.unique(np.concatenate(chosen))
     position = {int(index): i for i, index in enumerate(used)}
     with ThreadPoolExecutor() as pool:

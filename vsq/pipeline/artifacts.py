@@ -72,19 +72,21 @@ def float_tflite_key(prints: Fingerprints) -> str:
     return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model, tensorflow=prints.stack["tensorflow"])
 
 
-def recipe_key(job: Job, prints: Fingerprints, recipe: Variant, file_name: str | None = None) -> str:
+def recipe_key(job: Job, prints: Fingerprints, recipe: Variant, file_name: str | None = None,
+               seed: int | None = None) -> str:
     """Cache key of a quantization recipe's file (the default model_quantized.tflite or a variant's).
 
     The options the kind reads and the file name matter; thresholds do not; the calibration only for
     kinds that read it; MCT's version only for MCT kinds; the converters' and quantizers' versions only for the
     ONNX Runtime and OpenVINO kinds (so that installing them changes no other key); the framework's versions
-    (Keras: TensorFlow's) always.
+    (Keras: TensorFlow's) always. seed: a calibration draw's seed (vsq.sections.calibrations); None: the
+    configuration's, so that the first draw is the default build with its key.
     """
     config = job.config
     calibration = None
     if recipe.kind not in UNCALIBRATED_KINDS:
         calibration = {"images": prints.calibration, "batch_size": config.batch_size,
-                       "iteration_count": config.iteration_count, "seed": config.seed}
+                       "iteration_count": config.iteration_count, "seed": config.seed if seed is None else seed}
     converters = converter_versions(recipe.kind)
     return key_of(
         recipe=RECIPE, artifact=file_name or recipe.file_name, options=options(recipe, config), model=prints.model,

@@ -33,23 +33,24 @@ class RecipeBuild:
     cache: str = "built"  # "hit", "built" or "failed"
 
 
-def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> RecipeBuild:
+def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False, seed: int | None = None) -> RecipeBuild:
     """output_dir/model_<name>.<ext> of one recipe (its .tflite, .onnx, or .xml and .bin; and MCT's quantized model
-    beside it where the framework keeps one as a file: model_<name>.keras), from the cache or built."""
+    beside it where the framework keeps one as a file: model_<name>.keras), from the cache or built.
+    seed: the calibration draw's seed (vsq.sections.calibrations); None: the configuration's."""
     from vsq.frameworks.recipe_options import fix_hint
 
     job, config, framework = pipeline.job, pipeline.config, pipeline.framework
     names = framework.recipe_files(recipe)
     name, model_name = names[0], framework.fake_quant_file(recipe)
     dest, kind = config.output_dir / name, Path(name).suffix.lstrip(".")  # kind: the cache's folder (tflite, onnx, xml)
-    batches = calibration_batches(pipeline, show_progress)
+    batches = calibration_batches(pipeline, show_progress, seed)
     started = time.perf_counter()
 
     def make(folder: Path) -> None:
         pipeline.framework.build_recipe(recipe, pipeline.model, batches, config, folder / name)
 
     try:
-        entry = pipeline.cached.get_or_build(kind, artifacts.recipe_key(job, pipeline.fingerprints, recipe, name),
+        entry = pipeline.cached.get_or_build(kind, artifacts.recipe_key(job, pipeline.fingerprints, recipe, name, seed),
                                              name, make, needs=names)
     except ExternalToolError as error:
         for stale in (*names, *([model_name] if model_name else [])):
@@ -65,10 +66,11 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False) -> R
                        seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
 
 
-def calibration_batches(pipeline: Pipeline, show_progress: bool):
-    """The calibration batches (same images, preprocessing and seed for every recipe), decoded on first use."""
+def calibration_batches(pipeline: Pipeline, show_progress: bool, seed: int | None = None):
+    """The calibration batches (same images, preprocessing and seed for every recipe; a draw's own seed), decoded on
+    first use."""
     def batches():
-        calibration = pipeline.calibration
+        calibration = pipeline.calibration if seed is None else pipeline.calibration_draw(seed)
         if not show_progress:
             yield from calibration.iterate()
             return

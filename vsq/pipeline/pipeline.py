@@ -90,14 +90,30 @@ class Pipeline:
 
         return decode_calibration(self.job)
 
+    def calibration_draw(self, seed: int):
+        """The calibration batches of another seed (a calibration draw, vsq.sections.calibrations), decoded once."""
+        from vsq.data.calibration import decode_calibration
+
+        return self.once(f"calibration draw {seed}", lambda: decode_calibration(self.job, seed))
+
     # --- builds -----------------------------------------------------------------------------------------
 
-    def build(self, recipe, show_progress: bool = False) -> RecipeBuild:
-        """A recipe's files, once per run; a tool's failure is kept in the RecipeBuild."""
+    def build(self, recipe, show_progress: bool = False, seed: int | None = None) -> RecipeBuild:
+        """A recipe's files, once per run; a tool's failure is kept in the RecipeBuild. seed: a calibration draw's."""
         if recipe.name not in self._builds:
             self.model_info  # the model must match the configuration before anything is built from it
-            self._builds[recipe.name] = build(self, recipe, show_progress)
+            self.once("costs", self._say_costs)  # what the sections add to the work, before the first build
+            self._builds[recipe.name] = build(self, recipe, show_progress, seed)
         return self._builds[recipe.name]
+
+    def _say_costs(self) -> None:
+        import sys
+
+        from vsq.util.text import terminal
+
+        for line in filter(None, (section.cost(self) for section in self.sections)):
+            with self.options.progress.visible():
+                print(terminal(f"{self.name}: {line}"), file=sys.stderr, flush=True)
 
     @cached_property
     def default_recipe(self):

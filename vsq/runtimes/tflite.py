@@ -117,14 +117,14 @@ class _Instance:
     def _quantize(self, batch: np.ndarray) -> np.ndarray:
         dtype = self.input["dtype"]
         if dtype in (np.int8, np.uint8):
-            scale, zero_point = self.input["quantization"]
+            scale, zero_point = self.input["quantization"] if self.input["quantization"][0] else (1.0, 0)  # raw 8-bit
             info = np.iinfo(dtype)
             return np.clip(np.round(batch / scale + zero_point), info.min, info.max).astype(dtype)
         return batch.astype(dtype)
 
     def _dequantize(self, scores: np.ndarray) -> np.ndarray:
         if self.output["dtype"] in (np.int8, np.uint8):
-            scale, zero_point = self.output["quantization"]
+            scale, zero_point = self.output["quantization"] if self.output["quantization"][0] else (1.0, 0)
             return (scores.astype(np.float32) - zero_point) * scale
         return scores.astype(np.float32)
 

@@ -20,11 +20,13 @@ from vsq.sections.base import Section
 def all_sections() -> tuple[Section, ...]:
     """Every section, in the order they are built and shown."""
     from vsq.sections.baseline import BASELINE
+    from vsq.sections.calibrations import CALIBRATIONS
     from vsq.sections.explanation import EXPLANATION
     from vsq.sections.given import GIVEN
     from vsq.sections.imx500 import IMX500
     from vsq.sections.screen import SCREEN
+    from vsq.sections.search import SEARCH
     from vsq.sections.variants import VARIANTS
 
-    return SCREEN, VARIANTS, GIVEN, IMX500, EXPLANATION, BASELINE
+    return SCREEN, VARIANTS, GIVEN, CALIBRATIONS, SEARCH, IMX500, EXPLANATION, BASELINE
 

@@ -24,6 +24,10 @@ class Section:
     def terminal_lines(self, name: str, document: dict) -> list[str]:
         return []
 
+    def cost(self, pipeline) -> str:
+        """What the section adds to the run's work, said before the first build ("": nothing worth saying)."""
+        return ""
+
     def hint(self, part: dict | None) -> str:
         """What a failing float-model check adds from this section's part ("" : nothing)."""
         return ""

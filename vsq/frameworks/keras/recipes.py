@@ -110,7 +110,7 @@ def _convert(variant: Variant, model, batches: Batches, dest: Path) -> Path:
 
     try:
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        _configure(converter, variant, batches)
+        _configure(converter, variant, batches, model.inputs[0].dtype.as_numpy_dtype)
         with _quiet_converter(), to_devnull(1, 2):  # the MLIR converter's op counts
             data = converter.convert()
     except Exception as error:
@@ -128,15 +128,17 @@ def _quiet_converter():
         yield
 
 
-def _configure(converter, variant: Variant, batches: Batches) -> None:
-    """TensorFlow's post-training quantization recipes, one per kind, then the variant's converter options."""
+def _configure(converter, variant: Variant, batches: Batches, dtype) -> None:
+    """TensorFlow's post-training quantization recipes, one per kind, then the variant's converter options;
+    calibration batches in the model's input dtype (a model that takes raw 8-bit pixels is calibrated with them,
+    not with floats it cannot take)."""
     import tensorflow as tf
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant.kind == "tf_float16":
         converter.target_spec.supported_types = [tf.float16]
     if variant.kind in ("tf_integer_float_fallback", "tf_full_integer"):
-        converter.representative_dataset = lambda: ([batch] for batch in batches())
+        converter.representative_dataset = lambda: ([batch.astype(dtype)] for batch in batches())
     if variant.kind == "tf_full_integer":
         io_type = {"int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

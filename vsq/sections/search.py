@@ -1,0 +1,179 @@
+"""The search section (a configuration's `search`): the recipe with the smallest file that passes the configuration's
+thresholds under its decision rule, among the candidates written.
+
+The candidates are tried in order of their expected file size (the weight bits their kind stores: mixed precision's
+fraction of 8, 8 for the INT8 kinds, 16 for float16, 32 for float), the cheaper build first among equals (no
+calibration, then MCT PTQ, mixed precision, GPTQ), then as listed; the first that passes is recommended, since a later
+one is expected to be larger. The estimate is an estimate: the table records every tried file's real size. Each
+candidate is built through the cache (vsq.pipeline.builds) and evaluated on the same images (its own pass, also
+cached) before the next is tried; at most search.max_candidates are, and the output says when the budget stopped it.
+An INCONCLUSIVE candidate is not a pass: its row says how many images would decide it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from vsq.core.verdicts import Check, CheckSpec, decision, within_thresholds
+from vsq.sections.base import Section
+from vsq.statistics.paired import compare_paired, wilson_interval
+
+# Weight bits a kind stores (its expected file size); mixed precision: its fraction of 8.
+FLOAT_BITS = {"tf_float16": 16, "onnxruntime_float": 32, "openvino_float": 32}
+# Build cost among equal sizes: no calibration first, then MCT PTQ, mixed precision (a search of its own), GPTQ.
+BUILD_RANK = {"mct_ptq": 1, "mct_mixed_precision": 2, "mct_gptq": 3}
+OBJECTIVE = "smallest file that passes the configuration's thresholds under its decision rule"
+
+
+def expected_bits(candidate) -> float:
+    if candidate.kind == "mct_mixed_precision":
+        return 8 * (0.5 if "weights_memory" in candidate.options else candidate.weights_memory_fraction)
+    return FLOAT_BITS.get(candidate.kind, 8)
+
+
+def order(candidates) -> list:
+    """The candidates in the order they are tried."""
+    from vsq.pipeline.artifacts import UNCALIBRATED_KINDS
+
+    def rank(item):
+        i, candidate = item
+        cost = 0 if candidate.kind in UNCALIBRATED_KINDS else BUILD_RANK.get(candidate.kind, 1)
+        return expected_bits(candidate), cost, i
+
+    return [candidate for _, candidate in sorted(enumerate(candidates), key=rank)]
+
+
+class Search(Section):
+    key = "search"
+
+    def applies(self, pipeline) -> bool:
+        return pipeline.config.search is not None
+
+    def build(self, pipeline) -> dict:
+        return pipeline.once("search", lambda: run_search(pipeline))
+
+    def terminal_lines(self, name: str, document: dict) -> list[str]:
+        part = document.get(self.key)
+        return [f"{name}: search: {line}" for line in summary_lines(part)] if part else []
+
+    def html(self, name: str, document: dict) -> str:
+        part = document.get(self.key)
+        return search_table(part) if part else ""
+
+
+def run_search(pipeline) -> dict:
+    """Build and evaluate the candidates in order until one passes or the budget is spent."""
+    settings, config = pipeline.config.search, pipeline.config
+    written = {candidate.name: item for candidate, item in zip(settings.candidates, settings.written)}
+    ordered = order(settings.candidates)
+    tried, recommended = [], None
+    with pipeline.options.progress.steps(total=min(len(ordered), settings.max_candidates),
+                                         desc=f"{pipeline.name}: search", unit="candidate") as advance:
+        for candidate in ordered[:settings.max_candidates]:
+            started = time.perf_counter()
+            row = _try(pipeline, candidate)
+            row["seconds"] = round(time.perf_counter() - started, 2)
+            tried.append(row)
+            advance(f"{candidate.name}: {row['verdict']}")
+            if row["passes"]:
+                recommended = candidate.name
+                break
+    untried = [candidate.name for candidate in ordered[len(tried):]]
+    return {
+        "objective": OBJECTIVE, "order": [candidate.name for candidate in ordered],
+        "max_candidates": settings.max_candidates, "tried": tried, "recommended": recommended,
+        "fragment": json.dumps(written[recommended]) if recommended else None,
+        "budget_reached": recommended is None and bool(untried), "untried": untried,
+        "thresholds": {"max_top1_drop": config.thresholds.max_top1_drop, "min_top1": config.thresholds.min_top1,
+                       "decision_rule": config.thresholds.decision_rule},
+    }
+
+
+def _try(pipeline, candidate) -> dict:
+    """One candidate's row: built, evaluated in a pass of its own (both through the cache), judged."""
+    config = pipeline.config
+    thresholds, float_key = config.thresholds, pipeline.framework.models[0].key
+    made = pipeline.build(candidate)
+    row = {"name": candidate.name, "kind": candidate.kind, "expected_weight_bits": expected_bits(candidate),
+           "cache": made.cache, "passes": False}
+    if made.error:
+        return {**row, "verdict": "ERROR", "error": made.error}
+    evaluations = pipeline._evaluate([pipeline.file_target(candidate.name, made.path, contained=True)])
+    if candidate.name not in evaluations:
+        return {**row, "verdict": "ERROR", "error": pipeline.evaluation_failures.get(candidate.name, "not evaluated")}
+    from vsq.runtimes.kinds import model_files
+
+    result, reference = evaluations[candidate.name], pipeline.evaluations[float_key]
+    paired = compare_paired(reference.correct, result.correct, thresholds.confidence).as_dict()
+    judged = decision(paired, candidate.max_top1_drop, thresholds)
+    row.update(file=str(made.path), file_size_bytes=sum(path.stat().st_size for path in model_files(made.path)),
+               top_1_accuracy=result.top1,
+               top_1_interval=list(wilson_interval(int(result.correct.sum()), len(result.correct),
+                                                   thresholds.confidence)),
+               top_1_drop_points=paired["drop_points"], drop_interval_points=list(paired["interval_points"]),
+               decision=judged, verdict=judged["verdict"])
+    row["within_threshold"] = within_thresholds(row, candidate.min_top1, pipeline.core["num_classes"])
+    row["passes"] = row["within_threshold"] and judged["verdict"] != "INCONCLUSIVE"  # INCONCLUSIVE is not a pass
+    if judged["verdict"] == "INCONCLUSIVE":
+        row["images_to_resolve"] = judged["images_to_resolve"]
+    return row
+
+
+def _row_text(row: dict) -> str:
+    if row["verdict"] == "ERROR":
+        return f"{row['name']} ({row['kind']}): could not be built or evaluated: {' '.join(row['error'].split())}"
+    low, high = row["drop_interval_points"]
+    more = (f", {row['images_to_resolve']:,} images would decide it" if row.get("images_to_resolve") else
+            ", the data cannot decide it" if row["verdict"] == "INCONCLUSIVE" else "")
+    return (f"{row['name']} ({row['kind']}): {row['file_size_bytes'] / 1024:.1f} KB, Top-1 {row['top_1_accuracy']:.4f}, "
+            f"drop {row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}], {row['verdict']}"
+            f"{'' if row['passes'] or row['verdict'] != 'PASS' else ' (below min_top1)'}{more}, {row['seconds']:.0f} s")
+
+
+def summary_lines(part: dict) -> list[str]:
+    lines = [f"tried {_row_text(row)}" for row in part["tried"]]
+    if part["recommended"]:
+        lines.append(f"recommended {part['recommended']}: paste into \"variants\": {part['fragment']}")
+    else:
+        lines.append("no candidate passed" + (f"; the budget (max_candidates {part['max_candidates']}) stopped it "
+                                              f"before {', '.join(part['untried'])}" if part["budget_reached"] else ""))
+    return lines
+
+
+def search_table(part: dict) -> str:
+    from html import escape
+
+    from vsq.rendering.html_parts import top1_cell, verdict_cell
+
+    rows = []
+    for row in part["tried"]:
+        if row["verdict"] == "ERROR":
+            cells = (escape(row["name"]), escape(row["kind"]), "—", "—", "—", "ERROR: " + escape(row["error"][:200]), "")
+        else:
+            low, high = row["drop_interval_points"]
+            cells = (escape(row["name"]), escape(row["kind"]), f"{row['file_size_bytes'] / 1024:,.1f} KiB",
+                     top1_cell(row), f"{row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]",
+                     verdict_cell(row["decision"]), f"{row['seconds']:.0f}")
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("candidate", "kind", "size", "Top-1", "drop (pp)", "verdict", "s"))
+    notes = "".join(f'<p class="vsq-note">{escape(line)}</p>' for line in summary_lines(part)[len(part["tried"]):])
+    fragment = f"<pre>{escape(part['fragment'])}</pre>" if part["fragment"] else ""
+    return f'<table class="vsq-variants"><tr>{head}</tr>{"".join(rows)}</table>{notes}{fragment}'
+
+
+def search_found_a_passing_recipe(pipeline, item=None) -> Check:
+    part = pipeline.part(SEARCH.key)
+    figures = {"tried": len(part["tried"]), "recommended": part["recommended"] or "",
+               "budget_reached": part["budget_reached"]}
+    if part["recommended"]:
+        return Check(True, "", figures)
+    return Check(False, f"{pipeline.name}: no search candidate passed: " + "; ".join(
+        _row_text(row) for row in part["tried"]) + (
+        f"; the budget (search.max_candidates {part['max_candidates']}) stopped it before "
+        f"{', '.join(part['untried'])}: raise it" if part["budget_reached"] else
+        "; add candidates (more bits, no clipping, layers kept in float)"), figures)
+
+
+SEARCH = Search()
+SEARCH.checks = (CheckSpec("search_found_a_passing_recipe", search_found_a_passing_recipe, whole_run=True),)
