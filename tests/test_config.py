@@ -135,11 +135,11 @@ def test_variants_and_paths_in_as_dict_are_plain_json(project):
     assert out["baseline"] == str(project / "base.json")
     assert out["variants"] == [
         {"name": "tf_float16", "kind": "tf_float16", "target_platform": None, "epochs": 5,
-         "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "max_top1_drop": 1.0,
-         "min_top1": None, "options": {}},
+         "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "runtime": None,
+         "max_top1_drop": 1.0, "min_top1": None, "options": {}},
         {"name": "mct_gptq", "kind": "mct_gptq", "target_platform": None, "epochs": 2,
-         "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "max_top1_drop": 1.0,
-         "min_top1": None, "options": {}}]
+         "weights_memory_fraction": 0.75, "io_type": "int8", "calibration_method": "minmax", "runtime": None,
+         "max_top1_drop": 1.0, "min_top1": None, "options": {}}]
 
 
 def test_shorter_side_preprocessing_is_read(project):

@@ -221,3 +221,30 @@ def test_the_deepest_option_fits_within_the_nesting_limit(project):
     assert config.variants[0].options["ignored_scope"] == {"names": ["dense"], "types": ["Softmax"]}
     error = _refusal(project, variants=[{"kind": "openvino_int8", "options": {"ignored_scope": {"name": ["x"]}}}])
     assert "takes an object with names" in str(error)
+
+
+def test_a_variants_runtime_must_run_its_kinds_file_and_naming_the_default_changes_no_key(project):
+    from pathlib import Path
+
+    from vsq.runtimes import kinds
+
+    refused = _refusal(project, variants=[{"kind": "onnxruntime_float", "runtime": "tflite"}])
+    assert "variants.0.runtime" in str(refused) and "use one of onnxruntime" in str(refused)
+    config = _load(project, variants=[{"kind": "tf_float16", "runtime": "tflite"}, "tf_dynamic_range"])
+    named, default = config.variants
+    assert (named.runtime, default.runtime) == ("tflite", None)
+    for path in (Path("model.tflite"), Path("model.onnx"), Path("model.xml")):  # the suffix's runtime, named
+        runtime = kinds.for_file(path).key
+        assert kinds.evaluation_settings(path, config.tflite_runtime, runtime) == \
+            kinds.evaluation_settings(path, config.tflite_runtime)
+        assert kinds.runtime_record(path, config.tflite_runtime, runtime) == \
+            kinds.runtime_record(path, config.tflite_runtime)
+    assert kinds.device_of("tf_float16", None, "tflite") == kinds.device_of("tf_float16", None) == "TFLite CPU"
+    data = tiny.config_dict(source_keras_model=None, source_pytorch_model="model.pt",
+                            pytorch_architecture={"entry_point": "torchvision.models:resnet18"},
+                            variants=[{"kind": "mct_ptq", "runtime": "tflite"}])
+    (project / "model.pt").write_bytes(b"weights")
+    from vsq.configuration.config import load_config
+
+    with pytest.raises(ConfigError, match="variants.0.runtime: applies to a Keras model's variants"):
+        load_config(tiny.write_config_dict(project, data))

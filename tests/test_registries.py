@@ -41,3 +41,15 @@ def test_one_suffix_one_runtime():
 
     suffixes = [runtime.suffix for runtime in FILE_RUNTIMES]
     assert len(suffixes) == len(set(suffixes))
+
+
+def test_a_variants_runtime_choices_are_the_registrys_and_each_resolves():
+    """The schema's variants[].runtime enum is every runtime of the registry, whose targets import."""
+    from vsq.configuration.file import properties
+    from vsq.runtimes import kinds
+
+    assert properties("variants")["runtime"]["enum"] == list(kinds.BY_KEY)
+    for runtime in kinds.BY_KEY.values():
+        for target in (runtime.predictor, runtime.describe, runtime.weights):
+            assert callable(kinds._call(target)), (runtime.key, target)
+        assert kinds.for_file(f"model_x{runtime.suffix}").suffix == runtime.suffix

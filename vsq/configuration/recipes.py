@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vsq.configuration.file import properties, schema, schema_default
 from vsq.errors import ConfigError
-from vsq.runtimes.kinds import suffix_of
+from vsq.runtimes.kinds import runtimes_of, suffix_of
 
 DEFAULT_RECIPE_NAME = "quantized"  # the default model's recipe: its file is model_quantized.tflite / .onnx
 DEFAULT_RECIPE_KIND = "mct_ptq"
@@ -49,6 +49,7 @@ class Variant:
     weights_memory_fraction: float = schema_default("variants", "weights_memory_fraction")  # mct_mixed_precision
     io_type: str = schema_default("variants", "io_type")  # tf_full_integer
     calibration_method: str = schema_default("variants", "calibration_method")  # onnxruntime_int8
+    runtime: str | None = None  # the runtime that evaluates its file (vsq.runtimes.kinds.BY_KEY); None: its suffix's
     # A variant's thresholds default to the configuration's (vsq.configuration.config fills them in).
     max_top1_drop: float = schema_default("thresholds", "max_top1_drop")  # percentage points against Keras
     min_top1: float | None = schema_default("thresholds", "min_top1")  # fraction; None: better than chance
@@ -100,6 +101,7 @@ def variants(file: Path, items: list, thresholds, pytorch: bool) -> tuple[Varian
         written = spec.pop("options", {})
         check_options(file, f"variants.{i}.options", spec["kind"], written)
         _check_shorthands(file, i, spec, written)
+        _check_runtime(file, i, spec, pytorch)
         limits = spec.pop("thresholds", {})
         name = spec.pop("name", None)
         variant = Variant(name="", max_top1_drop=limits.get("max_top1_drop", thresholds.max_top1_drop),
@@ -149,6 +151,19 @@ def _check_shorthands(file: Path, i: int, spec: dict, written: dict) -> None:
         if shorthand in spec and both:
             raise ConfigError(file, f"variants.{i}.{shorthand}", f"and options.{both[0]} say the same thing; "
                               f"keep one (options.{both[0]} is {kind}'s own name)")
+
+
+def _check_runtime(file: Path, i: int, spec: dict, pytorch: bool) -> None:
+    """A variant's runtime must run its kind's file; a PyTorch model's files run on ONNX Runtime only."""
+    runtime, kind = spec.get("runtime"), spec["kind"]
+    if runtime is None:
+        return
+    if pytorch:
+        raise ConfigError(file, f"variants.{i}.runtime", "applies to a Keras model's variants (a PyTorch model's "
+                          "files run on ONNX Runtime); remove it")
+    if runtime not in runtimes_of(kind):
+        raise ConfigError(file, f"variants.{i}.runtime", f"{runtime} does not run {kind}'s {suffix_of(kind)} file; "
+                          f"use one of {', '.join(runtimes_of(kind))} or remove it")
 
 
 def _choices(name: str, known: dict, kind: str) -> str:

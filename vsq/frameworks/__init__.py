@@ -73,12 +73,14 @@ class Framework(Protocol):
         """MCT's quantized model of a recipe, as an object of the framework (read from fake_quant_path, kept from
         the build, or made again by rebuild())."""
 
-    def runtime_settings(self, path: Path, config: Config) -> dict | None:
-        """What evaluating a built file depends on besides the file (its runtime), for cache keys."""
+    def runtime_settings(self, path: Path, config: Config, runtime: str | None = None) -> dict | None:
+        """What evaluating a built file depends on besides the file (its runtime: the one named, a key of
+        vsq.runtimes.kinds.BY_KEY, else its suffix's), for cache keys."""
 
-    def file_predictor(self, path: Path, config: Config, instances: int | None = None) -> Predict:
-        """A built file (an exported model, a variant) as images -> scores, on its pinned runtime, from a pool of
-        `instances` (None: the configuration's pool size) single-threaded instances."""
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None,
+                       runtime: str | None = None) -> Predict:
+        """A built file (an exported model, a variant) as images -> scores, on its runtime (named, else its
+        suffix's), from a pool of `instances` (None: the configuration's pool size) single-threaded instances."""
 
     def explain(self, model, quantized, representative: Iterable, validation: Iterable, report_dir: Path,
                 config: Config):

@@ -147,16 +147,16 @@ class WithGiven:
     def __getattr__(self, name):
         return getattr(self._framework, name)
 
-    def runtime_settings(self, path: Path, config: Config):
-        settings = self._framework.runtime_settings(path, config)
+    def runtime_settings(self, path: Path, config: Config, runtime: str | None = None):
+        settings = self._framework.runtime_settings(path, config, runtime)
         item = self.files.get(Path(path))
         return {**(settings or {"name": "keras"}), "contract": contract_of(item).as_dict()} if item else settings
 
-    def file_predictor(self, path: Path, config: Config, instances: int | None = None):
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
         item = self.files.get(Path(path))
-        if item:
+        if item:  # a given file runs as its contract says (a variant's "runtime" names a built file's)
             return file_predictor(item, config, instances or config.tflite_runtime.pool_size)
-        return self._framework.file_predictor(path, config, instances)
+        return self._framework.file_predictor(path, config, instances, runtime)
 
 
 def with_given(framework, given: tuple[GivenFile, ...]):

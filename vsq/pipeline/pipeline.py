@@ -168,13 +168,14 @@ class Pipeline:
 
     # --- the evaluation pass ------------------------------------------------------------------------------
 
-    def file_target(self, name: str, path: Path, contained: bool = False) -> Target:
-        """A built file as an evaluation target: keyed on its digest and the runtime that runs it."""
-        runtime = self.framework.runtime_settings(path, self.config)
+    def file_target(self, name: str, path: Path, contained: bool = False, runtime: str | None = None) -> Target:
+        """A built file as an evaluation target: keyed on its digest and the runtime that runs it (`runtime`: a
+        variant's, a key of vsq.runtimes.kinds.BY_KEY; None: its suffix's)."""
+        settings = self.framework.runtime_settings(path, self.config, runtime)
         files = model_files(path)  # an OpenVINO IR is its .xml and its .bin
         digest = file_digest(path) if len(files) == 1 else files_digest(files, Path(path).parent)
-        key = artifacts.evaluation_key(self.job, self.fingerprints, digest, runtime)
-        return Target(name, key, lambda: self.framework.file_predictor(path, self.config), contained)
+        key = artifacts.evaluation_key(self.job, self.fingerprints, digest, settings)
+        return Target(name, key, lambda: self.framework.file_predictor(path, self.config, runtime=runtime), contained)
 
     @cached_property
     def evaluations(self) -> dict:

@@ -71,7 +71,14 @@ OPENVINO = FileRuntime(
     predictor="vsq.runtimes.openvino_runtime:predictor", describe="vsq.runtimes.openvino_storage:describe_openvino",
     weights="vsq.runtimes.openvino_storage:weight_problems", companions=(".bin",))
 RUNTIMES = (ONNXRUNTIME, OPENVINO)  # the pinned ones
-FILE_RUNTIMES = (TFLITE, *RUNTIMES)  # every runtime, by the suffix of its files
+FILE_RUNTIMES = (TFLITE, *RUNTIMES)  # the default runtime of each suffix
+# TFLite's reference kernels (op resolver BUILTIN_REF, the plain kernels of the TFLite spec's arithmetic) beside the
+# configured ones: named by a .tflite variant's "runtime"; the same file, so the same storage rules.
+TFLITE_REFERENCE = FileRuntime(
+    "tflite_reference", "TFLite reference kernels", ".tflite", "TFLite CPU (reference kernels)", "tensorflow",
+    {"interpreter": "tensorflow", "op_resolver": "builtin_ref", "num_threads": 1, "batch_size": 1},
+    predictor="vsq.runtimes.tflite_reference:predictor", describe=TFLITE.describe, weights=TFLITE.weights)
+BY_KEY = {runtime.key: runtime for runtime in (*FILE_RUNTIMES, TFLITE_REFERENCE)}  # every runtime a variant's "runtime" can name
 
 
 @dataclass(frozen=True)
@@ -96,9 +103,17 @@ def for_kind(kind: str) -> FileRuntime:
     return KINDS[kind].runtime if kind in KINDS else TFLITE
 
 
-def for_file(path: Path) -> FileRuntime | None:
-    """The runtime of a file by its suffix; None for files no runtime here runs (a .keras model)."""
-    return next((runtime for runtime in FILE_RUNTIMES if Path(path).suffix == runtime.suffix), None)
+def for_file(path: Path, runtime: str | None = None) -> FileRuntime | None:
+    """The runtime that runs a file: the one named (a variant's "runtime", a key of BY_KEY), else the default of
+    its suffix; None for files no runtime here runs (a .keras model)."""
+    if runtime:
+        return BY_KEY[runtime]
+    return next((known for known in FILE_RUNTIMES if Path(path).suffix == known.suffix), None)
+
+
+def runtimes_of(kind: str) -> list[str]:
+    """The runtimes that can run a variant kind's file (the keys a variant's "runtime" may name)."""
+    return [key for key, runtime in BY_KEY.items() if runtime.suffix == suffix_of(kind)]
 
 
 def suffix_of(kind: str) -> str:
@@ -112,10 +127,10 @@ def model_files(path: Path) -> list[Path]:
     return [path, *(path.with_suffix(suffix) for suffix in (runtime.companions if runtime else ()))]
 
 
-def predictor(path: Path, configured, instances: int):
-    """A file as images -> scores on its runtime, a pool of `instances` single-threaded instances; `configured`:
-    the configuration's tflite_runtime."""
-    return _call(for_file(path).predictor)(path, configured, instances)
+def predictor(path: Path, configured, instances: int, runtime: str | None = None):
+    """A file as images -> scores on its runtime (named, or its suffix's), a pool of `instances` single-threaded
+    instances; `configured`: the configuration's tflite_runtime."""
+    return _call(for_file(path, runtime).predictor)(path, configured, instances)
 
 
 def describe(path: Path) -> dict:
@@ -128,18 +143,18 @@ def weight_problems(kind: str, description: dict) -> list[str]:
     return _call(for_kind(kind).weights)(kind, description)
 
 
-def evaluation_settings(path: Path, configured) -> dict | None:
+def evaluation_settings(path: Path, configured, runtime: str | None = None) -> dict | None:
     """What evaluating a file depends on besides the file (cache keys): the configuration's runtime settings
     for a configured runtime, else the runtime's name, version and pinned settings; None for no runtime."""
-    runtime = for_file(path)
+    runtime = for_file(path, runtime)
     if runtime is None:
         return None
     return vars(configured) if runtime.configured else settings(runtime)
 
 
-def runtime_record(path: Path, configured) -> dict | None:
+def runtime_record(path: Path, configured, runtime: str | None = None) -> dict | None:
     """What results.json records of the runtime that ran a file: its name, version and settings."""
-    runtime = for_file(path)
+    runtime = for_file(path, runtime)
     if runtime is None or not runtime.configured:
         return settings(runtime) if runtime else None
     package = runtime.interpreter_packages.get(getattr(configured, "interpreter", None), runtime.package)
@@ -152,9 +167,12 @@ def runtime_of(path: Path) -> FileRuntime | None:
     return None if runtime is None or runtime.configured else runtime
 
 
-def device_of(kind: str, target_platform: str | None) -> str:
-    """What a row stands for: the IMX500 for MCT kinds made for it (evaluated as their TFLite INT8 export),
-    TFLite on CPU for the other .tflite files, and the CPU runtimes for their kinds."""
+def device_of(kind: str, target_platform: str | None, runtime: str | None = None) -> str:
+    """What a row stands for: the runtime named (a variant's "runtime"); else the IMX500 for MCT kinds made for it
+    (evaluated as their TFLite INT8 export), TFLite on CPU for the other .tflite files, the CPU runtimes for their
+    kinds."""
+    if runtime:
+        return BY_KEY[runtime].device
     if kind.startswith("mct_") and target_platform == "imx500":
         return "IMX500"
     return for_kind(kind).device

@@ -80,7 +80,7 @@ class Calibrations(Section):
         return builds
 
     def targets(self, pipeline) -> list:
-        return [pipeline.file_target(draw_name(recipe, draw), made.path, contained=True)
+        return [pipeline.file_target(draw_name(recipe, draw), made.path, contained=True, runtime=made.recipe.runtime)
                 for recipe, draws in self.builds(pipeline).items() for draw, (_, made) in draws.items() if made.path]
 
     def build(self, pipeline) -> dict:

@@ -66,9 +66,11 @@ def variants_section(pipeline, builds: dict[str, RecipeBuild], evaluations: dict
                                      (evaluation_failures or {}).get(item.name), meaningful)
     _add_parity(rows, {**{model.file or model.key: references[model.key] for model in framework.models
                           if (model.file or model.key) in rows}, **evaluations}, keras, float_key, job)
-    for row in rows.values():
+    runtimes = {name: build.recipe.runtime for name, build in builds.items()}  # a variant's "runtime"
+    for name, row in rows.items():
         if row.get("file") and not row.get("error") and Path(row["file"]).is_file():
-            predict = framework.file_predictor(Path(row["file"]), config, instances=LATENCY["instances"])
+            predict = framework.file_predictor(Path(row["file"]), config, instances=LATENCY["instances"],
+                                               runtime=runtimes.get(name))
             row["latency_ms_per_image"] = round(latency_ms(predict, image, LATENCY["warmup_runs"],
                                                            LATENCY["timed_runs"]), 3)
     return {
@@ -110,11 +112,12 @@ def _add_parity(rows: dict, evaluations: dict, keras, float_key: str, job) -> No
             row["parity"] = {float_key: summary}
 
 
-def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str) -> dict:
+def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, device: str,
+         runtime: str | None = None) -> dict:
     """A row of figures for a built file (reference rows are marked: history skips them)."""
     storage = describe(path) if kinds.for_file(path) else {"weights": None, "inputs": None, "outputs": None}
     return {
-        "kind": kind, "device": device, "runtime": _runtime(path, config), "file": str(path), "reference": True,
+        "kind": kind, "device": device, "runtime": _runtime(path, config, runtime), "file": str(path), "reference": True,
         "top_1_accuracy": result.top1, "top_5_accuracy": result.top5,
         "top_1_drop_points": metrics.top1_drop_points(keras.top1, result.top1),
         f"agreement_with_{float_key}": metrics.agreement(result.predictions, keras.predictions),
@@ -123,14 +126,15 @@ def _row(kind: str, path: Path, result, keras, float_key: str, config: Config, d
     }
 
 
-def _runtime(path: Path, config: Config) -> dict:
-    """The runtime that ran the file: its name, version and settings (TFLite: the configured runtime)."""
+def _runtime(path: Path, config: Config, named: str | None = None) -> dict:
+    """The runtime that ran the file (named: a variant's "runtime"; None: its suffix's): its name, version and
+    settings (TFLite: the configured runtime)."""
     from vsq.frameworks import for_config
 
-    runtime = kinds.for_file(path)
+    runtime = kinds.for_file(path, named)
     if runtime is not None and runtime.configured:
-        return kinds.runtime_record(path, config.tflite_runtime)
-    return for_config(config).runtime_settings(path, config)
+        return kinds.runtime_record(path, config.tflite_runtime, named)
+    return for_config(config).runtime_settings(path, config, named)
 
 
 def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: str, error: str | None,
@@ -140,7 +144,7 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: s
     variant = build.recipe
     row = {
         "kind": variant.kind,
-        "device": kinds.device_of(variant.kind, target_platform(variant, config)),
+        "device": kinds.device_of(variant.kind, target_platform(variant, config), variant.runtime),
         "options": {key: value for key, value in options(variant, config).items() if key != "kind"},
         "file": str(build.path) if build.path else None,
         "max_top1_drop": variant.max_top1_drop, "min_top1": variant.min_top1, "candidate": True,
@@ -149,7 +153,8 @@ def _variant_row(config: Config, build: RecipeBuild, result, keras, float_key: s
     }
     if result is None:  # not built, or not evaluated
         return row
-    row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"]), reference=False)
+    row.update(_row(variant.kind, build.path, result, keras, float_key, config, row["device"], variant.runtime),
+               reference=False)
     _judge(row, result, keras, float_key, variant.max_top1_drop, config)
     row["within_threshold"] = within_thresholds(row, variant.min_top1, keras.num_classes, meaningful)
     return row

@@ -42,7 +42,7 @@ class Variants(Section):
     def targets(self, pipeline) -> list:
         from vsq.pipeline.given import compared
 
-        return [*(pipeline.file_target(name, made.path, contained=True)
+        return [*(pipeline.file_target(name, made.path, contained=True, runtime=made.recipe.runtime)
                   for name, made in self.builds(pipeline).items() if made.path),
                 *(pipeline.file_target(item.name, item.path, contained=True) for item in compared(pipeline.job.given))]
 
@@ -87,7 +87,7 @@ def _build_figures(made, config) -> dict:
     from vsq.frameworks.recipe_options import target_platform
 
     figures = {"kind": made.recipe.kind, "file": str(made.path) if made.path else None, "build": made.cache,
-               "device": device_of(made.recipe.kind, target_platform(made.recipe, config)),
+               "device": device_of(made.recipe.kind, target_platform(made.recipe, config), made.recipe.runtime),
                "build_seconds": None if made.seconds is None else round(made.seconds, 2)}
     return {**figures, "error": made.error} if made.error else figures
 

@@ -109,14 +109,14 @@ class KerasFramework:
 
         return EXPORT_CHECKS
 
-    def runtime_settings(self, path: Path, config: Config) -> dict | None:
+    def runtime_settings(self, path: Path, config: Config, runtime: str | None = None) -> dict | None:
         """What an evaluation of a file depends on besides the file: its runtime's settings (vsq.runtimes.kinds:
         the configuration's TFLite runtime for .tflite files, the pinned ones for .onnx and .xml files)."""
         from vsq.runtimes.kinds import evaluation_settings
 
-        return evaluation_settings(path, config.tflite_runtime)
+        return evaluation_settings(path, config.tflite_runtime, runtime)
 
-    def file_predictor(self, path: Path, config: Config, instances: int | None = None):
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
         """A file on its runtime (vsq.runtimes.kinds), a pool of `instances` (None: tflite_runtime's pool size)
         single-threaded instances; MCT's .keras models loaded as the source model is (allow_unsafe_model_code)."""
         instances = instances or config.tflite_runtime.pool_size
@@ -127,7 +127,7 @@ class KerasFramework:
             return in_fixed_batches(load_fake_quant_keras(path, config.allow_unsafe_model_code).predict_on_batch)
         from vsq.runtimes.kinds import predictor
 
-        return predictor(path, config.tflite_runtime, instances)
+        return predictor(path, config.tflite_runtime, instances, runtime)
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options

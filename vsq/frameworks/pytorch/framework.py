@@ -129,14 +129,15 @@ class PyTorchFramework:
 
         return EXPORT_CHECKS
 
-    def runtime_settings(self, path: Path, config: Config) -> dict:
-        """ONNX Runtime on the CPU, one thread per session, mct-quantizers' operators."""
+    def runtime_settings(self, path: Path, config: Config, runtime: str | None = None) -> dict:
+        """ONNX Runtime on the CPU, one thread per session, mct-quantizers' operators (the only runtime of a PyTorch
+        model's files: the configuration refuses a variant's "runtime" for PyTorch)."""
         from importlib import metadata
 
         return {"runtime": "onnxruntime", "version": metadata.version("onnxruntime"), "threads": 1,
                 "providers": ["CPUExecutionProvider"]}
 
-    def file_predictor(self, path: Path, config: Config, instances: int | None = None):
+    def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
         from vsq.frameworks.pytorch.onnx_runtime import OnnxClassifier
 
         return OnnxClassifier(path, instances=instances or config.tflite_runtime.pool_size).predict
