@@ -1,6 +1,8 @@
 """quantized_file_is_integer_quantized on MCT's real INT8 export of tiny models: input-side preprocessing that MCT
 leaves in float (Keras' Rescaling and Normalization) is allowed and listed; a computing layer in float fails."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -60,7 +62,8 @@ def test_input_side_preprocessing_in_float_is_allowed_and_listed(tmp_path, first
     assert check.ok, check.message
     allowed = check.figures["input_float_ops"]
     assert [op.split()[0] for op in allowed] == ops
-    assert all(f"/{first}/" in op for op in allowed[1:]), allowed
+    # Keras numbers a layer name already used in the process (rescaling_1): other tests of the worker made one
+    assert all(re.search(rf"/{first}(_\d+)?/", op) for op in allowed[1:]), allowed
     assert check.figures["float_activations"] == 0
     assert f"allowed {len(ops)} float ops before its first computing layer" in check.message
 

@@ -24,6 +24,17 @@ class Section:
     def terminal_lines(self, name: str, document: dict) -> list[str]:
         return []
 
+    def part_lines(self, name: str, document: dict, lines_of, label: str = "") -> list[str]:
+        """The section's part as terminal lines (lines_of(part)), each after the configuration's name; none
+        without the part."""
+        part = document.get(self.key)
+        return [f"{name}: {label}{line}" for line in lines_of(part)] if part else []
+
+    def part_html(self, document: dict, render) -> str:
+        """The section's part rendered (render(part)); "" without the part."""
+        part = document.get(self.key)
+        return render(part) if part else ""
+
     def cost(self, pipeline) -> str:
         """What the section adds to the run's work, said before the first build ("": nothing worth saying)."""
         return ""

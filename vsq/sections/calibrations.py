@@ -87,12 +87,10 @@ class Calibrations(Section):
         return draws_part(pipeline, self.builds(pipeline))
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
-        part = document.get(self.key)
-        return [f"{name}: {line}" for line in summary_lines(part)] if part else []
+        return self.part_lines(name, document, summary_lines)
 
     def html(self, name: str, document: dict) -> str:
-        part = document.get(self.key)
-        return draws_table(part) if part else ""
+        return self.part_html(document, draws_table)
 
 
 def draws_part(pipeline, builds: dict) -> dict:

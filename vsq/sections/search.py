@@ -54,12 +54,10 @@ class Search(Section):
         return pipeline.once("search", lambda: run_search(pipeline))
 
     def terminal_lines(self, name: str, document: dict) -> list[str]:
-        part = document.get(self.key)
-        return [f"{name}: search: {line}" for line in summary_lines(part)] if part else []
+        return self.part_lines(name, document, summary_lines, "search: ")
 
     def html(self, name: str, document: dict) -> str:
-        part = document.get(self.key)
-        return search_table(part) if part else ""
+        return self.part_html(document, search_table)
 
 
 def run_search(pipeline) -> dict:
