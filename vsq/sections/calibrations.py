@@ -195,7 +195,7 @@ def draws_table(part: dict) -> str:
                 low, high = row["drop_interval_points"]
                 cells = (top1_cell(row), f"{row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]",
                          verdict_cell(row["decision"]), gate_word(row))
-            cells = (escape(recipe), str(row["draw"]), str(row["seed"]), *cells)
+            cells = (escape(recipe), escape(str(row["draw"])), escape(str(row["seed"])), *cells)
             rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     head = "".join(f"<th>{escape(h)}</th>" for h in ("recipe", "draw", "seed", "Top-1", "drop (pp)", "verdict", "gate"))
     notes = "".join(f'<p class="vsq-note">{escape(line)}</p>' for line in summary_lines(part))
