@@ -34,6 +34,7 @@ LAYERS = (
     ("data",),  # images and their readers
     ("cache",),  # the artifact store
     ("core",),  # the vocabulary every higher layer shares: checks and verdicts, model roles, explanation types
+    ("tasks",),  # what a model is asked to do (classification, detection): its truth, metrics and checks
     ("provenance", "predictions"),  # what a run measured (digests, commit) and its per-image rows
     ("frameworks",),  # Keras, PyTorch: load, quantize, export, explain
     ("pipeline",),  # one configuration's run: jobs, builds, evaluation, the document, the verdicts map

@@ -1,0 +1,1 @@
+"""Tasks: what a model is asked to do (classification, detection) and how its answers are judged."""
