@@ -94,3 +94,13 @@ def test_faster_coco_eval_agrees_with_pycocotools(case):
     figures = metrics.figures(truth, found)
     assert (evaluation.stats[0], evaluation.stats[1], evaluation.stats[8]) == pytest.approx(
         (figures.map_50_95, figures.map_50, figures.recall), abs=1e-6), faster_coco_eval.__version__
+
+
+def test_the_ground_truth_is_left_as_it_was(case):
+    import copy
+
+    truth, found = case
+    before = copy.deepcopy(truth)
+    metrics.figures(truth, found)
+    metrics.pycocotools_stats(truth, found)
+    assert truth == before

@@ -104,12 +104,14 @@ def _quiet():
 
 def coco_pair(ground_truth: dict, detections: list[dict]):
     """pycocotools' COCO objects of the ground truth and of detections ({image_id, category_id, bbox [x, y, w, h]
-    in pixels, score}). Built as `COCO.loadRes` builds them, which fails on an empty list."""
+    in pixels, score}). Built as `COCO.loadRes` builds them, which fails on an empty list; pycocotools writes
+    into the annotations it is given, so it gets copies."""
     from pycocotools.coco import COCO
 
     with _quiet():
         truth = COCO()
-        truth.dataset = {key: ground_truth[key] for key in ("images", "annotations", "categories")}
+        truth.dataset = {"images": ground_truth["images"], "categories": ground_truth["categories"],
+                         "annotations": [dict(annotation) for annotation in ground_truth["annotations"]]}
         truth.createIndex()
         found = COCO()
         found.dataset = {"images": ground_truth["images"], "categories": ground_truth["categories"],
