@@ -121,3 +121,14 @@ def test_a_model_that_finds_nothing_gets_no_advice(truth):
     found = screen.screen(truth, truth["images"], {"stretch": noise}, SIZE, BoxFormat())
     assert not found.clearly_better and found.best < 0.1
     assert "no other reading" in found.advice()
+
+
+@pytest.mark.parametrize("resize", letterbox.RESIZES)
+def test_an_image_file_decodes_to_the_input_with_its_original_size(tmp_path, resize):
+    from vsq.configuration.preprocessing import Preprocessing
+    from vsq.tasks.detection import images
+
+    Image.new("RGB", (128, 96), (0, 200, 0)).save(tmp_path / "a.png")
+    pixels, size = images.decode(tmp_path / "a.png", Preprocessing(size=SIZE), resize)
+    assert pixels.shape == (SIZE, SIZE, 3) and size == (128, 96)
+    assert (pixels[0, 0] == (114, 114, 114)).all() == (resize == "letterbox")
