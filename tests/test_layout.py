@@ -34,8 +34,7 @@ LAYERS = (
     ("data",),  # images and their readers
     ("cache",),  # the artifact store
     ("core",),  # the vocabulary every higher layer shares: checks and verdicts, model roles, explanation types
-    ("tasks",),  # what a model is asked to do (classification, detection): its truth, metrics and checks
-    ("provenance", "predictions"),  # what a run measured (digests, commit) and its per-image rows
+    ("provenance", "tasks"),  # what a run measured (digests, commit); what outputs mean and how they are judged
     ("frameworks",),  # Keras, PyTorch: load, quantize, export, explain
     ("pipeline",),  # one configuration's run: jobs, builds, evaluation, the document, the verdicts map
     ("rendering",),  # primitives for tables, HTML and charts, from a results document alone
@@ -148,5 +147,8 @@ def test_every_check_has_its_suite_test_and_every_suite_test_its_check():
     from vsq.pipeline.checks import CORE_CHECKS
     from vsq.sections import all_sections
 
-    specs = [*CORE_CHECKS, *KERAS, *PYTORCH, *(spec for section in all_sections() for spec in section.checks)]
+    from vsq.tasks import TASKS
+
+    specs = [*CORE_CHECKS, *KERAS, *PYTORCH, *(spec for section in all_sections() for spec in section.checks),
+             *(spec for task in TASKS.values() for spec in task.checks)]
     assert {f"test_{spec.name}" for spec in specs} == suite_checks()
