@@ -47,6 +47,10 @@ class Task(Protocol):
     stored: tuple[str, ...]  # the files of an evaluation's cache entry (save writes them, load reads them)
     checks: tuple  # vsq.core.verdicts.CheckSpec of the task's own checks (data, figures, drops)
 
+    def evaluation_set(self, config):
+        """The evaluation images and their truth's keys (vsq.configuration.datasets.EvaluationSet), checked at
+        prepare time, before anything heavy: ConfigError on any problem."""
+
     def truth(self, config, evaluation_set):
         """The truth of the evaluation images, in the order of evaluation_set.paths (read once per evaluation)."""
 

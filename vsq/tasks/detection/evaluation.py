@@ -1,0 +1,64 @@
+"""Detection's evaluation of one model: its detections on every evaluation image, as COCO detections in pixels of
+the original images (decoded from the post-processing's output by the configured box format), accumulated chunk
+by chunk and stored in the cache as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vsq.tasks.detection.annotations import Image
+from vsq.tasks.detection.boxes import BoxFormat, Raw, decode
+
+STORED = ("detections.json",)
+
+
+@dataclass
+class DetectionEvaluation:
+    name: str
+    detections: list  # COCO detections {image_id, category_id, bbox, score}
+    image_ids: tuple  # the images the model ran on, in the evaluation set's order
+    seconds: float
+    skipped: tuple = ()
+    modes: dict = field(default_factory=dict)
+
+    @property
+    def images_used(self) -> int:
+        return len(self.image_ids)
+
+
+@dataclass
+class Running:
+    """vsq.tasks.base.Accumulator: outputs are the post-processing's (boxes, scores, classes, count) per chunk."""
+
+    name: str
+    images: tuple[Image, ...]  # the annotations' entry of every evaluation image, in the evaluation set's order
+    size: int
+    form: BoxFormat
+    min_score: float
+    detections: list = field(default_factory=list)
+    used: list = field(default_factory=list)
+
+    def add(self, outputs, indices) -> None:
+        boxes, scores, classes, count = outputs
+        for row, index in enumerate(indices):
+            image = self.images[int(index)]
+            raw = Raw(boxes=boxes[row], scores=scores[row], classes=classes[row], count=int(count[row]))
+            self.detections += decode(raw, image.id, image.width, image.height, self.size, self.form, self.min_score)
+            self.used.append(image.id)
+
+    def finish(self, seconds: float, skipped: tuple, modes: dict) -> DetectionEvaluation:
+        return DetectionEvaluation(self.name, self.detections, tuple(self.used), seconds, skipped, modes)
+
+
+def save(result: DetectionEvaluation, folder: Path) -> None:
+    (folder / "detections.json").write_text(json.dumps({
+        "name": result.name, "detections": result.detections, "image_ids": list(result.image_ids),
+        "seconds": result.seconds, "skipped": [list(item) for item in result.skipped], "modes": result.modes}))
+
+
+def load(folder: Path) -> DetectionEvaluation:
+    data = json.loads((folder / "detections.json").read_text())
+    return DetectionEvaluation(data["name"], data["detections"], tuple(data["image_ids"]), data["seconds"],
+                               tuple(tuple(item) for item in data["skipped"]), data["modes"])
