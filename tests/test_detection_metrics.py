@@ -104,3 +104,15 @@ def test_the_ground_truth_is_left_as_it_was(case):
     metrics.figures(truth, found)
     metrics.pycocotools_stats(truth, found)
     assert truth == before
+
+
+def test_many_weightings_at_once_equal_one_at_a_time(case):
+    truth, found = case
+    matches = metrics.match(truth, found)
+    rng = np.random.default_rng(0)
+    weights = np.stack([np.bincount(rng.integers(0, 60, 60), minlength=60) for _ in range(20)]
+                       + [np.ones(60), np.r_[np.zeros(59), 1.0]])
+    together = matches.maps(weights)
+    alone = [matches.figures(w) for w in weights]
+    assert together[0] == pytest.approx([f.map_50_95 for f in alone], abs=1e-12)
+    assert together[1] == pytest.approx([f.map_50 for f in alone], abs=1e-12)

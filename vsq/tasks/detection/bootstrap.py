@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 METRICS = ("map_50_95", "map_50")
 DEFAULT_RESAMPLES = 1000
+CHUNK = 100  # resamples scored at once
 RULES = ("point", "confident")
 
 
@@ -65,11 +66,13 @@ def paired_drops(reference: Matches, candidate: Matches, *, resamples: int = DEF
     if resamples < 1 or not 0 < confidence < 1:
         raise ValueError("resamples must be at least 1 and confidence between 0 and 1")
     whole = reference.figures(), candidate.figures()
-    draws = {metric: np.empty(resamples) for metric in METRICS}
-    for n, w in enumerate(weights(len(reference.image_ids), resamples, seed)):
-        ours, theirs = reference.figures(w), candidate.figures(w)
-        for metric in METRICS:
-            draws[metric][n] = 100 * (getattr(ours, metric) - getattr(theirs, metric))
+    draws = {metric: [] for metric in METRICS}
+    drawn = weights(len(reference.image_ids), resamples, seed)
+    for start in range(0, resamples, CHUNK):  # bounded memory: (chunk, thresholds, detections) per category
+        ours, theirs = reference.maps(drawn[start:start + CHUNK]), candidate.maps(drawn[start:start + CHUNK])
+        for n, metric in enumerate(METRICS):
+            draws[metric].append(100 * (ours[n] - theirs[n]))
+    draws = {metric: np.concatenate(values) for metric, values in draws.items()}
     tail = (1 - confidence) / 2
     out = {}
     for metric in METRICS:

@@ -68,6 +68,53 @@ class Matches:
         mean = (lambda values: float(np.mean(values)) if values else 0.0)
         return Figures(map_50_95=mean(aps), map_50=mean(ap50s), recall=mean(recalls), per_class_ap=per_class)
 
+    def maps(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mAP@[.5:.95], mAP@.5) for each row of weights (B, images) at once: figures(row)'s two means."""
+        import numpy as np
+
+        weights = np.asarray(weights, dtype=float)
+        per_class = [_ap_many(category, weights, len(self.iou_thresholds)) for category in self.categories]
+        if not per_class:
+            return np.zeros(len(weights)), np.zeros(len(weights))
+        ap, ap50 = (np.stack([pair[n] for pair in per_class], axis=1) for n in (0, 1))
+
+        def mean(values):
+            counted = (~np.isnan(values)).sum(axis=1)
+            return np.where(counted > 0, np.nansum(values, axis=1) / np.maximum(counted, 1), 0.0)
+
+        return mean(ap), mean(ap50)
+
+
+def _ap_many(category: _Category, weights: np.ndarray, thresholds: int):
+    """_accumulate for many weightings at once: (AP@[.5:.95], AP@.5) per row of weights (B, I), NaN where the
+    category has no object counted. The same arithmetic, vectorised over rows (the bootstrap's resamples)."""
+    import numpy as np
+
+    objects = weights @ category.objects
+    rows, count = len(weights), category.tp.shape[1]
+    if count == 0:
+        zero = np.where(objects > 0, 0.0, np.nan)
+        return zero, zero.copy()
+    weight = weights[:, category.image][:, None, :]  # (B, 1, D)
+    tp = np.cumsum(category.tp[None] * weight, axis=2)  # (B, T, D)
+    fp = np.cumsum(category.fp[None] * weight, axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rc = tp / objects[:, None, None]
+    pr = tp / (fp + tp + np.spacing(1))
+    envelope = np.maximum.accumulate(pr[:, :, ::-1], axis=2)[:, :, ::-1]
+    points = np.linspace(0.0, 1.0, RECALL_POINTS)
+    recalls, envelopes = np.nan_to_num(rc, nan=0.0).reshape(-1, count), envelope.reshape(-1, count)
+    precision = np.zeros((len(recalls), RECALL_POINTS))
+    for row, (recall, curve) in enumerate(zip(recalls, envelopes)):  # exact comparisons, as pycocotools makes them
+        at = np.searchsorted(recall, points, side="left")
+        inside = at < count
+        precision[row, inside] = curve[at[inside]]
+    precision = precision.reshape(rows, thresholds, RECALL_POINTS)
+    absent = objects == 0
+    ap, ap50 = precision.mean(axis=(1, 2)), precision[:, 0].mean(axis=1)
+    ap[absent], ap50[absent] = np.nan, np.nan
+    return ap, ap50
+
 
 def _accumulate(category: _Category, w: np.ndarray, thresholds: int):
     """pycocotools' accumulate for one category (area all, 100 detections), each image weighted: (precision
