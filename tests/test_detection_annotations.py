@@ -110,3 +110,60 @@ def test_the_error_factory_makes_the_exception(tmp_path):
     path.write_text("{}")
     with pytest.raises(Mine, match="x.json: images must be a list"):
         annotations.read(path, where="x.json", error=Mine)
+
+
+def test_the_detection_object_is_read_with_the_detection_task_only(project):
+    import tiny
+    from vsq.configuration.config import DetectionSettings, load_config
+    from vsq.errors import ConfigError
+
+    assert load_config(tiny.write_config(project)).detection is None
+    with pytest.raises(ConfigError, match="detection: is only read with \"task\": \"detection\" \\(task is "
+                                          "classification\\); remove it, or set \"task\": \"detection\""):
+        load_config(tiny.write_config(project, detection={"box_order": "xyxy"}))
+    config = load_config(tiny.write_config(project, task="detection", detection={"box_order": "xyxy"}))
+    assert config.detection == DetectionSettings(box_order="xyxy")
+    assert config.as_dict()["detection"]["bootstrap_resamples"] == 1000
+    with pytest.raises(ConfigError, match="detection.box_order"):
+        load_config(tiny.write_config(project, task="detection", detection={"box_order": "xy"}))
+
+
+def detection_project(project, truth) -> "Path":
+    """The tiny project with a detection set: the annotated images (blank PNGs of their sizes) and the file."""
+    import tiny
+    from PIL import Image
+
+    folder = project / "shapes"
+    folder.mkdir()
+    for image in truth["images"]:
+        Image.new("RGB", (image["width"], image["height"])).save(folder / image["file_name"].replace(".jpg", ".png"))
+        image["file_name"] = image["file_name"].replace(".jpg", ".png")
+    (project / "annotations.json").write_text(json.dumps(truth))
+    return tiny.write_config(project, task="detection", evaluate_image_dir="./shapes", evaluate_image_extension="png",
+                             evaluate_label_file="./annotations.json")
+
+
+def test_prepare_reads_the_evaluation_set_from_the_annotations(project, truth):
+    from vsq.pipeline.job import prepare
+
+    job = prepare(detection_project(project, truth))
+    assert [p.name for p in job.evaluation_set.paths] == [f"img_{i:04d}.png" for i in range(10)]
+    assert job.evaluation_set.class_names == ("shape1", "shape2", "shape3")
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["annotations"][0].update(bbox=[120, 10, 20, 5]), "annotations[0] (id 1): bbox [120, 10, 20, 5] is not inside image"),
+    (lambda d: d["images"].pop(6), "the evaluation image 'img_0006.png' is not in images"),  # an empty one
+    (lambda d: d["images"][0].update(height=200), "image 1 ('img_0000.png') is 128 x 96 pixels, but images says 128 x 200"),
+])
+def test_prepare_refuses_bad_annotations_in_one_line_naming_the_key(project, truth, change, words):
+    from vsq.errors import ConfigError
+    from vsq.pipeline.job import prepare
+
+    config = detection_project(project, truth)
+    change(truth)
+    (project / "annotations.json").write_text(json.dumps(truth))
+    with pytest.raises(ConfigError) as caught:
+        prepare(config)
+    message = str(caught.value)
+    assert "\n" not in message and ": evaluate_label_file: ./annotations.json" in message and words in message

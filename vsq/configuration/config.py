@@ -220,8 +220,8 @@ class Config:
         out.update({f"{key}_resolved": str(getattr(self, key)) for key in self.path_keys})
         fields = asdict(self, dict_factory=lambda pairs: {key: _plain(value) for key, value in pairs})
         fields["preprocessing"].pop("size")  # it is input_tensor_size
-        unused = {key for key in ("source_keras_model", "source_pytorch_model", "pytorch_architecture")
-                  if fields[key] is None}  # the other framework's keys
+        unused = {key for key in ("source_keras_model", "source_pytorch_model", "pytorch_architecture", "detection")
+                  if fields[key] is None}  # the other framework's keys; another task's
         out.update({key: value for key, value in fields.items() if key not in spec and key != "raw" and key not in unused})
         return out
 
