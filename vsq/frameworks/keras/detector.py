@@ -16,9 +16,7 @@ from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
-POST_PROCESS = "SSDPostProcess"
-# The one class a detector file may name outside Keras: where edge-mdt-cl defines it (a .keras file's "module").
-POST_PROCESS_MODULE = "edgemdt_cl.keras.object_detection.ssd_post_process"
+POST_PROCESS = "SSDPostProcess"  # one of vsq.frameworks.keras.safety.TRUSTED_LAYERS
 SIGNATURE = "serving_default"
 
 
@@ -32,34 +30,54 @@ class Detections(NamedTuple):
 
 
 def trusted_layers() -> dict:
-    """The custom layer classes a Keras detector may use: edge-mdt-cl's SSDPostProcess and nothing else (its
-    other registered layers are not needed by a model ending in SSDPostProcess, which builds its box decoder
-    itself)."""
+    """The custom layer classes Keras' loaders may resolve (vsq.frameworks.keras.safety.TRUSTED_LAYERS):
+    edge-mdt-cl's SSDPostProcess and nothing else; its other registered layers are not needed by a model ending in
+    SSDPostProcess, which builds its own box decoder."""
     from edgemdt_cl.keras import SSDPostProcess
 
     return {POST_PROCESS: SSDPostProcess}
 
 
 def layers_scope():
-    """A scope in which Keras' loaders resolve the trusted edge-mdt-cl layers (edge-mdt-cl's own
-    custom_layers_scope would add every layer it registers)."""
+    """A scope in which Keras' loaders resolve the trusted layers (edge-mdt-cl's own custom_layers_scope would
+    add every layer it registers, trusted or not)."""
     import tensorflow as tf
 
     return tf.keras.utils.custom_object_scope(trusted_layers())
 
 
-def is_trusted_layer(class_name, module) -> bool:
-    """Whether a serialized object is the trusted post-processing layer: its class name, and (in .keras files,
-    which name a module to import) edge-mdt-cl's module for it."""
-    return class_name == POST_PROCESS and module in (None, POST_PROCESS_MODULE)
-
-
 def load_detector(path: Path):
-    """A Keras detector file for inference (no compile), in safe mode; errors are Keras' own."""
+    """A Keras detector file for inference (no compile), in safe mode, refused (ValueError) when it holds layers
+    that run code of its own (vsq.frameworks.keras.safety); other errors are Keras' own."""
     import tensorflow as tf
 
+    from vsq.frameworks.keras.safety import unsafe_layers
+
+    unsafe = unsafe_layers(Path(path))
+    if unsafe:
+        raise ValueError(f"{Path(path).name} has layers that run code stored in the file: {', '.join(unsafe[:3])}")
     with layers_scope():
         return tf.keras.models.load_model(str(path), compile=False)
+
+
+class DetectorInfo(NamedTuple):
+    """What a detector's post-processing layer says about its outputs."""
+
+    num_classes: int  # classes the outputs' class indices count (background removed)
+    max_detections: int  # rows of boxes, scores and classes per image
+    anchors: int
+    normalised: bool  # boxes clipped to (1, 1): fractions of the input's height and width, not pixels
+
+
+def describe_detector(model) -> DetectorInfo | None:
+    """The detector's DetectorInfo, or None for a model without SSDPostProcess."""
+    layer = post_process_layer(model)
+    if layer is None:
+        return None
+    cfg = layer.cfg
+    classes = int(layer.input[1].shape[-1]) - (1 if cfg.remove_background else 0)
+    return DetectorInfo(classes, int(cfg.max_detections), int(layer.input[0].shape[-2]),
+                        tuple(float(v) for v in cfg.clip_size) == (1.0, 1.0))
 
 
 def post_process_layer(model):

@@ -15,10 +15,13 @@ def load_keras_model(config: Config):
     """Load source_keras_model for inference (no compile), raising ConfigError when unusable."""
     import tensorflow as tf
 
+    from vsq.frameworks.keras.detector import layers_scope
+
     path = config.source_keras_model
     try:
         options = {"safe_mode": False} if config.allow_unsafe_model_code else {}  # .keras files honour it
-        model = tf.keras.models.load_model(str(path), compile=False, **options)
+        with layers_scope():  # a detector's post-processing (edge-mdt-cl), the only custom layer resolved
+            model = tf.keras.models.load_model(str(path), compile=False, **options)
     except Exception as error:  # Keras raises many types; the user needs its own words (spec)
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} cannot be loaded as a "
                            f"Keras model: {type(error).__name__}: {error}") from None
@@ -37,9 +40,11 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
     from keras.src.saving.serialization_lib import SafeModeScope
     from mct_quantizers import keras_load_quantized_model
 
+    from vsq.frameworks.keras.detector import trusted_layers
+
     try:
         with SafeModeScope(safe_mode=not allow_unsafe_model_code):
-            return keras_load_quantized_model(str(path), compile=False)
+            return keras_load_quantized_model(str(path), custom_objects=trusted_layers(), compile=False)
     except Exception as error:
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
 
