@@ -16,9 +16,9 @@ import pytest
 import hostile
 import tiny
 from vsq.errors import ConfigError
-from vsq.frameworks.keras.detector import (DetectorInfo, DetectorPredictor, _as_detections, _SignatureRunner,
-                                           describe_detector,
-                                           export_network_int8_tflite, load_detector, network, post_process_layer,
+from vsq.frameworks.keras.detector import (OUTPUTS, DetectorInfo, DetectorPredictor, _as_detections,
+                                           _SignatureRunner, describe_detector, export_network_int8_tflite,
+                                           load_detector, network, post_process_from_file, post_process_layer,
                                            quantize_detector)
 from vsq.frameworks.keras.safety import unsafe_layers
 
@@ -92,8 +92,7 @@ def test_the_tflite_outputs_are_told_apart_by_their_names(built):
     the detections are garbage, which the agreement measure sees."""
     import tensorflow as tf
 
-    names = network(built["fake_quant"]).output_names
-    codes, scores = _SignatureRunner(built["tflite"], list(reversed(names)))(built["images"][:50])
+    codes, scores = _SignatureRunner(built["tflite"], names=tuple(reversed(OUTPUTS)))(built["images"][:50])
     garbled = _as_detections(post_process_layer(built["fake_quant"])([tf.constant(codes), tf.constant(scores)]))
     right = DetectorPredictor.tflite(built["tflite"], built["fake_quant"])(built["images"][:50])
     assert agreement(garbled, right) < 0.5
@@ -109,6 +108,7 @@ def test_the_tflite_file_is_the_network_without_its_post_processing(built):
     assert not any("NonMaxSuppression" in op or op.startswith("Flex") for op in ops), ops
     assert {"CONV_2D", "CONCATENATION"} <= ops
     assert [list(d["shape"]) for d in interpreter.get_output_details()] == [[1, 160, 4], [1, 160, 4]]
+    assert sorted(interpreter.get_signature_list()["serving_default"]["outputs"]) == sorted(OUTPUTS)
     assert post_process_layer(network(built["fake_quant"])) is None
     assert post_process_layer(built["fake_quant"]) is not None, "MCT keeps the post-processing in the Keras model"
 
@@ -162,6 +162,7 @@ def test_an_untrusted_custom_layer_is_refused(built, tmp_path, edit, why):
     assert len(refused) == 1 and why in refused[0]
 
 
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5 file")
 def test_edge_mdt_cl_s_other_layers_are_not_in_the_loaders_scope(tmp_path):
     """FasterRCNNBoxDecode is registered by edge-mdt-cl too; a detector ending in SSDPostProcess does not need
     it, so vsq's loaders do not resolve it (edge-mdt-cl's own custom_layers_scope would)."""
@@ -186,3 +187,29 @@ def test_a_detector_with_an_untrusted_layer_is_refused_in_one_line(built, projec
     with pytest.raises(ConfigError) as caught:
         prepare(config, Grants())
     assert "\n" not in str(caught.value) and "ssd_post_process (imports module os)" in str(caught.value)
+
+
+def test_the_keras_framework_predicts_detections_for_the_models_and_files(built, project):
+    """vsq's Keras framework: the float model, model.tflite (its network) and MCT's files give Detections; the
+    .tflite files are finished by the source model's SSDPostProcess, read from its configuration."""
+    from vsq.configuration.config import load_config
+    from vsq.frameworks.keras.framework import KERAS
+    from vsq.frameworks.keras.quantize import export_keras
+
+    config = load_config(tiny.write_config(project, source_keras_model=str(EXAMPLE / "model.h5")))
+    assert post_process_from_file(EXAMPLE / "model.h5").get_config() == post_process_layer(built["model"]).get_config()
+    images, found = built["images"][:64], built["detections"]
+    float_file = KERAS.export_float(built["model"], built["folder"] / "model.tflite")
+    keras_file = export_keras(built["fake_quant"], built["folder"] / "fake_quant.keras")
+    for predict, reference in ((KERAS.predictor(built["model"]), "float"), (KERAS.file_predictor(float_file, config),
+                               "float"), (KERAS.file_predictor(built["tflite"], config), "tflite"),
+                               (KERAS.file_predictor(keras_file, config), "fake_quant")):
+        detections = predict(images)
+        assert detections.boxes.shape == (64, 16, 4)
+        assert agreement(detections, _first(found[reference], 64)) == 1.0
+    boxes, scores, classes = found["float"].image(0)
+    assert len(boxes) == len(scores) == len(classes) == found["float"].count[0] and classes.dtype == np.int64
+
+
+def _first(detections, n):
+    return type(detections)(*(field[:n] for field in detections))

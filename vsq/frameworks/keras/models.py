@@ -11,11 +11,26 @@ from vsq.core.model_info import ModelInfo  # noqa: F401 (re-exported: its name b
 from vsq.errors import ExternalToolError
 
 
+def trusted_layers() -> dict:
+    """The custom layer classes Keras' loaders may resolve (vsq.frameworks.keras.safety.TRUSTED_LAYERS):
+    edge-mdt-cl's SSDPostProcess and nothing else; its other registered layers are not needed by a model ending in
+    SSDPostProcess, which builds its own box decoder."""
+    from edgemdt_cl.keras import SSDPostProcess
+
+    return {"SSDPostProcess": SSDPostProcess}
+
+
+def layers_scope():
+    """A scope in which Keras' loaders resolve the trusted layers (edge-mdt-cl's own custom_layers_scope would
+    add every layer it registers, trusted or not)."""
+    import tensorflow as tf
+
+    return tf.keras.utils.custom_object_scope(trusted_layers())
+
+
 def load_keras_model(config: Config):
     """Load source_keras_model for inference (no compile), raising ConfigError when unusable."""
     import tensorflow as tf
-
-    from vsq.frameworks.keras.detector import layers_scope
 
     path = config.source_keras_model
     try:
@@ -39,8 +54,6 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
     """
     from keras.src.saving.serialization_lib import SafeModeScope
     from mct_quantizers import keras_load_quantized_model
-
-    from vsq.frameworks.keras.detector import trusted_layers
 
     try:
         with SafeModeScope(safe_mode=not allow_unsafe_model_code):

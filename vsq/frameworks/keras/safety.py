@@ -42,7 +42,7 @@ PURE_TF_FUNCTIONS = frozenset("""
 """.split())
 
 # Custom layer class name -> the module a .keras file must name for it (HDF5 files name none). Loaders resolve
-# exactly these classes (vsq.frameworks.keras.detector.layers_scope); tensor code only, arguments are numbers.
+# exactly these classes (vsq.frameworks.keras.models.layers_scope); tensor code only, arguments are numbers.
 TRUSTED_LAYERS = {"SSDPostProcess": "edgemdt_cl.keras.object_detection.ssd_post_process"}
 
 
