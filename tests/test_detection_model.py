@@ -213,3 +213,23 @@ def test_the_keras_framework_predicts_detections_for_the_models_and_files(built,
 
 def _first(detections, n):
     return type(detections)(*(field[:n] for field in detections))
+
+
+def test_the_imx500_converter_takes_the_detector_with_its_post_processing(built):
+    """Sony's converter reads MCT's Keras export of the whole detector, SSDPostProcess included (memory report
+    only: ~13 s here; the full package ~32 s), and gives the sensor the post-processing's four outputs."""
+    import xml.etree.ElementTree as ElementTree
+
+    from test_imx500 import converter
+    from vsq.frameworks.keras.quantize import export_keras
+    from vsq.tools import imx500
+
+    keras_file = export_keras(built["fake_quant"], built["folder"] / "imx500" / "model_quantized.keras")
+    out = built["folder"] / "imx500"
+    result = imx500.convert(converter(), keras_file, out / "converted", True, out / "imx500.log")
+    assert result.ok and result.fits, result.error
+    assert result.input_shape == (64, 64, 3)
+    assert 0 < result.memory_usage_bytes < result.memory_available_bytes
+    outputs = ElementTree.parse(out / "converted" / "dnnParams.xml").getroot().iter("outputTensor")
+    assert sorted(tensor.get("name") for tensor in outputs) == [
+        f"transform-{i}-ssd_post_process/NMS:0" for i in range(4)]
