@@ -1,12 +1,13 @@
 """Keras detectors whose last layer is edge-mdt-cl's SSDPostProcess (the IMX500's post-processing): loading them,
-MCT's PTQ of the whole detector, the INT8 TFLite export of the network without its post-processing, and
-predictors that all return (boxes, scores, classes, count).
+MCT's PTQ of the whole detector, TFLite exports of the network without its post-processing, and predictors that
+all return Detections (boxes, scores, classes, count).
 
-MCT keeps SSDPostProcess in float, but its INT8 TFLite export of the whole detector fails: the layer is
-tf.image.combined_non_max_suppression, which is neither a TFLite builtin nor a custom op (TF Select would be
-needed). So model_quantized.tflite holds the network up to the post-processing's two inputs (box codes, class
-scores), and its predictor applies the same SSDPostProcess layer, in float, to the file's outputs, found by the
-signature's output names.
+MCT keeps SSDPostProcess in float, but its INT8 TFLite export of the whole detector fails (and so does
+TensorFlow's float conversion): the layer is tf.image.combined_non_max_suppression, which is neither a TFLite
+builtin nor a custom op (TF Select would be needed). So a detector's .tflite files hold the network up to the
+post-processing's two inputs, named OUTPUTS in the file's signature (the converter keeps neither the outputs'
+order nor, with 4 classes, a shape that tells them apart), and their predictor applies the source model's
+SSDPostProcess layer, in float, to the file's outputs.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
-POST_PROCESS = "SSDPostProcess"
-# The one class a detector file may name outside Keras: where edge-mdt-cl defines it (a .keras file's "module").
-POST_PROCESS_MODULE = "edgemdt_cl.keras.object_detection.ssd_post_process"
+POST_PROCESS = "SSDPostProcess"  # one of vsq.frameworks.keras.safety.TRUSTED_LAYERS
 SIGNATURE = "serving_default"
+OUTPUTS = ("box_codes", "class_scores")  # the network's outputs, as its .tflite signature names them
 
 
 class Detections(NamedTuple):
@@ -30,36 +30,46 @@ class Detections(NamedTuple):
     classes: np.ndarray  # float32 (N, max_detections): 0-based class indices
     count: np.ndarray  # int32 (N,): valid detections per image
 
-
-def trusted_layers() -> dict:
-    """The custom layer classes a Keras detector may use: edge-mdt-cl's SSDPostProcess and nothing else (its
-    other registered layers are not needed by a model ending in SSDPostProcess, which builds its box decoder
-    itself)."""
-    from edgemdt_cl.keras import SSDPostProcess
-
-    return {POST_PROCESS: SSDPostProcess}
-
-
-def layers_scope():
-    """A scope in which Keras' loaders resolve the trusted edge-mdt-cl layers (edge-mdt-cl's own
-    custom_layers_scope would add every layer it registers)."""
-    import tensorflow as tf
-
-    return tf.keras.utils.custom_object_scope(trusted_layers())
-
-
-def is_trusted_layer(class_name, module) -> bool:
-    """Whether a serialized object is the trusted post-processing layer: its class name, and (in .keras files,
-    which name a module to import) edge-mdt-cl's module for it."""
-    return class_name == POST_PROCESS and module in (None, POST_PROCESS_MODULE)
+    def image(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Image i's valid detections: boxes (count, 4), scores (count,), 0-based classes (count,) as integers."""
+        n = int(self.count[i])
+        return self.boxes[i, :n], self.scores[i, :n], self.classes[i, :n].astype(np.int64)
 
 
 def load_detector(path: Path):
-    """A Keras detector file for inference (no compile), in safe mode; errors are Keras' own."""
+    """A Keras detector file for inference (no compile), in safe mode, refused (ValueError) when it holds layers
+    that run code of its own (vsq.frameworks.keras.safety); other errors are Keras' own."""
     import tensorflow as tf
 
+    from vsq.frameworks.keras.safety import unsafe_layers
+
+    from vsq.frameworks.keras.models import layers_scope
+
+    unsafe = unsafe_layers(Path(path))
+    if unsafe:
+        raise ValueError(f"{Path(path).name} has layers that run code stored in the file: {', '.join(unsafe[:3])}")
     with layers_scope():
         return tf.keras.models.load_model(str(path), compile=False)
+
+
+class DetectorInfo(NamedTuple):
+    """What a detector's post-processing layer says about its outputs."""
+
+    num_classes: int  # classes the outputs' class indices count (background removed)
+    max_detections: int  # rows of boxes, scores and classes per image
+    anchors: int
+    normalised: bool  # boxes clipped to (1, 1): fractions of the input's height and width, not pixels
+
+
+def describe_detector(model) -> DetectorInfo | None:
+    """The detector's DetectorInfo, or None for a model without SSDPostProcess."""
+    layer = post_process_layer(model)
+    if layer is None:
+        return None
+    cfg = layer.cfg
+    classes = int(layer.input[1].shape[-1]) - (1 if cfg.remove_background else 0)
+    return DetectorInfo(classes, int(cfg.max_detections), int(layer.input[0].shape[-2]),
+                        tuple(float(v) for v in cfg.clip_size) == (1.0, 1.0))
 
 
 def post_process_layer(model):
@@ -69,13 +79,47 @@ def post_process_layer(model):
 
 
 def network(model):
-    """The model up to its post-processing: outputs (box codes, class scores or logits), the layer's inputs."""
+    """The model up to its post-processing, whose outputs (box codes, class scores or logits: the layer's inputs)
+    are named OUTPUTS (identity layers, which converters drop)."""
     import tensorflow as tf
 
+    layer = _required(model)
+    codes, scores = (tf.keras.layers.Identity(name=name)(tensor) for name, tensor in zip(OUTPUTS, layer.input))
+    return tf.keras.Model(model.inputs, [codes, scores], name=f"{model.name}_network")
+
+
+def is_detector(model) -> bool:
+    return post_process_layer(model) is not None
+
+
+def _required(model):
     layer = post_process_layer(model)
     if layer is None:
         raise ValueError(f"the model has no {POST_PROCESS} layer")
-    return tf.keras.Model(model.inputs, list(layer.input), name=f"{model.name}_network")
+    return layer
+
+
+def post_process_from_file(path: Path):
+    """The SSDPostProcess layer of a Keras model file, built from its configuration alone (no weights, no other
+    layer), or None when the file has none; the file must have passed vsq.frameworks.keras.safety."""
+    from vsq.frameworks.keras.safety import model_configs
+
+    found = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == POST_PROCESS and isinstance(node.get("config"), dict):
+                found.append(node["config"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(model_configs(Path(path)))
+    from vsq.frameworks.keras.models import trusted_layers
+
+    return trusted_layers()[POST_PROCESS].from_config(dict(found[-1])) if found else None
 
 
 def quantize_detector(model, batches: Callable[[], Iterable[list]], platform: str = "imx500", options=None):
@@ -86,11 +130,26 @@ def quantize_detector(model, batches: Callable[[], Iterable[list]], platform: st
 
 
 def export_network_int8_tflite(fake_quant_model, dest: Path) -> Path:
-    """model_quantized.tflite of a detector: MCT's INT8 TFLite export of the fake-quant network without its
-    post-processing (the whole detector would need TF Select's CombinedNonMaxSuppression)."""
+    """A detector's model_quantized.tflite: MCT's INT8 TFLite export of the fake-quant network without its
+    post-processing."""
     from vsq.frameworks.keras.quantize import export_int8_tflite
 
     return export_int8_tflite(network(fake_quant_model), Path(dest))
+
+
+def export_network_float_tflite(model, dest: Path) -> Path:
+    """A detector's model.tflite: TensorFlow's float conversion of the network without its post-processing."""
+    from vsq.frameworks.keras.models import export_float_tflite
+
+    return export_float_tflite(network(model), Path(dest))
+
+
+def is_network_file(path: Path) -> bool:
+    """Whether a .tflite file is a detector's network as vsq exports it (signature outputs OUTPUTS)."""
+    from vsq.runtimes.tflite import open_for_inspection
+
+    signatures = open_for_inspection(Path(path)).get_signature_list()
+    return sorted(signatures.get(SIGNATURE, {}).get("outputs", [])) == sorted(OUTPUTS)
 
 
 def _as_detections(outputs) -> Detections:
@@ -99,33 +158,37 @@ def _as_detections(outputs) -> Detections:
                       count.astype(np.int32))
 
 
-class DetectorPredictor:
-    """Detections for float32 batches (N, H, W, 3), preprocessed as the model's contract says."""
+def concatenate(parts: list) -> Detections:
+    """Detections of consecutive batches as one."""
+    return Detections(*(np.concatenate(field) for field in zip(*parts)))
 
-    def __init__(self, predict: Callable[[np.ndarray], Detections]):
-        self._predict = predict
+
+class DetectorPredictor:
+    """Detections for float32 batches (N, H, W, 3), preprocessed as the model's contract says, computed in chunks
+    of at most `chunk` images (a Keras model's outputs may depend on its batch size)."""
+
+    def __init__(self, predict: Callable[[np.ndarray], Detections], chunk: int = 32):
+        self._predict, self.chunk = predict, chunk
 
     def __call__(self, images: np.ndarray) -> Detections:
-        return self._predict(np.asarray(images, np.float32))
+        images = np.asarray(images, np.float32)
+        return concatenate([self._predict(images[i:i + self.chunk]) for i in range(0, max(len(images), 1), self.chunk)])
 
     @classmethod
     def keras(cls, model) -> DetectorPredictor:
         """A float or MCT fake-quant Keras detector ending in SSDPostProcess."""
-        if post_process_layer(model) is None:
-            raise ValueError(f"the model has no {POST_PROCESS} layer")
+        _required(model)
         return cls(lambda images: _as_detections(model.predict_on_batch(images)))
 
     @classmethod
-    def tflite(cls, path: Path, fake_quant_model, runtime=None) -> DetectorPredictor:
-        """A .tflite network without post-processing exported from `fake_quant_model` (export_network_int8_tflite),
-        followed by that model's SSDPostProcess layer in float. `runtime`: vsq's TFLite runtime settings (default:
-        the configuration's defaults with one thread)."""
+    def tflite(cls, path: Path, post_process, runtime=None) -> DetectorPredictor:
+        """A detector's network .tflite (export_network_*), followed by `post_process` in float: the SSDPostProcess
+        layer of the model it came from (or a Keras model holding it, such as the source model). `runtime`: vsq's
+        TFLite runtime settings (default: the configuration's defaults with one thread)."""
         import tensorflow as tf
 
-        layer = post_process_layer(fake_quant_model)
-        if layer is None:
-            raise ValueError(f"the model has no {POST_PROCESS} layer")
-        runner = _SignatureRunner(Path(path), network(fake_quant_model).output_names, runtime)
+        layer = post_process if type(post_process).__name__ == POST_PROCESS else _required(post_process)
+        runner = _SignatureRunner(Path(path), runtime)
 
         def predict(images: np.ndarray) -> Detections:
             codes, scores = runner(images)
@@ -136,24 +199,22 @@ class DetectorPredictor:
 
 class _SignatureRunner:
     """The network's two outputs (box codes (N, anchors, 4), class scores (N, anchors, classes)) from a .tflite
-    file. The converter keeps neither the order of the outputs nor their shapes apart (4 classes look like 4
-    coordinates): the signature names each output after the Keras layer that made it, so `names` (the network's
-    output_names: codes' layer, scores' layer) says which is which."""
+    file, by the signature's names (OUTPUTS)."""
 
-    def __init__(self, path: Path, names, runtime=None):
+    def __init__(self, path: Path, runtime=None, names=OUTPUTS):
         from vsq.configuration.config import TFLiteRuntime
         from vsq.runtimes.tflite import make_interpreter
 
         self.interpreter = make_interpreter(path, runtime or TFLiteRuntime(num_threads=1))
         signatures = self.interpreter.get_signature_list()
-        if SIGNATURE not in signatures:
-            raise ValueError(f"{path.name} has no {SIGNATURE} signature (it has {sorted(signatures)})")
-        inputs, outputs = signatures[SIGNATURE]["inputs"], signatures[SIGNATURE]["outputs"]
+        inputs = signatures.get(SIGNATURE, {}).get("inputs", [])
+        outputs = signatures.get(SIGNATURE, {}).get("outputs", [])
         if len(inputs) != 1 or sorted(outputs) != sorted(names):
-            raise ValueError(f"{path.name} has inputs {inputs} and outputs {sorted(outputs)}; the detector's network "
-                             f"has one input and the outputs {sorted(names)}: export it from this fake-quant model")
+            raise ValueError(f"{path.name} has inputs {inputs} and outputs {sorted(outputs)} in its {SIGNATURE} "
+                             f"signature; a detector's network as vsq exports it has one input and the outputs "
+                             f"{', '.join(names)}")
         self.runner = self.interpreter.get_signature_runner(SIGNATURE)
-        self.input_name, self.names = inputs[0], list(names)
+        self.input_name, self.names = inputs[0], tuple(names)
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         codes, scores = [], []
