@@ -76,3 +76,11 @@ def test_decisions_follow_the_classification_rules(interval, rule, verdict):
 def test_floor():
     assert bootstrap.floor(30.0, 25.0) == "PASS" and bootstrap.floor(20.0, 25.0) == "FAIL"
     assert bootstrap.floor(0.0, None) == "PASS"
+
+
+def test_draws_of_other_resamples_are_not_paired(models):
+    good, worse = models
+    with pytest.raises(ValueError, match="resampled differently"):
+        bootstrap.drops(bootstrap.draw(good, resamples=50, seed=1), bootstrap.draw(worse, resamples=50, seed=2))
+    once = bootstrap.drops(bootstrap.draw(good, resamples=50, seed=1), bootstrap.draw(worse, resamples=50, seed=1))
+    assert once == bootstrap.paired_drops(good, worse, resamples=50, seed=1)

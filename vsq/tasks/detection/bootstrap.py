@@ -55,33 +55,61 @@ def weights(images: int, resamples: int, seed: int):
     return counts
 
 
-def paired_drops(reference: Matches, candidate: Matches, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                 confidence: float = 0.95) -> dict[str, Drop]:
-    """The drop of mAP@[.5:.95] and mAP@.5 from `reference` to `candidate` (both matched on the same images, in
-    the same order) with its bootstrap interval."""
+@dataclass(frozen=True)
+class Draws:
+    """One model's figures on every image once and on each resample (fractions): what a paired drop needs of it.
+    Models drawn with the same image count, resamples and seed were drawn on the same resampled images."""
+    whole: dict  # metric -> figure on every image once
+    resampled: dict  # metric -> (resamples,) figures
+    image_ids: tuple
+    seed: int
+
+
+def draw(matches: Matches, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Draws:
+    """A model's figures on `resamples` seeded resamples of its images (computed once, paired with any other)."""
+    import numpy as np
+
+    if resamples < 1:
+        raise ValueError("resamples must be at least 1")
+    figures, chunks = matches.figures(), []
+    drawn = weights(len(matches.image_ids), resamples, seed)
+    for start in range(0, resamples, CHUNK):  # bounded memory: (chunk, thresholds, detections) per category
+        chunks.append(matches.maps(drawn[start:start + CHUNK]))
+    return Draws(whole={metric: getattr(figures, metric) for metric in METRICS},
+                 resampled={metric: np.concatenate([chunk[n] for chunk in chunks]) for n, metric in enumerate(METRICS)},
+                 image_ids=matches.image_ids, seed=seed)
+
+
+def drops(reference: Draws, candidate: Draws, confidence: float = 0.95) -> dict[str, Drop]:
+    """The drop of mAP@[.5:.95] and mAP@.5 from `reference` to `candidate` with its percentile interval."""
     import numpy as np
 
     if reference.image_ids != candidate.image_ids:
         raise ValueError("the two models were matched on different images; a paired drop needs the same images")
-    if resamples < 1 or not 0 < confidence < 1:
-        raise ValueError("resamples must be at least 1 and confidence between 0 and 1")
-    whole = reference.figures(), candidate.figures()
-    draws = {metric: [] for metric in METRICS}
-    drawn = weights(len(reference.image_ids), resamples, seed)
-    for start in range(0, resamples, CHUNK):  # bounded memory: (chunk, thresholds, detections) per category
-        ours, theirs = reference.maps(drawn[start:start + CHUNK]), candidate.maps(drawn[start:start + CHUNK])
-        for n, metric in enumerate(METRICS):
-            draws[metric].append(100 * (ours[n] - theirs[n]))
-    draws = {metric: np.concatenate(values) for metric, values in draws.items()}
-    tail = (1 - confidence) / 2
-    out = {}
+    count = len(reference.resampled["map_50"])
+    if (count, reference.seed) != (len(candidate.resampled["map_50"]), candidate.seed):
+        raise ValueError("the two models were resampled differently; a paired drop needs the same resamples")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    tail, out = (1 - confidence) / 2, {}
     for metric in METRICS:
-        low, high = np.quantile(draws[metric], [tail, 1 - tail])
-        ours, theirs = getattr(whole[0], metric), getattr(whole[1], metric)
+        differences = 100 * (reference.resampled[metric] - candidate.resampled[metric])
+        low, high = np.quantile(differences, [tail, 1 - tail])
+        ours, theirs = reference.whole[metric], candidate.whole[metric]
         out[metric] = Drop(metric=metric, reference=ours, candidate=theirs, drop_points=100 * (ours - theirs),
-                           interval_points=(float(low), float(high)), confidence=confidence, resamples=resamples,
-                           seed=seed)
+                           interval_points=(float(low), float(high)), confidence=confidence, resamples=count,
+                           seed=reference.seed)
     return out
+
+
+def paired_drops(reference: Matches, candidate: Matches, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                 confidence: float = 0.95) -> dict[str, Drop]:
+    """The drop of mAP@[.5:.95] and mAP@.5 from `reference` to `candidate` (both matched on the same images, in
+    the same order) with its bootstrap interval: both drawn on the same seeded resamples."""
+    if reference.image_ids != candidate.image_ids:
+        raise ValueError("the two models were matched on different images; a paired drop needs the same images")
+    options = {"resamples": resamples, "seed": seed}
+    return drops(draw(reference, **options), draw(candidate, **options), confidence)
 
 
 def decide(drop: Drop, max_drop_points: float, rule: str) -> str:

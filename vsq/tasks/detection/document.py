@@ -41,16 +41,17 @@ def build(truth: dict, detections: dict[str, list[dict]], float_key: str, quanti
     """`detections[key]`: every model's COCO detections (the float model's and the quantized one's among them)."""
     matched = {key: metrics.match(truth, found) for key, found in detections.items()}
     image_ids = list(matched[float_key].image_ids)
-    options = {"resamples": settings.resamples, "seed": settings.seed, "confidence": settings.confidence}
+    options = {"resamples": settings.resamples, "seed": settings.seed}
+    drawn = {key: bootstrap.draw(matches, **options) for key, matches in matched.items()}  # each model drawn once
     models = {}
     for key, matches in matched.items():
         figures = matches.figures()
         models[key] = figures.as_dict()
         if key != float_key:
-            drops = bootstrap.paired_drops(matched[float_key], matches, **options)
-            models[key]["paired"] = {float_key: {metric: drop.as_dict() for metric, drop in drops.items()}}
+            paired = bootstrap.drops(drawn[float_key], drawn[key], settings.confidence)
+            models[key]["paired"] = {float_key: {metric: drop.as_dict() for metric, drop in paired.items()}}
     chance = metrics.match(truth, shuffled(detections[float_key], image_ids))
-    lead = bootstrap.paired_drops(matched[float_key], chance, **options)["map_50"]
+    lead = bootstrap.drops(drawn[float_key], bootstrap.draw(chance, **options), settings.confidence)["map_50"]
     changed = matching.changes(image_ids, detections[float_key], detections[quantized_key], settings.min_score)
     document = {
         "num_images": len(image_ids), "num_objects": sum(1 for a in truth["annotations"] if not a.get("iscrowd")),
@@ -60,7 +61,7 @@ def build(truth: dict, detections: dict[str, list[dict]], float_key: str, quanti
                    "near_chance_points": NEAR_CHANCE_POINTS,
                    "beats_chance": lead.interval_points[1] >= NEAR_CHANCE_POINTS},
         "changes": [c.as_dict() for c in matching.most_changed(changed, MOST_CHANGED)],
-        "bootstrap": options,
+        "bootstrap": {**options, "confidence": settings.confidence},
     }
     for key, figures in models.items():
         document[f"map_50_95_{key}"], document[f"map_50_{key}"] = figures["map_50_95"], figures["map_50"]
