@@ -9,12 +9,9 @@ from vsq.tasks.detection import bootstrap, metrics
 
 @pytest.fixture(scope="module")
 def models():
-    rng = np.random.default_rng(5)
-    truth = tiny_detection.ground_truth(80, rng)
-    good = tiny_detection.detections(truth, rng, jitter=0.03)
     # The candidate: the same detections with boxes moved a little more (a quantized model's rounding), so the
     # pair is as correlated as a float model and its quantized copy are.
-    worse = [{**d, "bbox": [v + rng.normal(0, 0.7) for v in d["bbox"][:2]] + d["bbox"][2:]} for d in good]
+    truth, good, [worse] = tiny_detection.float_and_copies(5, 80, 0.7)
     return metrics.match(truth, good), metrics.match(truth, worse)
 
 

@@ -1,6 +1,5 @@
 """vsq.tasks.detection.document and verdicts: the detection part of results.json and the three mAP checks."""
 
-import numpy as np
 import pytest
 
 import tiny_detection
@@ -13,11 +12,7 @@ SETTINGS = detection_document.Settings(resamples=200)
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(2)
-    truth = tiny_detection.ground_truth(60, rng)
-    floating = tiny_detection.detections(truth, rng, jitter=0.03)
-    close = [{**d, "bbox": [v + rng.normal(0, 0.2) for v in d["bbox"][:2]] + d["bbox"][2:]} for d in floating]
-    broken = [{**d, "bbox": [v + rng.normal(0, 4) for v in d["bbox"][:2]] + d["bbox"][2:]} for d in floating]
+    truth, floating, [close, broken] = tiny_detection.float_and_copies(2, 60, 0.2, 4)
     return truth, {"keras": floating, "tflite_quantized": close, "broken": broken}
 
 

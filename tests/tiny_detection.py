@@ -56,3 +56,16 @@ def write(folder: Path, truth: dict) -> Path:
     path = folder / "annotations.json"
     path.write_text(json.dumps(truth))
     return path
+
+
+def moved(found: list, rng: np.random.Generator, pixels: float) -> list:
+    """The same detections with each box's top-left corner moved by N(0, pixels): a quantized copy's rounding."""
+    return [{**d, "bbox": [v + rng.normal(0, pixels) for v in d["bbox"][:2]] + d["bbox"][2:]} for d in found]
+
+
+def float_and_copies(seed: int, images: int, *pixels: float) -> tuple[dict, list, list]:
+    """Ground truth, a float model's detections (jitter 0.03) and one copy of them per `pixels` (moved)."""
+    rng = np.random.default_rng(seed)
+    truth = ground_truth(images, rng)
+    floating = detections(truth, rng, jitter=0.03)
+    return truth, floating, [moved(floating, rng, amount) for amount in pixels]
