@@ -37,6 +37,27 @@ class Run(Protocol):
         """What the run's section of that key adds to a failing check's message."""
 
 
+class Steps(Run, Protocol):
+    """What the pipeline's step modules (vsq.pipeline.builds, document, results) read of the run that calls them:
+    typed by this protocol rather than by vsq.pipeline.pipeline.Pipeline, so that no module cycle forms."""
+
+    options: object  # vsq.pipeline.options.RunOptions
+    cached: object  # vsq.cache.store.Cached
+    cache_log: dict  # artifact -> "hit" / "built" / "failed"
+    fingerprints: object  # vsq.pipeline.artifacts.Fingerprints
+    model: object  # the float model, as the framework holds it
+    sections: list  # the run's sections (vsq.sections.base.Section)
+
+    def calibration_draw(self, seed: int):
+        """The calibration batches of another seed."""
+
+    def check(self, name: str):
+        """The named check's vsq.core.verdicts.Check, computed once."""
+
+    def planned_checks(self) -> list[str]:
+        """Every check this run makes, by name."""
+
+
 def spec_figures(p: Run, document: dict) -> dict:
     figures = {model.spec_key: document[model.spec_key] for model in p.framework.models}
     return {**figures, "num_images": document["num_images"]}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import platform
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vsq.core.reference import roles
 from vsq.configuration import selection
@@ -15,14 +14,13 @@ from vsq.provenance import of as provenance_of
 from vsq.runtimes import kinds
 from vsq.util import versions
 from vsq.util.cpu import host_cpu
+from vsq.core.checks import Steps
 
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
 
 RESULTS_FILE = "results.json"
 
 
-def build_core(pipeline: Pipeline) -> dict:
+def build_core(pipeline: Steps) -> dict:
     """The document's core from the pipeline's evaluations: the task's figures (vsq.tasks: per model, the spec's
     keys, paired statistics, the per-image record) and what every task's document has (the framework, the models'
     files, the images, the configuration, provenance and environment)."""

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vsq.pipeline.document import RESULTS_FILE  # noqa: F401 (re-exported: the file's name)
 from vsq.core.verdicts import Check, gate
 from vsq.util import atomic
+from vsq.core.checks import Steps
 
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
 
 FORMAT = 2
 
@@ -76,7 +74,7 @@ class RunResult:
                 f"checks failed; {self.document.get('results_file')}>")
 
 
-def finish(pipeline: Pipeline) -> RunResult:
+def finish(pipeline: Steps) -> RunResult:
     """The whole document of the pipeline's run, its verdicts map and gate; written once, then handed to the run's
     recorders (its history line: vsq.api.run_options)."""
     document = dict(pipeline.core)
