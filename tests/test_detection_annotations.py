@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tiny_detection
 from vsq.errors import VsqError
@@ -43,6 +45,7 @@ def test_a_good_file_reads_back_as_the_coco_document_it_was(tmp_path, truth):
     (lambda d: d["annotations"][0].update(bbox=[10, 10, 5, -1]), "annotations[0] (id 1): bbox [x, y, width, height] has width 5 and height -1"),
     (lambda d: d["annotations"][1].update(bbox=[1, 2, 3]), "annotations[1] (id 2): bbox must be [x, y, width, height]"),
     (lambda d: d["annotations"][1].update(bbox=[1, 2, 3, float("nan")]), "annotations[1] (id 2): bbox must be"),
+    (lambda d: d["annotations"][1].update(bbox=[1, 2, 3, 10**400]), "annotations[1] (id 2): bbox must be"),
     (lambda d: d["annotations"][0].update(image_id=999), "annotations[0] (id 1): image_id 999 is not an id of images"),
     (lambda d: d["annotations"][0].update(category_id=7), "annotations[0] (id 1): category_id 7 is not an id of categories"),
     (lambda d: d["annotations"][0].update(category_id="1"), "annotations[0] (id 1): category_id must be an integer, not a string"),
@@ -59,6 +62,14 @@ def test_a_good_file_reads_back_as_the_coco_document_it_was(tmp_path, truth):
 def test_a_mistake_is_one_line_naming_the_entry(tmp_path, truth, change, words):
     change(truth)
     assert words in refused(tmp_path, truth, num_classes=3, class_offset=1)
+
+
+def test_a_category_id_far_from_the_class_indices_is_refused_without_the_model(tmp_path, truth):
+    truth["categories"][0]["id"] = 10**9
+    assert "categories[0] (id 1000000000): id 1000000000 gives class index 999999999 with class_offset 1; class " \
+        "indices are 0..1999" in refused(tmp_path, truth, class_offset=1)
+    truth["categories"][0]["id"] = 0
+    assert "gives class index -1" in refused(tmp_path, truth, class_offset=1)
 
 
 def test_class_offset_zero_refuses_ids_from_one(tmp_path, truth):
@@ -167,3 +178,30 @@ def test_prepare_refuses_bad_annotations_in_one_line_naming_the_key(project, tru
         prepare(config)
     message = str(caught.value)
     assert "\n" not in message and ": evaluate_label_file: ./annotations.json" in message and words in message
+
+
+# Any JSON a stranger can write: one line naming the file, or a checked result; never a traceback.
+_leaves = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.integers(min_value=10**300), st.floats(allow_nan=True, allow_infinity=True),
+                    st.text(max_size=8))
+_values = st.recursive(_leaves, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                       max_leaves=12)
+_entry_keys = st.sampled_from(["id", "file_name", "width", "height", "image_id", "category_id", "bbox", "iscrowd",
+                               "name"])
+_entries = st.lists(st.dictionaries(_entry_keys, _values, max_size=6), max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=st.one_of(_values, st.fixed_dictionaries({"images": _entries, "annotations": _entries,
+                                                          "categories": _entries})))
+def test_any_document_is_read_or_refused_in_one_line(document):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.json"
+        path.write_text(json.dumps(document))
+        try:
+            annotations.read(path, num_classes=3, class_offset=1, where="a.json")
+        except VsqError as error:
+            assert "\n" not in str(error) and str(error).startswith("a.json: ")

@@ -180,6 +180,10 @@ def _categories(reader: _Reader, entries: list[dict], num_classes: int | None, o
             reader.fail(f"{at}: id {category} is not one of the model's {num_classes} classes "
                         f"(category ids {offset}..{offset + num_classes - 1} with class_offset {offset}); "
                         "renumber the categories or set detection.class_offset")
+        if not 0 <= category - offset < MAX_CATEGORIES:  # class index = id - offset: a model's output index
+            reader.fail(f"{at}: id {category} gives class index {category - offset} with class_offset {offset}; "
+                        f"class indices are 0..{MAX_CATEGORIES - 1}: renumber the categories or set "
+                        "detection.class_offset")
         out[category] = name
     return out
 
@@ -216,7 +220,13 @@ def _boxes(reader: _Reader, entries: list[dict], images: dict[int, Image], categ
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number a float holds (JSON integers have no size limit; 10**400 is no coordinate)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def match_files(annotations: Annotations, files: Iterable[str], *, where: str,
