@@ -132,3 +132,10 @@ def test_an_image_file_decodes_to_the_input_with_its_original_size(tmp_path, res
     pixels, size = images.decode(tmp_path / "a.png", Preprocessing(size=SIZE), resize)
     assert pixels.shape == (SIZE, SIZE, 3) and size == (128, 96)
     assert (pixels[0, 0] == (114, 114, 114)).all() == (resize == "letterbox")
+
+
+def test_non_finite_outputs_are_no_detections():
+    raw = Raw(boxes=np.array([[0.1, 0.1, 0.5, 0.5], [np.nan, 0.1, 0.5, 0.5], [0.1, 0.1, 0.5, 0.5],
+                              [0.1, 0.1, 0.5, 0.5]]),
+              scores=np.array([0.9, 0.9, np.nan, 0.9]), classes=np.array([0.0, 1.0, 1.0, np.inf]), count=99)
+    assert [d["category_id"] for d in decode(raw, 1, 128, 96, SIZE, BoxFormat())] == [1]

@@ -66,8 +66,8 @@ def decode(raw: Raw, image_id: int, width: int, height: int, size: int, form: Bo
     out = []
     for (x1, y1, x2, y2), score, index in zip(corners, np.asarray(raw.scores)[:count],
                                               np.asarray(raw.classes)[:count]):
-        if score < min_score or x2 <= x1 or y2 <= y1:
-            continue
+        if not (np.isfinite(score) and np.isfinite(index)) or score < min_score or not x2 > x1 or not y2 > y1:
+            continue  # a NaN from a broken model is no detection (and no crash)
         out.append({"image_id": image_id, "category_id": int(round(float(index))) + form.class_offset,
                     "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)], "score": float(score)})
     return out
