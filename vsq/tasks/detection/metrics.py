@@ -98,12 +98,11 @@ def _ap_many(category: _Category, weights: np.ndarray, thresholds: int):
     weight = weights[:, category.image][:, None, :]  # (B, 1, D)
     tp = np.cumsum(category.tp[None] * weight, axis=2)  # (B, T, D)
     fp = np.cumsum(category.fp[None] * weight, axis=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rc = tp / objects[:, None, None]
+    rc = tp / np.where(objects > 0, objects, 1.0)[:, None, None]  # rows with no object are dropped below
     pr = tp / (fp + tp + np.spacing(1))
     envelope = np.maximum.accumulate(pr[:, :, ::-1], axis=2)[:, :, ::-1]
     points = np.linspace(0.0, 1.0, RECALL_POINTS)
-    recalls, envelopes = np.nan_to_num(rc, nan=0.0).reshape(-1, count), envelope.reshape(-1, count)
+    recalls, envelopes = rc.reshape(-1, count), envelope.reshape(-1, count)
     precision = np.zeros((len(recalls), RECALL_POINTS))
     for row, (recall, curve) in enumerate(zip(recalls, envelopes)):  # exact comparisons, as pycocotools makes them
         at = np.searchsorted(recall, points, side="left")
