@@ -62,3 +62,12 @@ def test_an_evaluation_round_trips_through_the_cache_folder(run, tmp_path):
     evaluation.save(run.evaluations["tflite_quantized"], tmp_path)
     back = evaluation.load(tmp_path)
     assert back.detections == run.evaluations["tflite_quantized"].detections and back.images_used == 200
+
+
+def test_the_most_changed_images_are_drawn_with_both_models_boxes(run):
+    from vsq.reporting.detection_gallery import changes_html
+
+    changes = run.core["changes"]
+    assert all(row["file"].startswith(str(run.config.evaluate_image_dir)) for row in changes)
+    page = changes_html(run.name, run.core, folders=[run.config.evaluate_image_dir])
+    assert page.count("data:image/png;base64,") == len(changes)

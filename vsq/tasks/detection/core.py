@@ -24,6 +24,8 @@ def core(run, evaluations: dict, truth) -> dict:
                                    keys["float"], keys["quantized"], settings(run.config))
     for key, result in references.items():
         out["models"][key]["evaluation_seconds"] = round(result.seconds, 4)
+    for change in out["changes"]:  # where the gallery finds the image (it reads only under granted folders)
+        change["file"] = str(run.config.evaluate_image_dir / change["file_name"])
     names = run.job.evaluation_set.class_names
     out.update(task="detection", num_classes=len(names), class_names=list(names))
     return out

@@ -17,6 +17,7 @@ from vsq.tasks.detection import bootstrap, matching, metrics
 
 NEAR_CHANCE_POINTS = 10.0  # mAP@.5 points over chance the upper end of the float model's lead must reach
 MOST_CHANGED = 12  # images listed in "changes" (the gallery draws them)
+DRAWN_SCORE = 0.3  # boxes of a changed image kept for the gallery: those a reader would count as found
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,25 @@ def build(truth: dict, detections: dict[str, list[dict]], float_key: str, quanti
         "chance": {"map_50": chance.figures().map_50, "float_lead": lead.as_dict(),
                    "near_chance_points": NEAR_CHANCE_POINTS,
                    "beats_chance": lead.interval_points[1] >= NEAR_CHANCE_POINTS},
-        "changes": [c.as_dict() for c in matching.most_changed(changed, MOST_CHANGED)],
+        "changes": [_with_boxes(c.as_dict(), truth, detections[float_key], detections[quantized_key])
+                    for c in matching.most_changed(changed, MOST_CHANGED)],
         "bootstrap": {**options, "confidence": settings.confidence},
     }
     for key, figures in models.items():
         document[f"map_50_95_{key}"], document[f"map_50_{key}"] = figures["map_50_95"], figures["map_50"]
     document["map_drop_points"] = models[quantized_key]["paired"][float_key]["map_50_95"]["drop_points"]
     return document
+
+
+def _boxes(detections: list[dict], image_id: int) -> list[list]:
+    """[category_id, score, x, y, w, h] of an image's detections scoring at least DRAWN_SCORE, best first."""
+    kept = [d for d in detections if d["image_id"] == image_id and d["score"] >= DRAWN_SCORE]
+    return [[d["category_id"], round(d["score"], 4), *(round(v, 2) for v in d["bbox"])]
+            for d in sorted(kept, key=lambda d: -d["score"])]
+
+
+def _with_boxes(change: dict, truth: dict, reference: list[dict], candidate: list[dict]) -> dict:
+    """A changed image's entry with its file name and both models' boxes (the gallery draws them)."""
+    image = next(i for i in truth["images"] if i["id"] == change["image_id"])
+    return {**change, "file_name": image["file_name"], "reference_boxes": _boxes(reference, image["id"]),
+            "candidate_boxes": _boxes(candidate, image["id"])}
