@@ -233,3 +233,27 @@ def test_the_imx500_converter_takes_the_detector_with_its_post_processing(built)
     outputs = ElementTree.parse(out / "converted" / "dnnParams.xml").getroot().iter("outputTensor")
     assert sorted(tensor.get("name") for tensor in outputs) == [
         f"transform-{i}-ssd_post_process/NMS:0" for i in range(4)]
+
+
+def test_the_model_check_takes_a_detector_for_the_detection_task_only(built, project, tiny_model):
+    """A detector's outputs are not one score per class: it matches the configuration by its input (the task checks
+    its classes against the categories); each task refuses the other's model in one line naming `task`."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from vsq.configuration.config import load_config
+    from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.keras.models import check_model_matches
+
+    classification = load_config(tiny.write_config(project, source_keras_model=str(EXAMPLE / "model.h5")))
+    detection = dataclasses.replace(classification, task="detection", input_tensor_size=64)
+    detector = ModelInfo.of(built["model"])
+    check_model_matches(detection, detector, 4)
+    with pytest.raises(ConfigError, match='is a detector .*; set task to "detection"'):
+        check_model_matches(dataclasses.replace(classification, input_tensor_size=64), detector, 4)
+    with pytest.raises(ConfigError, match="input_tensor_size: 32 does not match the model's input 64x64"):
+        check_model_matches(dataclasses.replace(detection, input_tensor_size=32), detector, 4)
+    classifier = ModelInfo.of(tf.keras.models.load_model(str(tiny_model), compile=False))
+    with pytest.raises(ConfigError, match='task "detection" needs one'):
+        check_model_matches(detection, classifier, 3)
