@@ -257,3 +257,31 @@ def test_the_model_check_takes_a_detector_for_the_detection_task_only(built, pro
     classifier = ModelInfo.of(tf.keras.models.load_model(str(tiny_model), compile=False))
     with pytest.raises(ConfigError, match='task "detection" needs one'):
         check_model_matches(detection, classifier, 3)
+
+
+def test_the_export_checks_read_a_detector_s_network_files(built, tiny_model, tmp_path):
+    """shapes_match_the_model, quantized_file_is_integer_quantized and quantized_file_is_smaller on the detector's
+    model.tflite and model_quantized.tflite (networks without post-processing); a classifier's file fails."""
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.keras import checks
+    from vsq.frameworks.keras.models import export_float_tflite
+    from vsq.frameworks.keras.framework import KERAS
+
+    float_file = KERAS.export_float(built["model"], tmp_path / "model.tflite")
+    run = SimpleNamespace(name="detector", config=SimpleNamespace(input_tensor_size=64),
+                          model_info=ModelInfo.of(built["model"]),
+                          reference_files={"tflite": float_file, "tflite_quantized": built["tflite"]})
+    for name in checks.EXPORTS:
+        verdict = checks.shapes_match_the_model(run, name)
+        assert verdict.ok, verdict.message
+    for check in (checks.quantized_file_is_integer_quantized, checks.quantized_file_is_smaller):
+        verdict = check(run)
+        assert verdict.ok, verdict.message
+    classifier = export_float_tflite(tf.keras.models.load_model(str(tiny_model), compile=False), tmp_path / "c.tflite")
+    run.reference_files["tflite"] = classifier
+    verdict = checks.shapes_match_the_model(run, "model.tflite")
+    assert not verdict.ok and "box_codes [1, anchors, 4]" in verdict.message
