@@ -285,3 +285,20 @@ def test_the_export_checks_read_a_detector_s_network_files(built, tiny_model, tm
     run.reference_files["tflite"] = classifier
     verdict = checks.shapes_match_the_model(run, "model.tflite")
     assert not verdict.ok and "box_codes [1, anchors, 4]" in verdict.message
+
+
+def test_the_keras_top1_checks_do_not_apply_to_a_detection_run():
+    """model_quantized.keras and model.tflite are judged by Top-1 for classifiers only (a detection run has no Top-1
+    figures: its task's checks judge those models)."""
+    from types import SimpleNamespace
+
+    from vsq.core.reference import FLOAT_TFLITE, KERAS_QUANTIZED
+    from vsq.frameworks.keras.checks import EXPORT_CHECKS
+
+    def names(task):
+        run = SimpleNamespace(config=SimpleNamespace(task=task))
+        return {name for spec in EXPORT_CHECKS for name in spec.names(run)}
+
+    dropped = names("classification") - names("detection")
+    assert dropped == {KERAS_QUANTIZED.check, FLOAT_TFLITE.check}
+    assert "quantized_file_is_integer_quantized" in names("detection")

@@ -102,10 +102,16 @@ def float_tflite_agrees_with_keras(p: Run, _=None) -> Check:
                  f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
 
 
+def _top1(p: Run) -> bool:
+    """Whether the run's figures are Top-1 (the classification task's): the two checks below read them; another
+    task judges these models with its own checks."""
+    return p.config.task == "classification"
+
+
 EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
     CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
-    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True),  # model_quantized.keras
-    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True, applies=_top1),  # model_quantized.keras
+    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True, applies=_top1),
 )
