@@ -75,3 +75,9 @@ def test_the_most_changed_images_come_first(document):
     changes = document["changes"]
     assert 0 < len(changes) <= detection_document.MOST_CHANGED
     assert [c["change"] for c in changes] == sorted((c["change"] for c in changes), reverse=True)
+
+
+def test_the_document_is_plain_json(document):
+    import json
+
+    assert json.loads(json.dumps(document)) == document  # numpy integers (pycocotools' image ids) would not dump

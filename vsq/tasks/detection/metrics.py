@@ -178,7 +178,7 @@ def match(ground_truth: dict, detections: list[dict]) -> Matches:
     with _quiet():
         evaluation.evaluate()
     params = evaluation.params
-    image_ids, thresholds = tuple(params.imgIds), len(params.iouThrs)
+    image_ids, thresholds = tuple(int(i) for i in params.imgIds), len(params.iouThrs)  # numpy ints after evaluate()
     images, areas = len(image_ids), len(params.areaRng)
     categories = []
     for k, category in enumerate(params.catIds):
