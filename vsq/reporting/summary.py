@@ -87,13 +87,24 @@ def has_imx500(documents: dict[str, dict]) -> bool:
     return any("imx500" in doc for doc in documents.values())
 
 
+def drop_check(doc: dict) -> str:
+    """The check that judges the tables' drop: the quantized file's Top-1 drop, or a detector's mAP drop."""
+    return MAP_DROP_CHECK if doc.get("task") == "detection" else QUANTIZED_DROP_CHECK
+
+
+def figure_word(documents: dict[str, dict]) -> str:
+    """What the tables' model columns hold: Top-1, or mAP@[.5:.95] when every document is a detector's."""
+    detection = bool(documents) and all(doc.get("task") == "detection" for doc in documents.values())
+    return "mAP@[.5:.95]" if detection else "Top-1"
+
+
 def drop_verdict(doc: dict) -> str:
     """The tables' verdict on model_quantized.tflite's drop, from the verdicts map alone: its check's word, or
     MEANINGLESS when drops_are_meaningful failed (the float model is near chance); "" without its check."""
     detection = doc.get("task") == "detection"  # its drop is of mAP@[.5:.95] (and mAP@.5), judged by its check
     if verdict_of(doc, FLOAT_MAP_CHANCE_CHECK if detection else DROPS_MEANINGFUL_CHECK)[0] == "FAIL":
         return "MEANINGLESS"
-    return verdict_of(doc, MAP_DROP_CHECK if detection else QUANTIZED_DROP_CHECK)[0]
+    return verdict_of(doc, drop_check(doc))[0]
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
@@ -111,7 +122,7 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
         quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
         paired = quantized["paired"][float_key]
         rows.append((name, *(_top1(model_entry(doc, role)) for role in shown),
-                     interval_text(paired.get("map_50_95", paired)), drop_verdict(doc),
+                     interval_text(paired), drop_verdict(doc),
                      *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:
@@ -186,8 +197,8 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         lines += [f"{name}: the cache entry of {what} was not used ({reason}); built again"
                   for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
-    detection = bool(documents) and all(doc.get("task") == "detection" for doc in documents.values())
-    out = [("vsq: mAP@[.5:.95] (detection)" if detection else "vsq: Top-1 accuracy", lines)]
+    word = figure_word(documents)
+    out = [(f"vsq: {word} (detection)" if word != "Top-1" else "vsq: Top-1 accuracy", lines)]
     section_lines = [line for section in all_sections() for name, doc in documents.items()
                      for line in section.terminal_lines(name, doc)]
     variants = variant_lines(documents)
