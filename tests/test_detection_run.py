@@ -1,0 +1,61 @@
+"""The bundled detector end to end (examples/detection.json through the pipeline, as `python -m vsq run` runs it):
+the gate passes with the detection checks, results.json's mAP figures are pycocotools' on the run's own detections,
+the file is read back through the results schema, and the HTML report draws the most changed images."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vsq.api import run_options
+from vsq.pipeline.job import prepare
+from vsq.pipeline.pipeline import Pipeline
+from vsq.pipeline.results import read
+from vsq.tasks.detection import metrics
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples"
+DETECTION_CHECKS = ("annotations_match_the_data", "float_map_beats_chance", "map_drop_within_threshold",
+                    "quantized_map_above_minimum")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, shared_cache):
+    root = tmp_path_factory.mktemp("detection-run")
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((EXAMPLE / config[key]).resolve())
+    config.update(output_dir=str(root / "output"), evaluate_result_dir=str(root / "results"))
+    path = root / "detection.json"
+    path.write_text(json.dumps(config))
+    made = Pipeline(prepare(path), run_options(shared_cache, progress=False))
+    made.result  # the whole run: builds, evaluation, document, checks, results.json
+    return made
+
+
+def test_the_example_passes_its_gate_with_the_detection_checks(pipeline):
+    checks = pipeline.result.checks
+    assert pipeline.result.verdict == "PASS", {name: c.message for name, c in checks.items() if not c.ok}
+    assert set(DETECTION_CHECKS) <= set(checks) and "quantized_top1_drop_within_threshold" not in checks
+
+
+def test_results_json_holds_pycocotools_figures_of_the_runs_detections(pipeline):
+    document = read(Path(pipeline.result.document["results_file"]))  # through the results schema
+    truth = pipeline.task.truth(pipeline.config, pipeline.job.evaluation_set).coco
+    for key in ("keras", "tflite", "tflite_quantized", "keras_quantized"):
+        stats = metrics.pycocotools_stats(truth, pipeline.evaluations[key].detections)
+        assert (document[f"map_50_95_{key}"], document[f"map_50_{key}"]) == pytest.approx((stats[0], stats[1]),
+                                                                                          abs=1e-12)
+    assert document["task"] == "detection" and document["map_50_keras"] > 0.6
+
+
+def test_the_html_report_draws_the_most_changed_images(pipeline, tmp_path):
+    from vsq.reporting.html import summary_section
+
+    document = pipeline.result.document
+    page = summary_section({pipeline.name: document}, {pipeline.name: "PASS"}, [],
+                           image_folders={pipeline.name: [pipeline.config.evaluate_image_dir]})
+    assert "where the detections changed" in page and "<th>mAP@[" in page  # headers break before dots
+    assert page.count("data:image/png;base64,") >= len(document["changes"])
