@@ -198,7 +198,7 @@ def test_recommendation_is_the_smallest_file_within_its_thresholds():
 
 
 @pytest.mark.slow
-def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
+def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model, shared_cache):
     compared, plain = harness.path / "compared", harness.path / "plain"
     tiny.write_data(compared)
     tiny.write_data(plain)
@@ -211,7 +211,7 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     ]
     baseline = harness.path / "baseline.json"
     result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml", f"--baseline={baseline}",
-                                                  "--accept-baseline"])
+                                                  "--accept-baseline"], cache=shared_cache)
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     # The accepted baseline holds the variants' figures too (results are complete before it is written).
