@@ -77,6 +77,15 @@ def tflite_int8(keras_file: Path, dest: Path) -> Path:
     return dest
 
 
+def onnx_of_tflite(tflite: Path, dest: Path) -> Path:
+    """tf2onnx's conversion of a .tflite: of TensorFlow's full-integer export, an ONNX file with int8 input and
+    int8 output (a QuantizeLinear writes the scores), as a user's converter pipeline would ship it."""
+    import tf2onnx
+
+    tf2onnx.convert.from_tflite(str(tflite), opset=13, output_path=str(dest))
+    return dest
+
+
 def with_custom_operator(source: Path, dest: Path) -> Path:
     """The .tflite with its first operator code made a custom operator ("Evil"), as a file needing a library."""
     import flatbuffers
@@ -104,6 +113,7 @@ def given(tmp_path_factory, tiny_model):
              "onnx_custom": onnx_model(exports / "custom.onnx", domain="com.example.evil"),
              "onnx_shifted": onnx_model(exports / "shifted.onnx", head=np.roll(tiny.colour_head(), 1, axis=1))}
     files["openvino"] = openvino_ir(files["onnx_nchw"], exports / "model_ir.xml")
+    files["onnx_int8_io"] = onnx_of_tflite(files["tflite_int8"], exports / "model_int8_io.onnx")
     files["tflite_custom"] = with_custom_operator(files["tflite_int8"], exports / "custom.tflite")
     return root, {name: path.relative_to(root).as_posix() for name, path in files.items()}
 
@@ -191,6 +201,49 @@ def test_given_tflite_onnx_and_openvino_files_are_evaluated_and_paired_without_a
 
     assert rows["onnx_int8"]["top_1_accuracy"] == by_hand(root, config, onnx_int8)
     assert rows["ir"]["top_1_accuracy"] == rows["onnx_nchw"]["top_1_accuracy"]  # the same graph on two runtimes
+
+
+def test_an_int8_output_onnx_file_is_read_with_its_own_scale_and_zero_point(given, tiny_model, tmp_path):
+    """tf2onnx's ONNX of TensorFlow's int8-I/O export: its int8 scores are dequantized with the file's own
+    QuantizeLinear parameters before scoring, so they equal what TFLite's interpreter gives for the .tflite it
+    came from (read with that file's output quantization), and its parity with Keras is that of real scores
+    (raw int8 scores would be up to 255 away from Keras' probabilities)."""
+    import onnx
+    import tensorflow as tf
+    from onnx import numpy_helper
+
+    root, files = given
+    graph = onnx.load(str(root / files["onnx_int8_io"])).graph
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.INT8  # the real file is what it says
+    last = next(node for node in graph.node if node.output[0] == graph.output[0].name)
+    stored = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    config = write(root, tiny_model, "int8_io.json", models=[{"name": "onnx_int8_io", "file": files["onnx_int8_io"]}])
+    document = run(config, tmp_path / "cache").document
+    contract = document["given"]["onnx_int8_io"]["contract"]
+    assert contract["input_type"] == contract["output_type"] == "int8"
+    assert contract["output_scale"] == pytest.approx(float(stored[last.input[1]]))
+    assert contract["output_zero_point"] == int(stored[last.input[2]])
+    row = document["variants"]["models"]["onnx_int8_io"]
+    assert row["parity"]["keras"]["max_abs_error"]["max"] < 0.1 and row["parity"]["keras"]["cosine"]["min"] > 0.95
+
+    from vsq.configuration.config import load_config
+    from vsq.pipeline.given import file_predictor
+
+    loaded = load_config(config)
+    interpreter = tf.lite.Interpreter(model_path=str(root / files["tflite_int8"]))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    from vsq.configuration.given import given_files
+
+    predict = file_predictor(given_files(loaded)[0], loaded, 1)
+    for path in sorted((root / "evaluate" / "images").rglob("*.JPEG"))[:6]:
+        image = loaded.preprocessing.normalize(loaded.preprocessing.decode(path).pixels)[None].astype(np.float32)
+        scale, zero = inp["quantization"]
+        interpreter.set_tensor(inp["index"], np.clip(np.round(image / scale + zero), -128, 127).astype(np.int8))
+        interpreter.invoke()
+        (out_scale, out_zero) = out["quantization"]
+        expected = (interpreter.get_tensor(out["index"]).astype(np.float32) - out_zero) * out_scale
+        np.testing.assert_allclose(predict(image), expected, atol=1.01 * out_scale)  # at most one step apart
 
 
 def test_a_float_file_as_quantized_model_and_a_wrong_model_fail_their_checks(given, tiny_model, tmp_path):
