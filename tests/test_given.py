@@ -246,6 +246,30 @@ def test_an_int8_output_onnx_file_is_read_with_its_own_scale_and_zero_point(give
         np.testing.assert_allclose(predict(image), expected, atol=1.01 * out_scale)  # at most one step apart
 
 
+def test_a_given_mct_keras_file_is_checked_for_quantized_weights_and_a_float_keras_fails(given, tiny_model,
+                                                                                       tmp_path, shared_cache):
+    """quantized_model = MCT's quantized .keras (a real export, copied as a user would ship it): its storage
+    check reads every computing layer under an 8-bit MCT weights quantizer; the float model saved as .keras in
+    its place fails the same check, naming the float layers."""
+    import shutil
+
+    import tensorflow as tf
+
+    root, _ = given
+    run(write(root, tiny_model, "mct_build.json"), shared_cache)
+    shutil.copy(root / "output" / "model_quantized.keras", root / "exports" / "mct_given.keras")
+    tf.keras.models.load_model(tiny_model, compile=False).save(root / "exports" / "float_given.keras")
+    checked = {}
+    for name in ("mct_given", "float_given"):
+        config = write(root, tiny_model, f"{name}.json", quantized_model=f"exports/{name}.keras")
+        checked[name] = run(config, tmp_path / "cache").document["checks"]["given_quantized_weights_are_integer"]
+    assert checked["mct_given"]["verdict"] == "PASS", checked["mct_given"]
+    assert checked["mct_given"]["figures"]["weights_quantized_layers"] == checked["mct_given"]["figures"][
+        "weight_tensors"] == 4
+    assert checked["float_given"]["verdict"] == "FAIL"
+    assert "keeps 4 computing layers float, with no MCT weights quantizer" in checked["float_given"]["message"]
+
+
 def test_a_float_file_as_quantized_model_and_a_wrong_model_fail_their_checks(given, tiny_model, tmp_path):
     """Real failing cases: a float ONNX file given as quantized_model fails given_quantized_weights_are_integer; a
     given model whose classes are shifted by one fails given_model_top1_drop_within_threshold and
