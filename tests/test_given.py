@@ -270,6 +270,26 @@ def test_a_given_mct_keras_file_is_checked_for_quantized_weights_and_a_float_ker
     assert "keeps 4 computing layers float, with no MCT weights quantizer" in checked["float_given"]["message"]
 
 
+def test_a_given_file_is_held_to_the_baseline_like_a_variant(given, tiny_model, tmp_path):
+    """The baseline accepts the given files' rows and no_drop_against_baseline compares each of them: the same file
+    again passes, another file under the same name that gets fewer images right fails, naming the file."""
+    root, files = given
+    baseline, cache = tmp_path / "baseline.json", tmp_path / "cache"
+
+    def checks(file: str, **options) -> dict:
+        config = write(root, tiny_model, "baselined.json", models=[{"name": "shipped", "file": file}])
+        return run(config, cache, baseline=baseline, **options).document["checks"]
+
+    accepted = checks(files["onnx_nchw"], accept_baseline=True)
+    assert accepted["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"
+    stored = json.loads(baseline.read_text())["configurations"]["baselined"]
+    assert "shipped" in stored["top_1"] and "shipped" in stored["per_image"]["correct"]
+    assert checks(files["onnx_nchw"])["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"
+    swapped = checks(files["onnx_shifted"])["no_drop_against_baseline[shipped]"]
+    assert swapped["verdict"] == "FAIL" and "given model shipped (exports/shifted.onnx) Top-1" in swapped["message"]
+    assert swapped["figures"]["baseline_drop_points"] > 0
+
+
 def test_a_float_file_as_quantized_model_and_a_wrong_model_fail_their_checks(given, tiny_model, tmp_path):
     """Real failing cases: a float ONNX file given as quantized_model fails given_quantized_weights_are_integer; a
     given model whose classes are shifted by one fails given_model_top1_drop_within_threshold and
