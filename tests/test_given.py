@@ -417,16 +417,31 @@ def test_external_data_outside_the_folder_a_doctype_and_a_huge_file_are_refused(
         huge.unlink()
 
 
-def test_the_readme_example_is_a_valid_configuration():
-    """README's given-files example passes the configuration's own checks (keys and schema)."""
+def test_the_readme_example_is_a_valid_configuration(given, tiny_model, tmp_path):
+    """README's given-files example, written as it stands in a folder laid out as it says (real files: TensorFlow's
+    int8 export, an ONNX classifier), loads and names both files; prepare() reads the int8 file's contract."""
     import re
+    import shutil
 
-    from vsq.configuration.file import read_checked
+    from vsq.configuration.config import load_config
+    from vsq.configuration.given import given_files
+    from vsq.pipeline.job import prepare
 
+    root, files = given
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Gating a file you exported yourself", 1)[1]
     data = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
-    assert read_checked(Path("configuration.json"), data)["quantized_model"]["input_type"] == "int8"
+    tiny.write_data(tmp_path)
+    shutil.copy(tiny_model, tmp_path / "model.h5")
+    shutil.copy(tmp_path / "evaluate" / "labels.json", tmp_path / "labels.json")
+    (tmp_path / "exports").mkdir()
+    shutil.copy(root / files["tflite_int8"], tmp_path / "exports" / "model_int8.tflite")
+    shutil.copy(root / files["onnx_nchw"], tmp_path / "exports" / "model.onnx")
+    data.update(input_tensor_size=tiny.SIZE, batch_size=8, iteration_count=2)  # the README's for 224 px, 500 images
+    config = load_config(tiny.write_config_dict(tmp_path, data, "readme.json"))
+    assert [(item.name, item.role) for item in given_files(config)] == [("given_quantized", "quantized"),
+                                                                       ("shipped", "compared")]
+    assert prepare(config.file).given[0].name == "given_quantized"
 
 
 def test_mcts_own_keras_file_is_a_row_and_checking_given_files_imports_no_tensorflow(given, tiny_model, tmp_path,
