@@ -15,6 +15,8 @@ VARIANT_DROP_CHECK = "variant_top1_drop_within_threshold"  # one per variant: va
 # quantization; the tables' verdict column says MEANINGLESS then.
 DROPS_MEANINGFUL_CHECK = "drops_are_meaningful"
 IMX500_FITS_CHECK = "imx500_fits_in_memory"
+# FAIL when the variants' comparison recommends no quantized model (vsq.sections.comparison.RECOMMENDATION_RULE)
+RECOMMENDATION_CHECK = "variants_recommend_a_quantized_model"
 
 
 def variant_check(base: str, variant: str) -> str:
