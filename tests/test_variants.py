@@ -264,7 +264,8 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model, shar
     assert not (compared / "output" / "model_mp_too_small.tflite").exists()
     assert "variants" not in json.loads((plain / "results" / "results.json").read_text())
     result.stdout.re_match_lines([
-        r"configuration\s+tf_float16\s+tf_float16\s+TFLite CPU\s+[\d.]+\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+[\d.]+\s+PASS",
+        r"configuration\s+tf_float16\s+tf_float16\s+TFLite CPU\s+[\d.]+\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+1\.0000"
+        r"\s+[\d.]+ / [\d.]+\s+[\d.]+\s+PASS",  # agree, worst err / min cos (the HTML's parity columns), ms/img, gate
         r"configuration\s+mp_too_small\s+mct_mixed_precision\s+IMX500\s+-.*ERROR",
         r"configuration: recommended \(\*\): model_quantized.tflite \(IMX500\) .*",
         r"configuration: recommended per device: TFLite CPU: tf_float16; IMX500: model_quantized.tflite",

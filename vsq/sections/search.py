@@ -29,7 +29,7 @@ OBJECTIVE = "smallest file that passes the configuration's thresholds under its 
 def expected_bits(candidate) -> float:
     if candidate.kind == "mct_mixed_precision":
         return 8 * (0.5 if "weights_memory" in candidate.options else candidate.weights_memory_fraction)
-    return FLOAT_BITS.get(candidate.kind, 8)
+    return FLOAT_BITS.get(candidate.kind, candidate.options.get("weights_n_bits", 8))  # MCT's derived platform
 
 
 def order(candidates) -> list:
