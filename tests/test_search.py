@@ -30,6 +30,11 @@ def test_the_search_stops_at_the_first_passing_candidate_and_a_budget_that_stops
     assert float16["passes"] and float16["file_size_bytes"] == (root / "output" / "model_tf_float16.tflite").stat().st_size
     assert part["recommended"] == "tf_float16" and json.loads(part["fragment"]) == "tf_float16"
     assert result.checks["search_found_a_passing_recipe"].ok
+    # the recommended recipe's own checks judge tf_float16
+    for name in ("search_recommended_top1_drop_within_threshold", "search_recommended_top1_above_minimum"):
+        assert result.checks[name].ok and result.checks[name].figures["candidate"] == "tf_float16", name
+    # one decode of the evaluation images for the run: the candidates' passes reuse the first pass's images
+    assert part["decodes_of_the_evaluation_images"] == 1 and part["stopped_by"] is None
     from vsq.pipeline.results import read
     from vsq.reporting.html import summary_section
     from vsq.reporting.summary import blocks
@@ -50,6 +55,25 @@ def test_the_search_stops_at_the_first_passing_candidate_and_a_budget_that_stops
     assert message.startswith("configuration: no search candidate passed: noclip (mct_ptq): "), message
     assert message.endswith("the budget (search.max_candidates 1) stopped it before tf_float16: raise it"), message
     assert stopped.document["search"]["tried"][0]["cache"] == "hit"  # the build is reused through the cache
+    assert stopped.document["search"]["stopped_by"] == "max_candidates"
+    # the recommended recipe's checks judge the nearest candidate and fail: noclip scores every class the same
+    nearest = "configuration: no candidate passed; the nearest noclip (mct_ptq) Top-1 0.3333"
+    assert stopped.failures()["search_recommended_top1_drop_within_threshold"].startswith(nearest), stopped.failures()
+    assert stopped.failures()["search_recommended_top1_above_minimum"] == (
+        f"{nearest} is no better than chance (0.3333)"), stopped.failures()
+
+    # the minutes budget: checked before each candidate after the first, said in results.json, terminal and HTML
+    timed = run(tiny.write_config(root, source_keras_model="outlier.h5", seed=seed + 1,
+                                  search={"candidates": CANDIDATES, "max_minutes": 1e-5}, **QUIET), cache)
+    part = timed.document["search"]
+    assert part["stopped_by"] == "max_minutes" and [row["name"] for row in part["tried"]] == ["noclip"], part
+    message = timed.failures()["search_found_a_passing_recipe"]
+    assert "; the budget (search.max_minutes 1e-05) stopped it after 0 s before tf_float16: raise it" in message
+    documents = {"configuration": timed.document}
+    text = "\n".join(line for _, lines in blocks(documents, {"configuration": timed.verdict}, {}) for line in lines)
+    assert "no candidate passed; the budget (search.max_minutes 1e-05) stopped it" in text, text
+    assert "the budget (search.max_minutes 1e-05) stopped it" in summary_section(
+        documents, {"configuration": timed.verdict}, [])
 
 
 def test_a_candidate_named_like_a_variant_or_with_a_bad_option_is_one_line(project):

@@ -15,6 +15,7 @@ class Search:
     candidates: tuple[Variant, ...]
     written: tuple = field(default=(), hash=False, compare=False)  # each candidate as written (the fragment to paste)
     max_candidates: int = schema_default("search", "max_candidates")
+    max_minutes: float | None = None  # None: no time budget
 
 
 def search(file: Path, data: dict, thresholds) -> Search | None:
@@ -32,5 +33,6 @@ def search(file: Path, data: dict, thresholds) -> Search | None:
     if clash:
         raise ConfigError(file, "search.candidates", f"{clash!r} is also the name of a variant; give the candidate "
                           "another \"name\"")
-    return Search(candidates, tuple(written["candidates"]), int(written.get("max_candidates",
-                                                                                Search.max_candidates)))
+    minutes = written.get("max_minutes")
+    return Search(candidates, tuple(written["candidates"]), int(written.get("max_candidates", Search.max_candidates)),
+                  None if minutes is None else float(minutes))

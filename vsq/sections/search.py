@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import time
 
-from vsq.core.verdicts import Check, CheckSpec, decision, within_thresholds
+from vsq.core.check_names import SEARCH_DROP_CHECK, SEARCH_FLOOR_CHECK, SEARCH_FOUND_CHECK
+from vsq.core.verdicts import (Check, CheckSpec, decision, drop_check, floor_check, unless_float_near_chance,
+                               within_thresholds)
 from vsq.sections.base import Section
 from vsq.statistics.paired import compare_paired, wilson_interval
 
@@ -61,14 +63,18 @@ class Search(Section):
 
 
 def run_search(pipeline) -> dict:
-    """Build and evaluate the candidates in order until one passes or the budget is spent."""
+    """Build and evaluate the candidates in order until one passes or a budget is spent: max_candidates, and
+    max_minutes checked before each candidate (a candidate started is finished; the first is always tried)."""
     settings, config = pipeline.config.search, pipeline.config
     written = {candidate.name: item for candidate, item in zip(settings.candidates, settings.written)}
     ordered = order(settings.candidates)
-    tried, recommended = [], None
+    tried, recommended, stopped_by, began = [], None, None, time.perf_counter()
     with pipeline.options.progress.steps(total=min(len(ordered), settings.max_candidates),
                                          desc=f"{pipeline.name}: search", unit="candidate") as advance:
-        for candidate in ordered[:settings.max_candidates]:
+        for candidate in ordered:
+            stopped_by = _budget_spent(settings, len(tried), time.perf_counter() - began)
+            if stopped_by:
+                break
             started = time.perf_counter()
             row = _try(pipeline, candidate)
             row["seconds"] = round(time.perf_counter() - started, 2)
@@ -80,12 +86,32 @@ def run_search(pipeline) -> dict:
     untried = [candidate.name for candidate in ordered[len(tried):]]
     return {
         "objective": OBJECTIVE, "order": [candidate.name for candidate in ordered],
-        "max_candidates": settings.max_candidates, "tried": tried, "recommended": recommended,
-        "fragment": json.dumps(written[recommended]) if recommended else None,
-        "budget_reached": recommended is None and bool(untried), "untried": untried,
+        "max_candidates": settings.max_candidates, "max_minutes": settings.max_minutes, "tried": tried,
+        "recommended": recommended, "fragment": json.dumps(written[recommended]) if recommended else None,
+        "budget_reached": stopped_by is not None, "stopped_by": stopped_by, "untried": untried,
+        "minutes": round((time.perf_counter() - began) / 60, 3),
+        # measured: passes over the evaluation images that decoded them, this run (the search reuses the first's)
+        "decodes_of_the_evaluation_images": pipeline.decoded_images.decodes,
         "thresholds": {"max_top1_drop": config.thresholds.max_top1_drop, "min_top1": config.thresholds.min_top1,
                        "decision_rule": config.thresholds.decision_rule},
     }
+
+
+def _budget_spent(settings, tried: int, seconds: float) -> str | None:
+    """Which budget stops the search before its next candidate: "max_candidates", "max_minutes" or None."""
+    if tried >= settings.max_candidates:
+        return "max_candidates"
+    if tried and settings.max_minutes is not None and seconds >= settings.max_minutes * 60:
+        return "max_minutes"
+    return None
+
+
+def budget_text(part: dict) -> str:
+    """What stopped the search, for the terminal, the HTML and the check's message."""
+    if part.get("stopped_by") == "max_minutes":
+        return (f"the budget (search.max_minutes {part['max_minutes']:g}) stopped it after {part['minutes'] * 60:.0f} s "
+                f"before {', '.join(part['untried'])}")
+    return f"the budget (search.max_candidates {part['max_candidates']}) stopped it before {', '.join(part['untried'])}"
 
 
 def _try(pipeline, candidate) -> dict:
@@ -105,7 +131,7 @@ def _try(pipeline, candidate) -> dict:
     result, reference = evaluations[candidate.name], pipeline.evaluations[float_key]
     paired = compare_paired(reference.correct, result.correct, thresholds.confidence).as_dict()
     judged = decision(paired, candidate.max_top1_drop, thresholds)
-    row.update(file=str(made.path), file_size_bytes=sum(path.stat().st_size for path in model_files(made.path)),
+    row.update(paired={float_key: paired}, min_top1=candidate.min_top1, file=str(made.path), file_size_bytes=sum(path.stat().st_size for path in model_files(made.path)),
                top_1_accuracy=result.top1,
                top_1_interval=list(wilson_interval(int(result.correct.sum()), len(result.correct),
                                                    thresholds.confidence)),
@@ -134,8 +160,7 @@ def summary_lines(part: dict) -> list[str]:
     if part["recommended"]:
         lines.append(f"recommended {part['recommended']}: paste into \"variants\": {part['fragment']}")
     else:
-        lines.append("no candidate passed" + (f"; the budget (max_candidates {part['max_candidates']}) stopped it "
-                                              f"before {', '.join(part['untried'])}" if part["budget_reached"] else ""))
+        lines.append("no candidate passed" + (f"; {budget_text(part)}" if part["budget_reached"] else ""))
     return lines
 
 
@@ -163,15 +188,60 @@ def search_table(part: dict) -> str:
 def search_found_a_passing_recipe(pipeline, item=None) -> Check:
     part = pipeline.part(SEARCH.key)
     figures = {"tried": len(part["tried"]), "recommended": part["recommended"] or "",
-               "budget_reached": part["budget_reached"]}
+               "budget_reached": part["budget_reached"], "stopped_by": part["stopped_by"] or ""}
     if part["recommended"]:
         return Check(True, "", figures)
     return Check(False, f"{pipeline.name}: no search candidate passed: " + "; ".join(
         _row_text(row) for row in part["tried"]) + (
-        f"; the budget (search.max_candidates {part['max_candidates']}) stopped it before "
-        f"{', '.join(part['untried'])}: raise it" if part["budget_reached"] else
+        f"; {budget_text(part)}: raise it" if part["budget_reached"] else
         "; add candidates (more bits, no clipping, layers kept in float)"), figures)
 
 
+def judged_candidate(part: dict) -> tuple[dict | None, str]:
+    """The row the recommended recipe's checks judge, and how to name it: the recommended candidate, or when none
+    passed the evaluated candidate with the highest Top-1 (the nearest; first tried among equals)."""
+    rows = [row for row in part["tried"] if row["verdict"] != "ERROR"]
+    if part["recommended"]:
+        return next(row for row in rows if row["name"] == part["recommended"]), "the recommended recipe"
+    if not rows:
+        return None, ""
+    return max(rows, key=lambda row: row["top_1_accuracy"]), "no candidate passed; the nearest"
+
+
+def _recommended(pipeline, judge) -> Check:
+    row, said = judged_candidate(pipeline.part(SEARCH.key))
+    if row is None:
+        return Check(False, f"{pipeline.name}: no search candidate could be built and evaluated, so there is no "
+                     "recommended recipe to judge (search_found_a_passing_recipe says why)", {"candidate": ""})
+    check = judge(row, f"{said} {row['name']} ({row['kind']})")
+    return Check(check.ok, check.message, {"candidate": row["name"], **check.figures}, check.verdict)
+
+
+def search_recommended_top1_drop_within_threshold(pipeline, item=None) -> Check:
+    """The recommended recipe's drop against the float model within its max_top1_drop, under the decision rule."""
+    float_model = pipeline.framework.models[0]
+
+    def judge(row, described):
+        check = drop_check(pipeline.name, described, row, pipeline.core[float_model.spec_key],
+                           "the candidate's max_top1_drop", float_model)
+        return unless_float_near_chance(pipeline.name, described, check, pipeline.core, pipeline.config.thresholds)
+
+    return _recommended(pipeline, judge)
+
+
+def search_recommended_top1_above_minimum(pipeline, item=None) -> Check:
+    """The recommended recipe's Top-1 at least its min_top1 (better than chance when none is set)."""
+    def judge(row, described):
+        check = floor_check(pipeline.name, described, row["top_1_accuracy"], row["min_top1"],
+                            pipeline.core["num_classes"], "the candidate's min_top1")
+        return unless_float_near_chance(pipeline.name, None, check, pipeline.core, pipeline.config.thresholds)
+
+    return _recommended(pipeline, judge)
+
+
 SEARCH = Search()
-SEARCH.checks = (CheckSpec("search_found_a_passing_recipe", search_found_a_passing_recipe, whole_run=True),)
+SEARCH.checks = (
+    CheckSpec(SEARCH_FOUND_CHECK, search_found_a_passing_recipe, whole_run=True),
+    CheckSpec(SEARCH_DROP_CHECK, search_recommended_top1_drop_within_threshold, whole_run=True),
+    CheckSpec(SEARCH_FLOOR_CHECK, search_recommended_top1_above_minimum, whole_run=True),
+)
