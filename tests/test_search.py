@@ -107,3 +107,44 @@ def test_the_bundled_example_recommends_mixed_precision_after_one_build(tmp_path
     assert 55_000 < part["tried"][0]["file_size_bytes"] < 56_500
     assert 73_500 < result.document["models"]["tflite_quantized"]["file_size_bytes"] < 75_000
     assert json.loads(part["fragment"]) == {"kind": "mct_mixed_precision", "weights_memory_fraction": 0.75}
+
+
+def test_a_mixed_precision_space_is_tried_smallest_budget_first_with_real_mct_builds(tmp_path, tiny_model):
+    """{"space": "mixed_precision", "weights_memory": [...]} expands to one MCT mixed-precision recipe per budget,
+    tried smallest first (whatever order they are written in). At half the 8-bit weights MCT chooses 4-bit weights
+    whose INT8 export TFLite refuses to prepare (a convolution's weight zero point is not 0): that candidate is an
+    ERROR, not a pass, and the search goes on to 0.75, which passes; 1.0 is never built. The fragment is the expanded
+    recipe, pasteable as a variant."""
+    from vsq.configuration.config import load_config
+
+    tiny.write_data(tmp_path)
+    space = {"space": "mixed_precision", "weights_memory": [1.0, 0.5, 0.75]}
+    config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), search={"candidates": [space]}, **QUIET)
+    result = run(config, tmp_path / "cache")
+    part = result.document["search"]
+    assert part["order"] == ["mixed_precision_50", "mixed_precision_75", "mixed_precision_100"], part["order"]
+    half, three_quarters = part["tried"]
+    assert half["verdict"] == "ERROR" and "failed to prepare" in half["error"] and not half["passes"], half
+    assert three_quarters["name"] == "mixed_precision_75" and three_quarters["passes"], three_quarters
+    assert three_quarters["cache"] == "built" and (tmp_path / "output" / "model_mixed_precision_75.tflite").is_file()
+    assert not (tmp_path / "output" / "model_mixed_precision_100.tflite").exists()
+    fragment = json.loads(part["fragment"])
+    assert fragment == {"name": "mixed_precision_75", "kind": "mct_mixed_precision", "weights_memory_fraction": 0.75}
+    assert result.checks["search_found_a_passing_recipe"].ok
+    pasted = load_config(tiny.write_config(tmp_path, source_keras_model=str(tiny_model), variants=[fragment]))
+    assert pasted.variants[0].weights_memory_fraction == 0.75
+
+
+@pytest.mark.parametrize("candidates, key", [
+    ([{"space": "mixed_precision", "weights_memory": [0]}], "search.candidates.0.weights_memory.0"),
+    ([{"space": "layers", "weights_memory": [0.5]}], "search.candidates.0.space"),
+    ([{"space": "mixed_precision", "weights_memory": [0.5, 0.75]}, {"kind": "mct_ptq", "options": {"z": 1}}],
+     "search.candidates.1.options.z"),  # the index as written, not as expanded
+])
+def test_a_bad_space_is_one_line_naming_the_key_as_written(project, candidates, key):
+    from vsq.configuration.config import load_config
+    from vsq.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(tiny.write_config(project, search={"candidates": candidates}))
+    assert caught.value.key == key and "\n" not in str(caught.value), str(caught.value)
