@@ -148,3 +148,43 @@ def test_a_bad_space_is_one_line_naming_the_key_as_written(project, candidates, 
     with pytest.raises(ConfigError) as caught:
         load_config(tiny.write_config(project, search={"candidates": candidates}))
     assert caught.value.key == key and "\n" not in str(caught.value), str(caught.value)
+
+
+def test_with_an_imx500_section_the_sensor_is_a_constraint_and_least_memory_is_an_objective(tmp_path, tiny_model):
+    """The real converter on each candidate whose accuracy passes: tf_float16 passes on accuracy but is not an MCT
+    export the converter reads, so it does not pass; the MCT candidates convert, and least_imx500_memory recommends
+    the one with the least memory usage after trying all. Under a max_memory_utilization nothing meets, no candidate
+    passes and the message gives each one's memory (the conversions come from the cache)."""
+    tiny.write_data(tmp_path)
+    candidates = ["tf_float16", {"name": "ptq8", "kind": "mct_ptq"},
+                  {"kind": "mct_mixed_precision", "weights_memory_fraction": 0.75}]
+    config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), imx500={},
+                               search={"candidates": candidates, "objective": "least_imx500_memory"}, **QUIET)
+    result = run(config, tmp_path / "cache")
+    part = result.document["search"]
+    rows = {row["name"]: row for row in part["tried"]}
+    assert list(rows) == part["order"] == ["mct_mixed_precision", "ptq8", "tf_float16"], part["order"]
+    assert rows["tf_float16"]["within_threshold"] and not rows["tf_float16"]["passes"]
+    assert rows["tf_float16"]["imx500"]["error"] == "the IMX500 converter reads MCT's exports; tf_float16 makes none"
+    memory = {name: rows[name]["imx500"]["memory_usage_bytes"] for name in ("mct_mixed_precision", "ptq8")}
+    assert all(rows[name]["passes"] and rows[name]["imx500"]["fits"] for name in memory), rows
+    assert part["recommended"] == min(memory, key=memory.get) and result.checks["search_found_a_passing_recipe"].ok
+    assert (tmp_path / "output" / "imx500_ptq8").is_dir() and (tmp_path / "output" / "imx500_converter_ptq8.log").is_file()
+
+    strict = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), imx500={"max_memory_utilization": 0.01},
+                               search={"candidates": candidates}, **QUIET)
+    failed = run(strict, tmp_path / "cache")
+    assert failed.document["search"]["recommended"] is None
+    assert {row["imx500"]["cache"] for row in failed.document["search"]["tried"] if row["kind"] != "tf_float16"} == {"hit"}
+    message = failed.failures()["search_found_a_passing_recipe"]
+    assert "does NOT fit (max_memory_utilization 0.01 %)" in message and "tf_float16 makes none" in message, message
+
+
+def test_least_imx500_memory_without_an_imx500_section_is_one_line(project):
+    from vsq.configuration.config import load_config
+    from vsq.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(tiny.write_config(project, search={"candidates": ["tf_float16"],
+                                                       "objective": "least_imx500_memory"}))
+    assert caught.value.key == "search.objective" and "add an \"imx500\" section" in str(caught.value)

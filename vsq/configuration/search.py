@@ -17,6 +17,7 @@ class Search:
     written: tuple = field(default=(), hash=False, compare=False)  # each candidate as written (the fragment to paste)
     max_candidates: int = schema_default("search", "max_candidates")
     max_minutes: float | None = None  # None: no time budget
+    objective: str = schema_default("search", "objective")  # smallest_file, least_imx500_memory
 
 
 def expanded(items: list) -> tuple[list, list]:
@@ -54,6 +55,9 @@ def search(file: Path, data: dict, thresholds) -> Search | None:
     if clash:
         raise ConfigError(file, "search.candidates", f"{clash!r} is also the name of a variant; give the candidate "
                           "another \"name\"")
-    minutes = written.get("max_minutes")
+    minutes, objective = written.get("max_minutes"), written.get("objective", Search.objective)
+    if objective == "least_imx500_memory" and "imx500" not in data:
+        raise ConfigError(file, "search.objective", "least_imx500_memory needs the IMX500 converter's figures; add an "
+                          "\"imx500\" section, or use \"smallest_file\"")
     return Search(candidates, tuple(written["candidates"]), int(written.get("max_candidates", Search.max_candidates)),
-                  None if minutes is None else float(minutes))
+                  None if minutes is None else float(minutes), objective)

@@ -16,8 +16,8 @@ import json
 import time
 
 from vsq.core.check_names import SEARCH_DROP_CHECK, SEARCH_FLOOR_CHECK, SEARCH_FOUND_CHECK
-from vsq.core.verdicts import (Check, CheckSpec, decision, drop_check, floor_check, unless_float_near_chance,
-                               within_thresholds)
+from vsq.core.verdicts import (Check, CheckSpec, decision, drop_check, fits, floor_check,
+                               unless_float_near_chance, within_thresholds)
 from vsq.sections.base import Section
 from vsq.statistics.paired import compare_paired, wilson_interval
 
@@ -25,7 +25,14 @@ from vsq.statistics.paired import compare_paired, wilson_interval
 FLOAT_BITS = {"tf_float16": 16, "onnxruntime_float": 32, "openvino_float": 32}
 # Build cost among equal sizes: no calibration first, then MCT PTQ, mixed precision (a search of its own), GPTQ.
 BUILD_RANK = {"mct_ptq": 1, "mct_mixed_precision": 2, "mct_gptq": 3}
-OBJECTIVE = "smallest file that passes the configuration's thresholds under its decision rule"
+OBJECTIVES = {
+    "smallest_file": "smallest file that passes the configuration's thresholds under its decision rule",
+    # The converter's figure is known only after a conversion, and weight bits are a weak proxy for it (activations
+    # take the sensor's memory too): this objective tries every candidate within the budgets, not the first only.
+    "least_imx500_memory": "least IMX500 memory (the converter's memory usage) among the candidates that pass the "
+                           "configuration's thresholds under its decision rule and fit the sensor; every candidate "
+                           "within the budgets is tried, in the same order",
+}
 
 
 def expected_bits(candidate) -> float:
@@ -68,7 +75,7 @@ def run_search(pipeline) -> dict:
     settings, config = pipeline.config.search, pipeline.config
     written = {candidate.name: item for candidate, item in zip(settings.candidates, settings.written)}
     ordered = order(settings.candidates)
-    tried, recommended, stopped_by, began = [], None, None, time.perf_counter()
+    tried, stopped_by, began = [], None, time.perf_counter()
     with pipeline.options.progress.steps(total=min(len(ordered), settings.max_candidates),
                                          desc=f"{pipeline.name}: search", unit="candidate") as advance:
         for candidate in ordered:
@@ -80,21 +87,33 @@ def run_search(pipeline) -> dict:
             row["seconds"] = round(time.perf_counter() - started, 2)
             tried.append(row)
             advance(f"{candidate.name}: {row['verdict']}")
-            if row["passes"]:
-                recommended = candidate.name
+            if row["passes"] and settings.objective == "smallest_file":
                 break
+    recommended = _best(tried, settings.objective)
     untried = [candidate.name for candidate in ordered[len(tried):]]
     return {
-        "objective": OBJECTIVE, "order": [candidate.name for candidate in ordered],
+        "objective": OBJECTIVES[settings.objective], "objective_key": settings.objective,
+        "imx500_constraint": config.imx500 is not None, "order": [candidate.name for candidate in ordered],
         "max_candidates": settings.max_candidates, "max_minutes": settings.max_minutes, "tried": tried,
         "recommended": recommended, "fragment": json.dumps(written[recommended]) if recommended else None,
-        "budget_reached": stopped_by is not None, "stopped_by": stopped_by, "untried": untried,
+        "budget_reached": recommended is None and stopped_by is not None, "stopped_by": stopped_by, "untried": untried,
         "minutes": round((time.perf_counter() - began) / 60, 3),
         # measured: passes over the evaluation images that decoded them, this run (the search reuses the first's)
         "decodes_of_the_evaluation_images": pipeline.decoded_images.decodes,
         "thresholds": {"max_top1_drop": config.thresholds.max_top1_drop, "min_top1": config.thresholds.min_top1,
                        "decision_rule": config.thresholds.decision_rule},
     }
+
+
+def _best(tried: list, objective: str) -> str | None:
+    """The recommended candidate's name: the first that passed, or with least_imx500_memory the passing one with the
+    least memory usage (the first tried among equals)."""
+    passing = [row for row in tried if row["passes"]]
+    if not passing:
+        return None
+    if objective == "least_imx500_memory":
+        return min(passing, key=lambda row: row["imx500"]["memory_usage_bytes"])["name"]
+    return passing[0]["name"]
 
 
 def _budget_spent(settings, tried: int, seconds: float) -> str | None:
@@ -139,9 +158,38 @@ def _try(pipeline, candidate) -> dict:
                decision=judged, verdict=judged["verdict"])
     row["within_threshold"] = within_thresholds(row, candidate.min_top1, pipeline.core["num_classes"])
     row["passes"] = row["within_threshold"] and judged["verdict"] != "INCONCLUSIVE"  # INCONCLUSIVE is not a pass
+    if config.imx500 is not None:  # the sensor is a constraint too: converted only once the accuracy passes
+        row["imx500"] = _imx500(pipeline, candidate, made) if row["passes"] else None
+        row["passes"] = row["passes"] and bool(row["imx500"]) and fits(row["imx500"])
     if judged["verdict"] == "INCONCLUSIVE":
         row["images_to_resolve"] = judged["images_to_resolve"]
     return row
+
+
+def _imx500(pipeline, candidate, made) -> dict:
+    """The converter's figures on the candidate's MCT export (cached by the file's digest), or why there are none."""
+    from vsq.configuration.recipes import MCT_KINDS
+    from vsq.sections.imx500 import convert
+
+    limit = pipeline.config.imx500.max_memory_utilization
+    if candidate.kind not in MCT_KINDS:
+        return {"fits": False, "max_memory_utilization": limit,
+                "error": f"the IMX500 converter reads MCT's exports; {candidate.kind} makes none"}
+    conversion = convert(pipeline, made, candidate.name)
+    part = conversion.section(limit)
+    return {key: part.get(key) for key in ("fits", "memory_usage_bytes", "memory_available_bytes",
+                                           "utilization_percent", "max_memory_utilization", "cache", "error")}
+
+
+def imx500_text(row: dict) -> str:
+    """', IMX500 1.23 MB (15 %)', or what kept the candidate from the sensor; '' without the constraint."""
+    figures = row.get("imx500")
+    if not figures:
+        return ""
+    if figures.get("memory_usage_bytes") is None:
+        return f", IMX500: {' '.join(str(figures.get('error') or 'no memory report').split())}"
+    word = "fits" if fits(figures) else f"does NOT fit (max_memory_utilization {figures['max_memory_utilization']:g} %)"
+    return f", IMX500 {figures['memory_usage_bytes'] / 2**20:.2f} MB ({figures['utilization_percent']:g} %) {word}"
 
 
 def _row_text(row: dict) -> str:
@@ -151,7 +199,7 @@ def _row_text(row: dict) -> str:
     more = (f", {row['images_to_resolve']:,} images would decide it" if row.get("images_to_resolve") else
             ", the data cannot decide it" if row["verdict"] == "INCONCLUSIVE" else "")
     return (f"{row['name']} ({row['kind']}): {row['file_size_bytes'] / 1024:.1f} KB, Top-1 {row['top_1_accuracy']:.4f}, "
-            f"drop {row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}], {row['verdict']}"
+            f"drop {row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}], {row['verdict']}{imx500_text(row)}"
             f"{'' if row['passes'] or row['verdict'] != 'PASS' else ' (below min_top1)'}{more}, {row['seconds']:.0f} s")
 
 
@@ -169,6 +217,7 @@ def search_table(part: dict) -> str:
 
     from vsq.rendering.html_parts import top1_cell, verdict_cell
 
+    sensor = part.get("imx500_constraint")
     rows = []
     for row in part["tried"]:
         if row["verdict"] == "ERROR":
@@ -178,8 +227,13 @@ def search_table(part: dict) -> str:
             cells = (escape(row["name"]), escape(row["kind"]), f"{row['file_size_bytes'] / 1024:,.1f} KiB",
                      top1_cell(row), f"{row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]",
                      verdict_cell(row["decision"]), f"{row['seconds']:.0f}")
+        if sensor:  # the sensor's column: its memory and fit, or why it was not converted
+            said = imx500_text(row).removeprefix(", ") or ("—" if row["verdict"] == "ERROR" else "not converted: "
+                                                           "the accuracy failed")
+            cells = (*cells[:6], escape(said), cells[6])
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("candidate", "kind", "size", "Top-1", "drop (pp)", "verdict", "s"))
+    names = ("candidate", "kind", "size", "Top-1", "drop (pp)", "verdict", *(("IMX500",) if sensor else ()), "s")
+    head = "".join(f"<th>{h}</th>" for h in names)
     notes = "".join(f'<p class="vsq-note">{escape(line)}</p>' for line in summary_lines(part)[len(part["tried"]):])
     fragment = f"<pre>{escape(part['fragment'])}</pre>" if part["fragment"] else ""
     return f'<table class="vsq-variants"><tr>{head}</tr>{"".join(rows)}</table>{notes}{fragment}'
