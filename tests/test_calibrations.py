@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tiny
+from make_outlier import write_outlier_model
 
 pytestmark = pytest.mark.slow
 
@@ -17,31 +18,6 @@ def run(config_file, cache, **options):
     import vsq
 
     return vsq.run(config_file, cache_dir=cache, progress=False, **options)
-
-
-def write_outlier_model(path: Path) -> Path:
-    """The tiny colour classifier with a fourth activation that only a white pixel turns on: ReLU(10,000 x (R + G + B)
-    - 29,000), 1,000 on a white image and 0 on every coloured one (no channel of theirs passes 230 of 255 with the
-    others under 80). MCT sets the first layer's activation range from the calibration images: a draw holding the
-    white image stretches it to 1,000 and the colour means (at most 1) round to zero, so every class scores the
-    same; a draw without it keeps the range near 1 and the model exact."""
-    import tensorflow as tf
-
-    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
-    first = tf.keras.layers.Conv2D(4, 1, activation="relu")
-    x = tf.keras.layers.GlobalAveragePooling2D()(first(inputs))
-    head = tf.keras.layers.Dense(3, activation="softmax")
-    model = tf.keras.Model(inputs, head(x))
-    kernel = np.zeros((1, 1, 3, 4), np.float32)
-    kernel[0, 0, :3, :3] = np.eye(3)
-    kernel[0, 0, :, 3] = 10_000.0
-    first.set_weights([kernel, np.array([0, 0, 0, -29_000], np.float32)])
-    weights = np.full((4, 3), 1e-3, np.float32)
-    weights[:3] = np.where(tiny.colour_head() != 0, 10.0, 1e-3)
-    head.set_weights([weights, np.zeros(3, np.float32)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return path
 
 
 def outlier_project(root: Path) -> tuple[Path, int]:
