@@ -178,6 +178,7 @@ def test_with_an_imx500_section_the_sensor_is_a_constraint_and_least_memory_is_a
     assert {row["imx500"]["cache"] for row in failed.document["search"]["tried"] if row["kind"] != "tf_float16"} == {"hit"}
     message = failed.failures()["search_found_a_passing_recipe"]
     assert "does NOT fit (max_memory_utilization 0.01 %)" in message and "tf_float16 makes none" in message, message
+    assert "below min_top1" not in message, message  # the accuracy passed: the sensor kept them out
 
 
 def test_least_imx500_memory_without_an_imx500_section_is_one_line(project):

@@ -200,7 +200,7 @@ def _row_text(row: dict) -> str:
             ", the data cannot decide it" if row["verdict"] == "INCONCLUSIVE" else "")
     return (f"{row['name']} ({row['kind']}): {row['file_size_bytes'] / 1024:.1f} KB, Top-1 {row['top_1_accuracy']:.4f}, "
             f"drop {row['top_1_drop_points']:+.2f} [{low:+.1f}, {high:+.1f}], {row['verdict']}{imx500_text(row)}"
-            f"{'' if row['passes'] or row['verdict'] != 'PASS' else ' (below min_top1)'}{more}, {row['seconds']:.0f} s")
+            f"{'' if row['within_threshold'] or row['verdict'] != 'PASS' else ' (below min_top1)'}{more}, {row['seconds']:.0f} s")
 
 
 def summary_lines(part: dict) -> list[str]:
