@@ -124,6 +124,8 @@ REAL_FAILURES = {
                                                          "the_tool_rejects"),
     "variant_top1_above_minimum[variant_name]": ("real", "test_variants.py::test_suites_fail_only_the_variant_the_tool_"
                                                  "rejects"),
+    "variants_recommend_a_quantized_model": ("real", f"{HERE}::test_mislabelled_images_under_every_minimum_leave_no_"
+                                             "quantized_model_to_recommend"),
     **{item: ("real", "test_given.py::test_a_float_file_as_quantized_model_and_a_wrong_model_fail_their_checks")
        for item in ("given_quantized_weights_are_integer", "given_model_top1_drop_within_threshold[variant_name]",
                     "given_model_top1_above_minimum[variant_name]")},
@@ -223,6 +225,30 @@ def test_a_model_over_the_configured_memory_share_fails_the_fit_check_with_its_f
     assert failures["imx500_fits_in_memory"].startswith(
         f"configuration: model_quantized.keras uses {section['utilization_percent']:g} % of the IMX500's memory"), failures
     assert "imx500.max_memory_utilization is 0.01 %" in failures["imx500_fits_in_memory"]
+    assert_short_messages(failures, "configuration")
+
+
+def test_mislabelled_images_under_every_minimum_leave_no_quantized_model_to_recommend(tmp_path, tiny_model):
+    """Six blue images drawn green: every model's Top-1 is 30/36 (0.8333), nothing dropped, but under
+    thresholds.min_top1 0.9 neither the default model nor the float16 variant is within its thresholds, so the
+    variants' comparison recommends none and variants_recommend_a_quantized_model fails beside the minimum checks."""
+    import vsq
+
+    tiny.write_data(tmp_path, mislabelled=6)
+    config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), thresholds={"min_top1": 0.9},
+                               variants=[{"kind": "tf_float16"}], explanation={"when": "never"},
+                               screen={"enabled": False})
+    result = vsq.run(config, cache_dir=tmp_path / "cache", progress=False)
+    failures, section = result.failures(), result.document["variants"]
+    assert set(failures) == {"quantized_top1_above_minimum", "variant_top1_above_minimum[tf_float16]",
+                             "variants_recommend_a_quantized_model"}, failures
+    assert section["recommended"] is None and result.document["top_1_accuracy_keras"] == 30 / 36
+    assert failures["variants_recommend_a_quantized_model"] == (
+        "configuration: no quantized model is recommended: none of the 2 quantized models is within its max_top1_drop "
+        "and min_top1 (Top-1: model_quantized.tflite 0.8333, tf_float16 0.8333); see each model's drop and minimum "
+        "checks, or let a search try other recipes")
+    check = result.document["checks"]["variants_recommend_a_quantized_model"]
+    assert check["figures"]["quantized_models"] == 2 and check["figures"]["within_thresholds"] == 0
     assert_short_messages(failures, "configuration")
 
 

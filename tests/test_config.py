@@ -115,7 +115,7 @@ def test_as_dict_lists_what_results_json_always_listed(project):
         "source_keras_model", "dataset_image_dir", "output_dir", "evaluate_image_dir", "evaluate_label_file",
         "evaluate_result_dir")), "name", "file", "seed", "calibration_repeats", "search", "target_platform", "quantization",
         "unreadable_images", "allow_unsafe_model_code", "preprocessing", "thresholds", "tflite_runtime", "baseline", "variants", "imx500",
-        "explanation", "screen", "expected_top1"]
+        "explanation", "screen", "expected_top1", "task"]
     assert out["preprocessing"] == {"resize": "bilinear", "mode": "square", "crop_pct": 0.875, "normalization": "[0,1]",
                                     "channel_order": "RGB",
                                     "max_image_pixels": 40_000_000}

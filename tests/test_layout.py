@@ -34,7 +34,7 @@ LAYERS = (
     ("data",),  # images and their readers
     ("cache",),  # the artifact store
     ("core",),  # the vocabulary every higher layer shares: checks and verdicts, model roles, explanation types
-    ("provenance", "predictions"),  # what a run measured (digests, commit) and its per-image rows
+    ("provenance", "tasks"),  # what a run measured (digests, commit); what outputs mean and how they are judged
     ("frameworks",),  # Keras, PyTorch: load, quantize, export, explain
     ("pipeline",),  # one configuration's run: jobs, builds, evaluation, the document, the verdicts map
     ("rendering",),  # primitives for tables, HTML and charts, from a results document alone
@@ -51,18 +51,10 @@ def package_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "vsq"
 
 
-def _runtime_nodes(tree):
-    """Every node of a module but those under `if TYPE_CHECKING:` (imported by type checkers only)."""
-    skipped = {id(child) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
-               for statement in node.body for child in ast.walk(statement)}
-    return [node for node in ast.walk(tree) if id(node) not in skipped]
-
-
-def every_import(path: Path, known: set[str], type_checking: bool = True) -> set[str]:
-    """The vsq modules a file imports, at any depth: function-level imports too, TYPE_CHECKING ones unless told."""
+def every_import(path: Path, known: set[str]) -> set[str]:
+    """The vsq modules a file imports, at any depth: function-level and TYPE_CHECKING imports too."""
     out = set()
-    tree = ast.parse(path.read_text())
-    for node in (ast.walk(tree) if type_checking else _runtime_nodes(tree)):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vsq"):
             out.add(node.module)
             out |= {f"{node.module}.{alias.name}" for alias in node.names} & known
@@ -116,12 +108,20 @@ def test_no_package_import_cycle():
     assert _cycles(graph) == []
 
 
-def test_no_module_import_cycle_counting_function_level_imports():
-    # Within a package, a module may name another's class for type checkers only (the Pipeline its steps take);
-    # between packages, every import counts (above).
+def test_no_module_import_cycle_counting_function_level_and_type_checking_imports():
+    # A step module names what it reads of the pipeline by a protocol of vsq.core (Run, Steps), not by the
+    # Pipeline class that imports it.
     found = modules()
-    graph = {name: every_import(path, set(found), type_checking=False) - {name} for name, path in found.items()}
+    graph = {name: every_import(path, set(found)) - {name} for name, path in found.items()}
     assert _cycles(graph) == []
+
+
+def test_a_type_checking_import_counts_and_closes_a_cycle(tmp_path):
+    source = tmp_path / "steps.py"
+    source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from vsq.pipeline.pipeline import Pipeline\n")
+    imported = every_import(source, set(modules()))
+    assert imported == {"vsq.pipeline.pipeline"}
+    assert _cycles({"vsq.pipeline.steps": imported, "vsq.pipeline.pipeline": {"vsq.pipeline.steps"}}) != []
 
 
 def test_importing_vsq_and_its_configuration_imports_no_tensorflow_mct_or_pytest():
@@ -147,5 +147,8 @@ def test_every_check_has_its_suite_test_and_every_suite_test_its_check():
     from vsq.pipeline.checks import CORE_CHECKS
     from vsq.sections import all_sections
 
-    specs = [*CORE_CHECKS, *KERAS, *PYTORCH, *(spec for section in all_sections() for spec in section.checks)]
+    from vsq.tasks import TASKS
+
+    specs = [*CORE_CHECKS, *KERAS, *PYTORCH, *(spec for section in all_sections() for spec in section.checks),
+             *(spec for task in TASKS.values() for spec in task.checks)]
     assert {f"test_{spec.name}" for spec in specs} == suite_checks()

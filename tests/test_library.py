@@ -72,7 +72,7 @@ def test_predictions_csv_rows_equal_the_per_image_results(library_run):
 
 @pytest.mark.slow
 def test_per_class_rows_and_html_table(library_run):
-    from vsq.predictions import per_class_html
+    from vsq.tasks.classification.predictions import per_class_html
 
     _, run = library_run
     rows = run.per_class()
@@ -86,7 +86,7 @@ def test_per_class_rows_and_html_table(library_run):
 def test_predictions_csv_keeps_spreadsheets_from_running_names_as_formulas(tmp_path):
     import numpy as np
 
-    from vsq.predictions import read, write
+    from vsq.tasks.classification.predictions import read, write
 
     root = tmp_path / "images"
     paths = [root / "=HYPERLINK(1)" / "-a.jpg", root / "plain" / "'quoted.jpg"]

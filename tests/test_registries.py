@@ -53,3 +53,15 @@ def test_a_variants_runtime_choices_are_the_registrys_and_each_resolves():
         for target in (runtime.predictor, runtime.describe, runtime.weights):
             assert callable(kinds._call(target)), (runtime.key, target)
         assert kinds.for_file(f"model_x{runtime.suffix}").suffix == runtime.suffix
+
+
+def test_the_schemas_tasks_are_the_registrys_and_each_implements_the_task_protocol():
+    from vsq.tasks import TASKS
+    from vsq.tasks.base import Task
+
+    task_key = schema()["properties"]["task"]
+    assert set(task_key["enum"]) == set(TASKS) and task_key["default"] in TASKS
+    methods = [name for name in vars(Task) if not name.startswith("_")]
+    for name, task in TASKS.items():
+        assert task.name == name and task.stored and task.checks
+        assert [method for method in methods if not hasattr(task, method)] == []

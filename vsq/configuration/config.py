@@ -171,6 +171,7 @@ class Config:
     explanation: ExplanationSettings  # always present: an absent section means the defaults
     screen: ScreenSettings  # always present: an absent section means the defaults
     expected_top1: ExpectedTop1 | None  # None: no expectation, no check
+    task: str  # what the model's outputs mean and how they are judged: a key of vsq.tasks.TASKS
     raw: dict = field(compare=False)  # the file's content as written
 
     @property
@@ -266,6 +267,7 @@ def _build(file: Path, data: dict) -> Config:
         explanation=ExplanationSettings(**data.get("explanation", {})),
         screen=ScreenSettings(**data.get("screen", {})),
         expected_top1=ExpectedTop1(**data["expected_top1"]) if "expected_top1" in data else None,
+        task=values["task"],
         raw=data,
     )
 

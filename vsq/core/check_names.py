@@ -15,6 +15,8 @@ VARIANT_DROP_CHECK = "variant_top1_drop_within_threshold"  # one per variant: va
 # quantization; the tables' verdict column says MEANINGLESS then.
 DROPS_MEANINGFUL_CHECK = "drops_are_meaningful"
 IMX500_FITS_CHECK = "imx500_fits_in_memory"
+# FAIL when the variants' comparison recommends no quantized model (vsq.sections.comparison.RECOMMENDATION_RULE)
+RECOMMENDATION_CHECK = "variants_recommend_a_quantized_model"
 STABILITY_CHECK = "verdict_is_stable_across_calibrations"  # the calibration draws agree on the gate (the forest's draws)
 SEARCH_FOUND_CHECK = "search_found_a_passing_recipe"
 # The search's recommended recipe (or, when none passed, the tried candidate with the highest Top-1) judged as a variant

@@ -18,7 +18,12 @@ class Run(Protocol):
 
     name: str  # the configuration's
     config: object  # vsq.configuration.config.Config
+    job: object  # vsq.pipeline.job.Job: the configuration, the calibration images, the evaluation set
     framework: object  # vsq.frameworks.Framework: its reference models (roles), its checks
+    task: object  # vsq.tasks.base.Task: what the outputs mean and how they are judged
+    model_info: object  # vsq.core.model_info.ModelInfo: the float model's interface
+    calibration: object  # vsq.data.calibration: the decoded calibration batches
+    evaluations: dict  # model name -> its evaluation (the task's: vsq.tasks.base.Evaluation)
     core: dict  # the results document's core: models, figures, paired statistics
     reference_files: dict  # reference model key -> its file in output_dir
 
@@ -27,6 +32,30 @@ class Run(Protocol):
 
     def has_section(self, key: str) -> bool:
         """Whether the run has that section."""
+
+    def section_hint(self, key: str) -> str:
+        """What the run's section of that key adds to a failing check's message."""
+
+
+class Steps(Run, Protocol):
+    """What the pipeline's step modules (vsq.pipeline.builds, document, results) read of the run that calls them:
+    typed by this protocol rather than by vsq.pipeline.pipeline.Pipeline, so that no module cycle forms."""
+
+    options: object  # vsq.pipeline.options.RunOptions
+    cached: object  # vsq.cache.store.Cached
+    cache_log: dict  # artifact -> "hit" / "built" / "failed"
+    fingerprints: object  # vsq.pipeline.artifacts.Fingerprints
+    model: object  # the float model, as the framework holds it
+    sections: list  # the run's sections (vsq.sections.base.Section)
+
+    def calibration_draw(self, seed: int):
+        """The calibration batches of another seed."""
+
+    def check(self, name: str):
+        """The named check's vsq.core.verdicts.Check, computed once."""
+
+    def planned_checks(self) -> list[str]:
+        """Every check this run makes, by name."""
 
 
 def spec_figures(p: Run, document: dict) -> dict:

@@ -135,6 +135,8 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
         unreadable_images=job.config.unreadable_images, cpu=_instruction_set(),
         scores=SCORE_VALUES,  # the scores kept for parity (vsq.statistics.parity): entries without them are redone
+        # another task stores another evaluation of the same file; classification keeps the keys it had before tasks
+        **({} if job.config.task == "classification" else {"task": job.config.task}),
     )
 
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vsq.configuration.config import Variant
 from vsq.errors import ExternalToolError
 from vsq.pipeline import artifacts
 from vsq.cache.store import deliver
-
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
+from vsq.core.checks import Steps
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class RecipeBuild:
     cache: str = "built"  # "hit", "built" or "failed"
 
 
-def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False, seed: int | None = None) -> RecipeBuild:
+def build(pipeline: Steps, recipe: Variant, show_progress: bool = False, seed: int | None = None) -> RecipeBuild:
     """output_dir/model_<name>.<ext> of one recipe (its .tflite, .onnx, or .xml and .bin; and MCT's quantized model
     beside it where the framework keeps one as a file: model_<name>.keras), from the cache or built.
     seed: the calibration draw's seed (vsq.sections.calibrations); None: the configuration's."""
@@ -66,7 +63,7 @@ def build(pipeline: Pipeline, recipe: Variant, show_progress: bool = False, seed
                        seconds=None if how == "hit" else time.perf_counter() - started, cache=how)
 
 
-def calibration_batches(pipeline: Pipeline, show_progress: bool, seed: int | None = None):
+def calibration_batches(pipeline: Steps, show_progress: bool, seed: int | None = None):
     """The calibration batches (same images, preprocessing and seed for every recipe; a draw's own seed), decoded on
     first use."""
     def batches():

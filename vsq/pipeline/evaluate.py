@@ -6,76 +6,26 @@ threads (Pillow releases the GIL) while the models run on the current one.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Collection, Iterator
 
 import numpy as np
 
 from vsq.runtimes.pool import CHUNK_IMAGES, in_fixed_batches  # noqa: F401 (in_fixed_batches: re-exported)
-from vsq.statistics import metrics, parity
 from vsq.configuration.config import Config
 from vsq.configuration.datasets import EvaluationSet
 from vsq.errors import VsqError, one_line
 from vsq.configuration.preprocessing import Decoded, ImageError, describe_failures
+from vsq.tasks import for_config
+from vsq.tasks.base import Task
 
 # Images per chunk: CHUNK_IMAGES (vsq.runtimes.pool), more on machines with many interpreter instances, so that each
 # gets a few whole batches (chunk_images).
 IMAGES_PER_INSTANCE = 4
-
-
-@dataclass
-class ModelEvaluation:
-    """What one model did on the evaluation set."""
-
-    name: str
-    predictions: np.ndarray  # top-1 class id per image
-    top5_hits: np.ndarray  # bool per image
-    labels: np.ndarray
-    num_classes: int
-    seconds: float  # inference time only, decode excluded
-    top_scores: np.ndarray | None = None  # float32 per image: the model's score of its predicted class
-    # float32 (images, classes): the scores of the first images (vsq.statistics.parity.images_kept), for parity
-    scores: np.ndarray | None = None
-    skipped: tuple = ()  # (path, reason) of images that could not be decoded and were left out
-    modes: dict = field(default_factory=dict)  # Pillow mode of the files -> count (non-RGB were converted)
-
-    @property
-    def correct(self) -> np.ndarray:
-        """bool per image: Top-1 right."""
-        return self.predictions == self.labels
-
-    @property
-    def top1(self) -> float:
-        return metrics.accuracy(self.correct)
-
-    @property
-    def top5(self) -> float | None:
-        """None with 5 classes or fewer: every image is then in its top 5, so Top-5 does not apply."""
-        return None if self.num_classes <= 5 else metrics.accuracy(self.top5_hits)
-
-    @property
-    def per_class_top1(self) -> list[float | None]:
-        return metrics.per_class_accuracy(self.predictions, self.labels, self.num_classes)
-
-    @property
-    def confusion(self) -> np.ndarray:
-        return metrics.confusion_matrix(self.predictions, self.labels, self.num_classes)
-
-
-@dataclass
-class _Running:
-    predictions: list = field(default_factory=list)
-    top5: list = field(default_factory=list)
-    top_scores: list = field(default_factory=list)
-    scores: list = field(default_factory=list)
-    kept: int = 0  # images whose scores are kept
-    seconds: float = 0.0
 
 
 @dataclass
@@ -155,26 +105,30 @@ KEEP_DECODED_BYTES = 640 * 2**20
 
 
 def evaluate_models(
-    predictors: dict[str, Callable[[np.ndarray], np.ndarray]],
+    predictors: dict[str, Callable[[np.ndarray], object]],
     config: Config,
     evaluation: EvaluationSet,
     progress=None,
     skip_unreadable: bool = False,
     contain: Collection[str] = (),
     failures: dict[str, str] | None = None,
+    task: Task | None = None,
     decoded: DecodedImages | None = None,
-) -> dict[str, ModelEvaluation]:
-    """Run every predictor (images -> scores) on every evaluation image; one decode per image.
+) -> dict:
+    """Run every predictor (images -> outputs) on every evaluation image; one decode per image. The task
+    (default: the configuration's, vsq.tasks) reads the truth and turns each model's outputs into its evaluation.
 
     An image that cannot be decoded fails the evaluation (VsqError naming the files), or with
     skip_unreadable is left out and listed in each result's `skipped`. A predictor of a model in
     `contain` (a variant) that raises is left out from then on, its message put in `failures`; any
     other raising predictor stops the evaluation. decoded: the run's decoded images (reused between passes).
     """
-    all_labels = np.asarray(evaluation.labels)
+    task = task or for_config(config)
+    truth = task.truth(config, evaluation)
     predictors = dict(predictors)
-    running = {name: _Running() for name in predictors}
-    used, errors, modes = [], [], Counter()
+    running = {name: task.accumulator(name, truth, config, evaluation) for name in predictors}
+    seconds = dict.fromkeys(predictors, 0.0)
+    used, errors, modes = False, [], Counter()
     chunks = decoded.chunks() if decoded else decoded_chunks(config, evaluation, chunk_images(config))
     for chunk in chunks:
         errors.extend(chunk.errors)
@@ -183,69 +137,23 @@ def evaluate_models(
             progress.update(len(chunk.indices) + len(chunk.errors))
         if not len(chunk.indices):
             continue
-        chunk_labels = all_labels[chunk.indices]
-        used.append(chunk.indices)
+        used = True
         for name, predict in list(predictors.items()):
             start = time.perf_counter()
             try:
-                scores = np.asarray(predict(chunk.images))
+                outputs = predict(chunk.images)
             except Exception as error:
                 if name not in contain or failures is None:
                     raise
                 failures[name] = one_line(error)
                 del predictors[name], running[name]
                 continue
-            running[name].seconds += time.perf_counter() - start
-            running[name].predictions.append(np.argmax(scores, axis=1))
-            running[name].top_scores.append(np.max(scores, axis=1).astype(np.float32))
-            running[name].top5.append(metrics.top_k_hits(scores, chunk_labels, 5))
-            room = parity.images_kept(evaluation.num_classes) - running[name].kept
-            if room > 0:
-                running[name].scores.append(scores[:room].astype(np.float32))
-                running[name].kept += len(running[name].scores[-1])
+            seconds[name] += time.perf_counter() - start
+            running[name].add(outputs, chunk.indices)
     if errors and not skip_unreadable:
         raise VsqError(describe_failures(errors, "evaluation", "fix or remove them, or set \"unreadable_images\": "
                                          "\"skip\" to leave them out"))
     if not used:
         raise VsqError(f"no evaluation image could be decoded in {config.evaluate_image_dir}")
-    labels = all_labels[np.concatenate(used)]
     skipped = tuple((str(error.path), error.reason) for error in errors)
-    return {
-        name: ModelEvaluation(
-            name=name,
-            predictions=np.concatenate(state.predictions),
-            top5_hits=np.concatenate(state.top5),
-            top_scores=np.concatenate(state.top_scores),
-            scores=np.concatenate(state.scores) if state.scores else None,
-            labels=labels,
-            num_classes=evaluation.num_classes,
-            seconds=state.seconds,
-            skipped=skipped,
-            modes=dict(modes),
-        )
-        for name, state in running.items()
-    }
-
-
-STORED = ("evaluation.npz", "evaluation.json")  # the files of an evaluation's cache entry
-
-
-def save(result: ModelEvaluation, folder: Path) -> None:
-    """Store an evaluation in a folder (a cache entry being built)."""
-    np.savez(folder / "evaluation.npz", predictions=result.predictions, top5_hits=result.top5_hits,
-             top_scores=result.top_scores, **({} if result.scores is None else {"scores": result.scores}),
-             labels=result.labels)
-    meta = {"name": result.name, "num_classes": result.num_classes, "seconds": result.seconds,
-            "skipped": [list(item) for item in result.skipped], "modes": result.modes}
-    (folder / "evaluation.json").write_text(json.dumps(meta))
-
-
-def load(folder: Path) -> ModelEvaluation:
-    """Read an evaluation stored by save()."""
-    meta = json.loads((folder / "evaluation.json").read_text())
-    with np.load(folder / "evaluation.npz") as arrays:
-        return ModelEvaluation(name=meta["name"], predictions=arrays["predictions"], top5_hits=arrays["top5_hits"],
-                               top_scores=arrays["top_scores"],
-                               scores=arrays["scores"] if "scores" in arrays.files else None,
-                               labels=arrays["labels"], num_classes=meta["num_classes"], seconds=meta["seconds"],
-                               skipped=tuple(tuple(item) for item in meta["skipped"]), modes=meta["modes"])
+    return {name: state.finish(seconds[name], skipped, dict(modes)) for name, state in running.items()}

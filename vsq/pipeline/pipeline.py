@@ -28,6 +28,7 @@ from vsq.cache.store import Cached, deliver, file_digest, files_digest
 from vsq.pipeline.options import RunOptions
 from vsq.core.verdicts import Check, split_name
 from vsq.runtimes.kinds import model_files
+from vsq.tasks import for_config as task_of
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Pipeline:
     def __init__(self, job: Job, options: RunOptions):
         self.job, self.config, self.options = job, job.config, options
         self.framework = with_given(for_config(job.config), job.given)  # a given quantized_model takes that role
+        self.task = task_of(job.config)  # what the outputs mean: truth, figures, the task's checks
         self.cache_log: dict[str, str] = {}  # artifact -> "hit" / "built" / "failed" (results.json `cache`)
         self.cached = Cached(options.cache, self.cache_log)
         self.sections = [section for section in options.sections if section.applies(self)]  # handed in
@@ -179,7 +181,7 @@ class Pipeline:
 
     @cached_property
     def evaluations(self) -> dict:
-        """ModelEvaluation per model: the reference models, then the sections' (variants), all on the same
+        """The task's evaluation per model (vsq.tasks.base.Evaluation): the reference models, then the sections' (variants), all on the same
         decoded images in one pass for those the cache does not hold."""
         float_model, files = self.framework.models[0].key, self.reference_files
         targets = [Target(float_model, artifacts.evaluation_key(self.job, self.fingerprints, self.fingerprints.model,
@@ -206,9 +208,9 @@ class Pipeline:
 
         found, missing = {}, []
         for target in targets:
-            entry = self.cached.get("evaluation", target.key, f"evaluation of {target.name}", needs=evaluate.STORED)
+            entry = self.cached.get("evaluation", target.key, f"evaluation of {target.name}", needs=self.task.stored)
             if entry:
-                found[target.name] = evaluate.load(entry)
+                found[target.name] = self.task.load(entry)
             else:
                 missing.append(target)
         predictors = {}
@@ -227,11 +229,11 @@ class Pipeline:
                     predictors, config, self.job.evaluation_set, progress=bar,
                     skip_unreadable=config.unreadable_images == "skip",
                     contain={target.name for target in missing if target.contained},
-                    failures=self.evaluation_failures, decoded=self.decoded_images)
+                    failures=self.evaluation_failures, task=self.task, decoded=self.decoded_images)
             keys = {target.name: target.key for target in missing}
             for name, result in built.items():
                 with self.cached.cache.put("evaluation", keys[name]) as folder:
-                    evaluate.save(result, folder)
+                    self.task.save(result, folder)
             found.update(built)
         return {target.name: found[target.name] for target in targets if target.name in found}
 
@@ -267,7 +269,7 @@ class Pipeline:
     def check_specs(self) -> list:
         from vsq.pipeline.checks import CORE_CHECKS
 
-        return [*CORE_CHECKS, *self.framework.checks, *(spec for section in self.sections for spec in section.checks)]
+        return [*CORE_CHECKS, *self.task.checks, *self.framework.checks, *(spec for section in self.sections for spec in section.checks)]
 
     def spec(self, name: str):
         """The CheckSpec of a check's name ('variant_file_written[tf_float16]' -> variant_file_written's)."""

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vsq.pipeline.document import RESULTS_FILE  # noqa: F401 (re-exported: the file's name)
 from vsq.core.verdicts import Check, gate
 from vsq.util import atomic
+from vsq.core.checks import Steps
 
-if TYPE_CHECKING:
-    from vsq.pipeline.pipeline import Pipeline
 
 FORMAT = 2
 
@@ -54,15 +52,15 @@ class RunResult:
         return self.document["models"][model or self.document["reference_models"]["quantized"]]["flipped"]
 
     def predictions(self) -> list[dict]:
-        """predictions.csv's rows (vsq.predictions): path, true_class, and each model's class and score per image;
+        """predictions.csv's rows (vsq.tasks.classification.predictions): path, true_class, and each model's class and score per image;
         a list of dicts, for pandas.DataFrame when pandas is installed."""
-        from vsq.predictions import PREDICTIONS_FILE, read
+        from vsq.tasks.classification.predictions import PREDICTIONS_FILE, read
 
         return read(Path(self.document["results_file"]).parent / PREDICTIONS_FILE)
 
     def per_class(self) -> list[dict]:
         """One row per class: its name, its images, each reference model's Top-1 on it."""
-        from vsq.predictions import per_class
+        from vsq.tasks.classification.predictions import per_class
 
         return per_class(self.document)
 
@@ -76,11 +74,9 @@ class RunResult:
                 f"checks failed; {self.document.get('results_file')}>")
 
 
-def finish(pipeline: Pipeline) -> RunResult:
+def finish(pipeline: Steps) -> RunResult:
     """The whole document of the pipeline's run, its verdicts map and gate; written once, then handed to the run's
     recorders (its history line: vsq.api.run_options)."""
-    from vsq.predictions import write_for
-
     document = dict(pipeline.core)
     for section in pipeline.sections:
         part = pipeline.part(section.key)
@@ -92,7 +88,7 @@ def finish(pipeline: Pipeline) -> RunResult:
     if pipeline.cached.refused:  # cache entries found and not used, with why (vsq.cache.store)
         document["cache_refused"] = dict(pipeline.cached.refused)
     write(document)
-    write_for(pipeline, document)  # predictions.csv beside it: every model's class per image
+    pipeline.task.write_records(pipeline, document)  # the per-image file beside it (classification: predictions.csv)
     for record in pipeline.options.recorders:
         record(document)
     return RunResult(pipeline.name, document, checks)

@@ -154,7 +154,7 @@ def html_page(runs: list[Run], image_folders: dict | None = None) -> str:
     """A standalone page: the pytest-html report's vsq section, then each run's source and failures.
     image_folders: configuration name -> the folders whose images its gallery may embed (none: no thumbnails).
     Every value from a results.json is escaped; the Content-Security-Policy forbids scripts all the same."""
-    from vsq.predictions import per_class_html
+    from vsq.tasks.classification.predictions import per_class_html
     from vsq.provenance import html_section
     from vsq.reporting.html import summary_section
 

@@ -7,8 +7,8 @@ the tool's message; the other variants, and the default model, are built and eva
 
 from __future__ import annotations
 
-from vsq.core.check_names import VARIANT_DROP_CHECK
-from vsq.core.verdicts import Check, CheckSpec, drop_check, floor_check, unless_float_near_chance
+from vsq.core.check_names import RECOMMENDATION_CHECK, VARIANT_DROP_CHECK
+from vsq.core.verdicts import Check, CheckSpec, drop_check, float_near_chance, floor_check, unless_float_near_chance
 from vsq.runtimes.kinds import device_of
 from vsq.sections.base import Section
 from vsq.util.paths import shown
@@ -180,6 +180,27 @@ def variant_top1_above_minimum(pipeline, name: str) -> Check:
     return Check(check.ok, check.message, {**figures, **check.figures})
 
 
+def variants_recommend_a_quantized_model(pipeline, _=None) -> Check:
+    """The comparison's recommendation (vsq.sections.comparison.RECOMMENDATION_RULE) names a quantized model:
+    the smallest file among the default model, the variants and the given files within their thresholds."""
+    from vsq.sections.comparison import RECOMMENDATION_RULE
+
+    section = pipeline.part(VARIANTS.key)
+    candidates = {name: row for name, row in section["models"].items() if row.get("candidate")}
+    within = [name for name, row in candidates.items() if row.get("within_threshold")]
+    figures = {"recommended": section["recommended"] or "", "quantized_models": len(candidates),
+               "within_thresholds": len(within), "rule": RECOMMENDATION_RULE}
+    if float_near_chance(pipeline.core, pipeline.config.thresholds):
+        why = "the float model is near chance, so every drop is meaningless (drops_are_meaningful); fix the evaluation"
+    else:
+        tops = ", ".join(f"{name} {row['top_1_accuracy']:.4f}" if row.get("top_1_accuracy") is not None
+                         else f"{name} not evaluated" for name, row in list(candidates.items())[:6])
+        why = (f"none of the {len(candidates)} quantized models is within its max_top1_drop and min_top1 (Top-1: "
+               f"{tops}); see each model's drop and minimum checks, or let a search try other recipes")
+    return Check(section["recommended"] is not None, f"{pipeline.name}: no quantized model is recommended: {why}",
+                 figures)
+
+
 VARIANTS = Variants()
 VARIANTS.checks = (
     CheckSpec("variant_file_written", variant_file_written, _names, whole_run=True),
@@ -187,4 +208,5 @@ VARIANTS.checks = (
     CheckSpec("full_integer_input_and_output_types", full_integer_input_and_output_types, _full_integer_names, whole_run=True),
     CheckSpec(VARIANT_DROP_CHECK, variant_top1_drop_within_threshold, _names, whole_run=True),
     CheckSpec("variant_top1_above_minimum", variant_top1_above_minimum, _names, whole_run=True),
+    CheckSpec(RECOMMENDATION_CHECK, variants_recommend_a_quantized_model, whole_run=True),
 )

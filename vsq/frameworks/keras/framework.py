@@ -75,14 +75,18 @@ class KerasFramework:
         check_model_matches(config, info, num_classes)
 
     def predictor(self, model):
+        """Scores of a classifier; a detector's Detections (vsq.frameworks.keras.detector)."""
+        from vsq.frameworks.keras.detector import DetectorPredictor, is_detector
         from vsq.runtimes.pool import in_fixed_batches
 
-        return in_fixed_batches(model.predict_on_batch)
+        return DetectorPredictor.keras(model) if is_detector(model) else in_fixed_batches(model.predict_on_batch)
 
     def export_float(self, model, dest: Path) -> Path:
+        """model.tflite; a detector's without its post-processing, which TFLite's builtins cannot run."""
+        from vsq.frameworks.keras.detector import export_network_float_tflite, is_detector
         from vsq.frameworks.keras.models import export_float_tflite
 
-        return export_float_tflite(model, dest)
+        return (export_network_float_tflite if is_detector(model) else export_float_tflite)(model, dest)
 
     def recipe_files(self, recipe: Variant) -> tuple[str, ...]:
         return recipe.file_names  # model_<name>.tflite, .onnx, or OpenVINO's .xml and .bin
@@ -122,12 +126,27 @@ class KerasFramework:
         instances = instances or config.tflite_runtime.pool_size
         if Path(path).suffix == ".keras":
             from vsq.frameworks.keras.models import load_fake_quant_keras
-            from vsq.runtimes.pool import in_fixed_batches
 
-            return in_fixed_batches(load_fake_quant_keras(path, config.allow_unsafe_model_code).predict_on_batch)
+            return self.predictor(load_fake_quant_keras(path, config.allow_unsafe_model_code))
+        if Path(path).suffix == ".tflite":
+            from vsq.frameworks.keras.detector import is_network_file
+
+            if is_network_file(path):
+                return self._network_predictor(Path(path), config)
         from vsq.runtimes.kinds import predictor
 
         return predictor(path, config.tflite_runtime, instances, runtime)
+
+    def _network_predictor(self, path: Path, config: Config):
+        """A detector's network .tflite followed by the source model's SSDPostProcess, on one interpreter with the
+        configuration's TFLite settings."""
+        from vsq.frameworks.keras.detector import DetectorPredictor, post_process_from_file
+
+        layer = post_process_from_file(config.source_keras_model)
+        if layer is None:
+            raise config.error(KEY, f"{path.name} is a detector's network without post-processing but "
+                               f"{config.shown(KEY)} has no SSDPostProcess layer to finish it; give the detector")
+        return DetectorPredictor.tflite(path, layer, config.tflite_runtime)
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options

@@ -11,6 +11,23 @@ from vsq.core.model_info import ModelInfo  # noqa: F401 (re-exported: its name b
 from vsq.errors import ExternalToolError
 
 
+def trusted_layers() -> dict:
+    """The custom layer classes Keras' loaders may resolve (vsq.frameworks.keras.safety.TRUSTED_LAYERS):
+    edge-mdt-cl's SSDPostProcess and nothing else; its other registered layers are not needed by a model ending in
+    SSDPostProcess, which builds its own box decoder."""
+    from edgemdt_cl.keras import SSDPostProcess
+
+    return {"SSDPostProcess": SSDPostProcess}
+
+
+def layers_scope():
+    """A scope in which Keras' loaders resolve the trusted layers (edge-mdt-cl's own custom_layers_scope would
+    add every layer it registers, trusted or not)."""
+    import tensorflow as tf
+
+    return tf.keras.utils.custom_object_scope(trusted_layers())
+
+
 def load_keras_model(config: Config):
     """Load source_keras_model for inference (no compile), raising ConfigError when unusable."""
     import tensorflow as tf
@@ -18,7 +35,8 @@ def load_keras_model(config: Config):
     path = config.source_keras_model
     try:
         options = {"safe_mode": False} if config.allow_unsafe_model_code else {}  # .keras files honour it
-        model = tf.keras.models.load_model(str(path), compile=False, **options)
+        with layers_scope():  # a detector's post-processing (edge-mdt-cl), the only custom layer resolved
+            model = tf.keras.models.load_model(str(path), compile=False, **options)
     except Exception as error:  # Keras raises many types; the user needs its own words (spec)
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} cannot be loaded as a "
                            f"Keras model: {type(error).__name__}: {error}") from None
@@ -39,7 +57,7 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
 
     try:
         with SafeModeScope(safe_mode=not allow_unsafe_model_code):
-            return keras_load_quantized_model(str(path), compile=False)
+            return keras_load_quantized_model(str(path), custom_objects=trusted_layers(), compile=False)
     except Exception as error:
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
 

@@ -76,8 +76,11 @@ def _build_mct(variant: Variant, model, batches: Batches, config: Config, dest: 
         raise ExternalToolError("Model Compression Toolkit", _action(variant, platform), error) from None
     # The same MCT model as a .keras file beside the .tflite (0.04 s for the example): one build.
     quantize.export_keras(quantized, dest.with_name(variant.keras_file_name))
+    from vsq.frameworks.keras.detector import export_network_int8_tflite, is_detector
+
+    export = export_network_int8_tflite if is_detector(quantized) else quantize.export_int8_tflite  # TFLite has no NMS
     with _quiet_converter():
-        return quantize.export_int8_tflite(quantized, dest)
+        return export(quantized, dest)
 
 
 def _build_for_runtime(variant: Variant, model, batches: Batches, config: Config, dest: Path) -> Path:

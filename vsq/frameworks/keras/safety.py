@@ -11,7 +11,9 @@ A layer runs code of the file's choosing when it is a Lambda (marshalled Python 
 SlicingOpLambda calling a TensorFlow function outside the pure tensor functions below (Keras resolves any
 `tf.*` name, with arguments from the file: tf.io.write_file, tf.io.gfile.remove, tf.py_function, ...); a
 ClassMethod, InstanceMethod or InstanceProperty (any method or attribute of any object); or any object whose
-`module` is outside Keras (the .keras loader imports whatever module a configuration names).
+`module` is outside Keras (the .keras loader imports whatever module a configuration names), except the layers
+in TRUSTED_LAYERS at their own module (edge-mdt-cl's SSDPostProcess, the IMX500's detection post-processing:
+vsq's loaders put that class, and no other, in scope).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ PURE_TF_FUNCTIONS = frozenset("""
     sequence_mask shape sign size slice sort split sqrt square squeeze stack stop_gradient strided_slice
     subtract tensordot tile transpose truediv unstack where zeros zeros_like
 """.split())
+
+# Custom layer class name -> the module a .keras file must name for it (HDF5 files name none). Loaders resolve
+# exactly these classes (vsq.frameworks.keras.models.layers_scope); tensor code only, arguments are numbers.
+TRUSTED_LAYERS = {"SSDPostProcess": "edgemdt_cl.keras.object_detection.ssd_post_process"}
 
 
 class ModelFormatError(ValueError):
@@ -165,7 +171,7 @@ def _unsafe(node: dict) -> str | None:
     class_name, config = node.get("class_name"), node.get("config")
     name = config.get("name", "?") if isinstance(config, dict) else config if isinstance(config, str) else "?"
     module = node.get("module") if "class_name" in node else None  # a serialized object's, not a Lambda's own key
-    if isinstance(module, str) and module != "keras" and not module.startswith("keras."):
+    if isinstance(module, str) and module != "keras" and not module.startswith("keras.") and not trusted_layer(node):
         return f"{name} (imports module {module})"
     if class_name in LAMBDA_CLASSES or class_name in METHOD_CLASSES:
         return f"{name} ({class_name})"
@@ -180,3 +186,10 @@ def pure_tf_function(name) -> bool:
     """Whether tf.<name> only computes on tensors (a TFOpLambda's function, as Keras stores it)."""
     return isinstance(name, str) and (name in PURE_TF_FUNCTIONS or (
         name.startswith(PURE_TF_NAMESPACES) and name.replace(".", "").replace("_", "").isalnum()))
+
+
+def trusted_layer(node: dict) -> bool:
+    """Whether a serialized object is one of TRUSTED_LAYERS, named by its own module (if any) and class."""
+    class_name = node.get("class_name")
+    return (class_name in TRUSTED_LAYERS and node.get("module") in (None, TRUSTED_LAYERS[class_name])
+            and node.get("registered_name") in (None, class_name))

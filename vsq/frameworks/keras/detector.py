@@ -1,0 +1,225 @@
+"""Keras detectors whose last layer is edge-mdt-cl's SSDPostProcess (the IMX500's post-processing): loading them,
+MCT's PTQ of the whole detector, TFLite exports of the network without its post-processing, and predictors that
+all return Detections (boxes, scores, classes, count).
+
+MCT keeps SSDPostProcess in float, but its INT8 TFLite export of the whole detector fails (and so does
+TensorFlow's float conversion): the layer is tf.image.combined_non_max_suppression, which is neither a TFLite
+builtin nor a custom op (TF Select would be needed). So a detector's .tflite files hold the network up to the
+post-processing's two inputs, named OUTPUTS in the file's signature (the converter keeps neither the outputs'
+order nor, with 4 classes, a shape that tells them apart), and their predictor applies the source model's
+SSDPostProcess layer, in float, to the file's outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple
+
+import numpy as np
+
+POST_PROCESS = "SSDPostProcess"  # one of vsq.frameworks.keras.safety.TRUSTED_LAYERS
+SIGNATURE = "serving_default"
+OUTPUTS = ("box_codes", "class_scores")  # the network's outputs, as its .tflite signature names them
+
+
+class Detections(NamedTuple):
+    """A batch of detections, as the IMX500's post-processing returns them."""
+
+    boxes: np.ndarray  # float32 (N, max_detections, 4): (y_min, x_min, y_max, x_max), normalised unless the model says
+    scores: np.ndarray  # float32 (N, max_detections), descending; padding after count
+    classes: np.ndarray  # float32 (N, max_detections): 0-based class indices
+    count: np.ndarray  # int32 (N,): valid detections per image
+
+    def image(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Image i's valid detections: boxes (count, 4), scores (count,), 0-based classes (count,) as integers."""
+        n = int(self.count[i])
+        return self.boxes[i, :n], self.scores[i, :n], self.classes[i, :n].astype(np.int64)
+
+
+def load_detector(path: Path):
+    """A Keras detector file for inference (no compile), in safe mode, refused (ValueError) when it holds layers
+    that run code of its own (vsq.frameworks.keras.safety); other errors are Keras' own."""
+    import tensorflow as tf
+
+    from vsq.frameworks.keras.safety import unsafe_layers
+
+    from vsq.frameworks.keras.models import layers_scope
+
+    unsafe = unsafe_layers(Path(path))
+    if unsafe:
+        raise ValueError(f"{Path(path).name} has layers that run code stored in the file: {', '.join(unsafe[:3])}")
+    with layers_scope():
+        return tf.keras.models.load_model(str(path), compile=False)
+
+
+class DetectorInfo(NamedTuple):
+    """What a detector's post-processing layer says about its outputs."""
+
+    num_classes: int  # classes the outputs' class indices count (background removed)
+    max_detections: int  # rows of boxes, scores and classes per image
+    anchors: int
+    normalised: bool  # boxes clipped to (1, 1): fractions of the input's height and width, not pixels
+
+
+def describe_detector(model) -> DetectorInfo | None:
+    """The detector's DetectorInfo, or None for a model without SSDPostProcess."""
+    layer = post_process_layer(model)
+    if layer is None:
+        return None
+    cfg = layer.cfg
+    classes = int(layer.input[1].shape[-1]) - (1 if cfg.remove_background else 0)
+    return DetectorInfo(classes, int(cfg.max_detections), int(layer.input[0].shape[-2]),
+                        tuple(float(v) for v in cfg.clip_size) == (1.0, 1.0))
+
+
+def post_process_layer(model):
+    """The model's SSDPostProcess layer (the last one found), or None for a model without one."""
+    found = [layer for layer in model.layers if type(layer).__name__ == POST_PROCESS]
+    return found[-1] if found else None
+
+
+def network(model):
+    """The model up to its post-processing, whose outputs (box codes, class scores or logits: the layer's inputs)
+    are named OUTPUTS (identity layers, which converters drop)."""
+    import tensorflow as tf
+
+    layer = _required(model)
+    codes, scores = (tf.keras.layers.Identity(name=name)(tensor) for name, tensor in zip(OUTPUTS, layer.input))
+    return tf.keras.Model(model.inputs, [codes, scores], name=f"{model.name}_network")
+
+
+def is_detector(model) -> bool:
+    return post_process_layer(model) is not None
+
+
+def _required(model):
+    layer = post_process_layer(model)
+    if layer is None:
+        raise ValueError(f"the model has no {POST_PROCESS} layer")
+    return layer
+
+
+def post_process_from_file(path: Path):
+    """The SSDPostProcess layer of a Keras model file, built from its configuration alone (no weights, no other
+    layer), or None when the file has none; the file must have passed vsq.frameworks.keras.safety."""
+    from vsq.frameworks.keras.safety import model_configs
+
+    found = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == POST_PROCESS and isinstance(node.get("config"), dict):
+                found.append(node["config"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(model_configs(Path(path)))
+    from vsq.frameworks.keras.models import trusted_layers
+
+    return trusted_layers()[POST_PROCESS].from_config(dict(found[-1])) if found else None
+
+
+def quantize_detector(model, batches: Callable[[], Iterable[list]], platform: str = "imx500", options=None):
+    """MCT PTQ of the whole detector (MCT keeps SSDPostProcess, in float); MCT's errors are left to the caller."""
+    from vsq.frameworks.keras.quantize import ptq
+
+    return ptq(model, batches, platform, options)
+
+
+def export_network_int8_tflite(fake_quant_model, dest: Path) -> Path:
+    """A detector's model_quantized.tflite: MCT's INT8 TFLite export of the fake-quant network without its
+    post-processing."""
+    from vsq.frameworks.keras.quantize import export_int8_tflite
+
+    return export_int8_tflite(network(fake_quant_model), Path(dest))
+
+
+def export_network_float_tflite(model, dest: Path) -> Path:
+    """A detector's model.tflite: TensorFlow's float conversion of the network without its post-processing."""
+    from vsq.frameworks.keras.models import export_float_tflite
+
+    return export_float_tflite(network(model), Path(dest))
+
+
+def is_network_file(path: Path) -> bool:
+    """Whether a .tflite file is a detector's network as vsq exports it (signature outputs OUTPUTS)."""
+    from vsq.runtimes.tflite import open_for_inspection
+
+    signatures = open_for_inspection(Path(path)).get_signature_list()
+    return sorted(signatures.get(SIGNATURE, {}).get("outputs", [])) == sorted(OUTPUTS)
+
+
+def _as_detections(outputs) -> Detections:
+    boxes, scores, classes, count = (np.asarray(output) for output in outputs)
+    return Detections(boxes.astype(np.float32), scores.astype(np.float32), classes.astype(np.float32),
+                      count.astype(np.int32))
+
+
+def concatenate(parts: list) -> Detections:
+    """Detections of consecutive batches as one."""
+    return Detections(*(np.concatenate(field) for field in zip(*parts)))
+
+
+class DetectorPredictor:
+    """Detections for float32 batches (N, H, W, 3), preprocessed as the model's contract says, computed in chunks
+    of at most `chunk` images (a Keras model's outputs may depend on its batch size)."""
+
+    def __init__(self, predict: Callable[[np.ndarray], Detections], chunk: int = 32):
+        self._predict, self.chunk = predict, chunk
+
+    def __call__(self, images: np.ndarray) -> Detections:
+        images = np.asarray(images, np.float32)
+        return concatenate([self._predict(images[i:i + self.chunk]) for i in range(0, max(len(images), 1), self.chunk)])
+
+    @classmethod
+    def keras(cls, model) -> DetectorPredictor:
+        """A float or MCT fake-quant Keras detector ending in SSDPostProcess."""
+        _required(model)
+        return cls(lambda images: _as_detections(model.predict_on_batch(images)))
+
+    @classmethod
+    def tflite(cls, path: Path, post_process, runtime=None) -> DetectorPredictor:
+        """A detector's network .tflite (export_network_*), followed by `post_process` in float: the SSDPostProcess
+        layer of the model it came from (or a Keras model holding it, such as the source model). `runtime`: vsq's
+        TFLite runtime settings (default: the configuration's defaults with one thread)."""
+        import tensorflow as tf
+
+        layer = post_process if type(post_process).__name__ == POST_PROCESS else _required(post_process)
+        runner = _SignatureRunner(Path(path), runtime)
+
+        def predict(images: np.ndarray) -> Detections:
+            codes, scores = runner(images)
+            return _as_detections(layer([tf.constant(codes), tf.constant(scores)]))
+
+        return cls(predict)
+
+
+class _SignatureRunner:
+    """The network's two outputs (box codes (N, anchors, 4), class scores (N, anchors, classes)) from a .tflite
+    file, by the signature's names (OUTPUTS)."""
+
+    def __init__(self, path: Path, runtime=None, names=OUTPUTS):
+        from vsq.configuration.config import TFLiteRuntime
+        from vsq.runtimes.tflite import make_interpreter
+
+        self.interpreter = make_interpreter(path, runtime or TFLiteRuntime(num_threads=1))
+        signatures = self.interpreter.get_signature_list()
+        inputs = signatures.get(SIGNATURE, {}).get("inputs", [])
+        outputs = signatures.get(SIGNATURE, {}).get("outputs", [])
+        if len(inputs) != 1 or sorted(outputs) != sorted(names):
+            raise ValueError(f"{path.name} has inputs {inputs} and outputs {sorted(outputs)} in its {SIGNATURE} "
+                             f"signature; a detector's network as vsq exports it has one input and the outputs "
+                             f"{', '.join(names)}")
+        self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        self.input_name, self.names = inputs[0], tuple(names)
+
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        codes, scores = [], []
+        for image in images:  # the export's input has a batch of one
+            outputs = self.runner(**{self.input_name: image[None]})
+            codes.append(outputs[self.names[0]])
+            scores.append(outputs[self.names[1]])
+        return np.concatenate(codes), np.concatenate(scores)
