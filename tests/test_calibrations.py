@@ -83,7 +83,7 @@ def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_chec
     assert [(row.label, row.verdict) for row in rows] == [(f"quantized draw 2 (seed {seed + 1})", "FAIL"),
                                                           (f"noclip draw 2 (seed {seed + 1})", "FAIL")], rows
     assert rows[0].interval_points == tuple(second["drop_interval_points"]) and rows[0].limit_points == 1.0
-    assert _forest_words(rows[0]).endswith("]  draw: NOT stable across calibrations"), _forest_words(rows[0])
+    assert _forest_words(rows[0]).endswith("]  draw: NOT stable"), _forest_words(rows[0])
     assert drop_forest({"configuration": doc}).startswith(b"\x89PNG")
     # the default draw's own gate is today's: it passes
     assert "quantized_top1_drop_within_threshold" not in failures, failures
@@ -116,7 +116,7 @@ def test_stable_draws_pass_and_the_cost_is_said_before_the_builds(tmp_path, tiny
     from vsq.rendering.drops import draw_drops
 
     assert [(row.label, row.verdict, row.note) for row in draw_drops(result.document)] == [
-        (f"quantized draw {draw} (seed {draw - 1})", "", "draw: stable across calibrations") for draw in (2, 3)]
+        (f"quantized draw {draw} (seed {draw - 1})", "", "draw: stable") for draw in (2, 3)]
 
 
 def test_one_repeat_is_todays_run_and_more_repeats_reuse_its_build(tmp_path, tiny_model):

@@ -77,7 +77,7 @@ def draw_drops(document: dict) -> list[Drop]:
             interval = tuple(_number(value) for value in written) if isinstance(written, list) else ()
             drop = (_number(row.get("top_1_drop_points")), interval if len(interval) == 2 and None not in interval
                     else None)
-            word = {"FAIL": "NOT stable across calibrations", "PASS": "stable across calibrations"}.get(verdict, "")
+            word = {"FAIL": "NOT stable", "PASS": "stable"}.get(verdict, "")  # short: the chart's margin is narrow
             out.append(Drop(f"{recipe}.draw{row.get('draw')}", f"{recipe} draw {row.get('draw')} (seed "
                             f"{row.get('seed')})", drop[0], drop[1], _number(_judged(row).get("max_top1_drop")),
                             False, "FAIL" if verdict == "FAIL" else "", None, STABILITY_CHECK,
