@@ -4,6 +4,7 @@ Run from the repository root:
 
     python examples/make_detection_example.py            # data + training (a few CPU minutes)
     python examples/make_detection_example.py --measure  # mAP of the float, fake-quant and INT8 TFLite models
+    python examples/make_detection_example.py --measure --imx500 full  # and the IMX500 converter's figures
 
 Output (under examples/detection/, deleted and recreated on every run without --measure):
 
@@ -325,7 +326,7 @@ def coco_map(annotations_path, detections):
     return float(evaluation.stats[0]), float(evaluation.stats[1])
 
 
-def measure():
+def measure(imx500_output=None):
     import tempfile
 
     import tensorflow as tf
@@ -355,6 +356,24 @@ def measure():
             found = [d for x, im in zip(inputs, images) for d in coco_detections(predictor(x[None]), im)]
             m, m50 = coco_map(annotations, found)
             print(f"{name}: mAP@[.5:.95] {m:.3f}  mAP@.5 {m50:.3f}  ({len(images)} images, {time.time() - t0:.1f} s)")
+        if imx500_output is not None:
+            convert_for_imx500(fake_quant, Path(tmp), imx500_output)
+
+
+def convert_for_imx500(fake_quant, folder: Path, output: str):
+    """Sony's converter (.venv-imx500) on MCT's Keras export of the whole detector; prints its figures."""
+    from vsq.frameworks.keras.quantize import export_keras
+    from vsq.tools import imx500
+
+    converter = imx500.find_converter(None, OUT_DIR.parent.parent)
+    problem = imx500.missing_requirements(converter)
+    if problem:
+        raise SystemExit(problem)
+    keras_file = export_keras(fake_quant, folder / "model_quantized.keras")
+    result = imx500.convert(converter, keras_file, folder / "imx500", output == "memory_report", folder / "imx500.log")
+    print(f"IMX500 converter {result.converter_version} ({output}): exit {result.exit_code}, fits {result.fits}, "
+          f"{result.memory_usage_bytes:,} of {result.memory_available_bytes:,} bytes ({result.utilization_percent} %), "
+          f"{result.seconds:.1f} s; files {', '.join(result.files)}")
 
 
 def write_data(out_dir: Path) -> int:
@@ -373,8 +392,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--measure", action="store_true", help="print the mAP of the float, MCT fake-quant and "
                         "INT8 TFLite models on the committed example instead of making it (default: make it)")
-    if parser.parse_args().measure:
-        return measure()
+    parser.add_argument("--imx500", choices=("memory_report", "full"), help="with --measure: also run Sony's IMX500 "
+                        "converter on MCT's Keras export of the detector (default: not run)")
+    args = parser.parse_args()
+    if args.measure:
+        return measure(args.imx500)
     t0 = time.time()
     if OUT_DIR.exists():
         shutil.rmtree(OUT_DIR)

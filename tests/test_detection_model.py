@@ -213,3 +213,92 @@ def test_the_keras_framework_predicts_detections_for_the_models_and_files(built,
 
 def _first(detections, n):
     return type(detections)(*(field[:n] for field in detections))
+
+
+def test_the_imx500_converter_takes_the_detector_with_its_post_processing(built):
+    """Sony's converter reads MCT's Keras export of the whole detector, SSDPostProcess included (memory report
+    only: ~13 s here; the full package ~32 s), and gives the sensor the post-processing's four outputs."""
+    import xml.etree.ElementTree as ElementTree
+
+    from test_imx500 import converter
+    from vsq.frameworks.keras.quantize import export_keras
+    from vsq.tools import imx500
+
+    keras_file = export_keras(built["fake_quant"], built["folder"] / "imx500" / "model_quantized.keras")
+    out = built["folder"] / "imx500"
+    result = imx500.convert(converter(), keras_file, out / "converted", True, out / "imx500.log")
+    assert result.ok and result.fits, result.error
+    assert result.input_shape == (64, 64, 3)
+    assert 0 < result.memory_usage_bytes < result.memory_available_bytes
+    outputs = ElementTree.parse(out / "converted" / "dnnParams.xml").getroot().iter("outputTensor")
+    assert sorted(tensor.get("name") for tensor in outputs) == [
+        f"transform-{i}-ssd_post_process/NMS:0" for i in range(4)]
+
+
+def test_the_model_check_takes_a_detector_for_the_detection_task_only(built, project, tiny_model):
+    """A detector's outputs are not one score per class: it matches the configuration by its input (the task checks
+    its classes against the categories); each task refuses the other's model in one line naming `task`."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from vsq.configuration.config import load_config
+    from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.keras.models import check_model_matches
+
+    classification = load_config(tiny.write_config(project, source_keras_model=str(EXAMPLE / "model.h5")))
+    detection = dataclasses.replace(classification, task="detection", input_tensor_size=64)
+    detector = ModelInfo.of(built["model"])
+    check_model_matches(detection, detector, 4)
+    with pytest.raises(ConfigError, match='is a detector .*; set task to "detection"'):
+        check_model_matches(dataclasses.replace(classification, input_tensor_size=64), detector, 4)
+    with pytest.raises(ConfigError, match="input_tensor_size: 32 does not match the model's input 64x64"):
+        check_model_matches(dataclasses.replace(detection, input_tensor_size=32), detector, 4)
+    classifier = ModelInfo.of(tf.keras.models.load_model(str(tiny_model), compile=False))
+    with pytest.raises(ConfigError, match='task "detection" needs one'):
+        check_model_matches(detection, classifier, 3)
+
+
+def test_the_export_checks_read_a_detector_s_network_files(built, tiny_model, tmp_path):
+    """shapes_match_the_model, quantized_file_is_integer_quantized and quantized_file_is_smaller on the detector's
+    model.tflite and model_quantized.tflite (networks without post-processing); a classifier's file fails."""
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.keras import checks
+    from vsq.frameworks.keras.models import export_float_tflite
+    from vsq.frameworks.keras.framework import KERAS
+
+    float_file = KERAS.export_float(built["model"], tmp_path / "model.tflite")
+    run = SimpleNamespace(name="detector", config=SimpleNamespace(input_tensor_size=64),
+                          model_info=ModelInfo.of(built["model"]),
+                          reference_files={"tflite": float_file, "tflite_quantized": built["tflite"]})
+    for name in checks.EXPORTS:
+        verdict = checks.shapes_match_the_model(run, name)
+        assert verdict.ok, verdict.message
+    for check in (checks.quantized_file_is_integer_quantized, checks.quantized_file_is_smaller):
+        verdict = check(run)
+        assert verdict.ok, verdict.message
+    classifier = export_float_tflite(tf.keras.models.load_model(str(tiny_model), compile=False), tmp_path / "c.tflite")
+    run.reference_files["tflite"] = classifier
+    verdict = checks.shapes_match_the_model(run, "model.tflite")
+    assert not verdict.ok and "box_codes [1, anchors, 4]" in verdict.message
+
+
+def test_the_keras_top1_checks_do_not_apply_to_a_detection_run():
+    """model_quantized.keras and model.tflite are judged by Top-1 for classifiers only (a detection run has no Top-1
+    figures: its task's checks judge those models)."""
+    from types import SimpleNamespace
+
+    from vsq.core.reference import FLOAT_TFLITE, KERAS_QUANTIZED
+    from vsq.frameworks.keras.checks import EXPORT_CHECKS
+
+    def names(task):
+        run = SimpleNamespace(config=SimpleNamespace(task=task))
+        return {name for spec in EXPORT_CHECKS for name in spec.names(run)}
+
+    dropped = names("classification") - names("detection")
+    assert dropped == {KERAS_QUANTIZED.check, FLOAT_TFLITE.check}
+    assert "quantized_file_is_integer_quantized" in names("detection")

@@ -18,16 +18,36 @@ def _exported(p: Run, name: str):
 
 
 def shapes_match_the_model(p: Run, name: str) -> Check:
+    from vsq.frameworks.keras.models import detection_outputs
     from vsq.runtimes.tflite import open_for_inspection
 
     exported = _exported(p, name)
     interpreter = open_for_inspection(exported)
+    if detection_outputs(p.model_info.output_shapes):
+        return _network_shapes(p, exported, interpreter)
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
     got = (inp["shape"].tolist(), out["shape"].tolist())
     size = p.config.input_tensor_size
     expected = ([1, size, size, 3], [1, p.model_info.num_outputs])
     return Check(got == expected, f"{p.name}: {exported.name} takes {got[0]} and gives {got[1]}; expected {expected}",
                  {"input_shape": str(got[0]), "output_shape": str(got[1])})
+
+
+def _network_shapes(p: Run, exported, interpreter) -> Check:
+    """A detector's file is its network without post-processing (vsq.frameworks.keras.detector): the model's input,
+    and box codes (1, anchors, 4) and class scores (1, anchors, classes) under the signature's names."""
+    from vsq.frameworks.keras.detector import OUTPUTS, SIGNATURE
+
+    (inp,) = interpreter.get_input_details()
+    signature = interpreter.get_signature_runner(SIGNATURE) if SIGNATURE in interpreter.get_signature_list() else None
+    outputs = {name: detail["shape"].tolist() for name, detail in signature.get_output_details().items()} if signature else {}
+    size, got = p.config.input_tensor_size, inp["shape"].tolist()
+    codes, scores = (outputs.get(name, []) for name in OUTPUTS)
+    ok = (got == [1, size, size, 3] and sorted(outputs) == sorted(OUTPUTS) and len(codes) == len(scores) == 3
+          and codes[0] == scores[0] == 1 and codes[1] == scores[1] and codes[2] == 4)
+    return Check(ok, f"{p.name}: {exported.name} takes {got} and gives {outputs}; expected [1, {size}, {size}, 3] "
+                 f"and {OUTPUTS[0]} [1, anchors, 4], {OUTPUTS[1]} [1, anchors, classes]",
+                 {"input_shape": str(got), "output_shape": str(outputs)})
 
 
 def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
@@ -82,10 +102,16 @@ def float_tflite_agrees_with_keras(p: Run, _=None) -> Check:
                  f"{keras:.4f} by {difference:.2f} points; thresholds.max_float_top1_drop is {limit} points", figures)
 
 
+def _top1(p: Run) -> bool:
+    """Whether the run's figures are Top-1 (the classification task's): the two checks below read them; another
+    task judges these models with its own checks."""
+    return p.config.task == "classification"
+
+
 EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
     CheckSpec("quantized_file_is_smaller", quantized_file_is_smaller),
-    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True),  # model_quantized.keras
-    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True),
+    CheckSpec(KERAS_QUANTIZED.check, quantized(1), whole_run=True, applies=_top1),  # model_quantized.keras
+    CheckSpec(FLOAT_TFLITE.check, float_tflite_agrees_with_keras, whole_run=True, applies=_top1),
 )

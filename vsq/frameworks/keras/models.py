@@ -10,6 +10,8 @@ from vsq.configuration.config import Config
 from vsq.core.model_info import ModelInfo  # noqa: F401 (re-exported: its name before the move)
 from vsq.errors import ExternalToolError
 
+DETECTION = "detection"  # the configuration's task for models with the IMX500's detection outputs
+
 
 def trusted_layers() -> dict:
     """The custom layer classes Keras' loaders may resolve (vsq.frameworks.keras.safety.TRUSTED_LAYERS):
@@ -63,11 +65,37 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
 
 
 def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:
-    """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label."""
+    """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label; a detector
+    (detection_outputs) is checked for its input only: its class count is not in its output shapes."""
+    detector = len(info.input_shapes) == 1 and detection_outputs(info.output_shapes)
+    if detector != (config.task == DETECTION):
+        raise config.error("task", f"{config.shown('source_keras_model')} is " + (
+            "a detector (outputs boxes, scores, classes, count); set task to \"detection\"" if detector else
+            "not a detector ending in edge-mdt-cl's SSDPostProcess (boxes, scores, classes, count); task "
+            "\"detection\" needs one"))
+    if detector:
+        return _check_input(config, info)
     if len(info.input_shapes) != 1 or len(info.output_shapes) != 1:
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has "
                            f"{len(info.input_shapes)} inputs and {len(info.output_shapes)} outputs; an image "
                            "classifier with one input and one output is needed")
+    _check_input(config, info)
+    if info.num_outputs != num_classes:
+        raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} "
+                           f"classes but the model has {info.num_outputs} outputs; labels.json must list one "
+                           "class per output")
+
+
+def detection_outputs(output_shapes) -> bool:
+    """Whether a model's outputs are the IMX500's detection post-processing's: boxes (batch, n, 4), scores
+    (batch, n), classes (batch, n), count (batch,), in this order (edge-mdt-cl's SSDPostProcess)."""
+    shapes = [tuple(shape) for shape in output_shapes]
+    if len(shapes) != 4 or [len(shape) for shape in shapes] != [3, 2, 2, 1]:
+        return False
+    return shapes[0][2] == 4 and shapes[0][1] == shapes[1][1] == shapes[2][1]
+
+
+def _check_input(config: Config, info: ModelInfo) -> None:
     shape = info.input_shapes[0]
     size = config.input_tensor_size
     if len(shape) != 4 or shape[3] != 3:
@@ -80,10 +108,6 @@ def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> No
     if tuple(shape[1:3]) != (size, size) and tuple(shape[1:3]) != (None, None):
         raise config.error("input_tensor_size", f"{size} does not match the model's input {shape[1]}x{shape[2]} "
                            f"({config.shown('source_keras_model')}); set input_tensor_size to {shape[1]}")
-    if info.num_outputs != num_classes:
-        raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} "
-                           f"classes but the model has {info.num_outputs} outputs; labels.json must list one "
-                           "class per output")
 
 
 def export_float_tflite(model, dest: Path) -> Path:
