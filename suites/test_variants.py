@@ -13,4 +13,5 @@ checks_as_tests(globals(), "variant_file_written[variant_name]", "variant_weight
           "full_integer_input_and_output_types[variant_name]", "variant_top1_drop_within_threshold[variant_name]",
           "variant_top1_above_minimum[variant_name]", "given_model_top1_drop_within_threshold[variant_name]",
           "given_model_top1_above_minimum[variant_name]", "variants_recommend_a_quantized_model",
-          "search_found_a_passing_recipe")
+          "search_found_a_passing_recipe", "search_recommended_top1_drop_within_threshold",
+          "search_recommended_top1_above_minimum")

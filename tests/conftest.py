@@ -15,9 +15,40 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import the tiny-project 
 import tiny  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
 # tests/pytorch/ needs the PyTorch environment (.venv-torch): tests/test_pytorch.py runs it there with its own
 # pytest; the main venv has no torch to collect it with.
 collect_ignore = [] if importlib.util.find_spec("torch") else ["pytorch"]
+
+
+# Made once per run whichever worker asks (the first one's file or cache serves both): no need to group their users.
+RUN_WIDE = {"tiny_model", "shared_cache"}
+
+
+def _shared_scopes(item) -> dict[str, str]:
+    """{"session" or "module": the first fixture of that scope} among the fixtures of tests/ the item uses, RUN_WIDE's
+    left out."""
+    scopes = {}
+    for name, definitions in item._fixtureinfo.name2fixturedefs.items():
+        code = getattr(definitions[-1].func, "__code__", None)  # None for fixtures that are not Python functions
+        if definitions[-1].scope in ("session", "module") and name not in RUN_WIDE and code \
+                and TESTS in Path(code.co_filename).parents:
+            scopes.setdefault(definitions[-1].scope, name)
+    return scopes
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items):
+    """With `--dist loadgroup` (README's test command) the tests that share a session- or module-scoped fixture run
+    on one xdist worker, so that what the fixture builds (models, conversions, runs) is built once, not on both:
+    a session fixture's users form its group, a module fixture's users their module's, and a module some of whose
+    tests use a session fixture joins that group whole (its module fixtures with it). Other tests are spread one by
+    one, as `--dist load` spreads them."""
+    scopes = {item: _shared_scopes(item) for item in items}
+    joined = {item.module.__name__: found["session"] for item, found in scopes.items() if "session" in found}
+    for item, found in scopes.items():
+        if found:
+            item.add_marker(pytest.mark.xdist_group(joined.get(item.module.__name__, item.module.__name__)))
 
 
 @pytest.fixture
@@ -31,10 +62,30 @@ def project(tmp_path):
     return tmp_path
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The folder of this test run: under xdist, the parent of the workers' own folders."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """A real Keras .h5 classifier for the tiny projects (made once per test session)."""
-    return tiny.write_model(tmp_path_factory.mktemp("model") / "model.h5")
+    """A real Keras .h5 classifier for the tiny projects: one file for the whole run, the same on both xdist
+    workers. Keras writes other bytes at every save and the cache keys a model by its SHA-256, so a model per
+    worker would make shared_cache build every tiny project twice."""
+    import os
+
+    model = run_folder(tmp_path_factory) / "tiny-model" / "model.h5"
+    model.parent.mkdir(exist_ok=True)
+    if not model.is_file():
+        made = tiny.write_model(tmp_path_factory.mktemp("model") / "model.h5")
+        try:
+            os.link(made, model)  # atomic: the first worker's file wins, the other uses it
+        except FileExistsError:
+            pass
+    return model
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +93,7 @@ def shared_cache(tmp_path_factory) -> Path:
     """One artifact cache for the whole test run, shared by both xdist workers (the cache takes concurrent
     builders: tests/test_cache.py), for tests that only read what is built: the tiny projects' builds are made
     once. Tests that count builds or touch cache files keep a cache of their own."""
-    import os
-
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # under xdist: this run's folder
+    root = run_folder(tmp_path_factory)
     (root / "shared-cache").mkdir(exist_ok=True)
     return root / "shared-cache"
 

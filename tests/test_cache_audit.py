@@ -16,6 +16,8 @@ CHANGES = {
                     {"evaluation of tflite", "evaluation of tflite_quantized"}),
     "screen": ({"screen": {"max_images": 20}}, {"preprocessing screen"}),
     "calibration seed": ({"seed": 1}, QUANTIZED),
+    "recipe option": ({"quantization": {"options": {"z_threshold": 16}}}, QUANTIZED),
+    "recipe bit width": ({"quantization": {"options": {"weights_n_bits": 4}}}, QUANTIZED),
 }
 
 

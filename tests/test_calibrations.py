@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tiny
+from make_outlier import write_outlier_model
 
 pytestmark = pytest.mark.slow
 
@@ -17,31 +18,6 @@ def run(config_file, cache, **options):
     import vsq
 
     return vsq.run(config_file, cache_dir=cache, progress=False, **options)
-
-
-def write_outlier_model(path: Path) -> Path:
-    """The tiny colour classifier with a fourth activation that only a white pixel turns on: ReLU(10,000 x (R + G + B)
-    - 29,000), 1,000 on a white image and 0 on every coloured one (no channel of theirs passes 230 of 255 with the
-    others under 80). MCT sets the first layer's activation range from the calibration images: a draw holding the
-    white image stretches it to 1,000 and the colour means (at most 1) round to zero, so every class scores the
-    same; a draw without it keeps the range near 1 and the model exact."""
-    import tensorflow as tf
-
-    inputs = tf.keras.Input((tiny.SIZE, tiny.SIZE, 3))
-    first = tf.keras.layers.Conv2D(4, 1, activation="relu")
-    x = tf.keras.layers.GlobalAveragePooling2D()(first(inputs))
-    head = tf.keras.layers.Dense(3, activation="softmax")
-    model = tf.keras.Model(inputs, head(x))
-    kernel = np.zeros((1, 1, 3, 4), np.float32)
-    kernel[0, 0, :3, :3] = np.eye(3)
-    kernel[0, 0, :, 3] = 10_000.0
-    first.set_weights([kernel, np.array([0, 0, 0, -29_000], np.float32)])
-    weights = np.full((4, 3), 1e-3, np.float32)
-    weights[:3] = np.where(tiny.colour_head() != 0, 10.0, 1e-3)
-    head.set_weights([weights, np.zeros(3, np.float32)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return path
 
 
 def outlier_project(root: Path) -> tuple[Path, int]:
@@ -99,6 +75,16 @@ def test_a_verdict_that_flips_with_the_calibration_draw_fails_the_stability_chec
     assert (root / "output" / "model_noclip.draw2.tflite").is_file()
     assert part["cost"] == {"builds": 4, "decodes_of_the_evaluation_images": 1, "evaluations": 4}
     assert second["agreement_with_keras"] < 0.5 < first["agreement_with_keras"] == 1.0
+    # the forest plot draws each draw's interval, red while the stability check fails
+    from vsq.rendering.charts import _forest_words, drop_forest
+    from vsq.rendering.drops import draw_drops
+
+    rows = draw_drops(doc)
+    assert [(row.label, row.verdict) for row in rows] == [(f"quantized draw 2 (seed {seed + 1})", "FAIL"),
+                                                          (f"noclip draw 2 (seed {seed + 1})", "FAIL")], rows
+    assert rows[0].interval_points == tuple(second["drop_interval_points"]) and rows[0].limit_points == 1.0
+    assert _forest_words(rows[0]).endswith("]  draw: NOT stable"), _forest_words(rows[0])
+    assert drop_forest({"configuration": doc}).startswith(b"\x89PNG")
     # the default draw's own gate is today's: it passes
     assert "quantized_top1_drop_within_threshold" not in failures, failures
 
@@ -127,6 +113,10 @@ def test_stable_draws_pass_and_the_cost_is_said_before_the_builds(tmp_path, tiny
     assert "configuration: quantized: gate per draw: PASS, PASS, PASS: stable across calibrations" in text
     page = summary_section(documents, {"configuration": result.verdict}, [])
     assert "gate per draw: PASS, PASS, PASS" in page and "<th>seed</th>" in page
+    from vsq.rendering.drops import draw_drops
+
+    assert [(row.label, row.verdict, row.note) for row in draw_drops(result.document)] == [
+        (f"quantized draw {draw} (seed {draw - 1})", "", "draw: stable") for draw in (2, 3)]
 
 
 def test_one_repeat_is_todays_run_and_more_repeats_reuse_its_build(tmp_path, tiny_model):

@@ -77,6 +77,15 @@ def tflite_int8(keras_file: Path, dest: Path) -> Path:
     return dest
 
 
+def onnx_of_tflite(tflite: Path, dest: Path) -> Path:
+    """tf2onnx's conversion of a .tflite: of TensorFlow's full-integer export, an ONNX file with int8 input and
+    int8 output (a QuantizeLinear writes the scores), as a user's converter pipeline would ship it."""
+    import tf2onnx
+
+    tf2onnx.convert.from_tflite(str(tflite), opset=13, output_path=str(dest))
+    return dest
+
+
 def with_custom_operator(source: Path, dest: Path) -> Path:
     """The .tflite with its first operator code made a custom operator ("Evil"), as a file needing a library."""
     import flatbuffers
@@ -104,6 +113,7 @@ def given(tmp_path_factory, tiny_model):
              "onnx_custom": onnx_model(exports / "custom.onnx", domain="com.example.evil"),
              "onnx_shifted": onnx_model(exports / "shifted.onnx", head=np.roll(tiny.colour_head(), 1, axis=1))}
     files["openvino"] = openvino_ir(files["onnx_nchw"], exports / "model_ir.xml")
+    files["onnx_int8_io"] = onnx_of_tflite(files["tflite_int8"], exports / "model_int8_io.onnx")
     files["tflite_custom"] = with_custom_operator(files["tflite_int8"], exports / "custom.tflite")
     return root, {name: path.relative_to(root).as_posix() for name, path in files.items()}
 
@@ -191,6 +201,93 @@ def test_given_tflite_onnx_and_openvino_files_are_evaluated_and_paired_without_a
 
     assert rows["onnx_int8"]["top_1_accuracy"] == by_hand(root, config, onnx_int8)
     assert rows["ir"]["top_1_accuracy"] == rows["onnx_nchw"]["top_1_accuracy"]  # the same graph on two runtimes
+
+
+def test_an_int8_output_onnx_file_is_read_with_its_own_scale_and_zero_point(given, tiny_model, tmp_path):
+    """tf2onnx's ONNX of TensorFlow's int8-I/O export: its int8 scores are dequantized with the file's own
+    QuantizeLinear parameters before scoring, so they equal what TFLite's interpreter gives for the .tflite it
+    came from (read with that file's output quantization), and its parity with Keras is that of real scores
+    (raw int8 scores would be up to 255 away from Keras' probabilities)."""
+    import onnx
+    import tensorflow as tf
+    from onnx import numpy_helper
+
+    root, files = given
+    graph = onnx.load(str(root / files["onnx_int8_io"])).graph
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.INT8  # the real file is what it says
+    last = next(node for node in graph.node if node.output[0] == graph.output[0].name)
+    stored = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    config = write(root, tiny_model, "int8_io.json", models=[{"name": "onnx_int8_io", "file": files["onnx_int8_io"]}])
+    document = run(config, tmp_path / "cache").document
+    contract = document["given"]["onnx_int8_io"]["contract"]
+    assert contract["input_type"] == contract["output_type"] == "int8"
+    assert contract["output_scale"] == pytest.approx(float(stored[last.input[1]]))
+    assert contract["output_zero_point"] == int(stored[last.input[2]])
+    row = document["variants"]["models"]["onnx_int8_io"]
+    assert row["parity"]["keras"]["max_abs_error"]["max"] < 0.1 and row["parity"]["keras"]["cosine"]["min"] > 0.95
+
+    from vsq.configuration.config import load_config
+    from vsq.pipeline.given import file_predictor
+
+    loaded = load_config(config)
+    interpreter = tf.lite.Interpreter(model_path=str(root / files["tflite_int8"]))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    from vsq.configuration.given import given_files
+
+    predict = file_predictor(given_files(loaded)[0], loaded, 1)
+    for path in sorted((root / "evaluate" / "images").rglob("*.JPEG"))[:6]:
+        image = loaded.preprocessing.normalize(loaded.preprocessing.decode(path).pixels)[None].astype(np.float32)
+        scale, zero = inp["quantization"]
+        interpreter.set_tensor(inp["index"], np.clip(np.round(image / scale + zero), -128, 127).astype(np.int8))
+        interpreter.invoke()
+        (out_scale, out_zero) = out["quantization"]
+        expected = (interpreter.get_tensor(out["index"]).astype(np.float32) - out_zero) * out_scale
+        np.testing.assert_allclose(predict(image), expected, atol=1.01 * out_scale)  # at most one step apart
+
+
+def test_a_given_mct_keras_file_is_checked_for_quantized_weights_and_a_float_keras_fails(given, tiny_model,
+                                                                                       tmp_path, shared_cache):
+    """quantized_model = MCT's quantized .keras (a real export, copied as a user would ship it): its storage
+    check reads every computing layer under an 8-bit MCT weights quantizer; the float model saved as .keras in
+    its place fails the same check, naming the float layers."""
+    import shutil
+
+    import tensorflow as tf
+
+    root, _ = given
+    run(write(root, tiny_model, "mct_build.json"), shared_cache)
+    shutil.copy(root / "output" / "model_quantized.keras", root / "exports" / "mct_given.keras")
+    tf.keras.models.load_model(tiny_model, compile=False).save(root / "exports" / "float_given.keras")
+    checked = {}
+    for name in ("mct_given", "float_given"):
+        config = write(root, tiny_model, f"{name}.json", quantized_model=f"exports/{name}.keras")
+        checked[name] = run(config, tmp_path / "cache").document["checks"]["given_quantized_weights_are_integer"]
+    assert checked["mct_given"]["verdict"] == "PASS", checked["mct_given"]
+    assert checked["mct_given"]["figures"]["weights_quantized_layers"] == checked["mct_given"]["figures"][
+        "weight_tensors"] == 4
+    assert checked["float_given"]["verdict"] == "FAIL"
+    assert "keeps 4 computing layers float, with no MCT weights quantizer" in checked["float_given"]["message"]
+
+
+def test_a_given_file_is_held_to_the_baseline_like_a_variant(given, tiny_model, tmp_path):
+    """The baseline accepts the given files' rows and no_drop_against_baseline compares each of them: the same file
+    again passes, another file under the same name that gets fewer images right fails, naming the file."""
+    root, files = given
+    baseline, cache = tmp_path / "baseline.json", tmp_path / "cache"
+
+    def checks(file: str, **options) -> dict:
+        config = write(root, tiny_model, "baselined.json", models=[{"name": "shipped", "file": file}])
+        return run(config, cache, baseline=baseline, **options).document["checks"]
+
+    accepted = checks(files["onnx_nchw"], accept_baseline=True)
+    assert accepted["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"
+    stored = json.loads(baseline.read_text())["configurations"]["baselined"]
+    assert "shipped" in stored["top_1"] and "shipped" in stored["per_image"]["correct"]
+    assert checks(files["onnx_nchw"])["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"
+    swapped = checks(files["onnx_shifted"])["no_drop_against_baseline[shipped]"]
+    assert swapped["verdict"] == "FAIL" and "given model shipped (exports/shifted.onnx) Top-1" in swapped["message"]
+    assert swapped["figures"]["baseline_drop_points"] > 0
 
 
 def test_a_float_file_as_quantized_model_and_a_wrong_model_fail_their_checks(given, tiny_model, tmp_path):
@@ -320,16 +417,31 @@ def test_external_data_outside_the_folder_a_doctype_and_a_huge_file_are_refused(
         huge.unlink()
 
 
-def test_the_readme_example_is_a_valid_configuration():
-    """README's given-files example passes the configuration's own checks (keys and schema)."""
+def test_the_readme_example_is_a_valid_configuration(given, tiny_model, tmp_path):
+    """README's given-files example, written as it stands in a folder laid out as it says (real files: TensorFlow's
+    int8 export, an ONNX classifier), loads and names both files; prepare() reads the int8 file's contract."""
     import re
+    import shutil
 
-    from vsq.configuration.file import read_checked
+    from vsq.configuration.config import load_config
+    from vsq.configuration.given import given_files
+    from vsq.pipeline.job import prepare
 
+    root, files = given
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Gating a file you exported yourself", 1)[1]
     data = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
-    assert read_checked(Path("configuration.json"), data)["quantized_model"]["input_type"] == "int8"
+    tiny.write_data(tmp_path)
+    shutil.copy(tiny_model, tmp_path / "model.h5")
+    shutil.copy(tmp_path / "evaluate" / "labels.json", tmp_path / "labels.json")
+    (tmp_path / "exports").mkdir()
+    shutil.copy(root / files["tflite_int8"], tmp_path / "exports" / "model_int8.tflite")
+    shutil.copy(root / files["onnx_nchw"], tmp_path / "exports" / "model.onnx")
+    data.update(input_tensor_size=tiny.SIZE, batch_size=8, iteration_count=2)  # the README's for 224 px, 500 images
+    config = load_config(tiny.write_config_dict(tmp_path, data, "readme.json"))
+    assert [(item.name, item.role) for item in given_files(config)] == [("given_quantized", "quantized"),
+                                                                       ("shipped", "compared")]
+    assert prepare(config.file).given[0].name == "given_quantized"
 
 
 def test_mcts_own_keras_file_is_a_row_and_checking_given_files_imports_no_tensorflow(given, tiny_model, tmp_path,

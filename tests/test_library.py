@@ -9,7 +9,7 @@ import vsq
 
 
 @pytest.fixture(scope="module")
-def library_run(tmp_path_factory, tiny_model):
+def library_run(tmp_path_factory, tiny_model, shared_cache):
     """One run of a tiny project, its configuration given as a dict with paths relative to the working folder."""
     root = tmp_path_factory.mktemp("library")
     tiny.write_data(root, mislabelled=2)
@@ -17,7 +17,7 @@ def library_run(tmp_path_factory, tiny_model):
     before = os.getcwd()
     os.chdir(root)
     try:
-        run = vsq.run(config, cache_dir=root / "cache", progress=False)
+        run = vsq.run(config, cache_dir=shared_cache, progress=False)
     finally:
         os.chdir(before)
     return root, run

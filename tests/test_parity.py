@@ -50,13 +50,13 @@ def test_scores_kept_for_parity_are_bounded():
 
 
 @pytest.fixture(scope="module")
-def run_document(tmp_path_factory, tiny_model):
+def run_document(tmp_path_factory, tiny_model, shared_cache):
     import vsq
 
     root = tmp_path_factory.mktemp("parity")
     tiny.write_data(root, mislabelled=4)
     config = tiny.write_config(root, source_keras_model=str(tiny_model), variants=["tf_dynamic_range"])
-    result = vsq.run(config, cache_dir=root / "cache", progress=False)
+    result = vsq.run(config, cache_dir=shared_cache, progress=False)
     return result.document, root
 
 

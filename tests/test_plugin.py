@@ -121,14 +121,14 @@ def test_second_run_reuses_the_cache_and_no_cache_rebuilds(harness, tiny_model):
 
 
 @pytest.mark.slow
-def test_bundled_example_passes(harness):
+def test_bundled_example_passes(harness, shared_cache):
     """The README's example: the root configuration.json, with outputs moved to a temporary folder."""
     data = json.loads((REPO / "configuration.json").read_text())
     for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
         data[key] = str((REPO / data[key]).resolve())
     config = harness.path / "configuration.json"
     config.write_text(json.dumps(data))
-    result = run_suites(harness, config)
+    result = run_suites(harness, config, cache=shared_cache)  # the example's builds are shared with test_search's
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     claimed = re.search(r"The run ends with `(\d+) passed, (\d+) deselected`", (REPO / "README.md").read_text())
     result.assert_outcomes(passed=int(claimed[1]), deselected=int(claimed[2]))  # README's quick start

@@ -47,7 +47,7 @@ def test_flat_takes_only_the_shape_vsq_writes():
 
 
 @pytest.mark.slow
-def test_a_run_records_its_provenance_in_results_history_html_and_junit(tmp_path, tiny_model):
+def test_a_run_records_its_provenance_in_results_history_html_and_junit(tmp_path, tiny_model, shared_cache):
     tiny.write_data(tmp_path)
     config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model))
     git(tmp_path, "init", "-q")
@@ -55,7 +55,7 @@ def test_a_run_records_its_provenance_in_results_history_html_and_junit(tmp_path
     git(tmp_path, "commit", "-qm", "configuration")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
     done = subprocess.run([sys.executable, "-m", "vsq", "run", config, "--html", "page.html", "--junit", "junit.xml",
-                           f"--cache-dir={tmp_path / 'cache'}"], cwd=tmp_path, capture_output=True, text=True)
+                           f"--cache-dir={shared_cache}"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads((tmp_path / "results" / "results.json").read_text())
     provenance = document["provenance"]

@@ -133,6 +133,28 @@ def test_each_option_changes_its_recipes_cache_key_and_no_other(project):
         recipe_key(job, prints, Variant("v", "mct_ptq", options={"z_threshold": 8}))
 
 
+def test_each_shorthand_and_the_target_platform_change_their_recipes_key_and_no_other(project):
+    """The keys a variant has besides options (epochs, weights_memory_fraction, io_type, calibration_method,
+    target_platform, and the configuration's target_platform for MCT kinds) each change that recipe's key only."""
+    from vsq.frameworks.recipe_options import default_recipe
+    from vsq.pipeline.artifacts import Fingerprints, recipe_key
+    from vsq.pipeline.job import prepare
+
+    prints = Fingerprints(**PRINTS)
+    job = prepare(tiny.write_config(project))
+    changes = {"mct_gptq": {"epochs": 3}, "mct_mixed_precision": {"weights_memory_fraction": 0.5},
+               "tf_full_integer": {"io_type": "uint8"}, "onnxruntime_int8": {"calibration_method": "entropy"},
+               "mct_ptq": {"target_platform": "tflite"}}
+    for kind, change in changes.items():
+        assert recipe_key(job, prints, Variant("v", kind)) != recipe_key(job, prints, Variant("v", kind, **change)), kind
+        assert recipe_key(job, prints, Variant("tf_float16", "tf_float16")) == \
+            recipe_key(job, prints, Variant("tf_float16", "tf_float16", **change))  # a key another kind ignores
+    tflite = prepare(tiny.write_config(project, target_platform="tflite"))
+    assert recipe_key(tflite, prints, default_recipe(tflite.config)) != recipe_key(job, prints, default_recipe(job.config))
+    assert recipe_key(tflite, prints, Variant("v", "mct_ptq")) != recipe_key(job, prints, Variant("v", "mct_ptq"))
+    assert recipe_key(tflite, prints, Variant("v", "tf_float16")) == recipe_key(job, prints, Variant("v", "tf_float16"))
+
+
 def test_options_without_an_option_keep_the_key_they_had(project):
     """A configuration without options keeps its cache: the key of a recipe is what it was before options."""
     from vsq.frameworks.recipe_options import options
@@ -193,7 +215,13 @@ def test_the_recipe_examples_of_readme_docs_and_examples_load(project):
               for block in re.findall(r"```json\n(.*?)```", page.read_text(), re.S) if '"options"' in block]
     assert len(blocks) == 2
     for block in blocks:
-        config = _load(project, **json.loads("{" + block.strip().rstrip(",") + "}"))
+        if block.lstrip().startswith("{"):  # README's whole configuration, loaded as written in its own folder
+            (project / "labels.json").write_text((project / "evaluate" / "labels.json").read_text())
+            data = {**json.loads(block), "batch_size": 8, "iteration_count": 2}  # README's for 500 images
+            config = load_config(tiny.write_config_dict(project, data, "readme.json"))
+            assert config.variants[-1].options == {"weights_n_bits": 4} and config.target_platform == "imx500"
+        else:
+            config = _load(project, **json.loads("{" + block.strip().rstrip(",") + "}"))
         assert config.quantization.options == {"z_threshold": 16}
         assert any(variant.options for variant in config.variants)
     example = load_config(repo / "examples" / "variants.json")

@@ -35,8 +35,8 @@ def vsq(*args, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_model):
-    """Three separate pytest runs of the harness sharing one cache: alpha, beta (under two xdist workers)
+def runs(tmp_path_factory, tiny_model, shared_cache):
+    """Three separate pytest runs of the harness sharing the run's cache: alpha, beta (under two xdist workers)
     and gamma, whose Top-1 of 33/36 is below its min_top1; name -> results.json."""
     root = tmp_path_factory.mktemp("runs")
     harness = root / "harness"
@@ -51,7 +51,7 @@ def runs(tmp_path_factory, tiny_model):
         tiny.write_data(root / name, mislabelled=mislabelled)
         config = tiny.write_config(root / name, name=f"{name}.json", source_keras_model=str(tiny_model), **overrides)
         result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--config", str(config),
-                                 f"--vsq-cache-dir={root / 'cache'}", "-p", "no:cacheprovider", *extra],
+                                 f"--vsq-cache-dir={shared_cache}", "-p", "no:cacheprovider", *extra],
                                 cwd=harness, capture_output=True, text=True, timeout=900, env=env)
         return result, root / name / "results" / "results.json"
 

@@ -119,7 +119,7 @@ def test_a_format_1_document_renders_through_the_migration_alone():
     assert [(drop.key, drop.verdict) for drop in drops(old)] == [
         ("tflite", "PASS"), ("tflite_quantized", "PASS"), ("keras_quantized", "PASS"), ("tf_float16", "PASS")]
     assert re.search(r"\+0\.00 \[-9\.6, \+9\.6\]\s+PASS\s+36\s+FAIL$", table({"tiny": old}, {"tiny": "FAIL"}))
-    assert re.search(r"tf_float16\s+tf_float16\s.*\s+PASS\s+[\d.]+\s+FAIL$", "\n".join(variant_lines({"tiny": old})),
+    assert re.search(r"tf_float16\s+tf_float16\s.*\s+PASS\s+[\d.]+\s+-\s+[\d.]+\s+FAIL$", "\n".join(variant_lines({"tiny": old})),
                      re.M)
     assert '<span class="vsq-verdict vsq-pass" title="rule point at 95 %">PASS</span>' in summary_table(
         {"tiny": old}, {"tiny": "FAIL"})
@@ -160,10 +160,29 @@ def test_terminal_says_why_after_the_table_and_shows_the_variants_intervals(fail
     # The INCONCLUSIVE reason says what the cannot-tell note would: only the passing configuration keeps its note.
     assert [line.split(":")[0] for line in lines if "cannot tell on which side" in line] == ["passing"]
     assert variants[0].split() == ["configuration", "model", "kind", "device", "size", "(KB)", "Top-1", "drop", "(pp)", "[95%",
-                                   "CI]", "verdict", "ms/img", "gate"]
+                                   "CI]", "verdict", "agree", "worst", "err", "/", "min", "cos", "ms/img", "gate"]
     rows = {row.split()[1]: row for row in variants[2:] if row.startswith("failing ")}
-    assert re.search(r"0\.9350\s+\+0\.50 \[-1\.6, \+2\.7\]\s+INCONCLUSIVE\s+[\d.]+\s+FAIL$", rows["tf_full_integer_int8"])
-    assert re.search(r"\+0\.00 \[-1\.9, \+1\.9\]\s+[\d.]+$", rows["model.tflite"])  # its interval from `models`
+    assert re.search(r"0\.9350\s+\+0\.50 \[-1\.6, \+2\.7\]\s+INCONCLUSIVE\s+0\.9950\s+-\s+[\d.]+\s+FAIL$",
+                     rows["tf_full_integer_int8"])
+    assert re.search(r"\+0\.00 \[-1\.9, \+1\.9\]\s+1\.0000\s+-\s+[\d.]+$", rows["model.tflite"])  # its interval from `models`
+
+
+def test_terminal_and_html_variants_tables_show_the_same_parity_cells(failing):
+    """The terminal's variants table has the HTML's parity columns (agreement, worst error / min cosine), in one
+    format; a row without parity (an older results.json) shows an empty cell, not a made-up figure."""
+    from vsq.rendering.html_parts import variants_table
+    from vsq.reporting.summary import variant_lines
+
+    row = failing["variants"]["models"]["tf_full_integer_int8"]
+    row["parity"] = {"keras": {"images": 200, "top1_agreement": 0.995, "max_abs_error": {"max": 0.25, "mean": 0.01},
+                               "cosine": {"min": 0.8125, "mean": 0.99}}}
+    line = next(line for line in variant_lines({"failing": failing}) if " tf_full_integer_int8 " in line)
+    assert re.search(r"INCONCLUSIVE\s+0\.9950\s+0\.2500 / 0\.8125\s+[\d.]+\s+FAIL$", line)
+    html_text = text_of(variants_table(failing))
+    assert "0.9950" in html_text and "0.2500 / 0.8125" in html_text
+    row["parity"] = {"keras": {"images": 0}}  # nothing measured: no figure
+    line = next(line for line in variant_lines({"failing": failing}) if " tf_full_integer_int8 " in line)
+    assert re.search(r"0\.9950\s+-\s+[\d.]+\s+FAIL$", line)
 
 
 # --- the HTML: why, the forest plot, the variants' intervals ---------------------------------------------------

@@ -44,11 +44,12 @@ def test_the_subsample_is_seeded_per_class_and_drawn_from_the_folders(project):
 
 
 @pytest.mark.slow
-def test_a_run_on_a_subset_and_subsample_computes_every_figure_on_the_drawn_images(tmp_path, tiny_model):
+def test_a_run_on_a_subset_and_subsample_computes_every_figure_on_the_drawn_images(tmp_path, tiny_model,
+                                                                                    shared_cache):
     tiny.write_data(tmp_path, mislabelled=3)
     config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), evaluate_classes=["blue", "green"],
                                evaluate_subsample={"size": 8, "seed": 3})
-    done = subprocess.run([sys.executable, "-m", "vsq", "run", config, f"--cache-dir={tmp_path / 'cache'}"],
+    done = subprocess.run([sys.executable, "-m", "vsq", "run", config, f"--cache-dir={shared_cache}"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     document = json.loads((tmp_path / "results" / "results.json").read_text())

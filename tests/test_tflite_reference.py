@@ -61,7 +61,7 @@ def test_the_reference_runtime_scores_are_builtin_refs_not_the_optimized_kernels
     assert np.array_equal(kinds.predictor(float_convolutions, configured, 2)(images), optimized)  # the suffix's
 
 
-def test_a_reference_kernels_variant_is_evaluated_on_them_and_says_so(tmp_path, tiny_model):
+def test_a_reference_kernels_variant_is_evaluated_on_them_and_says_so(tmp_path, tiny_model, shared_cache):
     import vsq
     from vsq.api import run_options
     from vsq.pipeline.job import prepare
@@ -72,7 +72,7 @@ def test_a_reference_kernels_variant_is_evaluated_on_them_and_says_so(tmp_path, 
     config = tiny.write_config(tmp_path, source_keras_model=str(tiny_model), variants=[
         {"kind": "tf_full_integer", "name": "int8"},
         {"kind": "tf_full_integer", "name": "int8_ref", "runtime": "tflite_reference"}])
-    rows = vsq.run(config, cache_dir=tmp_path / "cache").document["variants"]["models"]
+    rows = vsq.run(config, cache_dir=shared_cache).document["variants"]["models"]
     written = load(tmp_path / "results" / "results.json")  # raises if `vsq report` would refuse it
     assert written["variants"]["models"]["int8_ref"]["runtime"]["name"] == "tflite_reference"
     ref, optimized = rows["int8_ref"], rows["int8"]

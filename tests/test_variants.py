@@ -198,7 +198,7 @@ def test_recommendation_is_the_smallest_file_within_its_thresholds():
 
 
 @pytest.mark.slow
-def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
+def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model, shared_cache):
     compared, plain = harness.path / "compared", harness.path / "plain"
     tiny.write_data(compared)
     tiny.write_data(plain)
@@ -211,7 +211,7 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     ]
     baseline = harness.path / "baseline.json"
     result = run_suites(harness, *configs, extra=["--junitxml", "junit.xml", f"--baseline={baseline}",
-                                                  "--accept-baseline"])
+                                                  "--accept-baseline"], cache=shared_cache)
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     # The accepted baseline holds the variants' figures too (results are complete before it is written).
@@ -264,7 +264,8 @@ def test_suites_fail_only_the_variant_the_tool_rejects(harness, tiny_model):
     assert not (compared / "output" / "model_mp_too_small.tflite").exists()
     assert "variants" not in json.loads((plain / "results" / "results.json").read_text())
     result.stdout.re_match_lines([
-        r"configuration\s+tf_float16\s+tf_float16\s+TFLite CPU\s+[\d.]+\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+[\d.]+\s+PASS",
+        r"configuration\s+tf_float16\s+tf_float16\s+TFLite CPU\s+[\d.]+\s+1\.0000\s+\+0\.00 \[\S+, \S+\]\s+PASS\s+1\.0000"
+        r"\s+[\d.]+ / [\d.]+\s+[\d.]+\s+PASS",  # agree, worst err / min cos (the HTML's parity columns), ms/img, gate
         r"configuration\s+mp_too_small\s+mct_mixed_precision\s+IMX500\s+-.*ERROR",
         r"configuration: recommended \(\*\): model_quantized.tflite \(IMX500\) .*",
         r"configuration: recommended per device: TFLite CPU: tf_float16; IMX500: model_quantized.tflite",

@@ -35,7 +35,8 @@ from vsq.configuration.preprocessing import Preprocessing
 from vsq.configuration.repeats import CalibrationRepeats, calibration_repeats
 from vsq.configuration.search import Search, search
 from vsq.configuration.recipes import (  # noqa: F401 (Variant and the names: re-exported)
-    DEFAULT_RECIPE_NAME, MCT_KINDS, REFERENCE_KEYS, VARIANT_KINDS, Quantization, Variant, quantization, variants)
+    DEFAULT_RECIPE_NAME, MCT_KINDS, REFERENCE_KEYS, VARIANT_KINDS, Quantization, Variant, check_bit_widths, quantization,
+    variants)
 
 PATH_KEYS = (  # every path key a configuration may have; Config.path_keys: those it has
     "source_keras_model",
@@ -241,6 +242,8 @@ def load_config(path: str | os.PathLike, data: dict | None = None) -> Config:
     file = Path(os.path.abspath(path))
     data = read_checked(file, data)
     config = _build(file, data)
+    check_bit_widths(file, config.target_platform, config.quantization,
+                     {"variants": config.variants, "search.candidates": config.search.candidates if config.search else ()})
     _check_paths(config)
     return config
 

@@ -29,6 +29,9 @@ DEFAULT_RECIPE_KIND = "mct_ptq"
 # results.json's reference model keys (= vsq.core.reference.BY_KEY, tests/test_registries.py): no variant's name
 REFERENCE_KEYS = ("keras", "tflite", "tflite_quantized", "keras_quantized", "pytorch", "onnx_quantized",
                   "pytorch_quantized", "given_quantized")
+# Kernel weight widths each MCT target platform offers (MCT 2.6.1's op sets, TPC 1.0: imx500 has them as mixed
+# precision's candidates; tests/test_bit_widths.py reads them back from MCT): weights_n_bits takes only these.
+WEIGHTS_BITS = {"imx500": (2, 4, 8), "tflite": (8,), "qnnpack": ()}
 VARIANT_KINDS = tuple(properties("variants")["kind"]["enum"])
 MCT_KINDS = tuple(kind for kind in VARIANT_KINDS if kind.startswith("mct_"))
 # A shorthand key of a variant -> the kind that reads it and the options it stands for.
@@ -117,6 +120,22 @@ def variants(file: Path, items: list, thresholds, pytorch: bool) -> tuple[Varian
             raise ConfigError(file, "variants", f"two variants are named {variant.name!r}; give one a \"name\"")
         out.append(variant)
     return tuple(out)
+
+
+def check_bit_widths(file: Path, platform: str, quantization: Quantization, written: dict[str, tuple]) -> None:
+    """Refuse a weights_n_bits the recipe's target platform does not offer, in one line, before any heavy work.
+    written: the variants by the key they are written under (variants, search.candidates)."""
+    recipes = [("quantization.options", platform, quantization.options),
+               *((f"{where}.{i}.options", variant.target_platform or platform, variant.options)
+                 for where, variants in written.items() for i, variant in enumerate(variants))]
+    for key, target, options in recipes:
+        bits = options.get("weights_n_bits")
+        offered = WEIGHTS_BITS.get(target, ())
+        if bits is not None and bits not in offered:
+            widths = (f"offers {', '.join(map(str, offered))}" if offered else
+                      "sets no kernel width of its own: remove weights_n_bits")
+            raise ConfigError(file, f"{key}.weights_n_bits", f"{bits} bits is not a width target platform {target} "
+                              f"offers; it {widths}{'' if target == 'imx500' else ' (imx500 offers 2, 4, 8)'}")
 
 
 def variant_name(variant: Variant) -> str:

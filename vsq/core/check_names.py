@@ -17,6 +17,11 @@ DROPS_MEANINGFUL_CHECK = "drops_are_meaningful"
 IMX500_FITS_CHECK = "imx500_fits_in_memory"
 # FAIL when the variants' comparison recommends no quantized model (vsq.sections.comparison.RECOMMENDATION_RULE)
 RECOMMENDATION_CHECK = "variants_recommend_a_quantized_model"
+STABILITY_CHECK = "verdict_is_stable_across_calibrations"  # the calibration draws agree on the gate (the forest's draws)
+SEARCH_FOUND_CHECK = "search_found_a_passing_recipe"
+# The search's recommended recipe (or, when none passed, the tried candidate with the highest Top-1) judged as a variant
+SEARCH_DROP_CHECK = "search_recommended_top1_drop_within_threshold"
+SEARCH_FLOOR_CHECK = "search_recommended_top1_above_minimum"
 
 
 def variant_check(base: str, variant: str) -> str:

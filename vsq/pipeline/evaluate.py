@@ -72,6 +72,38 @@ def decoded_chunks(config: Config, evaluation: EvaluationSet, chunk: int = CHUNK
                         errors=[o for o in outcomes if isinstance(o, ImageError)], modes=[o.mode for _, o in good])
 
 
+class DecodedImages:
+    """The evaluation images of a run, decoded once: the first pass keeps its chunks while they fit in
+    KEEP_DECODED_BYTES, and every later pass (a search's candidates, each evaluated after the one before was judged)
+    reads them from memory. Past the limit each pass decodes again (memory stays bounded); `decodes` counts the
+    passes that decoded (results.json's search records it)."""
+
+    def __init__(self, config: Config, evaluation: EvaluationSet, limit: int | None = None):
+        self.config, self.evaluation = config, evaluation
+        self.limit = KEEP_DECODED_BYTES if limit is None else limit
+        self.kept: list[Chunk] | None = None
+        self.decodes = 0
+
+    def chunks(self) -> Iterator[Chunk]:
+        if self.kept is not None:
+            yield from self.kept
+            return
+        self.decodes += 1
+        kept, size = [], 0
+        for chunk in decoded_chunks(self.config, self.evaluation, chunk_images(self.config)):
+            size += chunk.images.nbytes
+            if kept is not None and size <= self.limit:
+                kept.append(chunk)
+            else:
+                kept = None  # past the limit: keep nothing, the next pass decodes again
+            yield chunk
+        self.kept = kept  # set only after a whole pass: an interrupted one keeps nothing
+
+
+# Decoded evaluation images kept for later passes (float32: 1,000 images at 224 x 224 are 602 MB).
+KEEP_DECODED_BYTES = 640 * 2**20
+
+
 def evaluate_models(
     predictors: dict[str, Callable[[np.ndarray], object]],
     config: Config,
@@ -81,6 +113,7 @@ def evaluate_models(
     contain: Collection[str] = (),
     failures: dict[str, str] | None = None,
     task: Task | None = None,
+    decoded: DecodedImages | None = None,
 ) -> dict:
     """Run every predictor (images -> outputs) on every evaluation image; one decode per image. The task
     (default: the configuration's, vsq.tasks) reads the truth and turns each model's outputs into its evaluation.
@@ -88,7 +121,7 @@ def evaluate_models(
     An image that cannot be decoded fails the evaluation (VsqError naming the files), or with
     skip_unreadable is left out and listed in each result's `skipped`. A predictor of a model in
     `contain` (a variant) that raises is left out from then on, its message put in `failures`; any
-    other raising predictor stops the evaluation.
+    other raising predictor stops the evaluation. decoded: the run's decoded images (reused between passes).
     """
     task = task or for_config(config)
     truth = task.truth(config, evaluation)
@@ -96,7 +129,8 @@ def evaluate_models(
     running = {name: task.accumulator(name, truth, config, evaluation) for name in predictors}
     seconds = dict.fromkeys(predictors, 0.0)
     used, errors, modes = False, [], Counter()
-    for chunk in decoded_chunks(config, evaluation, chunk_images(config)):
+    chunks = decoded.chunks() if decoded else decoded_chunks(config, evaluation, chunk_images(config))
+    for chunk in chunks:
         errors.extend(chunk.errors)
         modes.update(chunk.modes)
         if progress is not None:

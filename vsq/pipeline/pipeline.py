@@ -197,6 +197,13 @@ class Pipeline:
             targets += section.targets(self)
         return self._evaluate(targets)
 
+    @cached_property
+    def decoded_images(self):
+        """The evaluation images, decoded once per run and reused by every later pass (vsq.pipeline.evaluate)."""
+        from vsq.pipeline import evaluate
+
+        return evaluate.DecodedImages(self.config, self.job.evaluation_set)
+
     def _evaluate(self, targets: list[Target]) -> dict:
         from vsq.pipeline import evaluate
 
@@ -223,7 +230,7 @@ class Pipeline:
                     predictors, config, self.job.evaluation_set, progress=bar,
                     skip_unreadable=config.unreadable_images == "skip",
                     contain={target.name for target in missing if target.contained},
-                    failures=self.evaluation_failures, task=self.task)
+                    failures=self.evaluation_failures, task=self.task, decoded=self.decoded_images)
             keys = {target.name: target.key for target in missing}
             for name, result in built.items():
                 with self.cached.cache.put("evaluation", keys[name]) as folder:

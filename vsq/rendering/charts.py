@@ -34,17 +34,18 @@ COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#bf8700", "": 
 
 
 def drop_forest(documents: dict[str, dict]) -> bytes:
-    """A forest plot: per configuration, one row per model paired with Keras and per variant (vsq.rendering.drops):
+    """A forest plot: per configuration, one row per model paired with Keras, per variant and per calibration draw
+    after the first (vsq.rendering.drops):
     the drop in points as a dot, its paired interval as a line, its threshold as a bar (both sides for the float
     file, which must agree with Keras), coloured and worded by its check's verdict in results.json `checks`;
     INCONCLUSIVE in amber, hollow, with what the gate made of it."""
-    from vsq.rendering.drops import drops
+    from vsq.rendering.drops import draw_drops, drops
 
     plt = _pyplot()
     rows = []  # (label, Drop or None for a configuration's heading)
     for name, doc in documents.items():
         rows.append((label(name), None))
-        rows += [("  " + label(drop.label, 34), drop) for drop in drops(doc)]
+        rows += [("  " + label(drop.label, 34), drop) for drop in drops(doc) + draw_drops(doc)]
     fig, ax = plt.subplots(figsize=(9, 0.27 * len(rows) + 1.3))
     marks = [(y, drop) for y, (_, drop) in enumerate(rows) if drop is not None]
     shown = [(y, drop) for y, drop in marks if drop.drop_points is not None]
@@ -89,6 +90,8 @@ def _forest_words(drop) -> str:
     figure = ("no figure" if drop.drop_points is None else
               f"{drop.drop_points:+.2f}" + (" [{:+.1f}, {:+.1f}]".format(*drop.interval_points)
                                               if drop.interval_points else ""))
+    if drop.note:
+        return f"{figure}  {drop.note}"
     word = drop.verdict or ("not gated" if drop.check is None else "no verdict")
     if drop.verdict == "INCONCLUSIVE":
         word += f" (counts as {'pass' if drop.passes else 'fail'})"

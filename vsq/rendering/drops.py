@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vsq.core.check_names import VARIANT_DROP_CHECK, variant_check
+from vsq.core.check_names import STABILITY_CHECK, VARIANT_DROP_CHECK, variant_check
 from vsq.core.reference import BY_FILE, BY_KEY, reference_model
 
 # The check that judges each reference model's drop: its role's (vsq.core.reference), its name in `checks`.
@@ -32,6 +32,7 @@ class Drop:
     passes: bool | None  # what the gate made of it
     check: str | None  # the check's name in `checks`
     variant: bool = False  # a row of the variants section
+    note: str = ""  # the words beside the row instead of the verdict's (a calibration draw's)
 
 
 def drops(document: dict) -> list[Drop]:
@@ -58,6 +59,29 @@ def drops(document: dict) -> list[Drop]:
         limit = _judged(row).get("max_top1_drop", row.get("max_top1_drop"))
         drop = _drop(row, row.get("top_1_drop_points"), float_key) if not row.get("error") else (None, None)
         out.append(_row(document, str(name), f"variant {name}", row, drop, limit, False, check))
+    return out
+
+
+def draw_drops(document: dict) -> list[Drop]:
+    """The calibration draws after the first (the first is the recipe's own row) with their intervals, per repeated
+    recipe: for the forest plot only (the history keeps the models' drops). No check judges a single draw: the
+    stability check judges them together, so a draw is red when that check failed and grey otherwise, and its
+    words say which."""
+    part = _mapping(document.get("calibration_draws"))
+    recipes = {"quantized": part, **_mapping(part.get("variants"))} if part else {}
+    verdict, _ = verdict_of(document, STABILITY_CHECK)
+    out = []
+    for recipe, own in recipes.items():
+        for row in [row for row in _mapping(own).get("draws", []) if isinstance(row, dict)][1:]:
+            written = row.get("drop_interval_points")
+            interval = tuple(_number(value) for value in written) if isinstance(written, list) else ()
+            drop = (_number(row.get("top_1_drop_points")), interval if len(interval) == 2 and None not in interval
+                    else None)
+            word = {"FAIL": "NOT stable", "PASS": "stable"}.get(verdict, "")  # short: the chart's margin is narrow
+            out.append(Drop(f"{recipe}.draw{row.get('draw')}", f"{recipe} draw {row.get('draw')} (seed "
+                            f"{row.get('seed')})", drop[0], drop[1], _number(_judged(row).get("max_top1_drop")),
+                            False, "FAIL" if verdict == "FAIL" else "", None, STABILITY_CHECK,
+                            note=f"draw: {word}" if word else "draw"))
     return out
 
 

@@ -90,25 +90,12 @@ def imx500_cell(section: dict | None, fits: dict | None = None) -> str:
     return f'<span class="vsq-fail"{title}>{escape(cell(section))}</span>'
 
 
-def _agreement(row: dict) -> float:
-    """A row's agreement with the float model (agreement_with_keras, agreement_with_pytorch)."""
-    return next((value for key, value in row.items() if key.startswith("agreement_with_")), 0.0)
-
-
-def parity_cell(row: dict) -> str:
-    """A row's parity with the float model: the worst image's max absolute error of the scores and the lowest
-    cosine similarity (vsq.statistics.parity); empty without parity (the float model's own row)."""
-    summary = next(iter((row.get("parity") or {}).values()), None)
-    if not summary or not summary.get("images"):
-        return ""
-    return f"{summary['max_abs_error']['max']:.4f} / {summary['cosine']['min']:.4f}"
-
-
 def variants_table(doc: dict) -> str:
     """Every quantized file of the configuration, best Top-1 first: its drop with the paired interval and the
     verdict of its check (`checks`) in the columns and words of the summary table."""
     from vsq.core.verdicts import interval_text
     from vsq.rendering.drops import check_entry, row_check, with_paired
+    from vsq.rendering.parity_text import agreement_text, parity_text
 
     table = doc.get("variants", {}).get("models")
     if not table:
@@ -126,7 +113,8 @@ def variants_table(doc: dict) -> str:
             paired = next(iter((with_paired(name, row, doc.get("models")).get("paired") or {}).values()), None)
             drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
             cells = (escape(name) + mark, device, f"{row['top_1_accuracy']:.4f}", drop,
-                     verdict_cell(check_entry(doc, row_check(name, row))), f"{_agreement(row):.4f}", parity_cell(row),
+                     verdict_cell(check_entry(doc, row_check(name, row))), escape(agreement_text(row)),
+                     escape(parity_text(row)),
                      kib(row.get("file_size_bytes")), f"{row.get('latency_ms_per_image', 0):.3f}", status)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     confidence = next((paired.get("confidence") for row in table.values()

@@ -24,6 +24,7 @@ MCT_DOMAIN = "mct_quantizers"
 # ONNX Runtime's own operators, built into it: "" and ai.onnx (the standard), ai.onnx.ml, com.microsoft (its
 # contrib operators, which its quantizer may write); none loads a library.
 ONNX_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "com.microsoft")
+LAYOUT_OPS = ("Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten")  # values moved, not changed
 OPENVINO_OPSETS = re.compile(r"opset\d{1,2}")
 TYPES = {"float32": "float32", "float": "float32", "int8": "int8", "uint8": "uint8", "f32": "float32", "i8": "int8",
          "u8": "uint8"}
@@ -43,6 +44,9 @@ class Contract:
     foreign: tuple = ()  # custom operators, domains or extensions the file names
     external: tuple = ()  # ONNX external data locations, as written in the file
     mct_operators: bool = False  # an ONNX file with mct-quantizers' domain
+    output_dtype: str = "float32"  # ONNX: an int8/uint8 output is dequantized with its own scale and zero point
+    output_scale: float | None = None
+    output_zero_point: int | None = None
 
     @property
     def layout(self) -> str | None:
@@ -56,7 +60,9 @@ class Contract:
     def as_dict(self) -> dict:
         return {"format": self.format, "input_shape": list(self.shape), "layout": self.layout, "input_type": self.dtype,
                 "input_scale": self.scale, "input_zero_point": self.zero_point,
-                **({"mct_operators": True} if self.mct_operators else {})}
+                **({"mct_operators": True} if self.mct_operators else {}),
+                **({"output_type": self.output_dtype, "output_scale": self.output_scale,
+                    "output_zero_point": self.output_zero_point} if self.output_scale is not None else {})}
 
 
 def read_contract(path: Path, fmt: str) -> Contract:
@@ -95,7 +101,6 @@ def _tflite(path: Path) -> Contract:
 
 def _onnx(path: Path) -> Contract:
     import onnx
-    from onnx import numpy_helper
 
     model = onnx.load(str(path), load_external_data=False)
     graph = model.graph
@@ -113,16 +118,46 @@ def _onnx(path: Path) -> Contract:
     dtype = TYPES.get(dtype, dtype)
     scale = zero_point = None
     if dtype in ("int8", "uint8"):  # its DequantizeLinear says how to read it
-        dequantize = next((node for node in graph.node if node.op_type == "DequantizeLinear"
-                           and node.input[0] == first.name), None)
-        if dequantize is None or dequantize.input[1] not in stored:
-            raise VsqError(f"{path.name} takes {dtype} input without a DequantizeLinear of stored scale after it; "
-                           "vsq cannot tell how to quantize its input")
-        scale = float(numpy_helper.to_array(stored[dequantize.input[1]]).reshape(-1)[0])
-        zero_point = int(numpy_helper.to_array(stored[dequantize.input[2]]).reshape(-1)[0]) \
-            if len(dequantize.input) > 2 and dequantize.input[2] in stored else 0
+        scale, zero_point = _onnx_parameters(path, graph, stored, "DequantizeLinear", 0, first.name, dtype, "input")
+    output = graph.output[0]
+    out_dtype = onnx.TensorProto.DataType.Name(output.type.tensor_type.elem_type).lower()
+    out_dtype = TYPES.get(out_dtype, out_dtype)
+    out_scale = out_zero_point = None
+    if out_dtype in ("int8", "uint8"):  # the QuantizeLinear that writes it says how to read it
+        out_scale, out_zero_point = _onnx_parameters(path, graph, stored, "QuantizeLinear", 2, output.name,
+                                                     out_dtype, "output")
     return Contract("onnx", dims, dtype, scale, zero_point, len(inputs), len(graph.output), foreign, external,
-                    MCT_DOMAIN in domains)
+                    MCT_DOMAIN in domains, out_dtype, out_scale, out_zero_point)
+
+
+def _onnx_parameters(path: Path, graph, stored: dict, op_type: str, end: int, name: str, dtype: str, what: str):
+    """The scale and zero point of the (De)QuantizeLinear next to an integer input or output (end: the node's
+    input 0 or output 0 is `name`), as stored in the file; VsqError when they are not stored constants."""
+    from onnx import numpy_helper
+
+    node = _next_to(graph, op_type, end, name)
+    if node is None or node.input[1] not in stored:
+        after = "after" if what == "input" else "before"
+        raise VsqError(f"{path.name} has an {dtype} {what} without a {op_type} of stored scale {after} it; vsq cannot "
+                       f"tell how to {'quantize its input' if what == 'input' else 'read its scores'}")
+    scale = float(numpy_helper.to_array(stored[node.input[1]]).reshape(-1)[0])
+    zero_point = int(numpy_helper.to_array(stored[node.input[2]]).reshape(-1)[0]) \
+        if len(node.input) > 2 and node.input[2] in stored else 0
+    return scale, zero_point
+
+
+def _next_to(graph, op_type: str, end: int, name: str):
+    """The op_type node reading `name` (end 0) or writing it (end 2), through ops that only move values (a
+    converter's Transpose from NHWC to NCHW, a Reshape): they leave the quantization parameters as they are."""
+    for _ in range(8):
+        node = next((node for node in graph.node if (name in node.input[:1] if end == 0 else name in node.output[:1])),
+                    None)
+        if node is None or node.op_type == op_type:
+            return node
+        if node.op_type not in LAYOUT_OPS:
+            return None
+        name = node.output[0] if end == 0 else node.input[0]
+    return None
 
 
 def _openvino(path: Path) -> Contract:
@@ -177,13 +212,21 @@ class Fed:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if self.quantize_here:
             batch = quantize(batch, self.contract)
-        return self.predict(batch)
+        scores = self.predict(batch)
+        if self.contract.output_scale is not None:  # ONNX integer scores (TFLite's wrapper dequantizes its own)
+            return dequantize(scores, self.contract)
+        return scores
 
 
 def quantize(batch: np.ndarray, contract: Contract) -> np.ndarray:
     """An int8/uint8 input from real values, with the file's own scale and zero point (round half to even)."""
     info = np.iinfo(contract.dtype)
     return np.clip(np.round(batch / contract.scale + contract.zero_point), info.min, info.max).astype(contract.dtype)
+
+
+def dequantize(scores: np.ndarray, contract: Contract) -> np.ndarray:
+    """Real scores from an int8/uint8 output, with the file's own scale and zero point."""
+    return (np.asarray(scores).astype(np.float32) - contract.output_zero_point) * contract.output_scale
 
 
 def onnx_session(path: Path, contract: Contract):

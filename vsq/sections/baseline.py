@@ -156,7 +156,11 @@ class Baseline(Section):
 
 
 def _models(pipeline) -> list[str]:
-    return [*(model.key for model in pipeline.framework.models), *(variant.name for variant in pipeline.config.variants)]
+    """Every model with a Top-1 row: the reference models, the variants and the given files compared."""
+    from vsq.pipeline.given import compared
+
+    return [*(model.key for model in pipeline.framework.models), *(variant.name for variant in pipeline.config.variants),
+            *(item.name for item in compared(pipeline.job.given))]
 
 
 def no_drop_against_baseline(pipeline, model: str) -> Check:
@@ -177,8 +181,7 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
                        images_added=result.images_added, images_removed=result.images_removed)
     if part["accepting"]:
         figures["replaced_baseline_top_1_accuracy"] = (part["replaced_top_1"] or {}).get(model)
-    described = (BY_KEY[model].described if model in BY_KEY else
-                 f"variant {model} ({_variant_file(pipeline, model)})")
+    described = BY_KEY[model].described if model in BY_KEY else _described(pipeline, model)
     if result.current is None:
         return Check(False, f"{pipeline.name}: {described} has no Top-1 in this run: it could not be built (see its own "
                      "tests)", figures)
@@ -232,6 +235,10 @@ BASELINE.checks = (CheckSpec("no_drop_against_baseline", no_drop_against_baselin
                              whole_run=True))
 
 
-def _variant_file(pipeline, name: str) -> str:
-    """The file a variant's runtime loads (model_<name>.tflite, .onnx, .xml)."""
-    return pipeline.framework.recipe_files(next(v for v in pipeline.config.variants if v.name == name))[0]
+def _described(pipeline, name: str) -> str:
+    """A variant with the file its runtime loads (model_<name>.tflite, .onnx, .xml), or a given file as written."""
+    variant = next((v for v in pipeline.config.variants if v.name == name), None)
+    if variant is not None:
+        return f"variant {name} ({pipeline.framework.recipe_files(variant)[0]})"
+    given = next(item for item in pipeline.job.given if item.name == name)
+    return f"given model {name} ({given.written})"

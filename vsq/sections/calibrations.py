@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from vsq.core.check_names import STABILITY_CHECK
 from vsq.core.verdicts import Check, CheckSpec, decision, within_thresholds
 from vsq.sections.base import Section
 from vsq.statistics import metrics
@@ -227,5 +228,5 @@ def verdict_is_stable_across_calibrations(pipeline, item=None) -> Check:
 
 CALIBRATIONS = Calibrations()
 CALIBRATIONS.checks = (
-    CheckSpec("verdict_is_stable_across_calibrations", verdict_is_stable_across_calibrations, whole_run=True),
+    CheckSpec(STABILITY_CHECK, verdict_is_stable_across_calibrations, whole_run=True),
 )

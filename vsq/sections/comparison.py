@@ -20,6 +20,7 @@ from vsq.pipeline.given import compared
 from vsq.core.verdicts import decision, float_near_chance, interval_text, within_thresholds
 from vsq.statistics.paired import compare_paired
 from vsq.rendering.drops import row_check, verdict_of, with_paired
+from vsq.rendering.parity_text import AGREE, WORST, agreement_text, parity_text
 from vsq.runtimes import kinds
 from vsq.runtimes.storage import describe
 
@@ -208,15 +209,15 @@ def table_rows(name: str, document: dict) -> list[tuple]:
 def table_header(confidence: float = 0.95) -> tuple:
     """The columns of table_rows; the drop with its paired interval and the verdict as in the Top-1 table."""
     return ("configuration", "model", "kind", "device", "size (KB)", "Top-1", f"drop (pp) [{confidence * 100:g}% CI]",
-            "verdict", "ms/img", "gate")
+            "verdict", AGREE, WORST, "ms/img", "gate")
 
 
 def _table_row(job_name: str, name: str, row: dict, verdict: str) -> tuple:
     kind, device = row["kind"].split(" (")[0], row.get("device", "")
     if row.get("error"):
-        return (job_name, name, kind, device, "-", "-", "-", "-", "-", "ERROR")
+        return (job_name, name, kind, device, "-", "-", "-", "-", "-", "-", "-", "ERROR")
     gate = "" if "within_threshold" not in row else ("PASS" if row["within_threshold"] else "FAIL")
     paired = next(iter((row.get("paired") or {}).values()), None)  # against the float model (keras, pytorch)
     drop = interval_text(paired) if paired else f"{row['top_1_drop_points']:+.2f}"
     return (job_name, name, kind, device, f"{row['file_size_bytes'] / 1024:.1f}", f"{row['top_1_accuracy']:.4f}", drop,
-            verdict, f"{row['latency_ms_per_image']:.2f}", gate)
+            verdict, agreement_text(row) or "-", parity_text(row) or "-", f"{row['latency_ms_per_image']:.2f}", gate)

@@ -13,7 +13,8 @@ from vsq.sections.base import Section
 
 # The integer kind of each format's storage rules (vsq.runtimes.*_storage.weight_problems): every weight tensor
 # of a computing op stored as an integer (TFLite: as a full-integer file; ONNX QDQ: int8 initializers read through
-# DequantizeLinear, quantized activations; OpenVINO: NNCF's int8 weights and FakeQuantize ops).
+# DequantizeLinear, quantized activations; OpenVINO: NNCF's int8 weights and FakeQuantize ops); MCT's .keras has
+# its own rule (vsq.runtimes.keras_storage).
 INTEGER_KIND = {"tflite": "tf_full_integer", "onnx": "onnxruntime_int8", "openvino": "openvino_int8"}
 
 
@@ -48,21 +49,31 @@ def _compared_names(pipeline) -> list[str]:
 
 
 def given_quantized_weights_are_integer(pipeline, _=None) -> Check:
-    """The given quantized file stores its weights as integers, by its format's rules (a .keras: MCT's quantizers
-    hold float weights that quantize when run, so there is nothing to read)."""
-    from vsq.runtimes.kinds import describe, weight_problems
-
+    """The given quantized file stores its weights as integers, by its format's rules; MCT's .keras: every
+    computing layer's kernel under an MCT weights quantizer of at most 8 bits (vsq.runtimes.keras_storage)."""
     item = _quantized(pipeline)
-    kind = INTEGER_KIND.get(item.format)
-    if kind is None:
-        return Check(True, "", {"format": item.format, "applies": False})
-    description = describe(item.path)
-    problems = weight_problems(kind, description)
+    description, problems = _storage(item)
     if not description["kernels"]:
         problems.append("has no weight tensor of a computing op")
     figures = {"format": item.format, "weight_tensors": len(description["kernels"]),
-               **{f"weights_{dtype}_bytes": entry["bytes"] for dtype, entry in description["weights"].items()}}
+               **{f"weights_{dtype}_bytes": entry["bytes"] for dtype, entry in description["weights"].items()
+                  if entry["bytes"] is not None},
+               **({"weights_quantized_layers": sum(k["type"] != "float32" for k in description["kernels"])}
+                  if item.format == "keras" else {})}
     return Check(not problems, f"{pipeline.name}: quantized_model {item.path.name} " + "; ".join(problems), figures)
+
+
+def _storage(item) -> tuple[dict, list[str]]:
+    """The file's storage description and the ways its weights are not integer, by its format."""
+    if item.format == "keras":
+        from vsq.runtimes.keras_storage import describe_keras, weight_problems as keras_problems
+
+        description = describe_keras(item.path)
+        return description, keras_problems(description)
+    from vsq.runtimes.kinds import describe, weight_problems
+
+    description = describe(item.path)
+    return description, weight_problems(INTEGER_KIND[item.format], description)
 
 
 def _row(pipeline, name: str):

@@ -42,14 +42,18 @@ class Conversion:
         return {**figures, "max_memory_utilization": max_memory_utilization, "cache": self.cache}
 
 
-def convert(pipeline) -> Conversion:
+def convert(pipeline, made=None, name: str = "") -> Conversion:
+    """The converter on a recipe's build (made: a RecipeBuild; None: the default recipe's); name: the recipe's, for
+    its folder and log (output_dir/imx500_<name>/, imx500_converter_<name>.log; none for the default recipe)."""
     from vsq.tools import imx500
     from vsq.util.atomic import replace_folder
 
     check, converter, output_dir = pipeline.config.imx500, pipeline.job.imx500_converter, pipeline.config.output_dir
     # The converter's input: MCT's Keras export (imxconv-tf), or MCT's ONNX export (imxconv-pt).
-    converter_input = pipeline.default_build.fake_quant_path or pipeline.default_build.path
-    out_dir, log = output_dir / OUTPUT_FOLDER, output_dir / LOG_FILE
+    made = made or pipeline.default_build
+    converter_input = made.fake_quant_path or made.path
+    suffix, what = (f"_{name}", f"{WHAT} of {name}") if name else ("", WHAT)
+    out_dir, log = output_dir / f"{OUTPUT_FOLDER}{suffix}", output_dir / LOG_FILE.replace(".log", f"{suffix}.log")
     key = artifacts.imx500_key(file_digest(converter_input), check.output, imx500.converter_version(converter))
 
     def build(folder: Path):
@@ -61,11 +65,11 @@ def convert(pipeline) -> Conversion:
         (folder / RESULT_FILE).write_text(json.dumps(result.as_dict()))
 
     try:
-        entry = pipeline.cached.get_or_build("imx500", key, WHAT, build, needs=(RESULT_FILE, LOG_FILE),
+        entry = pipeline.cached.get_or_build("imx500", key, what, build, needs=(RESULT_FILE, LOG_FILE),
                                              check=stored_problem)
     except imx500.Imx500Error as error:
         return Conversion(None, str(error), "failed")
-    how = pipeline.cache_log[WHAT]
+    how = pipeline.cache_log[what]
     stored = imx500.Imx500Result.from_dict(json.loads((entry / RESULT_FILE).read_text()))
     if how == "hit":
         replace_folder(out_dir, [entry / name for name in stored.files])

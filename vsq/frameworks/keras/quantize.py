@@ -24,10 +24,15 @@ def ptq(model, batches: Callable[[], Iterable[list]], platform: str, options: di
     """MCT post-training quantization for a target platform with a recipe's QuantizationConfig options; MCT's
     errors are left to the caller."""
     quantized, _info = _mct().ptq.keras_post_training_quantization(
-        model, batches, target_platform_capabilities=target_platform_capabilities(platform),
+        model, batches, target_platform_capabilities=target_platform_capabilities(platform, _bits(options)),
         core_config=core_config(options or {}),
     )
     return quantized
+
+
+def _bits(options: dict | None) -> int | None:
+    """The recipe's weights_n_bits: the derived platform's kernel width (None: the platform's own)."""
+    return (options or {}).get("weights_n_bits")
 
 
 def export_int8_tflite(fake_quant_model, dest: Path) -> Path:
@@ -53,7 +58,8 @@ def gradient_post_training_quantize(model, batches: Callable[[], Iterable[list]]
     mct = _mct()
     gptq_config = mct.gptq.get_keras_gptq_config(**gptq_settings(options or {}, epochs))
     quantized, _info = mct.gptq.keras_gradient_post_training_quantization(
-        model, batches, gptq_config=gptq_config, target_platform_capabilities=target_platform_capabilities(platform),
+        model, batches, gptq_config=gptq_config,
+        target_platform_capabilities=target_platform_capabilities(platform, _bits(options)),
         core_config=core_config(options or {}),
     )
     return quantized

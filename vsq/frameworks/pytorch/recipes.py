@@ -27,7 +27,8 @@ def file_name(recipe: Variant) -> str:
 def quantize(recipe: Variant, model, batches, config: Config):
     """MCT's quantized (fake-quantized) PyTorch model of a recipe; ExternalToolError with MCT's words."""
     platform = recipe.target_platform or config.target_platform
-    tpc, data, toolkit = target_platform_capabilities(platform), nchw(batches), mct()
+    tpc = target_platform_capabilities(platform, recipe.options.get("weights_n_bits"))  # None: the platform's own
+    data, toolkit = nchw(batches), mct()
     try:
         if recipe.kind == "mct_ptq":
             quantized, _ = toolkit.ptq.pytorch_post_training_quantization(
