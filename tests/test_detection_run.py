@@ -59,3 +59,18 @@ def test_the_html_report_draws_the_most_changed_images(pipeline, tmp_path):
                            image_folders={pipeline.name: [pipeline.config.evaluate_image_dir]})
     assert "where the detections changed" in page and "<th>mAP@[" in page  # headers break before dots
     assert page.count("data:image/png;base64,") >= len(document["changes"])
+
+
+def test_the_evaluation_cache_key_follows_the_box_format_and_the_annotations(tmp_path):
+    # Detections are stored decoded: another box_order (or other annotated sizes) must not reuse them.
+    from vsq.pipeline.artifacts import Fingerprints, evaluation_key
+
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+
+    def key(**detection):
+        data = {**config, "detection": {**config["detection"], **detection}}
+        job = prepare(EXAMPLE / "detection.json", data=data)
+        return evaluation_key(job, Fingerprints.of(job), "model-digest", None)
+
+    assert key() == key()
+    assert len({key(), key(box_order="xyxy"), key(class_offset=0), key(min_score=0.2)}) == 4

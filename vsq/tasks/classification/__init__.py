@@ -24,6 +24,9 @@ class Classification:
 
         return scan_evaluation(config)
 
+    def evaluation_settings(self, config) -> dict:
+        return {}  # class scores are stored as the model gives them (its cache keys are those of before tasks)
+
     def truth(self, config, evaluation_set) -> np.ndarray:
         """The class id of every evaluation image (its folder's id in labels.json, read at prepare)."""
         return np.asarray(evaluation_set.labels)

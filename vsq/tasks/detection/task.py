@@ -24,6 +24,16 @@ class Detection:
     def evaluation_set(self, config) -> EvaluationSet:
         return scan(config)
 
+    def evaluation_settings(self, config) -> dict:
+        """Detections are stored decoded: by the box format, min_score, and the annotated image sizes the boxes
+        are mapped to (the annotations file's digest)."""
+        import hashlib
+
+        form = box_format(config)
+        return {"box_order": form.box_order, "boxes_normalized": form.normalized, "class_offset": form.class_offset,
+                "resize": form.resize, "min_score": config.detection.min_score,
+                "annotations": hashlib.sha256(config.evaluate_label_file.read_bytes()).hexdigest()}
+
     def truth(self, config, evaluation_set) -> Truth:
         found = read_annotations(config)
         by_id = {image.id: image for image in found.images}
