@@ -74,3 +74,18 @@ def test_the_evaluation_cache_key_follows_the_box_format_and_the_annotations(tmp
 
     assert key() == key()
     assert len({key(), key(box_order="xyxy"), key(class_offset=0), key(min_score=0.2)}) == 4
+
+
+def test_a_wrong_box_order_fails_the_screen_with_its_fix(tmp_path, shared_cache):
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((EXAMPLE / config[key]).resolve())
+    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"),
+                  detection={**config["detection"], "box_order": "xyxy"})
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(config))
+    checks = Pipeline(prepare(path), run_options(shared_cache, progress=False)).result.checks
+    screen = checks["box_format_matches_the_model"]
+    assert not screen.ok and 'set detection.box_order "yxyx"' in screen.message
+    assert screen.figures["best_map_50"] > 0.6 > 0.1 > screen.figures["configured_map_50"]
+    assert not checks["map_drop_within_threshold"].ok or not checks["float_map_beats_chance"].ok

@@ -33,3 +33,4 @@ ANNOTATIONS_CHECK = "annotations_match_the_data"
 MAP_DROP_CHECK = "map_drop_within_threshold"  # mAP@[.5:.95] and mAP@.5 of the quantized model
 QUANTIZED_MAP_FLOOR_CHECK = "quantized_map_above_minimum"
 FLOAT_MAP_CHANCE_CHECK = "float_map_beats_chance"
+BOX_FORMAT_CHECK = "box_format_matches_the_model"  # the known-answer screen of the box format
