@@ -13,6 +13,7 @@ from vsq.tasks.detection.boxes import BoxFormat, Raw, decode
 from vsq.tasks.detection.screen import sample
 
 STORED = ("detections.json",)
+STORED_FORMAT = 2  # 2: with the sample's raw outputs (the box-format screen); part of the cache key
 
 
 @dataclass

@@ -31,7 +31,7 @@ class Detection:
 
         form = box_format(config)
         return {"box_order": form.box_order, "boxes_normalized": form.normalized, "class_offset": form.class_offset,
-                "resize": form.resize, "min_score": config.detection.min_score,
+                "resize": form.resize, "min_score": config.detection.min_score, "stored": evaluation.STORED_FORMAT,
                 "annotations": hashlib.sha256(config.evaluate_label_file.read_bytes()).hexdigest()}
 
     def truth(self, config, evaluation_set) -> Truth:
