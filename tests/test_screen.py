@@ -322,7 +322,7 @@ def test_expected_top1_is_judged_under_the_decision_rule(rule, inconclusive, int
     from types import SimpleNamespace
 
     from vsq.configuration.config import ExpectedTop1, Thresholds
-    from vsq.pipeline.checks import float_top1_meets_expected
+    from vsq.tasks.classification.checks import float_top1_meets_expected
     from vsq.core.reference import KERAS
 
     top1 = 0.90 if verdict != "FAIL" else 0.80

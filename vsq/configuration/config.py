@@ -113,6 +113,19 @@ class ScreenSettings:
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """"task": "detection": how the detector's boxes are read and how its mAP is judged (vsq.tasks.detection)."""
+
+    box_order: str = schema_default("detection", "box_order")  # "yxyx" or "xyxy"
+    boxes_normalized: bool = schema_default("detection", "boxes_normalized")  # 0..1 of the input, else input pixels
+    class_offset: int = schema_default("detection", "class_offset")  # category_id = class index + class_offset
+    max_map_drop: float = schema_default("detection", "max_map_drop")  # points, mAP@[.5:.95] and mAP@.5
+    min_map: float | None = schema_default("detection", "min_map")  # points of mAP@[.5:.95]; None: above chance
+    min_score: float = schema_default("detection", "min_score")  # detections below it are left out
+    bootstrap_resamples: int = schema_default("detection", "bootstrap_resamples")
+
+
+@dataclass(frozen=True)
 class ExpectedTop1:
     """The float model's published or previously measured Top-1 (a fraction) and how far below it the
     measured one may be (percentage points)."""
@@ -173,6 +186,7 @@ class Config:
     screen: ScreenSettings  # always present: an absent section means the defaults
     expected_top1: ExpectedTop1 | None  # None: no expectation, no check
     task: str  # what the model's outputs mean and how they are judged: a key of vsq.tasks.TASKS
+    detection: DetectionSettings | None  # "task": "detection" only
     raw: dict = field(compare=False)  # the file's content as written
 
     @property
@@ -207,8 +221,8 @@ class Config:
         out.update({f"{key}_resolved": str(getattr(self, key)) for key in self.path_keys})
         fields = asdict(self, dict_factory=lambda pairs: {key: _plain(value) for key, value in pairs})
         fields["preprocessing"].pop("size")  # it is input_tensor_size
-        unused = {key for key in ("source_keras_model", "source_pytorch_model", "pytorch_architecture")
-                  if fields[key] is None}  # the other framework's keys
+        unused = {key for key in ("source_keras_model", "source_pytorch_model", "pytorch_architecture", "detection")
+                  if fields[key] is None}  # the other framework's keys; another task's
         out.update({key: value for key, value in fields.items() if key not in spec and key != "raw" and key not in unused})
         return out
 
@@ -271,8 +285,18 @@ def _build(file: Path, data: dict) -> Config:
         screen=ScreenSettings(**data.get("screen", {})),
         expected_top1=ExpectedTop1(**data["expected_top1"]) if "expected_top1" in data else None,
         task=values["task"],
+        detection=_detection(file, data, values["task"]),
         raw=data,
     )
+
+
+def _detection(file: Path, data: dict, task: str) -> DetectionSettings | None:
+    if task != "detection":
+        if "detection" in data:
+            raise ConfigError(file, "detection", f"is only read with \"task\": \"detection\" (task is {task}); "
+                              "remove it, or set \"task\": \"detection\"")
+        return None
+    return DetectionSettings(**data.get("detection", {}))
 
 
 def _imx500(file: Path, written: dict) -> Imx500Check:

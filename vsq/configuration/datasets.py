@@ -49,7 +49,7 @@ def scan_calibration(config: Config) -> tuple[Path, ...]:
     """Every calibration image under dataset_image_dir, at any depth, in natural sorted order."""
     root = config.dataset_image_dir
     found = []
-    for path in _walk_files(config, "dataset_image_dir", root):
+    for path in walk_files(config, "dataset_image_dir", root):
         if path.suffix.lower() in CALIBRATION_SUFFIXES:
             found.append(path)
     found.sort(key=lambda p: natural_key(p.relative_to(root).as_posix()))
@@ -62,7 +62,7 @@ def scan_calibration(config: Config) -> tuple[Path, ...]:
     return tuple(found)
 
 
-def _walk_files(config: Config, key: str, root: Path):
+def walk_files(config: Config, key: str, root: Path):
     """Files under root; symbolic links anywhere in the tree are refused (spec), and so are files that are not
     regular files (a FIFO or a device would hang or flood the decoder)."""
     for folder, dirs, files in os.walk(root, onerror=lambda e: _unreadable(config, key, e)):
@@ -167,7 +167,7 @@ def scan_evaluation(config: Config) -> EvaluationSet:
                            + "; add its images or remove the label")
     class_names = tuple(sorted(labels, key=labels.get))
     # One walk of the tree: the extension check below reuses it rather than walking again.
-    files = {name: list(_walk_files(config, "evaluate_image_dir", root / name)) for name in evaluated}
+    files = {name: list(walk_files(config, "evaluate_image_dir", root / name)) for name in evaluated}
     check_evaluation_extension(config, Counter(p.suffix for found in files.values() for p in found))
     paths, ids, found = [], [], 0
     for name in evaluated:

@@ -18,6 +18,7 @@ Pillow's own decompression-bomb guard stays on. Pillow and numpy are imported wh
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,27 +110,15 @@ class Preprocessing:
     def decode(self, path: Path) -> Decoded:
         """The file as uint8 RGB pixels (size, size, 3), with its Pillow mode; or raise ImageError saying why not."""
         import numpy as np
-        from PIL import Image, ImageOps, UnidentifiedImageError
+        from PIL import Image
 
-        try:
-            with open_image(path, self.max_image_pixels) as image:
-                mode = image.mode
-                image = ImageOps.exif_transpose(image)  # photos from cameras carry their rotation in EXIF
-                image = _to_rgb(image)
-                resized, box = self.geometry(*image.size)
-                if image.size != resized:
-                    image = image.resize(resized, getattr(Image.Resampling, self.resize.upper()))
-                if box != (0, 0, *resized):
-                    image = image.crop(box)
-                return Decoded(np.asarray(image, dtype=np.uint8), mode)
-        except Image.DecompressionBombError as error:
-            raise ImageError(path, f"is too large to decode safely ({error})") from None
-        except UnidentifiedImageError:
-            empty = Path(path).stat().st_size == 0 if Path(path).exists() else False
-            raise ImageError(path, "is an empty file" if empty else "is not a JPEG, PNG or BMP image (the formats vsq "
-                             "opens); convert it to one of them") from None
-        except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data, unreadable file
-            raise ImageError(path, f"cannot be decoded ({error})") from None
+        with rgb_image(path, self.max_image_pixels) as (image, mode):
+            resized, box = self.geometry(*image.size)
+            if image.size != resized:
+                image = image.resize(resized, getattr(Image.Resampling, self.resize.upper()))
+            if box != (0, 0, *resized):
+                image = image.crop(box)
+            return Decoded(np.asarray(image, dtype=np.uint8), mode)
 
     def try_decode(self, path: Path) -> Decoded | ImageError:
         """decode(), returning the error instead of raising it: callers decode many files in threads and
@@ -156,6 +145,27 @@ class Preprocessing:
         if self.channel_order != "RGB":
             key.update(channel_order=self.channel_order)
         return key
+
+
+@contextlib.contextmanager
+def rgb_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS):
+    """(Pillow RGB image, the file's Pillow mode) of a JPEG, PNG or BMP file, EXIF rotation applied; what goes
+    wrong while it is opened, decoded or used in the block raises ImageError saying why."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with open_image(path, max_pixels) as image:
+            mode = image.mode
+            image = ImageOps.exif_transpose(image)  # photos from cameras carry their rotation in EXIF
+            yield _to_rgb(image), mode
+    except Image.DecompressionBombError as error:
+        raise ImageError(path, f"is too large to decode safely ({error})") from None
+    except UnidentifiedImageError:
+        empty = Path(path).stat().st_size == 0 if Path(path).exists() else False
+        raise ImageError(path, "is an empty file" if empty else "is not a JPEG, PNG or BMP image (the formats vsq "
+                         "opens); convert it to one of them") from None
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data, unreadable file
+        raise ImageError(path, f"cannot be decoded ({error})") from None
 
 
 def open_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS):

@@ -28,3 +28,9 @@ def variant_check(base: str, variant: str) -> str:
     """A variant's check in `checks`: variant_check(VARIANT_DROP_CHECK, "tf_float16") ->
     'variant_top1_drop_within_threshold[tf_float16]'."""
     return f"{base}[{variant}]"
+# "task": "detection" (vsq.tasks.detection.checks)
+ANNOTATIONS_CHECK = "annotations_match_the_data"
+MAP_DROP_CHECK = "map_drop_within_threshold"  # mAP@[.5:.95] and mAP@.5 of the quantized model
+QUANTIZED_MAP_FLOOR_CHECK = "quantized_map_above_minimum"
+FLOAT_MAP_CHANCE_CHECK = "float_map_beats_chance"
+BOX_FORMAT_CHECK = "box_format_matches_the_model"  # the known-answer screen of the box format

@@ -115,7 +115,9 @@ def images_needed(judged: dict, paired: dict) -> str:
 
 
 def interval_text(paired: dict) -> str:
-    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables)."""
+    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables). A detector's paired entry holds a drop
+    per mAP (vsq.tasks.detection.bootstrap.Drop): the tables show mAP@[.5:.95]'s."""
+    paired = paired.get("map_50_95", paired)
     low, high = paired["interval_points"]
     return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
 

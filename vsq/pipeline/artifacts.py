@@ -14,6 +14,7 @@ from vsq.configuration.config import MCT_KINDS, Variant
 from vsq.pipeline.job import Job
 from vsq.frameworks.recipe_options import options
 from vsq.statistics.parity import SCORE_VALUES
+from vsq.tasks import for_config as task_for
 from vsq.runtimes.kinds import converter_versions
 from vsq.util.cpu import host_cpu
 from vsq.util.versions import image_library, stack
@@ -135,8 +136,10 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
         unreadable_images=job.config.unreadable_images, cpu=_instruction_set(),
         scores=SCORE_VALUES,  # the scores kept for parity (vsq.statistics.parity): entries without them are redone
-        # another task stores another evaluation of the same file; classification keeps the keys it had before tasks
-        **({} if job.config.task == "classification" else {"task": job.config.task}),
+        # another task stores another evaluation of the same file, read as its settings say (a detector's box
+        # format, its annotations); classification keeps the keys it had before tasks
+        **({} if job.config.task == "classification" else
+           {"task": job.config.task, "task_settings": task_for(job.config).evaluation_settings(job.config)}),
     )
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsq.configuration.config import Config, load_config
-from vsq.configuration.datasets import EvaluationSet, scan_calibration, scan_evaluation
+from vsq.configuration.datasets import EvaluationSet, scan_calibration
 from vsq.configuration.grants import Grants
 from vsq.errors import ConfigError
 from vsq.frameworks import for_config
 from vsq.pipeline.given import check_given
+from vsq.tasks import for_config as task_for
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def prepare(path: str | os.PathLike, grants: Grants = Grants(), data: dict | Non
     for_config(config).check_source(config)
     check_runtimes(config)
     given = check_given(config)  # before the images: a given file's contract is one line too
-    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=scan_evaluation(config),
+    return Job(config=config, calibration_images=scan_calibration(config), evaluation_set=task_for(config).evaluation_set(config),
                imx500_converter=imx500_converter(config, grants), given=given)
 
 

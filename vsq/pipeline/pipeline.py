@@ -49,7 +49,8 @@ class Pipeline:
         self.task = task_of(job.config)  # what the outputs mean: truth, figures, the task's checks
         self.cache_log: dict[str, str] = {}  # artifact -> "hit" / "built" / "failed" (results.json `cache`)
         self.cached = Cached(options.cache, self.cache_log)
-        self.sections = [section for section in options.sections if section.applies(self)]  # handed in
+        self.sections = [section for section in options.sections  # handed in; each for the tasks it knows
+                         if self.config.task in section.tasks and section.applies(self)]
         self.evaluation_failures: dict[str, str] = {}  # contained model -> why it could not be evaluated
         self._builds: dict[str, RecipeBuild] = {}
         self._checks: dict[str, Check] = {}

@@ -48,7 +48,8 @@ def top1_cell(model: dict | None) -> str:
         return "—"
     interval = model.get("top_1_interval")
     low_high = f'<br><span class="vsq-ci">[{interval[0]:.3f}, {interval[1]:.3f}]</span>' if interval else ""
-    return f"{model['top_1_accuracy']:.4f}{low_high}"
+    figure = model.get("top_1_accuracy", model.get("map_50_95"))  # a detector's mAP@[.5:.95]
+    return "—" if figure is None else f"{figure:.4f}{low_high}"
 
 
 def verdict_cell(entry: dict | None, word: str | None = None) -> str:

@@ -28,8 +28,10 @@ def entry(document: dict) -> dict:
         "time": document["created"],
         "run_id": document.get("run_id"),
         "configuration": document["configuration"]["name"],
-        "top_1": {name: model["top_1_accuracy"] for name, model in document["models"].items()},
-        "top_5": {name: model["top_5_accuracy"] for name, model in document["models"].items()},
+        "top_1": {name: model.get("top_1_accuracy") for name, model in document["models"].items()},  # None: a detector
+        "top_5": {name: model.get("top_5_accuracy") for name, model in document["models"].items()},
+        **({"map_50_95": {name: model.get("map_50_95") for name, model in document["models"].items()}}
+           if document.get("task") == "detection" else {}),
         "variants": variant_figures(document),
         "reference_models": document["reference_models"],  # a document of any format has it (results.read)
         "num_images": document["num_images"],

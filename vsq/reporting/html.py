@@ -6,8 +6,9 @@ from html import escape
 
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
 from vsq.rendering import charts
+from vsq.reporting.detection_gallery import changes_html
 from vsq.reporting.gallery import gallery_html
-from vsq.core.check_names import IMX500_FITS_CHECK, QUANTIZED_DROP_CHECK
+from vsq.core.check_names import IMX500_FITS_CHECK
 from vsq.rendering.drops import check_entry
 from vsq.rendering.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
@@ -17,12 +18,13 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
     sizes; the drop is model_quantized.tflite's against Keras with its paired interval; lines under the
     table where the interval is wider than the threshold (vsq.reporting.summary.notes)."""
     from vsq.core.verdicts import interval_text
-    from vsq.reporting.summary import drop_verdict, has_imx500, interval_confidence, notes
+    from vsq.reporting.summary import drop_check, drop_verdict, figure_word, has_imx500, interval_confidence, notes
 
     confidence, with_imx500, shown = interval_confidence(documents), has_imx500(documents), column_roles(documents)
     sizes = [f"{heading(documents, 'float', 'short')} size" if role == "float" else heading(documents, role, "described")
              for role in shown]
-    head = ("configuration", *(f"Top-1 {heading(documents, role, 'label')}" for role in shown),
+    word = figure_word(documents)
+    head = ("configuration", *(f"{word} {heading(documents, role, 'label')}" for role in shown),
             f"drop (pp) [{confidence * 100:g}% CI]", "verdict", "Top-5 quantized", *sizes,
             *(("IMX500 memory",) if with_imx500 else ()), "images", "gate")
     rows = []
@@ -35,7 +37,7 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             escape(name),
             *(top1_cell(model_entry(doc, role)) for role in shown),
             drop,
-            verdict_cell(check_entry(doc, QUANTIZED_DROP_CHECK), drop_verdict(doc)),
+            verdict_cell(check_entry(doc, drop_check(doc)), drop_verdict(doc)),
             fraction_or_na(quantized.get("top_5_accuracy")),
             *(kib((model_entry(doc, role) or {}).get("file_size_bytes")) for role in shown),
             *((imx500_cell(doc.get("imx500"), check_entry(doc, IMX500_FITS_CHECK)),) if with_imx500 else ()),
@@ -129,8 +131,12 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
         parts.append(f"<h3>{escape(name)}</h3>")
         parts.append(trends.get(name, ""))
         parts += [section.html(name, doc) for section in all_sections() if section.key != "explanation"]
-        parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))
-        parts.append(img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"))
-        parts.append(gallery_html(name, doc, (image_folders or {}).get(name, ())))  # flipped against Keras
+        folders = (image_folders or {}).get(name, ())
+        if doc.get("task") == "detection":  # where the boxes changed, drawn (its per-class figures: results.json)
+            parts.append(changes_html(name, doc, folders))
+        else:
+            parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))
+            parts.append(img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"))
+            parts.append(gallery_html(name, doc, folders))  # flipped against Keras
         parts += [section.html(name, doc) for section in all_sections() if section.key == "explanation"]
     return "\n".join(part for part in parts if part)

@@ -8,7 +8,7 @@ from pathlib import Path
 from vsq.core.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
-from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, QUANTIZED_DROP_CHECK
+from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, FLOAT_MAP_CHANCE_CHECK, MAP_DROP_CHECK, QUANTIZED_DROP_CHECK
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
 from vsq.rendering.drops import verdict_of
 from vsq.util.text import terminal
@@ -87,12 +87,24 @@ def has_imx500(documents: dict[str, dict]) -> bool:
     return any("imx500" in doc for doc in documents.values())
 
 
+def drop_check(doc: dict) -> str:
+    """The check that judges the tables' drop: the quantized file's Top-1 drop, or a detector's mAP drop."""
+    return MAP_DROP_CHECK if doc.get("task") == "detection" else QUANTIZED_DROP_CHECK
+
+
+def figure_word(documents: dict[str, dict]) -> str:
+    """What the tables' model columns hold: Top-1, or mAP@[.5:.95] when every document is a detector's."""
+    detection = bool(documents) and all(doc.get("task") == "detection" for doc in documents.values())
+    return "mAP@[.5:.95]" if detection else "Top-1"
+
+
 def drop_verdict(doc: dict) -> str:
     """The tables' verdict on model_quantized.tflite's drop, from the verdicts map alone: its check's word, or
     MEANINGLESS when drops_are_meaningful failed (the float model is near chance); "" without its check."""
-    if verdict_of(doc, DROPS_MEANINGFUL_CHECK)[0] == "FAIL":
+    detection = doc.get("task") == "detection"  # its drop is of mAP@[.5:.95] (and mAP@.5), judged by its check
+    if verdict_of(doc, FLOAT_MAP_CHANCE_CHECK if detection else DROPS_MEANINGFUL_CHECK)[0] == "FAIL":
         return "MEANINGLESS"
-    return verdict_of(doc, QUANTIZED_DROP_CHECK)[0]
+    return verdict_of(doc, drop_check(doc))[0]
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
@@ -108,8 +120,9 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
     rows = [header]
     for name, doc in documents.items():
         quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
+        paired = quantized["paired"][float_key]
         rows.append((name, *(_top1(model_entry(doc, role)) for role in shown),
-                     interval_text(quantized["paired"][float_key]), drop_verdict(doc),
+                     interval_text(paired), drop_verdict(doc),
                      *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
     for name in missing:
@@ -118,7 +131,10 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
 
 
 def _top1(model: dict | None) -> str:
-    return "—" if model is None else f"{model['top_1_accuracy']:.4f}"
+    """A model's figure: Top-1, or a detector's mAP@[.5:.95] (its run's table is titled so)."""
+    if model is None or ("top_1_accuracy" not in model and "map_50_95" not in model):
+        return "—"
+    return f"{model.get('top_1_accuracy', model.get('map_50_95')):.4f}"
 
 
 def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
@@ -132,6 +148,8 @@ def notes(documents: dict[str, dict]) -> list[str]:
     lines = []
     for name, doc in documents.items():
         model = model_entry(doc, "quantized")
+        if "decision" not in model:
+            continue  # a detector's drops: their check's message says when an interval straddles the threshold
         judged, paired = model["decision"], model["paired"][reference_model(doc, "float").key]
         if not judged.get("undecided") or verdict_of(doc, QUANTIZED_DROP_CHECK)[0] == "INCONCLUSIVE":
             continue  # decided, or its check's INCONCLUSIVE message (a reason line) says the same
@@ -179,7 +197,8 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         lines += [f"{name}: the cache entry of {what} was not used ({reason}); built again"
                   for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
-    out = [("vsq: Top-1 accuracy", lines)]
+    word = figure_word(documents)
+    out = [(f"vsq: {word} (detection)" if word != "Top-1" else "vsq: Top-1 accuracy", lines)]
     section_lines = [line for section in all_sections() for name, doc in documents.items()
                      for line in section.terminal_lines(name, doc)]
     variants = variant_lines(documents)

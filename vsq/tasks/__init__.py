@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from vsq.tasks.base import Task
 from vsq.tasks.classification import Classification
+from vsq.tasks.detection.task import Detection
 
-TASKS: dict[str, Task] = {task.name: task for task in (Classification(),)}
+TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Detection())}
 
 
 def for_config(config) -> Task:

@@ -47,6 +47,14 @@ class Task(Protocol):
     stored: tuple[str, ...]  # the files of an evaluation's cache entry (save writes them, load reads them)
     checks: tuple  # vsq.core.verdicts.CheckSpec of the task's own checks (data, figures, drops)
 
+    def evaluation_set(self, config):
+        """The evaluation images and their truth's keys (vsq.configuration.datasets.EvaluationSet), checked at
+        prepare time, before anything heavy: ConfigError on any problem."""
+
+    def evaluation_settings(self, config) -> dict:
+        """What a stored evaluation depends on besides the model file, the images, the preprocessing and the
+        runtime (part of its cache key): how the outputs are read and the truth they are mapped with."""
+
     def truth(self, config, evaluation_set):
         """The truth of the evaluation images, in the order of evaluation_set.paths (read once per evaluation)."""
 

@@ -18,6 +18,15 @@ class Classification:
     stored = evaluation.STORED
     checks = CHECKS
 
+    def evaluation_set(self, config):
+        """labels.json and the class folders of evaluate_image_dir (vsq.configuration.datasets.scan_evaluation)."""
+        from vsq.configuration.datasets import scan_evaluation
+
+        return scan_evaluation(config)
+
+    def evaluation_settings(self, config) -> dict:
+        return {}  # class scores are stored as the model gives them (its cache keys are those of before tasks)
+
     def truth(self, config, evaluation_set) -> np.ndarray:
         """The class id of every evaluation image (its folder's id in labels.json, read at prepare)."""
         return np.asarray(evaluation_set.labels)

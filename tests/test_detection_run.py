@@ -1,0 +1,91 @@
+"""The bundled detector end to end (examples/detection.json through the pipeline, as `python -m vsq run` runs it):
+the gate passes with the detection checks, results.json's mAP figures are pycocotools' on the run's own detections,
+the file is read back through the results schema, and the HTML report draws the most changed images."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vsq.api import run_options
+from vsq.pipeline.job import prepare
+from vsq.pipeline.pipeline import Pipeline
+from vsq.pipeline.results import read
+from vsq.tasks.detection import metrics
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples"
+DETECTION_CHECKS = ("annotations_match_the_data", "float_map_beats_chance", "map_drop_within_threshold",
+                    "quantized_map_above_minimum")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, shared_cache):
+    root = tmp_path_factory.mktemp("detection-run")
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((EXAMPLE / config[key]).resolve())
+    config.update(output_dir=str(root / "output"), evaluate_result_dir=str(root / "results"))
+    path = root / "detection.json"
+    path.write_text(json.dumps(config))
+    made = Pipeline(prepare(path), run_options(shared_cache, progress=False))
+    made.result  # the whole run: builds, evaluation, document, checks, results.json
+    return made
+
+
+def test_the_example_passes_its_gate_with_the_detection_checks(pipeline):
+    checks = pipeline.result.checks
+    assert pipeline.result.verdict == "PASS", {name: c.message for name, c in checks.items() if not c.ok}
+    assert set(DETECTION_CHECKS) <= set(checks) and "quantized_top1_drop_within_threshold" not in checks
+
+
+def test_results_json_holds_pycocotools_figures_of_the_runs_detections(pipeline):
+    document = read(Path(pipeline.result.document["results_file"]))  # through the results schema
+    truth = pipeline.task.truth(pipeline.config, pipeline.job.evaluation_set).coco
+    for key in ("keras", "tflite", "tflite_quantized", "keras_quantized"):
+        stats = metrics.pycocotools_stats(truth, pipeline.evaluations[key].detections)
+        assert (document[f"map_50_95_{key}"], document[f"map_50_{key}"]) == pytest.approx((stats[0], stats[1]),
+                                                                                          abs=1e-12)
+    assert document["task"] == "detection" and document["map_50_keras"] > 0.6
+
+
+def test_the_html_report_draws_the_most_changed_images(pipeline, tmp_path):
+    from vsq.reporting.html import summary_section
+
+    document = pipeline.result.document
+    page = summary_section({pipeline.name: document}, {pipeline.name: "PASS"}, [],
+                           image_folders={pipeline.name: [pipeline.config.evaluate_image_dir]})
+    assert "where the detections changed" in page and "<th>mAP@[" in page  # headers break before dots
+    assert page.count("data:image/png;base64,") >= len(document["changes"])
+
+
+def test_the_evaluation_cache_key_follows_the_box_format_and_the_annotations(tmp_path):
+    # Detections are stored decoded: another box_order (or other annotated sizes) must not reuse them.
+    from vsq.pipeline.artifacts import Fingerprints, evaluation_key
+
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+
+    def key(**detection):
+        data = {**config, "detection": {**config["detection"], **detection}}
+        job = prepare(EXAMPLE / "detection.json", data=data)
+        return evaluation_key(job, Fingerprints.of(job), "model-digest", None)
+
+    assert key() == key()
+    assert len({key(), key(box_order="xyxy"), key(class_offset=0), key(min_score=0.2)}) == 4
+
+
+def test_a_wrong_box_order_fails_the_screen_with_its_fix(tmp_path, shared_cache):
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((EXAMPLE / config[key]).resolve())
+    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"),
+                  detection={**config["detection"], "box_order": "xyxy"})
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(config))
+    checks = Pipeline(prepare(path), run_options(shared_cache, progress=False)).result.checks
+    screen = checks["box_format_matches_the_model"]
+    assert not screen.ok and 'set detection.box_order "yxyx"' in screen.message
+    assert screen.figures["best_map_50"] > 0.6 > 0.1 > screen.figures["configured_map_50"]
+    assert not checks["map_drop_within_threshold"].ok or not checks["float_map_beats_chance"].ok

@@ -1,0 +1,63 @@
+"""Object detection (vsq.tasks.base.Task): a COCO annotations file (evaluate_label_file) gives the truth of the
+images in evaluate_image_dir; a model's outputs are the IMX500 post-processing's (boxes, scores, classes, count),
+read by the configuration's detection.box_order, boxes_normalized and class_offset; mAP judges it (pycocotools),
+with paired bootstrap intervals for the drops. docs/detection.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vsq.configuration.datasets import EvaluationSet
+from vsq.tasks.detection import evaluation
+from vsq.tasks.detection.checks import CHECKS
+from vsq.tasks.detection.dataset import Truth, box_format, read_annotations, scan
+
+
+class Detection:
+    """vsq.tasks.base.Task for detectors ending in the IMX500's post-processing."""
+
+    name = "detection"
+    stored = evaluation.STORED
+
+    checks = CHECKS
+
+    def evaluation_set(self, config) -> EvaluationSet:
+        return scan(config)
+
+    def evaluation_settings(self, config) -> dict:
+        """Detections are stored decoded: by the box format, min_score, and the annotated image sizes the boxes
+        are mapped to (the annotations file's digest)."""
+        import hashlib
+
+        form = box_format(config)
+        return {"box_order": form.box_order, "boxes_normalized": form.normalized, "class_offset": form.class_offset,
+                "resize": form.resize, "min_score": config.detection.min_score, "stored": evaluation.STORED_FORMAT,
+                "annotations": hashlib.sha256(config.evaluate_label_file.read_bytes()).hexdigest()}
+
+    def truth(self, config, evaluation_set) -> Truth:
+        found = read_annotations(config)
+        by_id = {image.id: image for image in found.images}
+        images = tuple(by_id[image_id] for image_id in evaluation_set.labels)
+        coco = found.coco()
+        kept = set(evaluation_set.labels)
+        coco["images"] = [image for image in coco["images"] if image["id"] in kept]
+        coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in kept]
+        return Truth(coco=coco, images=images)
+
+    def accumulator(self, name: str, truth: Truth, config, evaluation_set) -> evaluation.Running:
+        return evaluation.Running(name, truth.images, config.input_tensor_size, box_format(config),
+                                  config.detection.min_score)
+
+    def save(self, result: evaluation.DetectionEvaluation, folder: Path) -> None:
+        evaluation.save(result, folder)
+
+    def load(self, folder: Path) -> evaluation.DetectionEvaluation:
+        return evaluation.load(folder)
+
+    def core(self, run, evaluations: dict) -> dict:
+        from vsq.tasks.detection.core import core
+
+        return core(run, evaluations, self.truth(run.config, run.job.evaluation_set))
+
+    def write_records(self, run, document: dict) -> Path | None:
+        return None  # the per-image changes are in results.json ("changes"); a detections file is left for later
