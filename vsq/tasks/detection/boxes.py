@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from vsq.tasks.detection import letterbox
+from vsq.util import letterbox
 
 if TYPE_CHECKING:
     import numpy as np
