@@ -1,4 +1,4 @@
-"""vsq.tasks.detection letterbox, boxes and screen: resizing, decoding the post-processing's output, and the
+"""vsq.util.letterbox, vsq.tasks.detection boxes and screen: resizing, decoding the post-processing's output, and the
 known-answer screen that names the box-format setting to change."""
 
 import numpy as np

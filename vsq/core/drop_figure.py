@@ -1,7 +1,7 @@
 """Which figure a task's drop charts show (the forest plot, the trend, the history): the one place that says it.
 
 Classification's is Top-1 (a paired entry IS the drop), a detector's mAP@[.5:.95] (a paired entry holds one
-drop per metric: its `map_50_95`). Each task names its own (vsq.tasks.base.Task.drop_figure); renderers look it
+drop per metric: its `map_50_95`). Each task names its own (its `drop_figure`, vsq.tasks.base.Task); renderers look it
 up by a document's "task" through figure_of, so no renderer asks which task it draws.
 """
 
