@@ -94,6 +94,9 @@ def stored_problem(entry: Path) -> str | None:
 
 class Imx500(Section):
     key = "imx500"
+    # The converter reads MCT's export of the whole model, a detector's post-processing layer included, and its
+    # figures are the memory report's: nothing here reads Top-1.
+    tasks = ("classification", "detection")
 
     def applies(self, pipeline) -> bool:
         return pipeline.config.imx500 is not None
