@@ -88,4 +88,5 @@ def test_a_limit_below_what_the_detector_uses_fails_the_fit_check(run, tmp_path,
     megabytes = f"{used['memory_usage_bytes'] / 2**20:.2f} MB of 8.00 MB"
     assert checks["imx500_fits_in_memory"].message.startswith(
         f"strict: model_quantized.keras uses {used['utilization_percent']:g} % of the IMX500's memory ({megabytes}); "
-        f"imx500.max_memory_utilization is {limit:g} %")
+        f"imx500.max_memory_utilization is {limit:g} %; try a smaller model (the variants, mct_mixed_precision among "
+        "them, do not run for task 'detection' yet)")
