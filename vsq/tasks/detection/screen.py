@@ -22,6 +22,10 @@ CLEAR_MARGIN = 0.10  # mAP@.5, fraction
 TIE = 0.005
 
 
+# BoxFormat's fields by the detection object's keys where the two differ (the advice names the key to set).
+CONFIGURATION_KEYS = {"normalized": "boxes_normalized"}
+
+
 @dataclass(frozen=True)
 class Screen:
     configured: float  # mAP@.5 of the configured reading on the sample (fraction)
@@ -40,7 +44,8 @@ class Screen:
 
     def advice(self) -> str:
         """One sentence, figures in percent."""
-        settings = ", ".join(f"detection.{key} {_json(value)}" for key, value in self.change.items())
+        settings = ", ".join(f"detection.{CONFIGURATION_KEYS.get(key, key)} {_json(value)}"
+                             for key, value in self.change.items())
         if not self.clearly_better:
             return (f"the configured box format scores mAP@.5 {100 * self.configured:.1f} % on {self.images} "
                     f"images; no other reading of the boxes of {self.tried} tried is clearly better")
