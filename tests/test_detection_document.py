@@ -55,7 +55,7 @@ def test_an_interval_straddling_the_threshold_is_inconclusive_under_the_confiden
 def test_floor_and_chance(document):
     assert map_floor_check("c", "q", document, "tflite_quantized", Thresholds(min_map=1.0)).ok
     low = map_floor_check("c", "q", document, "tflite_quantized", Thresholds(min_map=99.0))
-    assert not low.ok and "below thresholds.min_map 99" in low.message
+    assert not low.ok and "below detection.min_map 99" in low.message
     assert map_floor_check("c", "q", document, "tflite_quantized", Thresholds()).ok  # above chance
     assert float_beats_chance_check("c", document).ok
     assert document["chance"]["map_50"] < 0.1 < document["map_50_keras"]

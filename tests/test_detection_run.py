@@ -89,3 +89,24 @@ def test_a_wrong_box_order_fails_the_screen_with_its_fix(tmp_path, shared_cache)
     assert not screen.ok and 'set detection.box_order "yxyx"' in screen.message
     assert screen.figures["best_map_50"] > 0.6 > 0.1 > screen.figures["configured_map_50"]
     assert not checks["map_drop_within_threshold"].ok or not checks["float_map_beats_chance"].ok
+
+
+def test_pixel_boxes_read_as_another_order_fail_chance_and_the_minimum_and_the_screen_names_the_keys(tmp_path,
+                                                                                                    shared_cache):
+    """The example read as pixel xyxy boxes: the float model's mAP@.5 is no better than its own detections on other
+    images (float_map_beats_chance), the quantized model is below detection.min_map (quantized_map_above_minimum),
+    the drop is MEANINGLESS, and the screen names the configuration's keys to set."""
+    config = json.loads((EXAMPLE / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((EXAMPLE / config[key]).resolve())
+    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"),
+                  detection={**config["detection"], "box_order": "xyxy", "boxes_normalized": False, "min_map": 60})
+    path = tmp_path / "pixels.json"
+    path.write_text(json.dumps(config))
+    checks = Pipeline(prepare(path), run_options(shared_cache, progress=False)).result.checks
+    chance, minimum = checks["float_map_beats_chance"], checks["quantized_map_above_minimum"]
+    assert not chance.ok and "on other images" in chance.message
+    assert not minimum.ok and "below detection.min_map 60" in minimum.message
+    assert "meaningless" in checks["map_drop_within_threshold"].message
+    assert 'detection.box_order "yxyx"' in checks["box_format_matches_the_model"].message
+    assert "detection.boxes_normalized true" in checks["box_format_matches_the_model"].message

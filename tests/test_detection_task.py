@@ -45,6 +45,7 @@ def test_the_checks_pass_on_the_example(run):
 
 
 def test_a_detector_calibrated_on_black_images_fails_the_drop_with_its_interval(run):
+    """map_drop_within_threshold's verdict (verdicts.map_drop_check) on a real, badly calibrated detector."""
     from vsq.tasks.detection import verdicts
     from vsq.tasks.detection.checks import thresholds
 

@@ -8,7 +8,7 @@ class Section:
 
     key = ""
     checks: tuple = ()
-    # The tasks whose runs it applies to (vsq.tasks): the sections read classification's figures (Top-1) so far.
+    # The tasks whose runs it applies to (vsq.tasks): most sections read classification's figures (Top-1) so far.
     tasks: tuple = ("classification",)
 
     def applies(self, pipeline) -> bool:

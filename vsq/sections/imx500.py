@@ -94,6 +94,9 @@ def stored_problem(entry: Path) -> str | None:
 
 class Imx500(Section):
     key = "imx500"
+    # The converter reads MCT's export of the whole model, a detector's post-processing layer included, and its
+    # figures are the memory report's: nothing here reads Top-1.
+    tasks = ("classification", "detection")
 
     def applies(self, pipeline) -> bool:
         return pipeline.config.imx500 is not None
@@ -137,12 +140,24 @@ def imx500_fits_in_memory(pipeline, _=None) -> Check:
     if result is None:
         return Check(False, f"{pipeline.name}: {conversion.error}", figures)
     if not result.fits:
-        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(_input(pipeline))}", figures)
+        return Check(False, f"{pipeline.name}: {result.does_not_fit_message(_input(pipeline), _remedy(pipeline))}",
+                     figures)
     return Check(fits(IMX500.build(pipeline)),
                  f"{pipeline.name}: {_input(pipeline)} uses {result.utilization_percent:g} % of the IMX500's "
                  f"memory ({result.memory_usage_bytes / 2**20:.2f} MB of {result.memory_available_bytes / 2**20:.2f} "
-                 f"MB); imx500.max_memory_utilization is {limit:g} %; try the mct_mixed_precision variant with a lower "
-                 "weights_memory_fraction, or a smaller model", figures)
+                 f"MB); imx500.max_memory_utilization is {limit:g} %; try {_remedy(pipeline)}", figures)
+
+
+def _remedy(pipeline) -> str:
+    """What a model over the memory can try: mixed precision where the variants section runs for the run's task
+    (a detector's run has no variants yet, so pointing it there would send it to a key that does nothing)."""
+    from vsq.sections.variants import VARIANTS
+    from vsq.tools.imx500 import MIXED_PRECISION_REMEDY
+
+    if pipeline.config.task in VARIANTS.tasks:
+        return MIXED_PRECISION_REMEDY
+    return (f"a smaller model (the variants, mct_mixed_precision among them, do not run for task "
+            f"{pipeline.config.task!r} yet)")
 
 
 def imx500_input_has_the_configured_size(pipeline, _=None) -> Check:

@@ -38,6 +38,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the vsq checkout, where th
 JAVA_NEEDED = 17
 MEMORY_REPORT_SUFFIX = "_MemoryReport.json"
 UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+# What to try for a model over the memory (the variants section's mixed precision, where it runs for the task).
+MIXED_PRECISION_REMEDY = "the mct_mixed_precision variant with a lower weights_memory_fraction, or a smaller model"
 
 
 class Imx500Error(ExternalToolError):
@@ -92,11 +94,10 @@ class Imx500Result:
         shape = data["input_shape"]
         return cls(**{**data, "files": tuple(data["files"]), "input_shape": tuple(shape) if shape else None})
 
-    def does_not_fit_message(self, name: str) -> str:
-        """One line for a failed fit check: the figures, what to try, where the log is."""
+    def does_not_fit_message(self, name: str, remedy: str = MIXED_PRECISION_REMEDY) -> str:
+        """One line for a failed fit check: the figures, what to try (remedy), where the log is."""
         return (f"{name} does not fit on the IMX500: needs {_megabytes(self.memory_usage_bytes)} of "
-                f"{_megabytes(self.memory_available_bytes)} ({_number(self.utilization_percent)} %); try the "
-                f"mct_mixed_precision variant with a lower weights_memory_fraction, or a smaller model; "
+                f"{_megabytes(self.memory_available_bytes)} ({_number(self.utilization_percent)} %); try {remedy}; "
                 f"converter log: {self.log}")
 
 

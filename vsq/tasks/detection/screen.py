@@ -22,6 +22,10 @@ CLEAR_MARGIN = 0.10  # mAP@.5, fraction
 TIE = 0.005
 
 
+# BoxFormat's fields by the detection object's keys where the two differ (the advice names the key to set).
+CONFIGURATION_KEYS = {"normalized": "boxes_normalized"}
+
+
 @dataclass(frozen=True)
 class Screen:
     configured: float  # mAP@.5 of the configured reading on the sample (fraction)
@@ -52,7 +56,7 @@ def _setting(key: str, value) -> str:
     """A reading's setting as the configuration writes it: the resize is preprocessing.mode's (square stretches)."""
     if key == "resize":
         return f'preprocessing.mode "{"square" if value == "stretch" else value}"'
-    return f"detection.{key} {_json(value)}"
+    return f"detection.{CONFIGURATION_KEYS.get(key, key)} {_json(value)}"
 
 
 def _json(value) -> str:

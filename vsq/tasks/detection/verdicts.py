@@ -53,7 +53,7 @@ def map_drop_check(where: str, described: str, document: dict, key: str, float_k
         return Check(False, f"{where}: the mAP drop of {described} is meaningless: the float model itself is near "
                      f"chance; fix the evaluation first (float_map_beats_chance)",
                      {**figures, "float_near_chance": True}, "FAIL")
-    message = f"{where}: {described} {'; '.join(parts)}; thresholds.max_map_drop is {limit} points"
+    message = f"{where}: {described} {'; '.join(parts)}; detection.max_map_drop is {limit} points"
     if verdict == "INCONCLUSIVE":
         message += (f" (decision rule {thresholds.decision_rule}: an interval straddles it; more images narrow it; "
                     f"thresholds.inconclusive is {thresholds.inconclusive})")
@@ -65,10 +65,10 @@ def map_floor_check(where: str, described: str, document: dict, key: str, thresh
     if thresholds.min_map is None:
         chance = 100 * document["chance"]["map_50"]
         return Check(value > chance, f"{where}: {described} mAP@[.5:.95] {value:.2f} is no better than the float "
-                     f"model's chance figure (mAP@.5 {chance:.2f} on shuffled images); set thresholds.min_map",
+                     f"model's chance figure (mAP@.5 {chance:.2f} on shuffled images); set detection.min_map",
                      {"map_50_95_points": value, "min_map": f"chance ({chance:.2f})"})
     return Check(value >= thresholds.min_map, f"{where}: {described} mAP@[.5:.95] {value:.2f} points is below "
-                 f"thresholds.min_map {thresholds.min_map:g}", {"map_50_95_points": value, "min_map": thresholds.min_map})
+                 f"detection.min_map {thresholds.min_map:g}", {"map_50_95_points": value, "min_map": thresholds.min_map})
 
 
 def float_beats_chance_check(where: str, document: dict) -> Check:
