@@ -49,7 +49,7 @@ def build(config_path: Path, folder: Path) -> SimpleNamespace:
     evaluations = evaluate_models(predictors, config, job.evaluation_set, task=task)
     lap("evaluation of 4 models")
     run = SimpleNamespace(name=config.name, config=config, job=job, framework=framework_for(config), task=task,
-                          evaluations=evaluations, folder=folder, seconds=seconds)
+                          model=model, evaluations=evaluations, folder=folder, seconds=seconds)
     run.core = task.core(run, {key: evaluations[key] for key in REFERENCES})
     lap("document (mAP, bootstrap, chance, changes)")
     return run

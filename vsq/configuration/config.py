@@ -296,6 +296,11 @@ def _detection(file: Path, data: dict, task: str) -> DetectionSettings | None:
             raise ConfigError(file, "detection", f"is only read with \"task\": \"detection\" (task is {task}); "
                               "remove it, or set \"task\": \"detection\"")
         return None
+    mode = (data.get("preprocessing") or {}).get("mode")
+    if mode == "shorter_side":  # a crop cuts boxes off: a detector's image is stretched or letterboxed whole
+        raise ConfigError(file, "preprocessing.mode", "\"shorter_side\" crops the image, and a detector's boxes "
+                          "are mapped back to the whole image; set \"square\" (stretch) or \"letterbox\", as the "
+                          "model was trained")
     return DetectionSettings(**data.get("detection", {}))
 
 

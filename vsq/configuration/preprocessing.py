@@ -5,7 +5,9 @@ EXIF rotation is applied, then it is brought to input_tensor_size x input_tensor
 - "square" (the default): resized to the square, aspect ratio not kept;
 - "shorter_side": the ImageNet evaluation transform as timm writes it (crop_pct): the shorter side is
   resized to floor(size / crop_pct) keeping the aspect ratio, then the centre size x size is cropped
-  (224 at crop_pct 0.875: shorter side 256, the SDK notebook's and MobileNet's evaluation).
+  (224 at crop_pct 0.875: shorter side 256, the SDK notebook's and MobileNet's evaluation);
+- "letterbox": YOLO's (vsq.util.letterbox): scaled to fit keeping the aspect ratio, centred on grey 114; what
+  detectors trained that way see (a detector's boxes are mapped back to the original image through it).
 Last, (pixel - mean) / std per channel (mean and std in r, g, b order), and with channel_order BGR the
 channels reversed, as OpenCV-decoded training images had them. A file that cannot be decoded raises ImageError
 naming it.
@@ -113,6 +115,12 @@ class Preprocessing:
         from PIL import Image
 
         with rgb_image(path, self.max_image_pixels) as (image, mode):
+            if self.mode == "letterbox":
+                from vsq.util.letterbox import resize
+
+                return Decoded(np.asarray(resize(image, self.size, "letterbox", getattr(Image.Resampling,
+                                                                                        self.resize.upper())),
+                                          dtype=np.uint8), mode)
             resized, box = self.geometry(*image.size)
             if image.size != resized:
                 image = image.resize(resized, getattr(Image.Resampling, self.resize.upper()))
@@ -138,7 +146,9 @@ class Preprocessing:
         """What decoded and normalised inputs depend on, for cache keys. Mode square gives the key vsq used
         before modes existed, so cached artifacts stay valid."""
         key = {"size": self.size, "resize": self.resize, "mean_std": self.mean_std}
-        if self.mode != "square":
+        if self.mode == "letterbox":
+            key.update(mode=self.mode)
+        elif self.mode != "square":
             key.update(mode=self.mode, shorter_side=self.shorter_side)
         if self.max_image_pixels != MAX_IMAGE_PIXELS:  # which images decode (the default keeps earlier keys)
             key.update(max_image_pixels=self.max_image_pixels)

@@ -26,6 +26,7 @@ class Run(Protocol):
     evaluations: dict  # model name -> its evaluation (the task's: vsq.tasks.base.Evaluation)
     core: dict  # the results document's core: models, figures, paired statistics
     reference_files: dict  # reference model key -> its file in output_dir
+    model: object  # the float model, as the framework holds it (loaded when first read)
 
     def part(self, key: str) -> dict | None:
         """A section's part of the document (built once)."""
@@ -45,7 +46,6 @@ class Steps(Run, Protocol):
     cached: object  # vsq.cache.store.Cached
     cache_log: dict  # artifact -> "hit" / "built" / "failed"
     fingerprints: object  # vsq.pipeline.artifacts.Fingerprints
-    model: object  # the float model, as the framework holds it
     sections: list  # the run's sections (vsq.sections.base.Section)
 
     def calibration_draw(self, seed: int):

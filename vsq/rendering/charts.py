@@ -39,7 +39,7 @@ def drop_forest(documents: dict[str, dict]) -> bytes:
     the drop in points as a dot, its paired interval as a line, its threshold as a bar (both sides for the float
     file, which must agree with Keras), coloured and worded by its check's verdict in results.json `checks`;
     INCONCLUSIVE in amber, hollow, with what the gate made of it."""
-    from vsq.rendering.drops import draw_drops, drops
+    from vsq.rendering.drops import draw_drops, drops, figure_words
 
     plt = _pyplot()
     rows = []  # (label, Drop or None for a configuration's heading)
@@ -77,8 +77,8 @@ def drop_forest(documents: dict[str, dict]) -> bytes:
         ax.text(-0.01, y, row_label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8,
                 fontweight="bold" if drop is None else "normal")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel("Top-1 drop against the float model (points; right of 0 is worse): dot, its interval, | threshold",
-                  fontsize=9)
+    ax.set_xlabel(f"{figure_words(documents)} drop against the float model (points; right of 0 is worse): dot, its "
+                  "interval, | threshold", fontsize=9)
     # A title at a set height: placing it automatically measures every tick label again.
     ax.set_title("Drop with its interval against the threshold, per configuration and model", fontsize=10, y=1.01)
     fig.subplots_adjust(left=0.25, right=0.67, top=1 - 0.45 / fig.get_figheight(), bottom=0.6 / fig.get_figheight())
@@ -119,6 +119,35 @@ def per_class_losses(document: dict, top: int = 20) -> bytes:
     ax.set_xlabel("Top-1 per class")
     ax.set_title("Per-class Top-1, largest losses first")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(fig)
+
+
+def per_class_ap_drops(document: dict, top: int = 30) -> bytes | None:
+    """A detector's per-class AP@[.5:.95] drop, float model against the quantized one (vsq.rendering.per_class_ap),
+    the largest first: a bar per class in points, red where the quantized model lost AP; None without per-class
+    AP."""
+    from vsq.rendering.per_class_ap import models, rows
+
+    found = [row for row in rows(document) if row.drop_points is not None][:top]
+    if models(document) is None or not found:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(found) + 1.4))
+    y = np.arange(len(found))
+    drops = [row.drop_points for row in found]
+    ax.barh(y, drops, 0.6, color=["#cf222e" if drop > 0 else "#1a7f37" for drop in drops])
+    ax.set_yticks(y, [f"{label(row.name)} ({row.float_ap:.3f} -> {row.quantized_ap:.3f})" for row in found],
+                  fontsize=8)
+    for i, drop in enumerate(drops):
+        ax.annotate(f"{drop:+.2f}", (drop, i), xytext=(3 if drop >= 0 else -3, 0), textcoords="offset points",
+                    ha="left" if drop >= 0 else "right", va="center", fontsize=8)
+    reach = max(0.5, *(abs(drop) for drop in drops)) * 1.3
+    ax.set_xlim(-reach, reach)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#888", linewidth=0.8)
+    floating, quantized = models(document)
+    ax.set_xlabel(f"AP@[.5:.95] drop, {label(floating)} -> {label(quantized)} (points; right of 0 is worse)")
+    ax.set_title("Per-class AP drop, largest first (not gated: the mean's check judges the drop)", fontsize=10)
     return _png(fig)
 
 

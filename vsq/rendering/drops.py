@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass
 
 from vsq.core.check_names import STABILITY_CHECK, VARIANT_DROP_CHECK, variant_check
+from vsq.core.drop_figure import TOP_1, DropFigure
 from vsq.core.reference import BY_FILE, BY_KEY, reference_model
+from vsq.tasks import figure_of
 
-# The check that judges each reference model's drop: its role's (vsq.core.reference), its name in `checks`.
-CHECK_OF_MODEL = {model.key: model.check for model in BY_KEY.values() if model.check}
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
 
@@ -38,19 +38,20 @@ class Drop:
 def drops(document: dict) -> list[Drop]:
     """Every paired drop of the document: the models in their order (Keras, the reference, has none), then
     the variants."""
-    thresholds = _mapping(_mapping(document.get("configuration")).get("thresholds"))
+    configuration = _mapping(document.get("configuration"))
+    thresholds, figure = _mapping(configuration.get("thresholds")), figure_of(document)
     float_key = reference_model(document, "float").key
     out = []
     for key, model in _mapping(document.get("models")).items():
         if key == float_key or not isinstance(model, dict):
             continue
         label = BY_KEY[key].label if key in BY_KEY else str(key)
-        check = CHECK_OF_MODEL.get(key)
-        # The float export is held to max_float_top1_drop on both sides; the quantized models to max_top1_drop.
-        float_export = key in BY_KEY and BY_KEY[key].role == "float_export"
-        limit = (thresholds.get("max_float_top1_drop") if float_export else
-                 _judged(model).get("max_top1_drop", thresholds.get("max_top1_drop") if check else None))
-        drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key), float_key)
+        check = figure.check_of(BY_KEY[key]) if key in BY_KEY else None
+        # Top-1: the float export is held to max_float_top1_drop on both sides; the quantized models to max_top1_drop.
+        float_export = key in BY_KEY and BY_KEY[key].role == "float_export" and figure.export_threshold is not None
+        limit = (thresholds.get(figure.export_threshold) if float_export else
+                 _judged(model).get("max_top1_drop", figure.limit(configuration) if check else None))
+        drop = _drop(model, _mapping(document.get("top_1_drop_points")).get(key), float_key, figure)
         out.append(_row(document, key, label, model, drop, limit, float_export, check))
     for name, row in _mapping(_mapping(document.get("variants")).get("models")).items():
         if not isinstance(row, dict) or row.get("reference") or name in BY_FILE:
@@ -90,6 +91,11 @@ def _row(document: dict, key: str, label: str, model: dict, drop: tuple, limit, 
     verdict, passes = verdict_of(document, check)
     return Drop(key, label, drop[0], drop[1], _number(limit), symmetric, verdict, passes, check,
                 variant=check is not None and check.startswith(VARIANT_DROP_CHECK))
+
+
+def figure_words(documents: dict[str, dict]) -> str:
+    """What the documents' drop charts show: "Top-1", "mAP@[.5:.95]", or both ("Top-1 / mAP@[.5:.95]")."""
+    return " / ".join(dict.fromkeys(figure_of(document).word for document in documents.values())) or "Top-1"
 
 
 def check_entry(document: dict, check: str | None) -> dict | None:
@@ -134,9 +140,10 @@ def _judged(model: dict) -> dict:
     return judged if isinstance(judged, dict) else {}
 
 
-def _drop(model: dict, fallback, float_key: str) -> tuple[float | None, tuple[float, float] | None]:
-    """The paired drop and its interval; a document without the paired statistics: the plain drop."""
-    paired = _mapping(model.get("paired")).get(float_key)
+def _drop(model: dict, fallback, float_key: str,
+          figure: DropFigure = TOP_1) -> tuple[float | None, tuple[float, float] | None]:
+    """The paired drop of the figure and its interval; a document without the paired statistics: the plain drop."""
+    paired = figure.paired(_mapping(model.get("paired")).get(float_key))
     if isinstance(paired, dict):
         drop, interval = _number(paired.get("drop_points")), paired.get("interval_points")
         if drop is not None and isinstance(interval, (list, tuple)) and len(interval) == 2:

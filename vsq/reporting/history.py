@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vsq.core.reference import REFERENCE_MODELS, heading, roles
 from vsq.provenance import flat
+from vsq.tasks import figure_of
 from vsq.rendering.drops import variant_figures  # noqa: F401 (vsq.reporting.history.variant_figures before the move)
 
 HISTORY_FILE = "history.jsonl"
@@ -22,16 +23,17 @@ HISTORY_FILE = "history.jsonl"
 
 def entry(document: dict) -> dict:
     """The line recorded for one results.json document: time, configuration, figures, versions, verdicts."""
-    env = document["environment"]
+    env, figure = document["environment"], figure_of(document)
     gate, baseline = document.get("gate"), document.get("baseline")
     return {
         "time": document["created"],
         "run_id": document.get("run_id"),
         "configuration": document["configuration"]["name"],
+        "task": document.get("task", "classification"),
         "top_1": {name: model.get("top_1_accuracy") for name, model in document["models"].items()},  # None: a detector
         "top_5": {name: model.get("top_5_accuracy") for name, model in document["models"].items()},
-        **({"map_50_95": {name: model.get("map_50_95") for name, model in document["models"].items()}}
-           if document.get("task") == "detection" else {}),
+        **({figure.history: {name: model.get(figure.figure) for name, model in document["models"].items()}}
+           if figure.history != "top_1" else {}),  # a detector's mAP@[.5:.95] (its trend's figure)
         "variants": variant_figures(document),
         "reference_models": document["reference_models"],  # a document of any format has it (results.read)
         "num_images": document["num_images"],
@@ -45,6 +47,19 @@ def entry(document: dict) -> dict:
         **({"baseline": {"accepted_on": baseline.get("accepted_on"), "accepting": baseline.get("accepting")}}
            if isinstance(baseline, dict) else {}),
     }
+
+
+def line_figure(line: dict):
+    """The drop figure of a history line (vsq.core.drop_figure): its task's; a line without "task" (an older
+    vsq): a detector's when it has mAP figures, else Top-1."""
+    task = line.get("task") if isinstance(line.get("task"), str) else None
+    return figure_of({"task": task or ("detection" if isinstance(line.get("map_50_95"), dict) else None)})
+
+
+def line_values(line: dict) -> dict:
+    """A history line's figure per model (Top-1, or a detector's mAP@[.5:.95]); unchecked."""
+    values = line.get(line_figure(line).history)
+    return values if isinstance(values, dict) else {}
 
 
 def drop_figures(document: dict) -> dict:
@@ -125,7 +140,7 @@ def table(lines: list[dict]) -> str:
     rows = [("time", "configuration", heading(documents, "float"), heading(documents, "float_export") or "—",
              heading(documents, "quantized"), "drop (pp)", "images", "TF", "MCT")]
     for line in lines:
-        top1, models = line["top_1"], line.get("reference_models", roles(REFERENCE_MODELS))
+        top1, models = line_values(line), line.get("reference_models", roles(REFERENCE_MODELS))
         floating, quantized = top1[models["float"]], top1[models["quantized"]]
         exported = top1.get(models.get("float_export"))
         rows.append((
@@ -145,7 +160,7 @@ def format_rows(rows: list[tuple]) -> str:
 
 
 def plot(lines: list[dict], dest: Path) -> Path:
-    """A PNG of Top-1 per run, one line per configuration and model."""
+    """A PNG of Top-1 (a detector's mAP@[.5:.95]) per run, one line per configuration and model."""
     import matplotlib.pyplot as plt
 
     fig = figure(lines)
@@ -167,13 +182,15 @@ def figure(lines: list[dict]):
         models = runs[-1].get("reference_models", roles(REFERENCE_MODELS))
         shown = [models[role] for role in ("float", "float_export", "quantized") if role in models]
         for model, style in zip(shown, ("-o", "--s", ":^")):
-            ax.plot(range(1, len(runs) + 1), [run["top_1"].get(model) for run in runs], style, label=f"{name}: {model}")
+            ax.plot(range(1, len(runs) + 1), [line_values(run).get(model) for run in runs], style,
+                    label=f"{name}: {model}")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # runs are counted: no run 1.5
     ax.set_xlabel("run")
-    ax.set_ylabel("Top-1")
-    ax.set_title("Top-1 per run")
+    word = " / ".join(dict.fromkeys(line_figure(line).word for line in lines)) or "Top-1"
+    ax.set_ylabel(word)
+    ax.set_title(f"{word} per run")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from html import escape
 
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
-from vsq.rendering import charts
+from vsq.rendering import charts, per_class_ap
 from vsq.reporting.detection_gallery import changes_html
 from vsq.reporting.gallery import gallery_html
 from vsq.core.check_names import IMX500_FITS_CHECK
-from vsq.rendering.drops import check_entry
+from vsq.rendering.drops import check_entry, figure_words
 from vsq.rendering.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
 
@@ -116,13 +116,14 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
     thumbnails only of the images under image_folders[name] (a results.json names any path it likes)."""
     from vsq.sections import all_sections
 
-    parts = [STYLE, "<h2>vsq: Top-1 accuracy</h2>"]
+    word = figure_words(documents)
+    parts = [STYLE, f"<h2>vsq: {'Top-1 accuracy' if word == 'Top-1' else escape(word)}</h2>"]
     moved, trends = trend_parts(documents, history_files, details) if documents else ("", {})
     if documents:
         parts.append(summary_table(documents, gates))
         parts.append(reasons_part(documents))
         parts.append(moved)
-        parts.append(img(charts.drop_forest(documents), FOREST_ALT))
+        parts.append(img(charts.drop_forest(documents), FOREST_ALT.replace("Top-1", figure_words(documents))))
         parts.append(imx500_part(documents))
     for name in missing:
         parts.append(f'<p class="vsq-fail">{escape(name)}: no results (its evaluation did not finish; see the '
@@ -132,7 +133,10 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
         parts.append(trends.get(name, ""))
         parts += [section.html(name, doc) for section in all_sections() if section.key != "explanation"]
         folders = (image_folders or {}).get(name, ())
-        if doc.get("task") == "detection":  # where the boxes changed, drawn (its per-class figures: results.json)
+        if doc.get("task") == "detection":  # per-class AP and where the boxes changed, drawn
+            parts.append(per_class_ap.html_table(name, doc))
+            png = charts.per_class_ap_drops(doc)
+            parts.append(img(png, f"{name}: per-class AP drop, float vs quantized") if png else "")
             parts.append(changes_html(name, doc, folders))
         else:
             parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))

@@ -11,10 +11,12 @@ from vsq.sections import imx500
 from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, FLOAT_MAP_CHANCE_CHECK, MAP_DROP_CHECK, QUANTIZED_DROP_CHECK
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
 from vsq.rendering.drops import verdict_of
+from vsq.tasks import figure_of
 from vsq.util.text import terminal
 
 
 NO_VERDICT = "no verdict recorded (its pytest run did not finish, or an older vsq wrote the file)"
+PER_CLASS_ROWS = 10  # classes of a detector's per-class table in the terminal (all of them: the HTML report)
 MAX_MESSAGE = 1000  # characters of a check's message in a reason line (results.json files come from elsewhere)
 
 
@@ -89,7 +91,7 @@ def has_imx500(documents: dict[str, dict]) -> bool:
 
 def drop_check(doc: dict) -> str:
     """The check that judges the tables' drop: the quantized file's Top-1 drop, or a detector's mAP drop."""
-    return MAP_DROP_CHECK if doc.get("task") == "detection" else QUANTIZED_DROP_CHECK
+    return figure_of(doc).check
 
 
 def figure_word(documents: dict[str, dict]) -> str:
@@ -161,6 +163,24 @@ def notes(documents: dict[str, dict]) -> list[str]:
     return lines
 
 
+def per_class_lines(documents: dict[str, dict], top: int = PER_CLASS_ROWS) -> list[str]:
+    """Per detector: its per-class AP@[.5:.95] table (vsq.rendering.per_class_ap), the largest drops first, the
+    first `top` classes and a line saying where the others are."""
+    from vsq.rendering.per_class_ap import cells, models, rows
+
+    lines = []
+    for name, doc in documents.items():
+        labels, found = models(doc), rows(doc)
+        if labels is None or not found:
+            continue
+        lines.append(f"{name}: per-class AP@[.5:.95], largest drop first (not gated: {MAP_DROP_CHECK} judges the mean)")
+        shown = format_rows([("class", f"AP {labels[0]}", f"AP {labels[1]}", "drop (pp)"), *map(cells, found[:top])])
+        lines += [f"  {line}" for line in shown.splitlines()]
+        if len(found) > top:
+            lines.append(f"  {len(found) - top} more classes: the HTML report (vsq report --html) and results.json")
+    return lines
+
+
 def reason_lines(documents: dict[str, dict]) -> list[str]:
     """Why each configuration did not pass (or passed on an INCONCLUSIVE drop): a line per check (reasons)."""
     return [reason.line for name, doc in documents.items() for reason in reasons(name, doc)]
@@ -188,7 +208,7 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
 
     missing = [name for name in failures if name not in documents]
     lines = [*table(documents, verdicts, missing).splitlines(), *reason_lines(documents), *notes(documents),
-             *moved_lines(documents, history_files)]
+             *per_class_lines(documents), *moved_lines(documents, history_files)]
     for name, doc in documents.items():
         lines.append(f"{name}: results in {doc['results_file']}")
         reused = [what for what, how in doc.get("cache", {}).items() if how == "hit"]

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from vsq.core.reference import BY_KEY, REFERENCE_MODELS, reference_model, roles
 from vsq.rendering.drops import drops
-from vsq.reporting.history import HISTORY_FILE, entry
+from vsq.reporting.history import HISTORY_FILE, entry, line_values
+from vsq.tasks import figure_of
 from vsq.util.atomic import open_no_follow
 
 RUNS = 30  # the trend's window: the last runs of a configuration
@@ -37,7 +38,7 @@ class Run:
 
     time: datetime
     run_id: str | None
-    top_1: dict[str, float]  # reference models and variants, by key / name
+    top_1: dict[str, float]  # reference models and variants, by key / name (a detector's: mAP@[.5:.95])
     num_images: int | None
     drop: float | None  # model_quantized.tflite's drop against Keras, points
     interval: tuple[float, float] | None  # its paired interval (lines of an older vsq: none)
@@ -103,7 +104,7 @@ def _lines(path: Path | None) -> list:
 def parse(line: dict) -> Run | None:
     """A history line as a Run; None when it lacks a time or the float model's Top-1."""
     when = _time(line.get("time"))
-    top_1 = {**_fractions(line.get("variants")), **_fractions(line.get("top_1"))}
+    top_1 = {**_fractions(line.get("variants")), **_fractions(line_values(line))}  # a detector's: mAP@[.5:.95]
     float_key, quantized_key = _role_keys(line)
     if when is None or float_key not in top_1:  # every figure of a run is against the float model's
         return None
@@ -186,7 +187,7 @@ def moved(name: str, document: dict, trend: list[Run]) -> str | None:
         changes.append(f"gate {before.gate} -> {today.gate}")
     if not changes:
         gate = f", the gate {today.gate}" if today.gate else ""
-        return f"{name}: nothing moved since the previous run ({when}): the same Top-1 for every model{gate} as then"
+        return f"{name}: nothing moved since the previous run ({when}): the same {figure_of(document).word} for every model{gate} as then"
     return f"{name}: since the previous run ({when}): " + "; ".join(changes)
 
 
@@ -202,7 +203,7 @@ def _change(document: dict, key: str, label: str, before: Run, today: Run,
         interval = _pair((document.get("models", {}).get(key) or {}).get("top_1_interval"))
         if interval is None:
             return said
-        return (f"{said} ({_side(then, interval)} today's {confidence} interval of its Top-1 "
+        return (f"{said} ({_side(then, interval)} today's {confidence} interval of its Top-1 "  # classification
                 f"{interval[0]:.3f} to {interval[1]:.3f})")
     keras_then, keras_now = before.top_1.get(float_key), today.top_1.get(float_key)
     if paired is None or keras_then is None or keras_now is None:
@@ -261,7 +262,7 @@ def chart(name: str, document: dict, trend: list[Run]) -> bytes | None:
     for (key, label), style in zip(series, series_styles(len(series))):
         top.plot(x, [run.top_1.get(key, math.nan) for run in trend], linewidth=1.8 if key in BY_KEY else 1.0,
                  label=plain_label(label, 30), **style)
-    top.set_ylabel("Top-1")
+    top.set_ylabel(figure_of(document).word)
     top.grid(axis="y", alpha=0.3)
     top.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     shown = [(i, run) for i, run in enumerate(trend) if run.drop is not None]

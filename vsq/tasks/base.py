@@ -46,6 +46,7 @@ class Task(Protocol):
     name: str  # the configuration's "task" value
     stored: tuple[str, ...]  # the files of an evaluation's cache entry (save writes them, load reads them)
     checks: tuple  # vsq.core.verdicts.CheckSpec of the task's own checks (data, figures, drops)
+    drop_figure: object  # vsq.core.drop_figure.DropFigure: the figure its drop charts show
 
     def evaluation_set(self, config):
         """The evaluation images and their truth's keys (vsq.configuration.datasets.EvaluationSet), checked at

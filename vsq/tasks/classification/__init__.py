@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vsq.core.drop_figure import TOP_1
 from vsq.tasks.classification import evaluation
 from vsq.tasks.classification.checks import CHECKS
 
@@ -17,6 +18,7 @@ class Classification:
     name = "classification"
     stored = evaluation.STORED
     checks = CHECKS
+    drop_figure = TOP_1
 
     def evaluation_set(self, config):
         """labels.json and the class folders of evaluate_image_dir (vsq.configuration.datasets.scan_evaluation)."""

@@ -3,7 +3,7 @@
 What the model cannot say about its boxes, the configuration does (`BoxFormat`): the corners' order ("yxyx", as
 TensorFlow's and edge-mdt-cl's SSD post-processing give them, or "xyxy"), whether they are normalised to 0..1 of
 the input or in input pixels, the offset from the model's class index to the category id, and how the image was
-resized (vsq.tasks.detection.letterbox), which says how a box maps back to the original image.
+resized (vsq.util.letterbox), which says how a box maps back to the original image.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from vsq.tasks.detection import letterbox
+from vsq.util import letterbox
 
 if TYPE_CHECKING:
     import numpy as np

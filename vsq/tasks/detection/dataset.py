@@ -27,9 +27,11 @@ def read_annotations(config) -> annotations.Annotations:
 
 
 def box_format(config) -> BoxFormat:
-    """How the detector's boxes are read: the configuration's detection object; resized as preprocessing says."""
+    """How the detector's boxes are read: the configuration's detection object; mapped back through the resize
+    preprocessing.mode says (letterbox, else square: stretch; shorter_side is refused for detectors)."""
     settings = config.detection
-    return BoxFormat(settings.box_order, settings.boxes_normalized, settings.class_offset, "stretch")
+    resize = "letterbox" if config.preprocessing.mode == "letterbox" else "stretch"
+    return BoxFormat(settings.box_order, settings.boxes_normalized, settings.class_offset, resize)
 
 
 def _relative(config, path: Path) -> str:

@@ -1,5 +1,5 @@
 """An evaluation image as a detector sees it: decoded once (the one preprocessing's safe opening, EXIF rotation,
-RGB), resized by stretch or YOLO's letterbox (vsq.tasks.detection.letterbox), with the original size the boxes are
+RGB), resized by stretch or YOLO's letterbox (vsq.util.letterbox), with the original size the boxes are
 mapped back to. Normalisation is the configuration's (Preprocessing.normalize), applied by the caller."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsq.configuration.preprocessing import Preprocessing, rgb_image
-from vsq.tasks.detection import letterbox
+from vsq.util import letterbox
 
 if TYPE_CHECKING:
     import numpy as np

@@ -44,13 +44,19 @@ class Screen:
 
     def advice(self) -> str:
         """One sentence, figures in percent."""
-        settings = ", ".join(f"detection.{CONFIGURATION_KEYS.get(key, key)} {_json(value)}"
-                             for key, value in self.change.items())
+        settings = ", ".join(_setting(key, value) for key, value in self.change.items())
         if not self.clearly_better:
             return (f"the configured box format scores mAP@.5 {100 * self.configured:.1f} % on {self.images} "
                     f"images; no other reading of the boxes of {self.tried} tried is clearly better")
         return (f"the configured box format scores mAP@.5 {100 * self.configured:.1f} % on {self.images} images, "
                 f"but with {settings} the same outputs score {100 * self.best:.1f} %: set {settings}")
+
+
+def _setting(key: str, value) -> str:
+    """A reading's setting as the configuration writes it: the resize is preprocessing.mode's (square stretches)."""
+    if key == "resize":
+        return f'preprocessing.mode "{"square" if value == "stretch" else value}"'
+    return f"detection.{CONFIGURATION_KEYS.get(key, key)} {_json(value)}"
 
 
 def _json(value) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vsq.configuration.datasets import EvaluationSet
+from vsq.core.drop_figure import MAP
 from vsq.tasks.detection import evaluation
 from vsq.tasks.detection.checks import CHECKS
 from vsq.tasks.detection.dataset import Truth, box_format, read_annotations, scan
@@ -20,6 +21,7 @@ class Detection:
     stored = evaluation.STORED
 
     checks = CHECKS
+    drop_figure = MAP
 
     def evaluation_set(self, config) -> EvaluationSet:
         return scan(config)
