@@ -53,6 +53,9 @@ def test_a_good_file_reads_back_as_the_coco_document_it_was(tmp_path, truth):
     (lambda d: d["images"][3].update(file_name="img_0000.jpg"), "images[3] (id 4): file_name 'img_0000.jpg' is also images[0]'s"),
     (lambda d: d["images"][3].update(file_name="../secret.jpg"), "images[3] (id 4): file_name must be a file's path"),
     (lambda d: d["images"][3].update(width=0), "images[3] (id 4): width is 0, less than 1"),
+    (lambda d: d["images"][3].update(width=10**400), "images[3] (id 4): width is more than 65,536"),
+    (lambda d: d["images"][3].update(height=70_000), "images[3] (id 4): height is more than 65,536"),
+    (lambda d: d["images"][3].update(id=-10**30), "images[3]: id is less than"),
     (lambda d: d["categories"].append({"id": 2, "name": "again"}), "categories[3] (id 2): id 2 appears twice"),
     (lambda d: d["categories"].append({"id": 4, "name": "extra"}), "categories[3] (id 4): id 4 is not one of the model's 3 classes (category ids 1..3 with class_offset 1)"),
     (lambda d: d.update(images=[]), "images is empty"),
@@ -139,6 +142,22 @@ def test_the_detection_object_is_read_with_the_detection_task_only(project):
         load_config(tiny.write_config(project, task="detection", detection={"box_order": "xy"}))
 
 
+@pytest.mark.parametrize("key, value", [("quantized_model", "exports/model.tflite"), ("variants", ["mct_gptq"]),
+                                        ("search", {"candidates": ["tf_float16"]}), ("calibration_repeats", 3),
+                                        ("expected_top1", {"top1": 0.9}), ("evaluate_subsample", {"size": 10})])
+def test_a_classification_only_key_is_refused_with_the_detection_task(project, key, value):
+    """With "task": "detection" these keys would be ignored (their sections and the label scan are
+    classification's): one line naming the key instead."""
+    import tiny
+    from vsq.configuration.config import load_config
+    from vsq.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(tiny.write_config(project, task="detection", **{key: value}))
+    assert f"{key}: is not read with \"task\": \"detection\" yet" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def detection_project(project, truth) -> "Path":
     """The tiny project with a detection set: the annotated images (blank PNGs of their sizes) and the file."""
     import tiny
@@ -205,3 +224,21 @@ def test_any_document_is_read_or_refused_in_one_line(document):
             annotations.read(path, num_classes=3, class_offset=1, where="a.json")
         except VsqError as error:
             assert "\n" not in str(error) and str(error).startswith("a.json: ")
+
+
+@pytest.mark.parametrize("detections, words", [(5000, "too many detections"), (None, "an unknown number of detections")])
+def test_a_detector_asking_for_too_many_detections_is_refused_in_one_line(project, detections, words):
+    """SSDPostProcess' max_detections is a free number in an untrusted file: bounded before anything runs."""
+    import tiny
+    from vsq.configuration.config import load_config
+    from vsq.core.model_info import ModelInfo
+    from vsq.errors import ConfigError
+    from vsq.frameworks.keras.models import MAX_DETECTIONS, check_model_matches
+
+    config = load_config(tiny.write_config(project, task="detection", input_tensor_size=64))
+    n = detections
+    info = ModelInfo(input_shapes=((None, 64, 64, 3),), output_shapes=((None, n, 4), (None, n), (None, n), (None,)))
+    with pytest.raises(ConfigError) as caught:
+        check_model_matches(config, info, num_classes=4)
+    assert words in str(caught.value) and f"at most {MAX_DETECTIONS}" in str(caught.value)
+    check_model_matches(config, ModelInfo(info.input_shapes, ((None, 16, 4), (None, 16), (None, 16), (None,))), 4)

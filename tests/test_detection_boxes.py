@@ -140,3 +140,15 @@ def test_non_finite_outputs_are_no_detections():
                               [0.1, 0.1, 0.5, 0.5]]),
               scores=np.array([0.9, 0.9, np.nan, 0.9]), classes=np.array([0.0, 1.0, 1.0, np.inf]), count=99)
     assert [d["category_id"] for d in decode(raw, 1, 128, 96, SIZE, BoxFormat())] == [1]
+
+
+def test_the_screen_advises_only_class_offsets_the_schema_accepts():
+    import json
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).parents[1] / "vsq/configuration/schema/configuration.schema.json").read_text())
+    offset = schema["properties"]["detection"]["properties"]["class_offset"]
+    assert screen.CLASS_OFFSETS == (offset["minimum"], offset["maximum"])
+    for configured in screen.CLASS_OFFSETS:
+        tried = {form.class_offset for form in screen.readings(BoxFormat("yxyx", True, configured, "stretch"), ["stretch"])}
+        assert min(tried) >= offset["minimum"] and max(tried) <= offset["maximum"] and len(tried) == 2

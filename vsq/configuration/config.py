@@ -290,12 +290,23 @@ def _build(file: Path, data: dict) -> Config:
     )
 
 
+# Keys of the classification-only parts (sections that do not know detection, given files, the label scan's
+# selection): with "task": "detection" they would be ignored, so they are refused instead.
+CLASSIFICATION_ONLY = ("quantized_model", "models", "variants", "calibration_repeats", "search", "baseline",
+                       "expected_top1", "explanation", "screen", "evaluate_classes", "evaluate_subsample")
+
+
 def _detection(file: Path, data: dict, task: str) -> DetectionSettings | None:
     if task != "detection":
         if "detection" in data:
             raise ConfigError(file, "detection", f"is only read with \"task\": \"detection\" (task is {task}); "
                               "remove it, or set \"task\": \"detection\"")
         return None
+    unread = [key for key in CLASSIFICATION_ONLY if key in data]
+    if unread:
+        raise ConfigError(file, unread[0], "is not read with \"task\": \"detection\" yet (vsq gates a detector's own "
+                          "build: no given files, variants, search, calibration draws, baselines or Top-1 settings); "
+                          "remove it")
     mode = (data.get("preprocessing") or {}).get("mode")
     if mode == "shorter_side":  # a crop cuts boxes off: a detector's image is stretched or letterboxed whole
         raise ConfigError(file, "preprocessing.mode", "\"shorter_side\" crops the image, and a detector's boxes "

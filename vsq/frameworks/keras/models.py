@@ -64,6 +64,11 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
 
 
+# A detector's detections per image: the post-processing allocates them per image, and no weight backs the number
+# an untrusted file asks for.
+MAX_DETECTIONS = 1000
+
+
 def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:
     """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label; a detector
     (detection_outputs) is checked for its input only: its class count is not in its output shapes."""
@@ -74,6 +79,11 @@ def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> No
             "not a detector ending in edge-mdt-cl's SSDPostProcess (boxes, scores, classes, count); task "
             "\"detection\" needs one"))
     if detector:
+        detections = info.output_shapes[0][1]
+        if not isinstance(detections, int) or not 1 <= detections <= MAX_DETECTIONS:
+            raise config.error("source_keras_model", f"{config.shown('source_keras_model')} asks for "
+                               f"{'an unknown number of' if detections is None else 'too many'} detections per image; "
+                               f"vsq reads at most {MAX_DETECTIONS} (SSDPostProcess' max_detections; COCO scores 100)")
         return _check_input(config, info)
     if len(info.input_shapes) != 1 or len(info.output_shapes) != 1:
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has "

@@ -25,6 +25,8 @@ MAX_IMAGES = 200_000
 MAX_ANNOTATIONS = 2_000_000
 MAX_CATEGORIES = 2000  # labels.json's bound (vsq.configuration.datasets.MAX_CLASSES)
 EDGE_TOLERANCE = 1.0  # pixels a box may pass its image's edge (COCO's own boxes do, by rounding)
+LARGEST_SIDE = 2**16  # pixels: past every image format vsq decodes (JPEG stops at 65,535)
+LARGEST_ID = 2**63 - 1  # ids and sizes stay numpy int64s and floats (pycocotools turns them into arrays)
 SHAPE = '{"images": [...], "annotations": [...], "categories": [...]}'
 
 
@@ -76,10 +78,14 @@ class _Reader:
     def fail(self, message: str):
         raise self.error(f"{self.where}: {message}")
 
-    def integer(self, entry: dict, key: str, at: str, minimum: int | None = None) -> int:
+    def integer(self, entry: dict, key: str, at: str, minimum: int | None = None, maximum: int = LARGEST_ID) -> int:
         value = entry.get(key)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"{at}: {key} must be an integer, not {_type(value)}; fix the entry")
+        if value > maximum:  # before any arithmetic: a 400-digit int overflows a float
+            self.fail(f"{at}: {key} is more than {maximum:,}; fix the entry")
+        if value < -LARGEST_ID:
+            self.fail(f"{at}: {key} is less than -{LARGEST_ID:,}; fix the entry")
         if minimum is not None and value < minimum:
             self.fail(f"{at}: {key} is {value}, less than {minimum}; fix the entry")
         return value
@@ -148,7 +154,7 @@ def _images(reader: _Reader, entries: list[dict]) -> tuple[Image, ...]:
         if not isinstance(name, str) or not _plain_name(name):
             reader.fail(f"{at}: file_name must be a file's path under the evaluation folder (no '..', not "
                         "absolute, not empty); fix the entry")
-        width, height = (reader.integer(entry, key, at, minimum=1) for key in ("width", "height"))
+        width, height = (reader.integer(entry, key, at, minimum=1, maximum=LARGEST_SIDE) for key in ("width", "height"))
         if image_id in ids:
             reader.fail(f"{at}: id {image_id} is also the id of images[{ids[image_id]}]; give each image its own id")
         if name in names:

@@ -24,6 +24,7 @@ TIE = 0.005
 
 # BoxFormat's fields by the detection object's keys where the two differ (the advice names the key to set).
 CONFIGURATION_KEYS = {"normalized": "boxes_normalized"}
+CLASS_OFFSETS = (-1, 1000)  # detection.class_offset's range in the configuration schema
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def sample(image_ids, limit: int = SAMPLE) -> list:
 
 def readings(configured: BoxFormat, resizes) -> list[BoxFormat]:
     """Every reading tried, the configured one first."""
-    offsets = (configured.class_offset, configured.class_offset - 1, configured.class_offset + 1)
+    offsets = [offset for offset in (configured.class_offset, configured.class_offset - 1, configured.class_offset + 1)
+               if CLASS_OFFSETS[0] <= offset <= CLASS_OFFSETS[1]]  # advise only what the schema accepts
     out = [configured]
     for order, normalized, offset, resize in itertools.product(BOX_ORDERS, (True, False), offsets, resizes):
         form = BoxFormat(order, normalized, offset, resize)

@@ -80,5 +80,5 @@ def float_beats_chance_check(where: str, document: dict) -> Check:
     return Check(chance["beats_chance"], f"{where}: the float model's mAP@.5 {100 * lead['reference']:.2f} is "
                  f"{lead['drop_points']:.2f} points above its own detections scored on other images "
                  f"({100 * chance['map_50']:.2f}; interval {low:+.2f} to {high:+.2f}), less than "
-                 f"{chance['near_chance_points']:g}: check the box format (detection.box_order, normalized, "
-                 "class_offset), the preprocessing and the annotations", figures)
+                 f"{chance['near_chance_points']:g}: check the box format (detection.box_order, "
+                 "detection.boxes_normalized, detection.class_offset), the preprocessing and the annotations", figures)
