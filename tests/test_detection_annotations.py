@@ -242,3 +242,21 @@ def test_a_detector_asking_for_too_many_detections_is_refused_in_one_line(projec
         check_model_matches(config, info, num_classes=4)
     assert words in str(caught.value) and f"at most {MAX_DETECTIONS}" in str(caught.value)
     check_model_matches(config, ModelInfo(info.input_shapes, ((None, 16, 4), (None, 16), (None, 16), (None,))), 4)
+
+
+def test_an_exif_rotated_image_is_checked_at_the_size_the_model_sees(project, truth):
+    """Decoding turns an image by its EXIF orientation (6: a quarter turn), so the annotations describe the upright
+    image: a file stored 96 x 128 with orientation 6 is the annotated 128 x 96; one stored 128 x 96 is not."""
+    from PIL import Image
+
+    from vsq.errors import ConfigError
+    from vsq.pipeline.job import prepare
+
+    config = detection_project(project, truth)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (96, 128)).save(project / "shapes" / "img_0000.png", exif=exif)
+    assert len(prepare(config).evaluation_set.paths) == 10
+    Image.new("RGB", (128, 96)).save(project / "shapes" / "img_0000.png", exif=exif)
+    with pytest.raises(ConfigError, match=r"is 96 x 128 pixels, but images says 128 x 96"):
+        prepare(config)

@@ -13,6 +13,7 @@ from vsq.tasks.detection import annotations
 from vsq.tasks.detection.boxes import BoxFormat
 
 KEY = "evaluate_label_file"
+EXIF_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ def _relative(config, path: Path) -> str:
     return path.relative_to(config.evaluate_image_dir).as_posix()
 
 
+def upright_size(opened) -> tuple[int, int]:
+    """(width, height) of the image as decoding turns it (EXIF orientations 5 to 8 are quarter turns, so width and
+    height swap): the boxes refer to the image the model sees."""
+    try:
+        orientation = opened.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block (a stranger's file): read as no rotation
+        orientation = 1
+    return (opened.height, opened.width) if orientation in (5, 6, 7, 8) else (opened.width, opened.height)
+
+
 def scan(config) -> EvaluationSet:
     """The evaluation images: every .<evaluate_image_extension> file under evaluate_image_dir (natural order),
     each listed in the annotations with the size its header gives; ConfigError naming the file and entry."""
@@ -51,7 +62,7 @@ def scan(config) -> EvaluationSet:
     for path, image in zip(paths, images):
         try:
             with open_image(path, config.preprocessing.max_image_pixels) as opened:  # the header only
-                annotations.check_sizes(image, opened.width, opened.height, where=where, error=error)
+                annotations.check_sizes(image, *upright_size(opened), where=where, error=error)
         except ImageError as problem:
             raise config.error("evaluate_image_dir", str(problem)) from None
         except OSError:
