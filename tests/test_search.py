@@ -2,6 +2,7 @@
 budget; on the outlier model of tests/test_calibrations.py, whose calibration draw holds the white image."""
 
 import json
+import re
 
 import pytest
 
@@ -68,7 +69,9 @@ def test_the_search_stops_at_the_first_passing_candidate_and_a_budget_that_stops
     part = timed.document["search"]
     assert part["stopped_by"] == "max_minutes" and [row["name"] for row in part["tried"]] == ["noclip"], part
     message = timed.failures()["search_found_a_passing_recipe"]
-    assert "; the budget (search.max_minutes 1e-05) stopped it after 0 s before tf_float16: raise it" in message
+    # the seconds are the run's own (a loaded machine takes longer): the words around them are the claim
+    assert re.search(r"; the budget \(search\.max_minutes 1e-05\) stopped it after \d+ s before tf_float16: raise it",
+                     message), message
     documents = {"configuration": timed.document}
     text = "\n".join(line for _, lines in blocks(documents, {"configuration": timed.verdict}, {}) for line in lines)
     assert "no candidate passed; the budget (search.max_minutes 1e-05) stopped it" in text, text
