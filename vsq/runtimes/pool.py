@@ -30,15 +30,15 @@ def shards(count: int, batch_size: int, parts: int) -> list[slice]:
 
 
 def predict_pooled(predictors: Sequence[Callable[[np.ndarray], np.ndarray]], images: np.ndarray,
-                   batch_size: int) -> np.ndarray:
+                   batch_size: int, join: Callable[[list], object] = np.concatenate):
     """Scores of `images` from a pool: one slice per instance, each in its own Python thread (the runtimes
-    release the GIL while they infer)."""
+    release the GIL while they infer); the slices' outputs put together by `join` (a detector's: its own)."""
     parts = shards(len(images), batch_size, len(predictors))
     if len(parts) == 1:  # one image or one instance: no thread needed
         return predictors[0](images)
     with ThreadPoolExecutor(max_workers=len(parts)) as threads:
         scores = list(threads.map(lambda pair: pair[0](images[pair[1]]), zip(predictors, parts)))
-    return np.concatenate(scores)
+    return join(scores)
 
 
 def in_batches(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, batch_size: int) -> np.ndarray:

@@ -17,23 +17,11 @@ from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
+from vsq.core.detections import Detections, as_detections as _as_detections, concatenate  # noqa: F401 (re-exported)
+
 POST_PROCESS = "SSDPostProcess"  # one of vsq.frameworks.keras.safety.TRUSTED_LAYERS
 SIGNATURE = "serving_default"
 OUTPUTS = ("box_codes", "class_scores")  # the network's outputs, as its .tflite signature names them
-
-
-class Detections(NamedTuple):
-    """A batch of detections, as the IMX500's post-processing returns them."""
-
-    boxes: np.ndarray  # float32 (N, max_detections, 4): (y_min, x_min, y_max, x_max), normalised unless the model says
-    scores: np.ndarray  # float32 (N, max_detections), descending; padding after count
-    classes: np.ndarray  # float32 (N, max_detections): 0-based class indices
-    count: np.ndarray  # int32 (N,): valid detections per image
-
-    def image(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Image i's valid detections: boxes (count, 4), scores (count,), 0-based classes (count,) as integers."""
-        n = int(self.count[i])
-        return self.boxes[i, :n], self.scores[i, :n], self.classes[i, :n].astype(np.int64)
 
 
 def load_detector(path: Path):
@@ -150,17 +138,6 @@ def is_network_file(path: Path) -> bool:
 
     signatures = open_for_inspection(Path(path)).get_signature_list()
     return sorted(signatures.get(SIGNATURE, {}).get("outputs", [])) == sorted(OUTPUTS)
-
-
-def _as_detections(outputs) -> Detections:
-    boxes, scores, classes, count = (np.asarray(output) for output in outputs)
-    return Detections(boxes.astype(np.float32), scores.astype(np.float32), classes.astype(np.float32),
-                      count.astype(np.int32))
-
-
-def concatenate(parts: list) -> Detections:
-    """Detections of consecutive batches as one."""
-    return Detections(*(np.concatenate(field) for field in zip(*parts)))
 
 
 class DetectorPredictor:

@@ -10,7 +10,7 @@ from vsq.configuration.config import Config
 from vsq.core.model_info import ModelInfo  # noqa: F401 (re-exported: its name before the move)
 from vsq.errors import ExternalToolError
 
-DETECTION = "detection"  # the configuration's task for models with the IMX500's detection outputs
+from vsq.core.detections import DETECTION, MAX_DETECTIONS, check_task, detection_outputs  # noqa: F401 (re-exported)
 
 
 def trusted_layers() -> dict:
@@ -64,26 +64,10 @@ def load_fake_quant_keras(path: Path, allow_unsafe_model_code: bool = False):
         raise ExternalToolError("MCT quantizers", f"loading {Path(path).name}", error) from None
 
 
-# A detector's detections per image: the post-processing allocates them per image, and no weight backs the number
-# an untrusted file asks for.
-MAX_DETECTIONS = 1000
-
-
 def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> None:
     """The model takes input_tensor_size x input_tensor_size x 3 and has one output per label; a detector
     (detection_outputs) is checked for its input only: its class count is not in its output shapes."""
-    detector = len(info.input_shapes) == 1 and detection_outputs(info.output_shapes)
-    if detector != (config.task == DETECTION):
-        raise config.error("task", f"{config.shown('source_keras_model')} is " + (
-            "a detector (outputs boxes, scores, classes, count); set task to \"detection\"" if detector else
-            "not a detector ending in edge-mdt-cl's SSDPostProcess (boxes, scores, classes, count); task "
-            "\"detection\" needs one"))
-    if detector:
-        detections = info.output_shapes[0][1]
-        if not isinstance(detections, int) or not 1 <= detections <= MAX_DETECTIONS:
-            raise config.error("source_keras_model", f"{config.shown('source_keras_model')} asks for "
-                               f"{'an unknown number of' if detections is None else 'too many'} detections per image; "
-                               f"vsq reads at most {MAX_DETECTIONS} (SSDPostProcess' max_detections; COCO scores 100)")
+    if check_task(config, info, "source_keras_model", "edge-mdt-cl's SSDPostProcess"):
         return _check_input(config, info)
     if len(info.input_shapes) != 1 or len(info.output_shapes) != 1:
         raise config.error("source_keras_model", f"{config.shown('source_keras_model')} has "
@@ -94,15 +78,6 @@ def check_model_matches(config: Config, info: ModelInfo, num_classes: int) -> No
         raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} "
                            f"classes but the model has {info.num_outputs} outputs; labels.json must list one "
                            "class per output")
-
-
-def detection_outputs(output_shapes) -> bool:
-    """Whether a model's outputs are the IMX500's detection post-processing's: boxes (batch, n, 4), scores
-    (batch, n), classes (batch, n), count (batch,), in this order (edge-mdt-cl's SSDPostProcess)."""
-    shapes = [tuple(shape) for shape in output_shapes]
-    if len(shapes) != 4 or [len(shape) for shape in shapes] != [3, 2, 2, 1]:
-        return False
-    return shapes[0][2] == 4 and shapes[0][1] == shapes[1][1] == shapes[2][1]
 
 
 def _check_input(config: Config, info: ModelInfo) -> None:
