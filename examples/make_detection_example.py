@@ -5,6 +5,7 @@ Run from the repository root:
     python examples/make_detection_example.py            # data + training (a few CPU minutes)
     python examples/make_detection_example.py --measure  # mAP of the float, fake-quant and INT8 TFLite models
     python examples/make_detection_example.py --measure --imx500 full  # and the IMX500 converter's figures
+    python examples/make_detection_example.py --pytorch  # the same detector in PyTorch (needs .venv-torch)
 
 Output (under examples/detection/, deleted and recreated on every run without --measure):
 
@@ -12,6 +13,8 @@ Output (under examples/detection/, deleted and recreated on every run without --
     evaluate/images/eval_NNNN.jpg       evaluation images
     evaluate/annotations.json           COCO: images, annotations (bbox [x, y, w, h] pixels), categories 1..4
     model.h5                            the detector (HDF5), ending in edge-mdt-cl's SSDPostProcess
+    pytorch_detector.pt                 (--pytorch) model.h5's weights in pytorch_detector.py's ShapesSSD, which
+                                        ends in edge-mdt-cl's MulticlassNMS: the PyTorch detector's state_dict
 
 The model's contract: input float32 (1, 64, 64, 3) NHWC RGB, pixel / 255, the image stretched to 64 x 64
 (bilinear, aspect ratio not kept). Outputs, in this order: boxes (1, 16, 4) as (y_min, x_min, y_max, x_max)
@@ -376,6 +379,94 @@ def convert_for_imx500(fake_quant, folder: Path, output: str):
           f"{result.seconds:.1f} s; files {', '.join(result.files)}")
 
 
+# --------------------------------------------------------------------------
+# The PyTorch detector (--pytorch): the same weights in examples/detection/pytorch_detector.py's ShapesSSD
+# --------------------------------------------------------------------------
+BLOCKS = ("b1", "b2", "b3", "b4", "b5")
+HEADS = tuple((f"{kind}_{side}", f"{kind}.{level}") for kind in ("codes", "logits")
+              for level, (side, _) in enumerate(ANCHOR_LEVELS))  # Keras layer -> ShapesSSD module
+
+
+def keras_weights(out: Path) -> None:
+    """model.h5's weights by PyTorch state_dict name (convolutions OIHW; Keras' are HWIO), and the Keras model's
+    outputs on the evaluation images (keras_*), in an .npz file."""
+    import tensorflow as tf
+
+    from edgemdt_cl.keras import SSDPostProcess
+
+    model = tf.keras.models.load_model(OUT_DIR / "model.h5", compile=False,
+                                       custom_objects={"SSDPostProcess": SSDPostProcess})
+    arrays = {}
+    for name in BLOCKS:
+        arrays[f"{name}.0.weight"] = model.get_layer(f"{name}_conv").get_weights()[0].transpose(3, 2, 0, 1)
+        gamma, beta, mean, variance = model.get_layer(f"{name}_bn").get_weights()
+        arrays.update({f"{name}.1.weight": gamma, f"{name}.1.bias": beta, f"{name}.1.running_mean": mean,
+                       f"{name}.1.running_var": variance})
+    for keras_name, torch_name in HEADS:
+        kernel, bias = model.get_layer(keras_name).get_weights()
+        arrays.update({f"{torch_name}.weight": kernel.transpose(3, 2, 0, 1), f"{torch_name}.bias": bias})
+    images = json.loads((OUT_DIR / "evaluate" / "annotations.json").read_text())["images"]
+    inputs = np.stack([preprocess((OUT_DIR / "evaluate" / "images" / image["file_name"]).read_bytes())
+                       for image in images])
+    outputs = model.predict(inputs, batch_size=50, verbose=0)
+    arrays.update({f"keras_{name}": np.asarray(value) for name, value in zip(("boxes", "scores", "classes", "count"),
+                                                                             outputs)})
+    np.savez(out, inputs=inputs, **arrays)
+
+
+def pytorch_detector(weights: Path) -> None:
+    """(In .venv-torch) pytorch_detector.pt from keras_weights' file; prints how far the PyTorch detector's outputs
+    and mAP are from the Keras model's on the evaluation images."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("pytorch_detector", OUT_DIR / "pytorch_detector.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.ShapesSSD().eval()
+    data = np.load(weights)
+    state = model.state_dict()
+    for name in state:
+        if name.endswith("num_batches_tracked"):
+            continue
+        if tuple(state[name].shape) != data[name].shape:
+            raise SystemExit(f"{name}: {data[name].shape} from Keras, {tuple(state[name].shape)} in ShapesSSD")
+        state[name] = torch.from_numpy(np.ascontiguousarray(data[name]))
+    model.load_state_dict(state)
+    torch.save(model.state_dict(), OUT_DIR / "pytorch_detector.pt")
+    with torch.no_grad():
+        found = model(torch.from_numpy(np.ascontiguousarray(data["inputs"].transpose(0, 3, 1, 2))))
+    boxes, scores, labels, count = (value.numpy() for value in found)
+    count = count.reshape(-1)
+    same = count == data["keras_count"]
+    print(f"wrote {OUT_DIR / 'pytorch_detector.pt'} ({(OUT_DIR / 'pytorch_detector.pt').stat().st_size:,} bytes); "
+          f"detections per image equal to Keras' on {same.sum()} of {len(same)} images; largest difference there: "
+          f"box corner {np.abs(boxes - data['keras_boxes'])[same].max():.2g}, score "
+          f"{np.abs(scores - data['keras_scores'])[same].max():.2g}")
+    coco = json.loads((OUT_DIR / "evaluate" / "annotations.json").read_text())
+    annotations = OUT_DIR / "evaluate" / "annotations.json"
+    for name, outputs in (("Keras", [data[f"keras_{k}"] for k in ("boxes", "scores", "classes", "count")]),
+                          ("PyTorch", [boxes, scores, labels, count])):
+        found = [d for n, image in enumerate(coco["images"])
+                 for d in coco_detections([value[n:n + 1] for value in outputs], image)]
+        m, m50 = coco_map(annotations, found)
+        print(f"{name} float: mAP@[.5:.95] {m:.4f}  mAP@.5 {m50:.4f}")
+
+
+def make_pytorch() -> None:
+    """keras_weights in this venv, then pytorch_detector in .venv-torch (PyTorch is kept out of the main venv)."""
+    import subprocess
+    import tempfile
+
+    python = OUT_DIR.parent.parent / ".venv-torch" / "bin" / "python"
+    if not python.is_file():
+        raise SystemExit(f"{python} is missing; make it with: bash scripts/setup_pytorch.sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        keras_weights(Path(tmp) / "keras.npz")
+        subprocess.run([str(python), __file__, "--pytorch-from", str(Path(tmp) / "keras.npz")], check=True)
+
+
 def write_data(out_dir: Path) -> int:
     """The evaluation images with annotations.json and the calibration images under out_dir (the same bytes on
     every run); returns the number of objects."""
@@ -394,7 +485,14 @@ def main():
                         "INT8 TFLite models on the committed example instead of making it (default: make it)")
     parser.add_argument("--imx500", choices=("memory_report", "full"), help="with --measure: also run Sony's IMX500 "
                         "converter on MCT's Keras export of the detector (default: not run)")
+    parser.add_argument("--pytorch", action="store_true", help="write detection/pytorch_detector.pt: model.h5's "
+                        "weights in the PyTorch detector (pytorch_detector.py), through .venv-torch (default: not)")
+    parser.add_argument("--pytorch-from", type=Path, help=argparse.SUPPRESS)  # the --pytorch step in .venv-torch
     args = parser.parse_args()
+    if args.pytorch:
+        return make_pytorch()
+    if args.pytorch_from:
+        return pytorch_detector(args.pytorch_from)
     if args.measure:
         return measure(args.imx500)
     t0 = time.time()

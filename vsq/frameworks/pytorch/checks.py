@@ -12,6 +12,7 @@ from vsq.core.verdicts import Check, CheckSpec
 EXPORTS = ("model_quantized.onnx",)
 DOMAIN = "mct_quantizers"
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+NMS_OP = "MultiClassNMS"  # edge-mdt-cl's NMS in ONNX (domain EdgeMDT): a detector's outputs
 
 
 def _graph(p: Run):
@@ -25,12 +26,46 @@ def _dims(value) -> list:
 
 
 def shapes_match_the_model(p: Run, name: str) -> Check:
+    from vsq.core.detections import detection_outputs
+
     graph = _graph(p)
     got = ([_dims(value) for value in graph.input], [_dims(value) for value in graph.output])
+    if detection_outputs(p.model_info.output_shapes):
+        return _detector_shapes(p, name, got)
     size, classes = p.config.input_tensor_size, p.model_info.num_outputs
     matches = (len(got[0]) == len(got[1]) == 1 and got[0][0][1:] == [3, size, size] and got[1][0][1:] == [classes])
     return Check(matches, f"{p.name}: {name} takes {got[0]} and gives {got[1]}; expected one input [batch, 3, {size}, "
                  f"{size}] and one output [batch, {classes}]", {"input_shape": str(got[0]), "output_shape": str(got[1])})
+
+
+def _detector_shapes(p: Run, name: str, got: tuple) -> Check:
+    """A detector's file: the model's input, and the four outputs of edge-mdt-cl's NMS operator with the model's
+    detections per image (its max_detections attribute: the exporter leaves the outputs' sizes symbolic, and only
+    the sizes it does write are compared: boxes [batch, n, 4], scores and labels [batch, n], n_valid [batch, 1])."""
+    import onnx
+
+    size, n = p.config.input_tensor_size, p.model_info.output_shapes[0][1]
+    inputs, outputs = got
+    graph = _graph(p)
+    nms = [node for node in graph.node if node.op_type == NMS_OP]
+    made_by = {output: node for node in graph.node for output in node.output}
+    limits = [onnx.helper.get_attribute_value(a) for node in nms for a in node.attribute if a.name == "max_detections"]
+    expected = ([n, 4], [n], [n], [1])
+    sizes_agree = [len(shape) == len(want) + 1 and all(not isinstance(dim, int) or dim == value
+                                                       for dim, value in zip(shape[1:], want))
+                   for shape, want in zip(outputs, expected)]
+    matches = (len(inputs) == 1 and inputs[0][1:] == [3, size, size] and len(outputs) == 4 and all(sizes_agree)
+               and len(nms) == 1 and limits == [n] and all(made_by.get(o.name) is nms[0] for o in graph.output))
+    return Check(matches, f"{p.name}: {name} takes {inputs} and gives {outputs} from {len(nms)} {NMS_OP} operator(s) "
+                 f"with max_detections {limits}; expected one input [batch, 3, {size}, {size}] and the four outputs "
+                 f"of one {NMS_OP} with max_detections {n}: [batch, {n}, 4], [batch, {n}], [batch, {n}], [batch, 1]",
+                 {"input_shape": str(inputs), "output_shape": str(outputs), "max_detections": limits})
+
+
+def _top1(p: Run) -> bool:
+    """Whether the run's figures are Top-1 (the classification task's): the fake-quant model's Top-1 check reads
+    them; a detector's fake-quant mAP is drawn, not gated, as for Keras."""
+    return p.config.task == "classification"
 
 
 def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
@@ -52,5 +87,5 @@ def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:
 EXPORT_CHECKS = (
     CheckSpec("shapes_match_the_model", shapes_match_the_model, lambda p: list(EXPORTS)),
     CheckSpec("quantized_file_is_integer_quantized", quantized_file_is_integer_quantized),
-    CheckSpec(PYTORCH_QUANTIZED.check, quantized(1), whole_run=True),
+    CheckSpec(PYTORCH_QUANTIZED.check, quantized(1), whole_run=True, applies=_top1),
 )

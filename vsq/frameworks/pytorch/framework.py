@@ -89,6 +89,13 @@ class PyTorchFramework:
         return {"input_tensor_size": config.input_tensor_size}
 
     def check_matches(self, config: Config, info, num_classes: int) -> None:
+        """A detector under task "detection" and a classifier under "classification" (else refused naming `task`);
+        a classifier has one output per label. The input size was checked by describe()'s forward pass."""
+        from vsq.core.detections import check_task
+        from vsq.frameworks.pytorch.detector import POST_PROCESSING
+
+        if check_task(config, info, KEY, POST_PROCESSING):
+            return
         if info.num_outputs != num_classes:
             raise config.error("evaluate_label_file", f"{config.shown('evaluate_label_file')} has {num_classes} classes "
                                f"but the model has {info.num_outputs} outputs; labels.json must list one class per "
@@ -138,9 +145,9 @@ class PyTorchFramework:
                 "providers": ["CPUExecutionProvider"]}
 
     def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
-        from vsq.frameworks.pytorch.onnx_runtime import OnnxClassifier
+        from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
 
-        return OnnxClassifier(path, instances=instances or config.tflite_runtime.pool_size).predict
+        return OnnxModel(path, instances=instances or config.tflite_runtime.pool_size).predict
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options

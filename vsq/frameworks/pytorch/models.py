@@ -55,10 +55,12 @@ def _build_error(config: Config, entry_point: str, error: Exception):
 
 def describe(model, config: Config):
     """ModelInfo of a PyTorch model at the configured size: one forward pass of a 3 x size x size image
-    (PyTorch models keep no input shape); shapes are given as vsq feeds them, (batch, height, width, 3)."""
+    (PyTorch models keep no input shape); shapes are given as vsq feeds them, (batch, height, width, 3). A
+    classifier gives (batch, classes); a detector edge-mdt-cl's multiclass_nms output (vsq.frameworks.pytorch.detector)."""
     import torch
 
     from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.pytorch.detector import is_nms_output, output_shapes
 
     size = config.input_tensor_size
     try:
@@ -68,23 +70,29 @@ def describe(model, config: Config):
         raise config.error("input_tensor_size", f"{size}: the model does not take 3x{size}x{size} images "
                            f"({config.shown(KEY)}): {type(error).__name__}: {first_line(error)}; set "
                            "input_tensor_size to the size the model was built for") from None
+    if is_nms_output(output):
+        return ModelInfo(((None, size, size, 3),), output_shapes(output))
     if not isinstance(output, torch.Tensor) or output.dim() != 2:
         raise config.error(KEY, f"{config.shown(KEY)}: the model gives {_shape_of(output)}, not one score per "
-                           "class (batch, classes); an image classifier with one output is needed")
+                           "class (batch, classes) nor edge-mdt-cl's multiclass_nms output (boxes, scores, labels, "
+                           "n_valid); an image classifier with one output or a detector ending in that NMS is needed")
     return ModelInfo(((None, size, size, 3),), ((None, int(output.shape[1])),))
 
 
 def predictor(model):
-    """images (N, H, W, 3) float32 -> the model's scores (N, classes), in batches of 32, without gradients."""
+    """images (N, H, W, 3) float32 -> the model's scores (N, classes), or a detector's Detections
+    (vsq.core.detections), in batches of 32, without gradients."""
     import torch
 
-    def predict(images: np.ndarray) -> np.ndarray:
+    from vsq.frameworks.pytorch.detector import as_numpy, joined
+
+    def predict(images: np.ndarray):
         out = []
         with torch.no_grad():
             for start in range(0, len(images), 32):
                 batch = torch.from_numpy(np.ascontiguousarray(images[start:start + 32].transpose(0, 3, 1, 2)))
-                out.append(model(batch).numpy())
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+                out.append(as_numpy(model(batch)))
+        return joined(out)
 
     return predict
 
@@ -98,6 +106,8 @@ def nchw(batches):
 
 
 def _shape_of(output) -> str:
+    if isinstance(output, (tuple, list)):
+        return f"a {type(output).__name__} of {len(output)}"
     return f"a {type(output).__name__}" if not hasattr(output, "shape") else f"shape {tuple(output.shape)}"
 
 
