@@ -1,0 +1,134 @@
+"""PyTorch detectors in their own environment (.venv-torch): the bundled detector (examples/detection-pytorch.json,
+the Keras example's detector with the same weights, ending in edge-mdt-cl's MulticlassNMS) through the real
+pipeline: MCT's PTQ, its ONNX export run by ONNX Runtime with edge-mdt-cl's NMS operator, the detection checks.
+One MCT quantization per module (the example's run, shared); tests/test_pytorch.py runs this file."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vsq.configuration.grants import Grants
+from vsq.errors import ConfigError
+from vsq.pipeline.job import prepare
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "detection-pytorch.json"
+NAME = "detection-pytorch"
+PATHS = ("source_pytorch_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file")
+KERAS_FLOAT_MAP = 0.5301  # docs/detection.md: the Keras detector's mAP@[.5:.95] on the same 200 images
+
+
+def example(folder: Path, **overrides) -> Path:
+    """examples/detection-pytorch.json with its data where it is, its outputs in `folder`, without the IMX500
+    section (docs/detection.md measures it), and fewer bootstrap resamples (the test reads no interval's end)."""
+    data = json.loads(EXAMPLE.read_text())
+    for key in PATHS:
+        data[key] = str((EXAMPLE.parent / data[key]).resolve())
+    entry_point, _, builder = data["pytorch_architecture"]["entry_point"].partition(":")
+    data["pytorch_architecture"]["entry_point"] = f"{(EXAMPLE.parent / entry_point).resolve()}:{builder}"
+    data.pop("imx500")
+    data["detection"]["bootstrap_resamples"] = 200
+    data.update(output_dir="output", evaluate_result_dir="results", **overrides)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "detection-pytorch.json").write_text(json.dumps(data))
+    return folder / "detection-pytorch.json"
+
+
+def pipeline(path: Path, cache: Path):
+    from vsq.cache.store import Cache
+    from vsq.pipeline.options import RunOptions
+    from vsq.pipeline.pipeline import Pipeline
+    from vsq.pipeline.progress import Progress
+
+    job = prepare(path, Grants.given(unsafe_model_code=[NAME]))
+    return Pipeline(job, RunOptions(Cache(cache), progress=Progress(False)))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("detection-pytorch")
+    made = pipeline(example(folder / "project"), folder / "cache")
+    return made, made.result.document
+
+
+def test_the_pytorch_detection_example_passes_end_to_end(run):
+    made, document = run
+    assert document["framework"] == "pytorch" and document["task"] == "detection"
+    assert document["gate"]["verdict"] == "PASS", made.result.failures()
+    assert {name for name, check in document["checks"].items() if check["verdict"] != "PASS"} == set()
+    for check in ("box_format_matches_the_model", "map_drop_within_threshold", "float_map_beats_chance",
+                  "shapes_match_the_model[model_quantized.onnx]", "quantized_file_is_integer_quantized"):
+        assert document["checks"][check]["verdict"] == "PASS", check
+    # The same weights as the Keras detector, the same images: the same float mAP.
+    assert abs(document["map_50_95_pytorch"] - KERAS_FLOAT_MAP) < 5e-4, document["map_50_95_pytorch"]
+    assert not any(key.startswith(("map_50_95_keras", "map_50_95_tflite")) for key in document)
+
+
+def test_float_fake_quant_and_onnx_maps_are_close(run):
+    """MCT's ONNX export run by ONNX Runtime detects as MCT's fake-quant model does (about one quantization step
+    apart on a few images), and both stay within a point of the float model."""
+    _, document = run
+    onnx, fake_quant, float_map = (document[f"map_50_95_{key}"] for key in ("onnx_quantized", "pytorch_quantized",
+                                                                           "pytorch"))
+    assert abs(onnx - fake_quant) < 0.002, (onnx, fake_quant)
+    assert 0 <= float_map - onnx < 0.015 and abs(document["map_50_onnx_quantized"] - document["map_50_pytorch"]) < 0.01
+    assert document["map_drop_points"] == pytest.approx((float_map - onnx) * 100)
+
+
+def test_the_onnx_detector_gives_the_keras_contract_on_a_pool(run):
+    """Detections of the same shapes and types as a Keras detector's, the same with one session or three."""
+    from vsq.core.detections import Detections
+    from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
+
+    made, _ = run
+    images = np.random.default_rng(0).random((40, 64, 64, 3), dtype=np.float32)
+    one = OnnxModel(made.reference_files["onnx_quantized"], 1).predict(images)
+    assert isinstance(one, Detections)
+    assert [a.shape for a in one] == [(40, 16, 4), (40, 16), (40, 16), (40,)]
+    assert [a.dtype for a in one] == [np.float32, np.float32, np.float32, np.int32]
+    three = OnnxModel(made.reference_files["onnx_quantized"], 3).predict(images)
+    assert all(np.array_equal(a, b) for a, b in zip(one, three))
+    fake_quant = made.framework.predictor(made.fake_quant_model)(images)
+    assert np.array_equal(one.count, fake_quant.count)
+
+
+def test_a_wrong_box_order_is_caught_by_the_screen(run, tmp_path):
+    """The screen reads the float model's raw outputs of its sample (and runs the model on the sample resized the
+    other way): the box order changes how they are read, not what they are, so the shared run's are handed over
+    instead of evaluating the three models again."""
+    made, _ = run
+    path = example(tmp_path / "project")
+    data = json.loads(path.read_text())
+    data["detection"]["box_order"] = "xyxy"
+    path.write_text(json.dumps(data))
+    wrong = pipeline(path, made.options.cache.root)
+    wrong.__dict__.update(model=made.model, evaluations=made.evaluations)  # cached properties, computed by `made`
+    check = wrong.check("box_format_matches_the_model")
+    assert not check.ok and 'set detection.box_order "yxyx"' in check.message, check.message
+
+
+def test_a_classification_configuration_with_the_detector_is_refused_in_one_line(run, tmp_path):
+    made, _ = run
+    path = example(tmp_path / "project")
+    data = json.loads(path.read_text())
+    data.pop("detection")
+    data["task"] = "classification"
+    path.write_text(json.dumps(data))
+    from vsq.configuration.config import load_config
+    from vsq.core.model_info import ModelInfo
+    from vsq.frameworks.pytorch.framework import PYTORCH
+
+    config = load_config(path)
+    info = PYTORCH.describe(made.model, config)
+    assert info.output_shapes == ((None, 16, 4), (None, 16), (None, 16), (None,))
+    with pytest.raises(ConfigError) as caught:
+        PYTORCH.check_matches(config, info, num_classes=4)
+    message = str(caught.value)
+    assert caught.value.key == "task" and "\n" not in message
+    assert 'is a detector (outputs boxes, scores, classes, count); set task to "detection"' in message
+    classifier = ModelInfo(((None, 64, 64, 3),), ((None, 4),))
+    with pytest.raises(ConfigError) as caught:
+        PYTORCH.check_matches(made.config, classifier, num_classes=4)
+    assert caught.value.key == "task" and "not a detector ending in edge-mdt-cl's multiclass_nms" in str(caught.value)
