@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from vsq.configuration.config import Config, Variant
     from vsq.core.reference import ReferenceModel
 
-Predict = Callable[["np.ndarray"], "np.ndarray"]  # images (N, H, W, 3) float32 -> scores (N, classes)
+# images (N, H, W, 3) float32 -> scores (N, classes); a detector's: vsq.core.detections.Detections
+Predict = Callable[["np.ndarray"], "np.ndarray"]
 Batches = Callable[[], Iterable["np.ndarray"]]  # a fresh iterator over calibration batches
 
 
@@ -54,7 +55,7 @@ class Framework(Protocol):
         """The model takes input_tensor_size images and has one output per label; ConfigError otherwise."""
 
     def predictor(self, model) -> Predict:
-        """The float model as images -> scores."""
+        """The float model (or MCT's fake-quant model) as images -> scores, or a detector's Detections."""
 
     def export_float(self, model, dest: Path) -> Path:
         """The float model converted to float_export's file (Keras: model.tflite)."""
