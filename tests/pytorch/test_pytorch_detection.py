@@ -132,3 +132,17 @@ def test_a_classification_configuration_with_the_detector_is_refused_in_one_line
     with pytest.raises(ConfigError) as caught:
         PYTORCH.check_matches(made.config, classifier, num_classes=4)
     assert caught.value.key == "task" and "not a detector ending in edge-mdt-cl's multiclass_nms" in str(caught.value)
+
+
+def test_a_detection_run_without_pycocotools_names_the_setup_command(tmp_path, monkeypatch):
+    """An environment made before the detection task (no pycocotools) is refused before any heavy work, in one
+    line naming the package and the setup command, not with an ImportError once the models have run."""
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pycocotools" else found(name, *a))
+    with pytest.raises(ConfigError) as caught:
+        prepare(example(tmp_path / "project"), Grants.given(unsafe_model_code=[NAME]))
+    message = str(caught.value)
+    assert caught.value.key == "source_pytorch_model" and "\n" not in message
+    assert "needs pycocotools, not installed" in message and "bash scripts/setup_pytorch.sh" in message

@@ -17,6 +17,7 @@ KEY = "source_pytorch_model"
 SUFFIXES = (".pt", ".pth")
 SETUP_COMMAND = "bash scripts/setup_pytorch.sh, then run with .venv-torch/bin/pytest (or .venv-torch/bin/python -m vsq run)"
 NEEDED = ("torch", "torchvision", "onnxruntime", "onnxruntime_extensions", "model_compression_toolkit")
+TASK_NEEDS = {"detection": ("pycocotools",)}  # a task's own packages (the detection task's COCO mAP)
 
 
 class PyTorchFramework:
@@ -32,7 +33,8 @@ class PyTorchFramework:
     def check_source(self, config: Config) -> None:
         from vsq.configuration.grants import UNSAFE_OPTION
 
-        missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+        missing = [name for name in (*NEEDED, *TASK_NEEDS.get(config.task, ()))
+                   if importlib.util.find_spec(name) is None]
         if missing:
             raise config.error(KEY, f"a PyTorch model needs {', '.join(missing)}, not installed in this environment "
                                f"({os.path.dirname(os.path.dirname(importlib.util.find_spec('vsq').origin))}); "
