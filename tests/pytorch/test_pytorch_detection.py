@@ -66,6 +66,25 @@ def test_the_pytorch_detection_example_passes_end_to_end(run):
     assert not any(key.startswith(("map_50_95_keras", "map_50_95_tflite")) for key in document)
 
 
+def test_the_pytorch_detectors_results_are_read_back_as_any_run_s(run):
+    """results.json is checked against the results schema wherever it is read (vsq report, history, baselines): a
+    PyTorch detector's has the PyTorch models' mAP keys, not the Keras ones, and vsq report renders it."""
+    from vsq.pipeline.results_check import ResultsError, load
+    from vsq.reporting import report
+
+    made, document = run
+    written = made.config.evaluate_result_dir / "results.json"
+    assert load(written)["map_50_95_onnx_quantized"] == document["map_50_95_onnx_quantized"]
+    runs = report.load([written])
+    assert report.exit_code(runs) == 0 and "detection-pytorch  0.5301" in report.text(runs)
+    assert b'failures="0"' in report.junit_xml(runs) and "PyTorch" in report.html_page(runs)
+    broken = written.parent / "broken" / "results.json"
+    broken.parent.mkdir()
+    broken.write_text(json.dumps({key: value for key, value in document.items() if key != "map_50_95_pytorch"}))
+    with pytest.raises(ResultsError, match="lacks the key map_50_95_pytorch"):
+        load(broken)
+
+
 def test_float_fake_quant_and_onnx_maps_are_close(run):
     """MCT's ONNX export run by ONNX Runtime detects as MCT's fake-quant model does (about one quantization step
     apart on a few images), and both stay within a point of the float model."""
