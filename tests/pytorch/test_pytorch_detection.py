@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vsq.configuration.config import load_config
 from vsq.configuration.grants import Grants
 from vsq.errors import ConfigError
+from vsq.frameworks.pytorch.architecture import sequential
+from vsq.frameworks.pytorch.framework import PYTORCH
 from vsq.pipeline.job import prepare
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +69,7 @@ def test_the_pytorch_detection_example_passes_end_to_end(run):
     assert not any(key.startswith(("map_50_95_keras", "map_50_95_tflite")) for key in document)
 
 
-def test_the_pytorch_detectors_results_are_read_back_as_any_run_s(run):
+def test_the_pytorch_detectors_results_are_read_back_like_any_runs(run):
     """results.json is checked against the results schema wherever it is read (vsq report, history, baselines): a
     PyTorch detector's has the PyTorch models' mAP keys, not the Keras ones, and vsq report renders it."""
     from vsq.pipeline.results_check import ResultsError, load
@@ -135,10 +138,6 @@ def test_a_classification_configuration_with_the_detector_is_refused_in_one_line
     data.pop("detection")
     data["task"] = "classification"
     path.write_text(json.dumps(data))
-    from vsq.configuration.config import load_config
-    from vsq.core.model_info import ModelInfo
-    from vsq.frameworks.pytorch.framework import PYTORCH
-
     config = load_config(path)
     info = PYTORCH.describe(made.model, config)
     assert info.output_shapes == ((None, 16, 4), (None, 16), (None, 16), (None,))
@@ -147,9 +146,9 @@ def test_a_classification_configuration_with_the_detector_is_refused_in_one_line
     message = str(caught.value)
     assert caught.value.key == "task" and "\n" not in message
     assert 'is a detector (outputs boxes, scores, classes, count); set task to "detection"' in message
-    classifier = ModelInfo(((None, 64, 64, 3),), ((None, 4),))
+    classifier = sequential([["Conv2d", 3, 4, 1], ["AdaptiveAvgPool2d", 1], ["Flatten"]]).eval()
     with pytest.raises(ConfigError) as caught:
-        PYTORCH.check_matches(made.config, classifier, num_classes=4)
+        PYTORCH.check_matches(made.config, PYTORCH.describe(classifier, made.config), num_classes=4)
     assert caught.value.key == "task" and "not a detector ending in edge-mdt-cl's multiclass_nms" in str(caught.value)
 
 
