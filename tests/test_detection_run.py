@@ -35,6 +35,39 @@ def pipeline(tmp_path_factory, shared_cache):
     return made
 
 
+@pytest.fixture(scope="module")
+def warm(pipeline, shared_cache):
+    """The same run again, every step served from the cache the first run filled, counting what it does: how many
+    times the annotations file is read and checked, and how many times the float model is loaded."""
+    from vsq.frameworks.keras import models
+    from vsq.tasks.detection import annotations, dataset
+
+    label_file = pipeline.config.evaluate_label_file
+    counts = {"file reads": 0, "checks": 0, "model loads": 0}
+
+    def counted(name, function, only=None):
+        def wrapper(*args, **kwargs):
+            if only is None or only(*args):
+                counts[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    dataset._LAST.clear()  # a new process: nothing read yet
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "read_bytes", counted("file reads", Path.read_bytes, lambda path: path == label_file))
+        patch.setattr(annotations, "check", counted("checks", annotations.check))
+        patch.setattr(models, "load_keras_model", counted("model loads", models.load_keras_model))
+        made = Pipeline(prepare(pipeline.config.file), run_options(shared_cache, progress=False))
+        made.result
+    return made, counts
+
+
+def test_a_run_reads_and_checks_the_annotations_once(warm):
+    made, counts = warm
+    assert made.result.verdict == "PASS"
+    assert (counts["file reads"], counts["checks"]) == (1, 1)
+
+
 def test_the_example_passes_its_gate_with_the_detection_checks(pipeline):
     checks = pipeline.result.checks
     assert pipeline.result.verdict == "PASS", {name: c.message for name, c in checks.items() if not c.ok}

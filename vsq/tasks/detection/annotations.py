@@ -12,10 +12,11 @@ names a listed image and category, and its `bbox` [x, y, w, h] (pixels, top-left
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vsq.errors import VsqError
@@ -51,6 +52,7 @@ class Annotations:
     images: tuple[Image, ...]
     categories: dict[int, str]  # id -> name
     boxes: tuple[Box, ...]
+    digest: str = field(default="", compare=False)  # sha256 of the file's bytes (read): part of cache keys
 
     def coco(self) -> dict:
         """The checked content as a COCO ground-truth document (what pycocotools reads): nothing the file held
@@ -117,7 +119,8 @@ def read(path: Path, *, num_classes: int | None = None, class_offset: int = 0, w
         size = path.stat().st_size
         if size > MAX_BYTES:
             reader.fail(f"is {size:,} bytes, more than the {MAX_BYTES:,} bytes vsq reads; split the evaluation set")
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as problem:
         reason = problem.strerror if isinstance(problem, OSError) else "not UTF-8"
         reader.fail(f"cannot be read ({reason}); write the annotations as UTF-8 JSON")
@@ -128,7 +131,8 @@ def read(path: Path, *, num_classes: int | None = None, class_offset: int = 0, w
                     f"a COCO file is {SHAPE}")
     except (RecursionError, ValueError):
         reader.fail(f"cannot be read (nesting or a number too large); a COCO file is {SHAPE}")
-    return check(document, reader, num_classes=num_classes, class_offset=class_offset)
+    found = check(document, reader, num_classes=num_classes, class_offset=class_offset)
+    return replace(found, digest=hashlib.sha256(data).hexdigest())
 
 
 def check(document, reader: _Reader, *, num_classes: int | None, class_offset: int) -> Annotations:

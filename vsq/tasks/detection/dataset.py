@@ -1,5 +1,9 @@
 """Detection's data: the COCO annotations file (evaluate_label_file) read with the configuration's errors, the
-evaluation images it lists (checked at prepare time), and how the configuration says the boxes are read."""
+evaluation images it lists (checked at prepare time), and how the configuration says the boxes are read.
+
+The file is read, checked and hashed once per run: the last read is kept, keyed by the file's path and stat (device,
+inode, size, modification and change times) and the class offset, and reused while those stay the same; the
+evaluation set's truth is kept with it (the last one). A file changed on disk is read again."""
 
 from __future__ import annotations
 
@@ -22,9 +26,50 @@ class Truth:
     images: tuple  # annotations.Image per evaluation image, in the evaluation set's order
 
 
+_LAST: dict = {}  # "annotations": (key, Annotations); "truth": ((key, labels), Truth): one of each at most
+
+
+def _stat_key(config) -> tuple | None:
+    path = config.evaluate_label_file
+    try:
+        found = path.stat()
+    except OSError:
+        return None  # read() says why, in one line
+    return (str(path.resolve()), found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns,
+            config.detection.class_offset)
+
+
 def read_annotations(config) -> annotations.Annotations:
-    return annotations.read(config.evaluate_label_file, class_offset=config.detection.class_offset,
-                            where=config.shown(KEY), error=lambda message: config.error(KEY, message))
+    """The checked annotations (their `digest`: the file's sha256), read once while the file stays the same."""
+    key = _stat_key(config)
+    kept = _LAST.get("annotations")
+    if key is not None and kept is not None and kept[0] == key:
+        return kept[1]
+    found = annotations.read(config.evaluate_label_file, class_offset=config.detection.class_offset,
+                             where=config.shown(KEY), error=lambda message: config.error(KEY, message))
+    if key is not None and _stat_key(config) == key:  # not changed while it was read
+        _LAST.clear()
+        _LAST["annotations"] = (key, found)
+    return found
+
+
+def truth(config, labels: tuple) -> Truth:
+    """The truth of the evaluation images `labels` (their ids, in the evaluation set's order), made once per
+    annotations read and evaluation set."""
+    found = read_annotations(config)
+    key = (_stat_key(config), tuple(labels))
+    kept = _LAST.get("truth")
+    if kept is not None and kept[0] == key and _LAST.get("annotations", (None, None))[1] is found:
+        return kept[1]
+    by_id = {image.id: image for image in found.images}
+    coco = found.coco()
+    kept_ids = set(labels)
+    coco["images"] = [image for image in coco["images"] if image["id"] in kept_ids]
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in kept_ids]
+    made = Truth(coco=coco, images=tuple(by_id[image_id] for image_id in labels))
+    if _LAST.get("annotations", (None, None))[1] is found:
+        _LAST["truth"] = (key, made)
+    return made
 
 
 def box_format(config) -> BoxFormat:

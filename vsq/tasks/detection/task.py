@@ -12,6 +12,7 @@ from vsq.core.drop_figure import MAP
 from vsq.tasks.detection import evaluation
 from vsq.tasks.detection.checks import CHECKS
 from vsq.tasks.detection.dataset import Truth, box_format, read_annotations, scan
+from vsq.tasks.detection.dataset import truth as truth_of
 
 
 class Detection:
@@ -28,23 +29,16 @@ class Detection:
 
     def evaluation_settings(self, config) -> dict:
         """Detections are stored decoded: by the box format, min_score, and the annotated image sizes the boxes
-        are mapped to (the annotations file's digest)."""
-        import hashlib
-
+        are mapped to (the annotations file's digest, taken when it was read)."""
         form = box_format(config)
         return {"box_order": form.box_order, "boxes_normalized": form.normalized, "class_offset": form.class_offset,
                 "resize": form.resize, "min_score": config.detection.min_score, "stored": evaluation.STORED_FORMAT,
-                "annotations": hashlib.sha256(config.evaluate_label_file.read_bytes()).hexdigest()}
+                "annotations": read_annotations(config).digest}
 
     def truth(self, config, evaluation_set) -> Truth:
-        found = read_annotations(config)
-        by_id = {image.id: image for image in found.images}
-        images = tuple(by_id[image_id] for image_id in evaluation_set.labels)
-        coco = found.coco()
-        kept = set(evaluation_set.labels)
-        coco["images"] = [image for image in coco["images"] if image["id"] in kept]
-        coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in kept]
-        return Truth(coco=coco, images=images)
+        """Made once per annotations read and evaluation set (vsq.tasks.detection.dataset.truth): callers must not
+        change it."""
+        return truth_of(config, evaluation_set.labels)
 
     def accumulator(self, name: str, truth: Truth, config, evaluation_set) -> evaluation.Running:
         return evaluation.Running(name, truth.images, config.input_tensor_size, box_format(config),
