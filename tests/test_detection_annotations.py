@@ -260,3 +260,16 @@ def test_an_exif_rotated_image_is_checked_at_the_size_the_model_sees(project, tr
     Image.new("RGB", (128, 96)).save(project / "shapes" / "img_0000.png", exif=exif)
     with pytest.raises(ConfigError, match=r"is 96 x 128 pixels, but images says 128 x 96"):
         prepare(config)
+
+
+def test_a_truth_restricted_to_some_images_keeps_their_entries_and_objects_alone(tmp_path, truth):
+    from vsq.tasks.detection.dataset import Truth
+
+    found = read(tmp_path, truth)
+    whole = Truth(coco=found.coco(), images=found.images)
+    ids = [image.id for image in found.images][::-1][:4]  # asked in another order: the truth's order is kept
+    part = whole.restricted(ids)
+    assert [i["id"] for i in part.coco["images"]] == [i.id for i in part.images] == sorted(ids, key=[
+        i.id for i in found.images].index)
+    assert part.coco["annotations"] == [a for a in whole.coco["annotations"] if a["image_id"] in ids] != []
+    assert part.coco["categories"] == whole.coco["categories"] and len(whole.coco["images"]) == 10

@@ -17,9 +17,7 @@ def core(run, evaluations: dict, truth) -> dict:
     framework = run.framework
     keys = roles(framework.models)
     references = {model.key: evaluations[model.key] for model in framework.models if model.key in evaluations}
-    used = set(references[keys["float"]].image_ids)
-    coco = {**truth.coco, "images": [i for i in truth.coco["images"] if i["id"] in used],
-            "annotations": [a for a in truth.coco["annotations"] if a["image_id"] in used]}
+    coco = truth.restricted(references[keys["float"]].image_ids).coco
     out = detection_document.build(coco, {key: result.detections for key, result in references.items()},
                                    keys["float"], keys["quantized"], settings(run.config))
     for key, result in references.items():

@@ -25,6 +25,13 @@ class Truth:
     coco: dict  # the ground truth of the evaluated images (pycocotools reads it)
     images: tuple  # annotations.Image per evaluation image, in the evaluation set's order
 
+    def restricted(self, ids) -> Truth:
+        """The truth of the images of `ids` alone (their entries and annotations, in this truth's order)."""
+        kept = set(ids)
+        return Truth(coco={**self.coco, "images": [i for i in self.coco["images"] if i["id"] in kept],
+                           "annotations": [a for a in self.coco["annotations"] if a["image_id"] in kept]},
+                     images=tuple(image for image in self.images if image.id in kept))
+
 
 _LAST: dict = {}  # "annotations": (key, Annotations); "truth": ((key, labels), Truth): one of each at most
 
@@ -62,11 +69,7 @@ def truth(config, labels: tuple) -> Truth:
     if kept is not None and kept[0] == key and _LAST.get("annotations", (None, None))[1] is found:
         return kept[1]
     by_id = {image.id: image for image in found.images}
-    coco = found.coco()
-    kept_ids = set(labels)
-    coco["images"] = [image for image in coco["images"] if image["id"] in kept_ids]
-    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in kept_ids]
-    made = Truth(coco=coco, images=tuple(by_id[image_id] for image_id in labels))
+    made = Truth(coco=found.coco(), images=tuple(by_id[image_id] for image_id in labels)).restricted(labels)
     if _LAST.get("annotations", (None, None))[1] is found:
         _LAST["truth"] = (key, made)
     return made
