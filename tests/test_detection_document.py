@@ -81,3 +81,25 @@ def test_the_document_is_plain_json(document):
     import json
 
     assert json.loads(json.dumps(document)) == document  # numpy integers (pycocotools' image ids) would not dump
+
+
+class _Counted(list):
+    """A list that counts how many times it is scanned."""
+    scans = 0
+
+    def __iter__(self):
+        type(self).scans += 1
+        return super().__iter__()
+
+
+def test_the_changed_images_boxes_take_the_same_scans_of_the_detections_however_many_are_listed(data, monkeypatch):
+    truth, found = data
+    scans, listed = [], []
+    for most in (2, 12):
+        monkeypatch.setattr(detection_document, "MOST_CHANGED", most)
+        _Counted.scans = 0
+        made = detection_document.build(truth, {"keras": _Counted(found["keras"]), "q": found["broken"]}, "keras",
+                                        "q", detection_document.Settings(resamples=2))
+        scans.append(_Counted.scans)
+        listed.append(len(made["changes"]))
+    assert listed == [2, 12] and scans[0] == scans[1]

@@ -11,6 +11,7 @@ NEAR_CHANCE_POINTS. "changes": the images whose detections changed most between 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from vsq.tasks.detection import bootstrap, matching, metrics
@@ -61,8 +62,8 @@ def build(truth: dict, detections: dict[str, list[dict]], float_key: str, quanti
         "chance": {"map_50": chance.figures().map_50, "float_lead": lead.as_dict(),
                    "near_chance_points": NEAR_CHANCE_POINTS,
                    "beats_chance": lead.interval_points[1] >= NEAR_CHANCE_POINTS},
-        "changes": [_with_boxes(c.as_dict(), truth, detections[float_key], detections[quantized_key])
-                    for c in matching.most_changed(changed, MOST_CHANGED)],
+        "changes": _with_boxes([c.as_dict() for c in matching.most_changed(changed, MOST_CHANGED)], truth,
+                               detections[float_key], detections[quantized_key]),
         "bootstrap": {**options, "confidence": settings.confidence},
     }
     for key, figures in models.items():
@@ -71,15 +72,23 @@ def build(truth: dict, detections: dict[str, list[dict]], float_key: str, quanti
     return document
 
 
-def _boxes(detections: list[dict], image_id: int) -> list[list]:
-    """[category_id, score, x, y, w, h] of an image's detections scoring at least DRAWN_SCORE, best first."""
-    kept = [d for d in detections if d["image_id"] == image_id and d["score"] >= DRAWN_SCORE]
-    return [[d["category_id"], round(d["score"], 4), *(round(v, 2) for v in d["bbox"])]
-            for d in sorted(kept, key=lambda d: -d["score"])]
+def _drawn(detections: list[dict], image_ids: set) -> dict[int, list[list]]:
+    """Per image of `image_ids`: [category_id, score, x, y, w, h] of its detections scoring at least DRAWN_SCORE,
+    best first (ties in the detections' order). One pass over the detections."""
+    kept = defaultdict(list)
+    for d in detections:
+        if d["image_id"] in image_ids and d["score"] >= DRAWN_SCORE:
+            kept[d["image_id"]].append(d)
+    return {image_id: [[d["category_id"], round(d["score"], 4), *(round(v, 2) for v in d["bbox"])]
+                       for d in sorted(found, key=lambda d: -d["score"])] for image_id, found in kept.items()}
 
 
-def _with_boxes(change: dict, truth: dict, reference: list[dict], candidate: list[dict]) -> dict:
-    """A changed image's entry with its file name and both models' boxes (the gallery draws them)."""
-    image = next(i for i in truth["images"] if i["id"] == change["image_id"])
-    return {**change, "file_name": image["file_name"], "reference_boxes": _boxes(reference, image["id"]),
-            "candidate_boxes": _boxes(candidate, image["id"])}
+def _with_boxes(changes: list[dict], truth: dict, reference: list[dict], candidate: list[dict]) -> list[dict]:
+    """The changed images' entries with their file names and both models' boxes (the gallery draws them): each
+    model's detections grouped by image once, not scanned once per changed image."""
+    ids = {change["image_id"] for change in changes}
+    names = {i["id"]: i["file_name"] for i in truth["images"] if i["id"] in ids}
+    drawn = [_drawn(reference, ids), _drawn(candidate, ids)]
+    return [{**change, "file_name": names[change["image_id"]],
+             "reference_boxes": drawn[0].get(change["image_id"], []),
+             "candidate_boxes": drawn[1].get(change["image_id"], [])} for change in changes]
