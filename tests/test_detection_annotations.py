@@ -50,7 +50,7 @@ def test_a_good_file_reads_back_as_the_coco_document_it_was(tmp_path, truth):
     (lambda d: d["annotations"][0].update(category_id=7), "annotations[0] (id 1): category_id 7 is not an id of categories"),
     (lambda d: d["annotations"][0].update(category_id="1"), "annotations[0] (id 1): category_id must be an integer, not a string"),
     (lambda d: d["images"][3].update(id=1), "images[3] (id 1): id 1 is also the id of images[0]"),
-    (lambda d: d["images"][3].update(file_name="img_0000.jpg"), "images[3] (id 4): file_name 'img_0000.jpg' is also images[0]'s"),
+    (lambda d: d["images"][3].update(file_name="img_0000.jpg"), "images[3] (id 4): file_name is also images[0]'s; list each image once"),
     (lambda d: d["images"][3].update(file_name="../secret.jpg"), "images[3] (id 4): file_name must be a file's path"),
     (lambda d: d["images"][3].update(width=0), "images[3] (id 4): width is 0, less than 1"),
     (lambda d: d["images"][3].update(width=10**400), "images[3] (id 4): width is more than 65,536"),
@@ -89,11 +89,20 @@ def test_not_json_too_large_and_not_an_object(tmp_path, truth, monkeypatch):
     assert "more than the 100 bytes vsq reads" in refused(tmp_path, truth)
 
 
-def test_long_or_hostile_names_are_cut_and_escaped(tmp_path, truth):
-    truth["images"][1]["file_name"] = truth["images"][0]["file_name"]
+def test_an_annotations_file_name_is_never_quoted_its_entry_is_named(tmp_path, truth):
     truth["images"][0]["file_name"] = truth["images"][1]["file_name"] = "\x1b[2J" + "x" * 200
     message = refused(tmp_path, truth)
-    assert "\x1b" not in message and "x" * 70 not in message
+    assert "\x1b" not in message and "[2J" not in message and "xxx" not in message
+    assert "images[1] (id 2): file_name is also images[0]'s" in message
+    read_back = read(tmp_path, {**truth, "images": truth["images"][1:], "annotations": [
+        a for a in truth["annotations"] if a["image_id"] != 1]})
+    files = [image["file_name"] for image in truth["images"][2:]]
+    with pytest.raises(VsqError) as caught:  # listed, no such file
+        annotations.match_files(read_back, files, where="a.json")
+    assert "[2J" not in str(caught.value) and "images[0] (id 2): file_name names no file" in str(caught.value)
+    with pytest.raises(VsqError) as caught:
+        annotations.check_sizes(read_back.images[0], 1, 1, where="a.json", index=0)
+    assert "[2J" not in str(caught.value) and "images[0] (id 2): its file is 1 x 1 pixels" in str(caught.value)
 
 
 def test_every_evaluation_file_must_be_listed_and_every_listed_image_present(tmp_path, truth):
@@ -104,16 +113,17 @@ def test_every_evaluation_file_must_be_listed_and_every_listed_image_present(tmp
     with pytest.raises(VsqError, match=r"a.json: the evaluation image 'new.jpg' is not in images \(1 not listed\); "
                                        "list every evaluation image, with no annotation when it holds no object"):
         annotations.match_files(read_back, [*names, "new.jpg"], where="a.json")
-    with pytest.raises(VsqError, match=r"a.json: images lists 'img_0009.jpg' \(id 10\), which is not in the evaluation "
-                                       r"folder \(1 such\); add the file or remove the entry"):
+    with pytest.raises(VsqError, match=r"a.json: images\[9\] \(id 10\): file_name names no file in the evaluation "
+                                       r"folder \(1 such entries\); add the file or remove the entry"):
         annotations.match_files(read_back, names[:-1], where="a.json")
 
 
 def test_the_file_size_must_be_the_annotated_size(tmp_path, truth):
     image = read(tmp_path, truth).images[0]
     annotations.check_sizes(image, 128, 96, where="a.json")
-    with pytest.raises(VsqError, match=r"image 1 \('img_0000.jpg'\) is 96 x 128 pixels, but images says 128 x 96"):
-        annotations.check_sizes(image, 96, 128, where="a.json")
+    with pytest.raises(VsqError, match=r"a.json: images\[0\] \(id 1\): its file is 96 x 128 pixels, but the entry "
+                                       r"says 128 x 96; fix width and height"):
+        annotations.check_sizes(image, 96, 128, where="a.json", index=0)
 
 
 def test_the_error_factory_makes_the_exception(tmp_path):
@@ -184,7 +194,7 @@ def test_prepare_reads_the_evaluation_set_from_the_annotations(project, truth):
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["annotations"][0].update(bbox=[120, 10, 20, 5]), "annotations[0] (id 1): bbox [120, 10, 20, 5] is not inside image"),
     (lambda d: d["images"].pop(6), "the evaluation image 'img_0006.png' is not in images"),  # an empty one
-    (lambda d: d["images"][0].update(height=200), "image 1 ('img_0000.png') is 128 x 96 pixels, but images says 128 x 200"),
+    (lambda d: d["images"][0].update(height=200), "images[0] (id 1): its file is 128 x 96 pixels, but the entry says 128 x 200"),
 ])
 def test_prepare_refuses_bad_annotations_in_one_line_naming_the_key(project, truth, change, words):
     from vsq.errors import ConfigError
@@ -258,7 +268,7 @@ def test_an_exif_rotated_image_is_checked_at_the_size_the_model_sees(project, tr
     Image.new("RGB", (96, 128)).save(project / "shapes" / "img_0000.png", exif=exif)
     assert len(prepare(config).evaluation_set.paths) == 10
     Image.new("RGB", (128, 96)).save(project / "shapes" / "img_0000.png", exif=exif)
-    with pytest.raises(ConfigError, match=r"is 96 x 128 pixels, but images says 128 x 96"):
+    with pytest.raises(ConfigError, match=r"images\[0\] \(id 1\): its file is 96 x 128 pixels, but the entry says 128 x 96"):
         prepare(config)
 
 

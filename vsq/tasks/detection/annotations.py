@@ -2,7 +2,8 @@
 
 The file comes from strangers: its size is bounded before it is read, its counts before anything is built, and a
 mistake is one line naming the file, the entry (its index and id) and the fix. Strings of the file (file names,
-category names) are shown cut to 60 characters through repr, never as written.
+category names) are never quoted in a message (the trust boundary, ARCHITECTURE.md): the entry's index and id name
+it. An evaluation image found on disk and not listed is named by its path (cut to 60 characters, through repr).
 
 What must hold: `images` lists every evaluation image once (an image with no objects is listed and has no
 annotation), `categories` ids lie in the model's classes (category_id = class + class_offset), every annotation
@@ -69,7 +70,7 @@ class Annotations:
 
 
 def shown(text: str) -> str:
-    """A string of the file in a message: repr, cut to 60 characters."""
+    """A path found on disk in a message: repr, cut to 60 characters."""
     return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
@@ -162,7 +163,7 @@ def _images(reader: _Reader, entries: list[dict]) -> tuple[Image, ...]:
         if image_id in ids:
             reader.fail(f"{at}: id {image_id} is also the id of images[{ids[image_id]}]; give each image its own id")
         if name in names:
-            reader.fail(f"{at}: file_name {shown(name)} is also images[{names[name]}]'s; list each image once")
+            reader.fail(f"{at}: file_name is also images[{names[name]}]'s; list each image once")
         ids[image_id], names[name] = n, n
         out.append(Image(id=image_id, file_name=name, width=width, height=height))
     return tuple(out)
@@ -250,16 +251,19 @@ def match_files(annotations: Annotations, files: Iterable[str], *, where: str,
         raise error(f"{where}: the evaluation image {shown(missing[0])} is not in images ({len(missing)} not "
                     "listed); list every evaluation image, with no annotation when it holds no object")
     present = set(files)
-    absent = [image for image in annotations.images if image.file_name not in present]
+    absent = [(n, image) for n, image in enumerate(annotations.images) if image.file_name not in present]
     if absent:
-        raise error(f"{where}: images lists {shown(absent[0].file_name)} (id {absent[0].id}), which is not in the "
-                    f"evaluation folder ({len(absent)} such); add the file or remove the entry and its annotations")
+        n, image = absent[0]
+        raise error(f"{where}: images[{n}] (id {image.id}): file_name names no file in the evaluation folder "
+                    f"({len(absent)} such entries); add the file or remove the entry and its annotations")
     return tuple(listed[name] for name in files)
 
 
-def check_sizes(image: Image, width: int, height: int, *, where: str,
+def check_sizes(image: Image, width: int, height: int, *, where: str, index: int | None = None,
                 error: Callable[[str], Exception] = VsqError) -> None:
-    """The file's size (read from its header) is the size the annotations give it, or the boxes mean nothing."""
+    """The file's size (read from its header) is the size the annotations give it, or the boxes mean nothing.
+    index: the entry's position in images (named in the message)."""
     if (image.width, image.height) != (width, height):
-        raise error(f"{where}: image {image.id} ({shown(image.file_name)}) is {width} x {height} pixels, but images "
-                    f"says {image.width} x {image.height}; fix width and height")
+        at = f"images[{index}] (id {image.id})" if index is not None else f"the images entry of id {image.id}"
+        raise error(f"{where}: {at}: its file is {width} x {height} pixels, but the entry says {image.width} x "
+                    f"{image.height}; fix width and height")

@@ -107,10 +107,12 @@ def scan(config) -> EvaluationSet:
     paths = sorted((p for p in files if p.suffix == suffix), key=lambda p: natural_key(_relative(config, p)))
     where, error = config.shown(KEY), (lambda message: config.error(KEY, message))
     images = annotations.match_files(found, [_relative(config, p) for p in paths], where=where, error=error)
+    index = {image.id: n for n, image in enumerate(found.images)}
     for path, image in zip(paths, images):
         try:
             with open_image(path, config.preprocessing.max_image_pixels) as opened:  # the header only
-                annotations.check_sizes(image, *upright_size(opened), where=where, error=error)
+                annotations.check_sizes(image, *upright_size(opened), where=where, index=index[image.id],
+                                        error=error)
         except ImageError as problem:
             raise config.error("evaluate_image_dir", str(problem)) from None
         except OSError:
