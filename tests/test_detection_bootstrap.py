@@ -81,3 +81,28 @@ def test_draws_of_other_resamples_are_not_paired(models):
         bootstrap.drops(bootstrap.draw(good, resamples=50, seed=1), bootstrap.draw(worse, resamples=50, seed=2))
     once = bootstrap.drops(bootstrap.draw(good, resamples=50, seed=1), bootstrap.draw(worse, resamples=50, seed=1))
     assert once == bootstrap.paired_drops(good, worse, resamples=50, seed=1)
+
+
+def _unblocked(matches, resamples, seed):
+    """draw()'s resampled figures as they were made before blocks: every weight at once (np.add.at), scored 100
+    resamples at a time."""
+    rng = np.random.default_rng(seed)
+    images = len(matches.image_ids)
+    drawn = rng.integers(0, images, size=(resamples, images))
+    counts = np.zeros((resamples, images))
+    np.add.at(counts, (np.repeat(np.arange(resamples), images), drawn.ravel()), 1)
+    parts = [matches.maps(counts[start:start + 100]) for start in range(0, resamples, 100)]
+    return counts, [np.concatenate([part[n] for part in parts]) for n in (0, 1)]
+
+
+@pytest.mark.parametrize("chunk", [7, 100])
+def test_resamples_drawn_in_blocks_are_the_unblocked_numbers_bit_for_bit(models, monkeypatch, chunk):
+    good, _ = models
+    counts, (whole, at_50) = _unblocked(good, 230, seed=3)
+    assert np.array_equal(bootstrap.weights(len(good.image_ids), 230, seed=3), counts)
+    sizes = []
+    monkeypatch.setattr(bootstrap, "CHUNK", chunk)
+    monkeypatch.setattr(type(good), "maps", lambda self, w, maps=type(good).maps: sizes.append(len(w)) or maps(self, w))
+    drawn = bootstrap.draw(good, resamples=230, seed=3)
+    assert np.array_equal(drawn.resampled["map_50_95"], whole) and np.array_equal(drawn.resampled["map_50"], at_50)
+    assert max(sizes) == chunk and sum(sizes) == 230  # never more than a block's weights at once
