@@ -68,6 +68,13 @@ def test_a_run_reads_and_checks_the_annotations_once(warm):
     assert (counts["file reads"], counts["checks"]) == (1, 1)
 
 
+def test_a_run_served_from_the_cache_does_not_load_the_float_model(warm):
+    """The box screen's reading of the sample resized the other way is cached with the float model's digest."""
+    made, counts = warm
+    assert made.result.checks["box_format_matches_the_model"].ok
+    assert counts["model loads"] == 0 and made.cache_log["box screen's other resize"] == "hit"
+
+
 def test_the_example_passes_its_gate_with_the_detection_checks(pipeline):
     checks = pipeline.result.checks
     assert pipeline.result.verdict == "PASS", {name: c.message for name, c in checks.items() if not c.ok}

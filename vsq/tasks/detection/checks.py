@@ -32,42 +32,22 @@ def annotations_match_the_data(p: Run, _=None) -> Check:
 
 def box_format_matches_the_model(p: Run, _=None) -> Check:
     """The known-answer screen on the float model's raw outputs of a sample (vsq.tasks.detection.screen): fails
-    when another reading of the boxes scores clearly better, naming the settings to change."""
-    import numpy as np
-
-    from vsq.tasks.detection.boxes import Raw
+    when another reading of the boxes scores clearly better, naming the settings to change. The outputs on the
+    sample resized the other way come from the cache (vsq.tasks.detection.resize_reading)."""
+    from vsq.tasks.detection import resize_reading
     from vsq.tasks.detection.dataset import box_format
+    from vsq.tasks.detection.evaluation import raw_of
     from vsq.tasks.detection.screen import screen
 
     raw = p.evaluations[roles(p.framework.models)["float"]].raw
     truth = p.task.truth(p.config, p.job.evaluation_set)
     images = [image for image in truth.coco["images"] if image["id"] in raw]
-    outputs = [Raw(boxes=np.asarray(raw[i["id"]]["boxes"]).reshape(-1, 4), scores=np.asarray(raw[i["id"]]["scores"]),
-                   classes=np.asarray(raw[i["id"]]["classes"]), count=len(raw[i["id"]]["scores"])) for i in images]
+    outputs = [raw_of(raw[i["id"]]) for i in images]
     form = box_format(p.config)
-    found = screen(truth.coco, images, {form.resize: outputs, **_other_resize(p, images, form)},
-                   p.config.input_tensor_size, form, p.config.detection.min_score)
+    others = resize_reading.outputs(p, [image["id"] for image in images], form.resize)
+    found = screen(truth.coco, images, {form.resize: outputs, **others}, p.config.input_tensor_size, form,
+                   p.config.detection.min_score)
     return Check(not found.clearly_better, f"{p.name}: {found.advice()}", found.as_dict())
-
-
-def _other_resize(p: Run, images: list[dict], form) -> dict:
-    """{the other of stretch and letterbox: the float model's raw outputs on the sample resized that way}, so that
-    the screen names preprocessing.mode when the model was trained the other way (32 images decoded and run again)."""
-    from dataclasses import replace
-
-    import numpy as np
-
-    from vsq.tasks.detection.boxes import Raw
-
-    other = "stretch" if form.resize == "letterbox" else "letterbox"
-    preprocessing = replace(p.config.preprocessing, mode="square" if other == "stretch" else "letterbox")
-    paths = dict(zip(p.job.evaluation_set.labels, p.job.evaluation_set.paths))
-    if not images:
-        return {}
-    pixels = np.stack([preprocessing.normalize(preprocessing.decode(paths[image["id"]]).pixels) for image in images])
-    found = p.framework.predictor(p.model)(pixels)
-    return {other: [Raw(boxes=found.boxes[n], scores=found.scores[n], classes=found.classes[n],
-                        count=int(found.count[n])) for n in range(len(images))]}
 
 
 def _described(p: Run, role: str) -> tuple[str, str]:

@@ -57,13 +57,25 @@ class Running:
             self.detections += decode(raw, image.id, image.width, image.height, self.size, self.form, self.min_score)
             self.used.append(image.id)
             if int(index) in self.sampled:
-                kept = max(0, min(raw.count, len(raw.scores)))
-                self.raw[image.id] = {"boxes": [[float(v) for v in box] for box in raw.boxes[:kept]],
-                                      "scores": [float(v) for v in raw.scores[:kept]],
-                                      "classes": [float(v) for v in raw.classes[:kept]]}
+                self.raw[image.id] = raw_entry(raw)
 
     def finish(self, seconds: float, skipped: tuple, modes: dict) -> DetectionEvaluation:
         return DetectionEvaluation(self.name, self.detections, tuple(self.used), seconds, skipped, modes, self.raw)
+
+
+def raw_entry(raw: Raw) -> dict:
+    """A model's raw output on one image as stored (JSON): its first `count` boxes, scores and classes."""
+    kept = max(0, min(raw.count, len(raw.scores)))
+    return {"boxes": [[float(v) for v in box] for box in raw.boxes[:kept]],
+            "scores": [float(v) for v in raw.scores[:kept]], "classes": [float(v) for v in raw.classes[:kept]]}
+
+
+def raw_of(entry: dict) -> Raw:
+    """A stored raw output (raw_entry's) as the screen reads it."""
+    import numpy as np
+
+    return Raw(boxes=np.asarray(entry["boxes"], dtype=float).reshape(-1, 4), scores=np.asarray(entry["scores"]),
+               classes=np.asarray(entry["classes"]), count=len(entry["scores"]))
 
 
 def save(result: DetectionEvaluation, folder: Path) -> None:
