@@ -283,3 +283,22 @@ def test_a_truth_restricted_to_some_images_keeps_their_entries_and_objects_alone
         i.id for i in found.images].index)
     assert part.coco["annotations"] == [a for a in whole.coco["annotations"] if a["image_id"] in ids] != []
     assert part.coco["categories"] == whole.coco["categories"] and len(whole.coco["images"]) == 10
+
+
+def test_the_annotations_are_read_once_per_run_and_again_when_the_file_changes(project, truth):
+    import hashlib
+
+    from vsq.pipeline.job import prepare
+    from vsq.tasks.detection import dataset
+
+    config = prepare(detection_project(project, truth)).config
+    first = dataset.read_annotations(config)
+    assert dataset.read_annotations(config) is first
+    assert first.digest == hashlib.sha256((project / "annotations.json").read_bytes()).hexdigest()
+    labels = tuple(image.id for image in first.images)
+    assert dataset.truth(config, labels) is dataset.truth(config, labels)
+    truth["categories"][0]["name"] = "renamed"
+    (project / "annotations.json").write_text(json.dumps(truth))
+    again = dataset.read_annotations(config)
+    assert again is not first and again.categories[1] == "renamed" and again.digest != first.digest
+    assert dataset.truth(config, labels).coco["categories"][0]["name"] == "renamed"
