@@ -17,8 +17,10 @@ import hostile
 import tiny
 from vsq.configuration.grants import Grants
 from vsq.pipeline.job import prepare
-from vsq.errors import ConfigError
+from vsq.errors import ConfigError, VsqError
+from vsq.frameworks.keras.detector import post_process_from_file
 from vsq.frameworks.keras.safety import ModelFormatError, unsafe_layers
+from vsq.frameworks.keras.storage import describe_keras, weight_problems
 
 KEY = "source_keras_model"
 
@@ -80,6 +82,46 @@ def test_keras_zip_with_two_config_files_is_refused(project):
         archive.writestr("config.json", json.dumps(hostile.model_config(hostile.LAMBDA)))
     model.write_bytes(buffer.getvalue())
     assert "holds config.json twice" in refusal(project, model)
+    # the given quantized file's storage check reads the configuration through the same guard
+    with pytest.raises(VsqError) as caught:
+        describe_keras(model)
+    assert str(caught.value) == "model.keras: holds config.json twice; save the model again with model.save()"
+
+
+def test_a_configuration_nested_too_deep_is_refused_in_one_line_by_every_reader_of_it(project):
+    """500 levels of lists in a layer's configuration (Keras' JSON reader takes them): the safety check, the
+    detector's post-processing reader and the storage check walk configurations with one guarded walker, which
+    refuses in one line instead of recursing into a RecursionError (or, for a reader without the guard, passing)."""
+    deep = hostile.layer("Dense", "deep", units=json.loads("[" * 500 + "]" * 500))
+    h5 = hostile.write_h5(project / "deep.h5", hostile.model_config(deep))
+    keras = project / "deep.keras"
+    keras.write_bytes(hostile.keras_zip(hostile.model_config(deep)))
+    nested = "has a configuration nested more than 200 levels deep"
+    assert refusal(project, h5).endswith(f"{KEY}: {h5}: {nested}")
+    with pytest.raises(ModelFormatError) as caught:
+        post_process_from_file(h5)
+    assert str(caught.value) == nested
+    with pytest.raises(VsqError) as caught:
+        describe_keras(keras)
+    assert str(caught.value) == f"deep.keras: {nested}"
+
+
+def test_the_storage_check_reads_every_layer_of_nested_models_and_their_mct_weights_quantizers(tmp_path):
+    """MCT's wrapper (a Conv2D under an 8-bit weights quantizer) inside a model inside the model, and a float Dense
+    beside it: both are found, each with its type."""
+    quantizer = {"class_name": "WeightsPOTInferableQuantizer", "config": {"num_bits": 8}}
+    conv = hostile.layer("KerasQuantizationWrapper", "wrapped", layer=hostile.layer("Conv2D", "conv"),
+                         weights_quantizer={"kernel": quantizer})
+    inner = hostile.model_config(conv)
+    inner.update(name="inner", inbound_nodes=[])
+    path = tmp_path / "nested.keras"
+    path.write_bytes(hostile.keras_zip(hostile.model_config(inner, hostile.layer("Dense", "dense"))))
+    described = describe_keras(path)
+    assert [(k["name"], k["op"], k["type"]) for k in described["kernels"]] == [("dense", "Dense", "float32"),
+                                                                               ("conv", "Conv2D", "int8")]
+    assert weight_problems(described) == [
+        "keeps 1 computing layers float, with no MCT weights quantizer (dense): is it MCT's quantized model "
+        "(model_quantized.keras), not the float one?"]
 
 
 def test_lambda_in_a_savedmodels_keras_metadata_is_refused(project):

@@ -14,7 +14,7 @@ from vsq.sections.base import Section
 # The integer kind of each format's storage rules (vsq.runtimes.*_storage.weight_problems): every weight tensor
 # of a computing op stored as an integer (TFLite: as a full-integer file; ONNX QDQ: int8 initializers read through
 # DequantizeLinear, quantized activations; OpenVINO: NNCF's int8 weights and FakeQuantize ops); MCT's .keras has
-# its own rule (vsq.runtimes.keras_storage).
+# its own rule (vsq.frameworks.keras.storage).
 INTEGER_KIND = {"tflite": "tf_full_integer", "onnx": "onnxruntime_int8", "openvino": "openvino_int8"}
 
 
@@ -50,7 +50,7 @@ def _compared_names(pipeline) -> list[str]:
 
 def given_quantized_weights_are_integer(pipeline, _=None) -> Check:
     """The given quantized file stores its weights as integers, by its format's rules; MCT's .keras: every
-    computing layer's kernel under an MCT weights quantizer of at most 8 bits (vsq.runtimes.keras_storage)."""
+    computing layer's kernel under an MCT weights quantizer of at most 8 bits (vsq.frameworks.keras.storage)."""
     item = _quantized(pipeline)
     description, problems = _storage(item)
     if not description["kernels"]:
@@ -66,7 +66,7 @@ def given_quantized_weights_are_integer(pipeline, _=None) -> Check:
 def _storage(item) -> tuple[dict, list[str]]:
     """The file's storage description and the ways its weights are not integer, by its format."""
     if item.format == "keras":
-        from vsq.runtimes.keras_storage import describe_keras, weight_problems as keras_problems
+        from vsq.frameworks.keras.storage import describe_keras, weight_problems as keras_problems
 
         description = describe_keras(item.path)
         return description, keras_problems(description)

@@ -90,22 +90,11 @@ def _required(model):
 def post_process_from_file(path: Path):
     """The SSDPostProcess layer of a Keras model file, built from its configuration alone (no weights, no other
     layer), or None when the file has none; the file must have passed vsq.frameworks.keras.safety."""
-    from vsq.frameworks.keras.safety import model_configs
-
-    found = []
-
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get("class_name") == POST_PROCESS and isinstance(node.get("config"), dict):
-                found.append(node["config"])
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(model_configs(Path(path)))
     from vsq.frameworks.keras.models import trusted_layers
+    from vsq.frameworks.keras.safety import model_configs, objects
+
+    found = [node["config"] for node in objects(model_configs(Path(path)))
+             if node.get("class_name") == POST_PROCESS and isinstance(node.get("config"), dict)]
 
     return trusted_layers()[POST_PROCESS].from_config(dict(found[-1])) if found else None
 

@@ -23,10 +23,12 @@ import os
 import stat
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 KERAS_SUFFIX = ".keras"  # Keras 2.15 tests str(path).endswith(".keras"), case-sensitive
 CONFIG_FILE = "config.json"
 MAX_CONFIG_BYTES = 256 << 20  # a model's configuration is kilobytes; more is a decompression bomb
+MAX_DEPTH = 200  # levels of nesting in a configuration (a model inside a model adds four)
 LAMBDA_CLASSES = ("Lambda",)
 TF_OP_CLASSES = ("TFOpLambda", "SlicingOpLambda")  # call tf.<config.function>(...)
 METHOD_CLASSES = ("ClassMethod", "InstanceMethod", "InstanceProperty")  # getattr(object, name)(...)
@@ -149,22 +151,29 @@ def unsafe_layers(path: Path) -> list[str]:
     """The objects of the model (at any nesting depth) whose loading or calling runs code the file chose, each as
     "name (why)"; raises ModelFormatError for a file that is not what its loader reads."""
     found: list[str] = []
-
-    def visit(node, depth=0):
-        if depth > 200:
-            raise ModelFormatError("has a configuration nested more than 200 levels deep")
-        if isinstance(node, dict):
-            reason = _unsafe(node)
-            if reason and reason not in found:
-                found.append(reason)
-            for value in node.values():
-                visit(value, depth + 1)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value, depth + 1)
-
-    visit(model_configs(path))
+    for node in objects(model_configs(path)):
+        reason = _unsafe(node)
+        if reason and reason not in found:
+            found.append(reason)
     return found
+
+
+def objects(configs) -> Iterator[dict]:
+    """Every JSON object of a configuration (model_configs' result), depth first, each before the values it holds;
+    ModelFormatError, in one line, for one nested more than MAX_DEPTH levels (a loop: no RecursionError)."""
+    pending = [(configs, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ModelFormatError(f"has a configuration nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, dict):
+            yield node
+            values = list(node.values())
+        elif isinstance(node, list):
+            values = node
+        else:
+            continue
+        pending.extend((value, depth + 1) for value in reversed(values))
 
 
 def _unsafe(node: dict) -> str | None:

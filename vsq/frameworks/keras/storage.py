@@ -5,12 +5,13 @@ KerasQuantizationWrapper, its `weights_quantizer` per attribute with `num_bits`)
 MCT's quantized Keras model keeps float weights that its quantizers round when the model runs (the fake-quant
 model the IMX500 converter reads); so "weights quantized" here means every computing layer's kernel is under a
 weights quantizer of at most 8 bits. A float .keras (the source model saved again) has none and fails.
+
+The configuration is the one vsq.frameworks.keras.safety reads (model_configs: the file as Keras' loader reads it,
+a config.json stored twice refused), so the storage check judges what the safety check passed.
 """
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
 from vsq.errors import VsqError
@@ -19,24 +20,21 @@ WRAPPER = "KerasQuantizationWrapper"
 # Keras layers with a kernel the integer export stores, and the attribute MCT quantizes.
 COMPUTING = {"Conv1D": "kernel", "Conv2D": "kernel", "Conv3D": "kernel", "Conv2DTranspose": "kernel",
              "Dense": "kernel", "DepthwiseConv2D": "depthwise_kernel", "SeparableConv2D": "depthwise_kernel"}
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_BITS = 8
 
 
 def describe_keras(path: Path) -> dict:
     """`kernels`: per computing layer its name, op, type (int<bits> under a weights quantizer, else float32) and
     the quantizer's class; `weights`: per type, the number of kernels (the file's weights are float: see above)."""
+    from vsq.frameworks.keras.safety import ModelFormatError, model_configs
+
     try:
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                raise VsqError(f"{Path(path).name}: its config.json is {info.file_size:,} bytes; refused")
-            config = json.loads(archive.read("config.json"))
-    except VsqError:
-        raise
-    except Exception as error:  # not a zip, no config.json: not a .keras file
-        raise VsqError(f"{Path(path).name} cannot be read as a .keras file ({type(error).__name__})") from None
-    kernels = [_kernel(layer) for layer in _layers(config) if _op(layer) in COMPUTING]
+        configs = model_configs(Path(path))
+        if not configs or not isinstance(configs[0], dict):  # a zip without config.json: not a .keras file
+            raise ModelFormatError("has no model configuration (config.json); give MCT's quantized .keras file")
+        kernels = [_kernel(layer) for layer in _layers(configs[0]) if _op(layer) in COMPUTING]
+    except ModelFormatError as error:
+        raise VsqError(f"{Path(path).name}: {error}") from None
     weights: dict = {}
     for kernel in kernels:
         weights.setdefault(kernel["type"], {"tensors": 0, "bytes": None})["tensors"] += 1
@@ -59,13 +57,13 @@ def weight_problems(description: dict) -> list[str]:
 
 
 def _layers(config: dict):
-    """Every layer of the model, nested models' too (a functional model inside another)."""
-    for layer in (config.get("config") or {}).get("layers") or []:
-        if not isinstance(layer, dict):
-            continue
-        yield layer
-        if isinstance(layer.get("config"), dict) and "layers" in layer["config"]:
-            yield from _layers(layer)
+    """Every layer of the model, nested models' too (a functional model inside another): the objects listed in a
+    model configuration's `layers`, found by safety's walker (refused past its depth)."""
+    from vsq.frameworks.keras.safety import objects
+
+    for node in objects(config):
+        layers = node["config"].get("layers") if isinstance(node.get("config"), dict) else None
+        yield from (layer for layer in layers if isinstance(layer, dict)) if isinstance(layers, list) else ()
 
 
 def _op(layer: dict) -> str:
