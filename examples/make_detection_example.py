@@ -335,17 +335,19 @@ def measure(imx500_output=None):
     import tensorflow as tf
 
     sys.path.insert(0, str(OUT_DIR.parent.parent))
-    from vsq.frameworks.keras.detector import (DetectorPredictor, export_network_int8_tflite, load_detector,
-                                               quantize_detector)
+    from vsq.frameworks.keras.detector import DetectorPredictor, export_network_int8_tflite
+    from vsq.frameworks.keras.models import layers_scope
+    from vsq.frameworks.keras.quantize import ptq
 
     annotations = OUT_DIR / "evaluate" / "annotations.json"
     coco = json.loads(annotations.read_text())
     images = coco["images"]
     inputs = [preprocess((OUT_DIR / "evaluate" / "images" / im["file_name"]).read_bytes()) for im in images]
     calib = [preprocess(p.read_bytes()) for p in sorted((OUT_DIR / "images").glob("*.jpg"))]
-    model = load_detector(OUT_DIR / "model.h5")
+    with layers_scope():  # the file this script wrote (its one custom layer: SSDPostProcess)
+        model = tf.keras.models.load_model(str(OUT_DIR / "model.h5"), compile=False)
     t0 = time.time()
-    fake_quant = quantize_detector(model, lambda: iter([[np.stack(calib[i:i + 16])] for i in range(0, 64, 16)]))
+    fake_quant = ptq(model, lambda: iter([[np.stack(calib[i:i + 16])] for i in range(0, 64, 16)]), "imx500")
     print(f"MCT PTQ {time.time() - t0:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()

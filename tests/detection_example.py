@@ -23,8 +23,8 @@ def build(config_path: Path, folder: Path) -> SimpleNamespace:
     """A run as the detection task's checks read it (vsq.core.checks.Run's members they use), with `evaluations`
     of every model, `core` of the three reference models and `seconds` of each step."""
     from vsq.data.calibration import decode_calibration
-    from vsq.frameworks.keras.detector import (DetectorPredictor, export_network_int8_tflite, load_detector,
-                                               quantize_detector)
+    from vsq.frameworks.keras.detector import DetectorPredictor, export_network_int8_tflite
+    from vsq.frameworks.keras.quantize import ptq
 
     seconds, start = {}, time.perf_counter()
 
@@ -34,14 +34,14 @@ def build(config_path: Path, folder: Path) -> SimpleNamespace:
 
     job = prepare(config_path)
     config = job.config
-    model = load_detector(config.source_keras_model)
+    model = framework_for(config).load(config)  # prepare() checked the file (vsq.frameworks.keras.safety)
     calibration = decode_calibration(job)
     lap("prepare and load")
-    fake_quant = quantize_detector(model, lambda: ([batch] for batch in calibration.iterate()))
+    fake_quant = ptq(model, lambda: ([batch] for batch in calibration.iterate()), "imx500")
     lap("MCT PTQ")
     tflite = export_network_int8_tflite(fake_quant, folder / "model_quantized.tflite")
     lap("INT8 TFLite export")
-    black = quantize_detector(model, lambda: ([np.zeros_like(batch)] for batch in calibration.iterate()))
+    black = ptq(model, lambda: ([np.zeros_like(batch)] for batch in calibration.iterate()), "imx500")
     predictors = {"keras": DetectorPredictor.keras(model), "keras_quantized": DetectorPredictor.keras(fake_quant),
                   "tflite_quantized": DetectorPredictor.tflite(tflite, fake_quant), "black": DetectorPredictor.keras(black)}
     lap("black-calibrated PTQ")

@@ -1,6 +1,7 @@
-"""Keras detectors whose last layer is edge-mdt-cl's SSDPostProcess (the IMX500's post-processing): loading them,
-MCT's PTQ of the whole detector, TFLite exports of the network without its post-processing, and predictors that
-all return Detections (boxes, scores, classes, count).
+"""Keras detectors whose last layer is edge-mdt-cl's SSDPostProcess (the IMX500's post-processing): that layer read
+from a model file, TFLite exports of the network without its post-processing, and predictors that all return
+Detections (boxes, scores, classes, count). Loading and MCT's PTQ are a classifier's (vsq.frameworks.keras.models,
+vsq.frameworks.keras.quantize.ptq of the whole detector).
 
 MCT keeps SSDPostProcess in float, but its INT8 TFLite export of the whole detector fails (and so does
 TensorFlow's float conversion): the layer is tf.image.combined_non_max_suppression, which is neither a TFLite
@@ -13,7 +14,7 @@ SSDPostProcess layer, in float, to the file's outputs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
@@ -22,42 +23,6 @@ from vsq.core.detections import Detections, as_detections as _as_detections, con
 POST_PROCESS = "SSDPostProcess"  # one of vsq.frameworks.keras.safety.TRUSTED_LAYERS
 SIGNATURE = "serving_default"
 OUTPUTS = ("box_codes", "class_scores")  # the network's outputs, as its .tflite signature names them
-
-
-def load_detector(path: Path):
-    """A Keras detector file for inference (no compile), in safe mode, refused (ValueError) when it holds layers
-    that run code of its own (vsq.frameworks.keras.safety); other errors are Keras' own."""
-    import tensorflow as tf
-
-    from vsq.frameworks.keras.safety import unsafe_layers
-
-    from vsq.frameworks.keras.models import layers_scope
-
-    unsafe = unsafe_layers(Path(path))
-    if unsafe:
-        raise ValueError(f"{Path(path).name} has layers that run code stored in the file: {', '.join(unsafe[:3])}")
-    with layers_scope():
-        return tf.keras.models.load_model(str(path), compile=False)
-
-
-class DetectorInfo(NamedTuple):
-    """What a detector's post-processing layer says about its outputs."""
-
-    num_classes: int  # classes the outputs' class indices count (background removed)
-    max_detections: int  # rows of boxes, scores and classes per image
-    anchors: int
-    normalised: bool  # boxes clipped to (1, 1): fractions of the input's height and width, not pixels
-
-
-def describe_detector(model) -> DetectorInfo | None:
-    """The detector's DetectorInfo, or None for a model without SSDPostProcess."""
-    layer = post_process_layer(model)
-    if layer is None:
-        return None
-    cfg = layer.cfg
-    classes = int(layer.input[1].shape[-1]) - (1 if cfg.remove_background else 0)
-    return DetectorInfo(classes, int(cfg.max_detections), int(layer.input[0].shape[-2]),
-                        tuple(float(v) for v in cfg.clip_size) == (1.0, 1.0))
 
 
 def post_process_layer(model):
@@ -97,13 +62,6 @@ def post_process_from_file(path: Path):
              if node.get("class_name") == POST_PROCESS and isinstance(node.get("config"), dict)]
 
     return trusted_layers()[POST_PROCESS].from_config(dict(found[-1])) if found else None
-
-
-def quantize_detector(model, batches: Callable[[], Iterable[list]], platform: str = "imx500", options=None):
-    """MCT PTQ of the whole detector (MCT keeps SSDPostProcess, in float); MCT's errors are left to the caller."""
-    from vsq.frameworks.keras.quantize import ptq
-
-    return ptq(model, batches, platform, options)
 
 
 def export_network_int8_tflite(fake_quant_model, dest: Path) -> Path:
