@@ -124,17 +124,6 @@ def test_a_model_that_finds_nothing_gets_no_advice(truth):
     assert "no other reading" in found.advice()
 
 
-@pytest.mark.parametrize("resize", letterbox.RESIZES)
-def test_an_image_file_decodes_to_the_input_with_its_original_size(tmp_path, resize):
-    from vsq.configuration.preprocessing import Preprocessing
-    from vsq.tasks.detection import images
-
-    Image.new("RGB", (128, 96), (0, 200, 0)).save(tmp_path / "a.png")
-    pixels, size = images.decode(tmp_path / "a.png", Preprocessing(size=SIZE), resize)
-    assert pixels.shape == (SIZE, SIZE, 3) and size == (128, 96)
-    assert (pixels[0, 0] == (114, 114, 114)).all() == (resize == "letterbox")
-
-
 def test_non_finite_outputs_are_no_detections():
     raw = Raw(boxes=np.array([[0.1, 0.1, 0.5, 0.5], [np.nan, 0.1, 0.5, 0.5], [0.1, 0.1, 0.5, 0.5],
                               [0.1, 0.1, 0.5, 0.5]]),
