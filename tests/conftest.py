@@ -25,30 +25,38 @@ collect_ignore = [] if importlib.util.find_spec("torch") else ["pytorch"]
 RUN_WIDE = {"tiny_model", "shared_cache"}
 
 
-def _shared_scopes(item) -> dict[str, str]:
-    """{"session" or "module": the first fixture of that scope} among the fixtures of tests/ the item uses, RUN_WIDE's
-    left out."""
-    scopes = {}
+def shared_fixtures(item, folder: Path = TESTS) -> dict[str, str]:
+    """{fixture: "session" or "module"} of the session- and module-scoped fixtures defined in `folder` that the item
+    uses, RUN_WIDE's left out."""
+    shared = {}
     for name, definitions in item._fixtureinfo.name2fixturedefs.items():
         code = getattr(definitions[-1].func, "__code__", None)  # None for fixtures that are not Python functions
         if definitions[-1].scope in ("session", "module") and name not in RUN_WIDE and code \
-                and TESTS in Path(code.co_filename).parents:
-            scopes.setdefault(definitions[-1].scope, name)
-    return scopes
+                and folder in Path(code.co_filename).parents:
+            shared[name] = definitions[-1].scope
+    return shared
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
-def pytest_collection_modifyitems(items):
+def group_by_shared_fixtures(items, folder: Path = TESTS) -> None:
     """With `--dist loadgroup` (README's test command) the tests that share a session- or module-scoped fixture run
     on one xdist worker, so that what the fixture builds (models, conversions, runs) is built once, not on both:
     a session fixture's users form its group, a module fixture's users their module's, and a module some of whose
     tests use a session fixture joins that group whole (its module fixtures with it). Other tests are spread one by
-    one, as `--dist load` spreads them."""
-    scopes = {item: _shared_scopes(item) for item in items}
+    one, as `--dist load` spreads them. (tests/test_sharing.py runs the rule on two workers.)"""
+    scopes = {}
+    for item in items:  # {"session" or "module": the first such fixture the item uses}
+        scopes[item] = {}
+        for name, scope in shared_fixtures(item, folder).items():
+            scopes[item].setdefault(scope, name)
     joined = {item.module.__name__: found["session"] for item, found in scopes.items() if "session" in found}
     for item, found in scopes.items():
         if found:
             item.add_marker(pytest.mark.xdist_group(joined.get(item.module.__name__, item.module.__name__)))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items):
+    group_by_shared_fixtures(items)
 
 
 @pytest.fixture
@@ -70,22 +78,28 @@ def run_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def run_wide_file(tmp_path_factory, name: str, make) -> Path:
+    """One file for the whole run, the same on both xdist workers: the first worker's `make(path)` wins (a hard
+    link, atomic), the other uses it."""
+    import os
+
+    path = run_folder(tmp_path_factory) / name
+    path.parent.mkdir(exist_ok=True)
+    if not path.is_file():
+        made = make(tmp_path_factory.mktemp("run-wide") / path.name)
+        try:
+            os.link(made, path)
+        except FileExistsError:
+            pass
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A real Keras .h5 classifier for the tiny projects: one file for the whole run, the same on both xdist
     workers. Keras writes other bytes at every save and the cache keys a model by its SHA-256, so a model per
     worker would make shared_cache build every tiny project twice."""
-    import os
-
-    model = run_folder(tmp_path_factory) / "tiny-model" / "model.h5"
-    model.parent.mkdir(exist_ok=True)
-    if not model.is_file():
-        made = tiny.write_model(tmp_path_factory.mktemp("model") / "model.h5")
-        try:
-            os.link(made, model)  # atomic: the first worker's file wins, the other uses it
-        except FileExistsError:
-            pass
-    return model
+    return run_wide_file(tmp_path_factory, "tiny-model/model.h5", tiny.write_model)
 
 
 @pytest.fixture(scope="session")
