@@ -1,6 +1,24 @@
-"""Running the harness's suites in a fresh pytest process (pytester), as a user would."""
+"""Running the harness's suites in a fresh pytest process (pytester), as a user would; a bundled example's
+configuration moved to a test's folder."""
 
+import json
 import time
+from pathlib import Path
+
+DATA_KEYS = ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file")
+
+
+def relocated(example: Path, folder: Path, file: str | None = None, **changes) -> Path:
+    """The example configuration with its data where it is and its outputs in `folder` (output/, results/),
+    `changes` set over its keys, written to folder/`file` (default: the example's name)."""
+    data = json.loads(example.read_text())
+    for key in DATA_KEYS:
+        data[key] = str((example.parent / data[key]).resolve())
+    data.update({"output_dir": "output", "evaluate_result_dir": "results", **changes})
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / (file or example.name)
+    config.write_text(json.dumps(data))
+    return config
 
 
 def run_suites(harness, *configs, extra=(), cache=None):

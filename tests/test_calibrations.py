@@ -156,7 +156,7 @@ def test_the_bundled_example_gives_one_top1_on_five_draws(tmp_path, shared_cache
     """README: examples/stability.json (5 draws) gives Top-1 0.9400 on every draw (sd 0), five different files."""
     import hashlib
 
-    from test_pipeline import relocated
+    from runs import relocated
 
     result = run(relocated(Path(__file__).resolve().parents[1] / "examples" / "stability.json", tmp_path / "example"),
                  shared_cache)

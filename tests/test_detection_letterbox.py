@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from runs import relocated
 from vsq.api import run_options
 from vsq.configuration.config import load_config
 from vsq.configuration.preprocessing import Preprocessing
@@ -24,6 +25,7 @@ from vsq.util import letterbox
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples"
+PREPROCESSING = json.loads((EXAMPLE / "detection.json").read_text())["preprocessing"]
 
 
 def widened(root: Path) -> tuple[Path, Path]:
@@ -46,15 +48,9 @@ def widened(root: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, shared_cache):
     root = tmp_path_factory.mktemp("detection-letterbox")
-    config = json.loads((EXAMPLE / "detection.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
     images, annotations = widened(root)
-    config.update(output_dir=str(root / "output"), evaluate_result_dir=str(root / "results"),
-                  evaluate_image_dir=str(images), evaluate_label_file=str(annotations))
-    config["preprocessing"]["mode"] = "letterbox"
-    path = root / "detection.json"
-    path.write_text(json.dumps(config))
+    path = relocated(EXAMPLE / "detection.json", root, evaluate_image_dir=str(images),
+                     evaluate_label_file=str(annotations), preprocessing={**PREPROCESSING, "mode": "letterbox"})
     made = Pipeline(prepare(path), run_options(shared_cache, progress=False))
     made.result
     return made
@@ -106,12 +102,7 @@ def test_letterbox_decodes_padded_and_keys_the_cache_apart_and_a_crop_is_refused
     pixels = boxed.decode(tmp_path / "wide.png").pixels
     assert (pixels[0, 0] == 114).all() and (pixels[16, 16] == (200, 10, 10)).all()  # rows 8..23 hold the image
     assert boxed.cache_key() != Preprocessing(size=32).cache_key()
-    config = json.loads((EXAMPLE / "detection.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
-    config.update(output_dir=str(tmp_path / "out"), evaluate_result_dir=str(tmp_path / "results"))
-    config["preprocessing"]["mode"] = "shorter_side"
-    (tmp_path / "d.json").write_text(json.dumps(config))
+    path = relocated(EXAMPLE / "detection.json", tmp_path, preprocessing={**PREPROCESSING, "mode": "shorter_side"})
     with pytest.raises(ConfigError) as raised:
-        load_config(tmp_path / "d.json")
+        load_config(path)
     assert "preprocessing.mode" in str(raised.value) and 'set "square" (stretch) or "letterbox"' in str(raised.value)

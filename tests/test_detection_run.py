@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from runs import relocated
 from vsq.api import run_options
 from vsq.pipeline.job import prepare
 from vsq.pipeline.pipeline import Pipeline
@@ -15,6 +16,7 @@ from vsq.tasks.detection import metrics
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples"
+DETECTION = json.loads((EXAMPLE / "detection.json").read_text())["detection"]
 DETECTION_CHECKS = ("annotations_match_the_data", "float_map_beats_chance", "map_drop_within_threshold",
                     "quantized_map_above_minimum")
 
@@ -23,13 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, shared_cache):
-    root = tmp_path_factory.mktemp("detection-run")
-    config = json.loads((EXAMPLE / "detection.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
-    config.update(output_dir=str(root / "output"), evaluate_result_dir=str(root / "results"))
-    path = root / "detection.json"
-    path.write_text(json.dumps(config))
+    path = relocated(EXAMPLE / "detection.json", tmp_path_factory.mktemp("detection-run"))
     made = Pipeline(prepare(path), run_options(shared_cache, progress=False))
     made.result  # the whole run: builds, evaluation, document, checks, results.json
     return made
@@ -117,13 +113,7 @@ def test_the_evaluation_cache_key_follows_the_box_format_and_the_annotations(tmp
 
 
 def test_a_wrong_box_order_fails_the_screen_with_its_fix(tmp_path, shared_cache):
-    config = json.loads((EXAMPLE / "detection.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
-    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"),
-                  detection={**config["detection"], "box_order": "xyxy"})
-    path = tmp_path / "wrong.json"
-    path.write_text(json.dumps(config))
+    path = relocated(EXAMPLE / "detection.json", tmp_path, "wrong.json", detection={**DETECTION, "box_order": "xyxy"})
     checks = Pipeline(prepare(path), run_options(shared_cache, progress=False)).result.checks
     screen = checks["box_format_matches_the_model"]
     assert not screen.ok and 'set detection.box_order "yxyx"' in screen.message
@@ -136,13 +126,8 @@ def test_pixel_boxes_read_as_another_order_fail_chance_and_the_minimum_and_the_s
     """The example read as pixel xyxy boxes: the float model's mAP@.5 is no better than its own detections on other
     images (float_map_beats_chance), the quantized model is below detection.min_map (quantized_map_above_minimum),
     the drop is MEANINGLESS, and the screen names the configuration's keys to set."""
-    config = json.loads((EXAMPLE / "detection.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
-    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"),
-                  detection={**config["detection"], "box_order": "xyxy", "boxes_normalized": False, "min_map": 60})
-    path = tmp_path / "pixels.json"
-    path.write_text(json.dumps(config))
+    path = relocated(EXAMPLE / "detection.json", tmp_path, "pixels.json",
+                     detection={**DETECTION, "box_order": "xyxy", "boxes_normalized": False, "min_map": 60})
     checks = Pipeline(prepare(path), run_options(shared_cache, progress=False)).result.checks
     chance, minimum = checks["float_map_beats_chance"], checks["quantized_map_above_minimum"]
     assert not chance.ok and "on other images" in chance.message

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from runs import relocated
 from vsq.api import run_options
 from vsq.pipeline.job import prepare
 from vsq.pipeline.pipeline import Pipeline
@@ -26,13 +27,9 @@ DETECTION_CHECKS = ("annotations_match_the_data", "float_map_beats_chance", "map
 
 def _run(root: Path, cache: Path, name: str, **imx500) -> Pipeline:
     """The example's run in root (its folders absolute, its outputs under root), imx500 updated."""
-    config = json.loads((EXAMPLE / "detection-imx500.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        config[key] = str((EXAMPLE / config[key]).resolve())
-    config.update(name=name, output_dir=str(root / "output"), evaluate_result_dir=str(root / name),
-                  imx500={**config["imx500"], **imx500})
-    path = root / f"{name}.json"
-    path.write_text(json.dumps(config))
+    example = EXAMPLE / "detection-imx500.json"
+    path = relocated(example, root, f"{name}.json", name=name, evaluate_result_dir=name,
+                     imx500={**json.loads(example.read_text())["imx500"], **imx500})
     made = Pipeline(prepare(path), run_options(cache, progress=False))
     made.result  # the whole run: builds, conversion, evaluation, document, checks, results.json
     return made

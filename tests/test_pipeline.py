@@ -11,24 +11,11 @@ from pathlib import Path
 import pytest
 
 import tiny
-from runs import run_suites
+from runs import relocated, run_suites
 from vsq.pipeline import results
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
-DATA_KEYS = ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file")
-
-
-def relocated(example: Path, folder: Path) -> Path:
-    """The example configuration with its data where it is and its outputs in `folder`."""
-    data = json.loads(example.read_text())
-    for key in DATA_KEYS:
-        data[key] = str((example.parent / data[key]).resolve())
-    data.update(output_dir="output", evaluate_result_dir="results")
-    folder.mkdir(parents=True)
-    config = folder / example.name
-    config.write_text(json.dumps(data))
-    return config
 
 
 def essentials(document: dict) -> dict:

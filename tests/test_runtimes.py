@@ -212,7 +212,8 @@ def test_an_op_the_converter_does_not_support_fails_with_its_words(runtime_files
 
 @pytest.mark.slow
 def test_the_runtimes_example_runs_every_kind_on_the_same_images(tmp_path):
-    from test_pipeline import pytest_run, relocated
+    from runs import relocated
+    from test_pipeline import pytest_run
 
     config = relocated(REPO / "examples" / "runtimes.json", tmp_path / "runtimes")
     done = pytest_run(tmp_path, "--config", config, f"--vsq-cache-dir={tmp_path / 'cache'}", "--junitxml=junit.xml",

@@ -6,7 +6,6 @@ The models are tiny.py's hand-set colour classifiers, set as if trained another 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -200,12 +199,10 @@ def test_a_model_that_standardises_its_input_passes_every_normalization_alike(tm
 def test_the_example_passes_the_screen(tmp_path):
     from vsq.pipeline.pipeline import Pipeline
 
-    data = json.loads((REPO / "configuration.json").read_text())
-    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
-        data[key] = str((REPO / data[key]).resolve())
-    data.update(output_dir="output", evaluate_result_dir="results", screen={"max_images": 80})  # 20 per class
-    (tmp_path / "configuration.json").write_text(json.dumps(data))
-    pipeline = Pipeline(prepare(tmp_path / "configuration.json"), RunOptions(Cache(tmp_path / "cache"), sections=all_sections()))
+    from runs import relocated
+
+    config = relocated(REPO / "configuration.json", tmp_path, screen={"max_images": 80})  # 20 per class
+    pipeline = Pipeline(prepare(config), RunOptions(Cache(tmp_path / "cache"), sections=all_sections()))
     assert pipeline.check("preprocessing_matches_the_model").ok and pipeline.check("label_order_matches_the_model").ok
     part = pipeline.part("screen")
     assert part["images"] == 80 and part["configured"]["top_1_accuracy"] >= 0.85
