@@ -112,6 +112,15 @@ def shared_cache(tmp_path_factory) -> Path:
     return root / "shared-cache"
 
 
+@pytest.fixture(scope="session")
+def example_detector():
+    """The bundled detector (examples/detection.json) and MCT's PTQ of it (tests/detection_example.py), made once:
+    its users (tests/test_detection_model.py, tests/test_detection_task.py) form one xdist group."""
+    import detection_example
+
+    return detection_example.quantized(REPO / "examples" / "detection.json")
+
+
 @pytest.fixture
 def harness(pytester):
     """A pytester folder holding a copy of the harness (suites, pytest.ini; the plugin is vsq.pytest_plugin)."""

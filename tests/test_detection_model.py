@@ -2,7 +2,8 @@
 detector support: the float model, MCT's fake-quant model and the INT8 TFLite network followed by the same
 SSDPostProcess all find the same objects; only edge-mdt-cl's SSDPostProcess is trusted as a custom layer.
 
-Real TensorFlow, MCT and TFLite: the PTQ, the export and the predictions are made once per module (~25 s).
+Real TensorFlow, MCT and TFLite: the PTQ is the session's (tests/conftest.py's example_detector), the export and
+the predictions are made once per module (~25 s); the tests that use them are marked slow.
 """
 
 import json
@@ -19,7 +20,6 @@ from vsq.errors import ConfigError
 from vsq.frameworks.keras.detector import (OUTPUTS, DetectorPredictor, _as_detections, _SignatureRunner,
                                            export_network_int8_tflite, network, post_process_from_file,
                                            post_process_layer)
-from vsq.frameworks.keras.quantize import ptq
 from vsq.frameworks.keras.safety import unsafe_layers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,18 +40,11 @@ def _inputs(folder: Path, pattern: str) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The example detector, its MCT fake-quant model and network-only INT8 TFLite file, and each one's
-    detections for the 200 evaluation images."""
-    import tensorflow as tf
-
-    from vsq.frameworks.keras.models import layers_scope
-
+def built(tmp_path_factory, example_detector):
+    """The example detector, its MCT fake-quant model (the session's: tests/conftest.py) and network-only INT8
+    TFLite file, and each one's detections for the 200 evaluation images."""
     folder = tmp_path_factory.mktemp("detector")
-    with layers_scope():  # the bundled file, made by examples/make_detection_example.py (trusted: a test below)
-        model = tf.keras.models.load_model(str(EXAMPLE / "model.h5"), compile=False)
-    calibration = _inputs(EXAMPLE / "images", "*.jpg")
-    fake_quant = ptq(model, lambda: iter([[calibration[i:i + 16]] for i in range(0, 64, 16)]), "imx500")
+    model, fake_quant = example_detector.model, example_detector.fake_quant
     tflite = export_network_int8_tflite(fake_quant, folder / "model_quantized.tflite")
     images = _inputs(EXAMPLE / "evaluate" / "images", "*.jpg")
     predictors = {"float": DetectorPredictor.keras(model), "fake_quant": DetectorPredictor.keras(fake_quant),
@@ -84,6 +77,7 @@ def agreement(x, y) -> float:
     return float(np.mean([_covered(x, y, i) and _covered(y, x, i) for i in range(len(x.count))]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first, second", [("float", "fake_quant"), ("fake_quant", "tflite"), ("float", "tflite")])
 def test_the_three_models_find_the_same_objects(built, first, second):
     x, y = built["detections"][first], built["detections"][second]
@@ -92,6 +86,7 @@ def test_the_three_models_find_the_same_objects(built, first, second):
     assert agreement(x, y) >= 0.98
 
 
+@pytest.mark.slow
 def test_the_tflite_outputs_are_told_apart_by_their_names(built):
     """Box codes and class scores have the same shape here (4 classes, 4 coordinates): read in the wrong order,
     the detections are garbage, which the agreement measure sees."""
@@ -103,6 +98,7 @@ def test_the_tflite_outputs_are_told_apart_by_their_names(built):
     assert agreement(garbled, right) < 0.5
 
 
+@pytest.mark.slow
 def test_the_tflite_file_is_the_network_without_its_post_processing(built):
     """MCT's INT8 TFLite export of the whole detector needs TF Select (CombinedNonMaxSuppression): vsq exports the
     network up to SSDPostProcess and runs that layer itself."""
@@ -118,6 +114,7 @@ def test_the_tflite_file_is_the_network_without_its_post_processing(built):
     assert post_process_layer(built["fake_quant"]) is not None, "MCT keeps the post-processing in the Keras model"
 
 
+@pytest.mark.slow
 def test_the_example_detector_and_mct_s_export_of_it_are_trusted_and_load(built):
     from vsq.frameworks.keras.models import load_fake_quant_keras
     from vsq.frameworks.keras.quantize import export_keras
@@ -142,6 +139,7 @@ def _edited_keras(built, tmp_path, edit) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_the_trusted_layer_named_by_its_own_module_passes(built, tmp_path):
     assert unsafe_layers(_edited_keras(built, tmp_path, lambda entry: None)) == []
 
@@ -154,6 +152,7 @@ def test_the_trusted_layer_named_by_its_own_module_passes(built, tmp_path):
      "imports module edgemdt_cl.keras.object_detection.ssd_post_process"),
     (lambda entry: entry.update(registered_name="system"), "imports module"),
 ])
+@pytest.mark.slow
 def test_an_untrusted_custom_layer_is_refused(built, tmp_path, edit, why):
     refused = unsafe_layers(_edited_keras(built, tmp_path, edit))
     assert len(refused) == 1 and why in refused[0]
@@ -178,6 +177,7 @@ def test_edge_mdt_cl_s_other_layers_are_not_in_the_loaders_scope(project):
         load_keras_model(load_config(tiny.write_config(project, source_keras_model=str(path))))
 
 
+@pytest.mark.slow
 def test_a_detector_with_an_untrusted_layer_is_refused_in_one_line(built, project):
     model = _edited_keras(built, project, lambda entry: entry.update(module="os"))
     config = tiny.write_config(project, source_keras_model=str(model))
@@ -189,6 +189,7 @@ def test_a_detector_with_an_untrusted_layer_is_refused_in_one_line(built, projec
     assert "\n" not in str(caught.value) and "ssd_post_process (imports module os)" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_keras_framework_predicts_detections_for_the_models_and_files(built, project):
     """vsq's Keras framework: the float model, model.tflite (its network) and MCT's files give Detections; the
     .tflite files are finished by the source model's SSDPostProcess, read from its configuration."""
@@ -215,6 +216,7 @@ def _first(detections, n):
     return type(detections)(*(field[:n] for field in detections))
 
 
+@pytest.mark.slow
 def test_the_imx500_converter_takes_the_detector_with_its_post_processing(built):
     """Sony's converter reads MCT's Keras export of the whole detector, SSDPostProcess included (memory report
     only: ~13 s here; the full package ~32 s), and gives the sensor the post-processing's four outputs."""
@@ -235,6 +237,7 @@ def test_the_imx500_converter_takes_the_detector_with_its_post_processing(built)
         f"transform-{i}-ssd_post_process/NMS:0" for i in range(4)]
 
 
+@pytest.mark.slow
 def test_the_model_check_takes_a_detector_for_the_detection_task_only(built, project, tiny_model):
     """A detector's outputs are not one score per class: it matches the configuration by its input (the task checks
     its classes against the categories); each task refuses the other's model in one line naming `task`."""
@@ -259,6 +262,7 @@ def test_the_model_check_takes_a_detector_for_the_detection_task_only(built, pro
         check_model_matches(detection, classifier, 3)
 
 
+@pytest.mark.slow
 def test_the_export_checks_read_a_detector_s_network_files(built, tiny_model, tmp_path):
     """shapes_match_the_model, quantized_file_is_integer_quantized and quantized_file_is_smaller on the detector's
     model.tflite and model_quantized.tflite (networks without post-processing); a classifier's file fails."""

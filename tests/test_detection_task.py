@@ -1,7 +1,8 @@
 """The detection task on the bundled detector (examples/detection.json): the pipeline's evaluation loop runs the
 float Keras model, MCT's fake-quant model and the INT8 TFLite network (+ SSDPostProcess in float) through the task;
 its figures are pycocotools' on the same detections, its checks pass, and a detector calibrated on black images
-fails map_drop_within_threshold with its interval. Real TensorFlow, MCT and TFLite (~40 s, built once)."""
+fails map_drop_within_threshold with its interval. Real TensorFlow, MCT and TFLite (~40 s, built once; the
+MCT detector is the session's, shared with tests/test_detection_model.py)."""
 
 from pathlib import Path
 
@@ -17,12 +18,13 @@ CONFIG = REPO / "examples" / "detection.json"
 
 
 # MCT's outlier filter divides by a zero spread on the black calibration images
-pytestmark = pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning",
+                                                           "ignore:invalid value:RuntimeWarning")]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return detection_example.build(CONFIG, tmp_path_factory.mktemp("detection"))
+def run(tmp_path_factory, example_detector):
+    return detection_example.build(CONFIG, tmp_path_factory.mktemp("detection"), example_detector)
 
 
 def test_the_tasks_map_is_pycocotools_on_the_same_detections(run):
