@@ -28,7 +28,7 @@ from typing import Iterator
 KERAS_SUFFIX = ".keras"  # Keras 2.15 tests str(path).endswith(".keras"), case-sensitive
 CONFIG_FILE = "config.json"
 MAX_CONFIG_BYTES = 256 << 20  # a model's configuration is kilobytes; more is a decompression bomb
-MAX_DEPTH = 200  # levels of nesting in a configuration (a model inside a model adds four)
+MAX_DEPTH = 200  # levels of nesting in a configuration (a model inside a model adds three)
 LAMBDA_CLASSES = ("Lambda",)
 TF_OP_CLASSES = ("TFOpLambda", "SlicingOpLambda")  # call tf.<config.function>(...)
 METHOD_CLASSES = ("ClassMethod", "InstanceMethod", "InstanceProperty")  # getattr(object, name)(...)
