@@ -4,6 +4,7 @@ pipeline: MCT's PTQ, its ONNX export run by ONNX Runtime with edge-mdt-cl's NMS 
 One MCT quantization per module (the example's run, shared); tests/test_pytorch.py runs this file."""
 
 import json
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,71 @@ def test_a_detection_run_without_pycocotools_names_the_setup_command(tmp_path, m
     message = str(caught.value)
     assert caught.value.key == "source_pytorch_model" and "\n" not in message
     assert "needs pycocotools, not installed" in message and "bash scripts/setup_pytorch.sh" in message
+
+
+def edited(made, folder: Path, edit) -> SimpleNamespace:
+    """The shared build's ONNX file changed by edit(graph) (onnx.helper: no MCT run), as a check's run reads it."""
+    import onnx
+
+    model = onnx.load(str(made.reference_files["onnx_quantized"]))
+    edit(model.graph)
+    path = folder / "model_quantized.onnx"
+    onnx.save(model, str(path))
+    return SimpleNamespace(name=made.name, config=made.config, model_info=made.model_info,
+                           reference_files={"onnx_quantized": path})
+
+
+def after_the_outputs(graph, ops: dict) -> None:
+    """Each output i in ops made by ops[i](its tensor, the new output's name) -> nodes, its shape then unknown
+    past the batch, like a detector's own post-NMS ops (n_valid.squeeze(1), labels.float(), boxes * size)."""
+    import onnx
+
+    for i, make in ops.items():
+        output = graph.output[i]
+        nodes, initializers = make(output.name, f"{output.name}_after")
+        graph.node.extend(nodes)
+        graph.initializer.extend(initializers)
+        rank = {0: 3, 1: 2, 2: 2, 3: 1}[i]
+        graph.output[i].CopyFrom(onnx.helper.make_tensor_value_info(
+            f"{output.name}_after", output.type.tensor_type.elem_type,
+            ["batch_size"] + [None] * (rank - 1)))
+
+
+def test_shapes_match_a_detector_with_ops_after_its_nms_and_fail_outputs_not_from_it(run, tmp_path):
+    """A correct detector may squeeze n_valid to [batch], cast its labels and scale its boxes after the NMS: the
+    check follows each output back to the NMS's. A file whose outputs are not the NMS's, in order, fails."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from vsq.frameworks.pytorch.checks import shapes_match_the_model
+
+    made, _ = run
+    name = "model_quantized.onnx"
+    assert shapes_match_the_model(edited(made, tmp_path, lambda graph: None), name).ok
+
+    def squeeze(source, out):
+        return [helper.make_node("Squeeze", [source, "axis_1"], [out])], [numpy_helper.from_array(np.array([1]),
+                                                                                                  "axis_1")]
+
+    def scaled(source, out):
+        return [helper.make_node("Mul", [source, "size"], [out])], [numpy_helper.from_array(np.float32([64]), "size")]
+
+    def as_float(source, out):
+        return [helper.make_node("Cast", [source], [out], to=TensorProto.FLOAT)], []
+
+    after = {0: scaled, 2: as_float, 3: squeeze}
+    (tmp_path / "correct").mkdir()
+    correct = edited(made, tmp_path / "correct", lambda graph: after_the_outputs(graph, after))
+    onnx.checker.check_model(onnx.load(str(correct.reference_files["onnx_quantized"])))
+    check = shapes_match_the_model(correct, name)
+    assert check.ok, check.message
+    assert check.figures["output_shape"].endswith("['batch_size']]")
+
+    def swapped(graph):  # scores and labels in the wrong order
+        scores, labels = onnx.ValueInfoProto(), onnx.ValueInfoProto()
+        scores.CopyFrom(graph.output[1]), labels.CopyFrom(graph.output[2])
+        graph.output[1].CopyFrom(labels), graph.output[2].CopyFrom(scores)
+
+    (tmp_path / "swapped").mkdir()
+    check = shapes_match_the_model(edited(made, tmp_path / "swapped", swapped), name)
+    assert not check.ok and "in order" in check.message, check.message
