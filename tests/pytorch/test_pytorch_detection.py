@@ -233,3 +233,29 @@ def test_shapes_match_a_detector_with_ops_after_its_nms_and_fail_outputs_not_fro
     (tmp_path / "swapped").mkdir()
     check = shapes_match_the_model(edited(made, tmp_path / "swapped", swapped), name)
     assert not check.ok and "in order" in check.message, check.message
+
+
+def test_edge_mdt_cl_and_the_operators_versions_are_in_the_keys_and_the_environment(run, monkeypatch):
+    """edge-mdt-cl's NMS makes every detector figure and mct-quantizers' and onnxruntime-extensions' operators
+    run the ONNX file: their versions are in the cache keys, the runtime's settings and results.json."""
+    from vsq.pipeline import artifacts
+    from vsq.util import versions
+
+    made, document = run
+    for name in ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions"):
+        assert document["environment"][name] == versions.version_of(name) is not None, name
+    path = made.reference_files["onnx_quantized"]
+
+    def keys():
+        prints = artifacts.Fingerprints.of(made.job, PYTORCH)
+        return (artifacts.model_info_key(prints, PYTORCH.describe_settings(made.config)),
+                artifacts.evaluation_key(made.job, prints, "model-digest",
+                                         PYTORCH.runtime_settings(path, made.config)),
+                artifacts.recipe_key(made.job, prints, made.default_recipe),
+                json.dumps(PYTORCH.runtime_settings(path, made.config)))
+
+    before, found = keys(), versions.version_of
+    for name in ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions"):
+        monkeypatch.setattr(versions, "version_of", lambda component: "9.9" if component == name else found(component))
+        after = keys()
+        assert all(a != b for a, b in zip(before, after)), name
