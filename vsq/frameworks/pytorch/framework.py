@@ -154,7 +154,10 @@ class PyTorchFramework:
     def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
         from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
 
-        return OnnxModel(path, instances=instances or config.tflite_runtime.pool_size).predict
+        from vsq.core.detections import DETECTION
+
+        return OnnxModel(path, instances=instances or config.tflite_runtime.pool_size,
+                         detector=config.task == DETECTION).predict
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options
