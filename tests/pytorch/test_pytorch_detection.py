@@ -328,3 +328,18 @@ def test_onnx_sessions_register_only_the_operators_the_file_uses_and_follow_the_
             OnnxModel(path, 1, detector=task)
         message = str(caught.value)
         assert "\n" not in message and str(path) in message and "set task to the model's" in message, message
+
+
+def test_no_images_give_empty_detections(run):
+    """A chunk of no images (every image of it unreadable) gives Detections of none, from the float and
+    fake-quant models and the ONNX file alike."""
+    from vsq.core.detections import Detections
+    from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
+
+    made, _ = run
+    none = np.zeros((0, 64, 64, 3), np.float32)
+    for predict in (made.framework.predictor(made.model), made.framework.predictor(made.fake_quant_model),
+                    OnnxModel(made.reference_files["onnx_quantized"], 2, detector=True).predict):
+        got = predict(none)
+        assert isinstance(got, Detections) and [a.shape[0] for a in got] == [0, 0, 0, 0], got
+        assert got.boxes.shape[1:] == (16, 4) and got.count.dtype == np.int32
