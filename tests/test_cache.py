@@ -171,6 +171,17 @@ def test_stack_version_change_misses(project, monkeypatch):
     assert all(before[name] != after[name] for name in before)
 
 
+def test_edge_mdt_cl_version_change_misses_everything(project, monkeypatch):
+    """edge-mdt-cl's SSDPostProcess makes a Keras detector's every figure: its version is in the framework's."""
+    from vsq.util import versions
+
+    before, found = keys(project), versions.version_of
+    monkeypatch.setattr(versions, "version_of", lambda name: "9.9" if name == "edge_mdt_cl" else found(name))
+    after = keys(project)
+    assert all(before[name] != after[name] for name in before)
+    assert artifacts.Fingerprints.of(prepare(tiny.write_config(project))).stack["edge_mdt_cl"] == "9.9"
+
+
 def test_image_library_change_misses_everything_decoded(project, monkeypatch):
     """Another Pillow or JPEG decoder gives other pixels: every artifact made from decoded images is made again."""
     before = keys(project)

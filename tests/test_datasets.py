@@ -167,3 +167,18 @@ def test_calibration_sampling_is_seeded_and_without_repeats():
     assert [b.tolist() for b in first] == [b.tolist() for b in calibration_indices(100, 10, 5, seed=7)]
     assert [b.tolist() for b in first] != [b.tolist() for b in calibration_indices(100, 10, 5, seed=8)]
     assert len(first) == 5 and all(len(set(b.tolist())) == 10 for b in first)
+
+
+def test_a_coco_annotations_file_without_the_detection_task_says_to_set_it(project):
+    """A detector's annotations.json given while the configuration forgot "task": "detection" is recognised as a
+    COCO document when prepare() reads the labels, not refused for an id that is a list."""
+    coco = {"images": [{"id": 1, "file_name": "red_0.jpg", "width": 8, "height": 8}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16,
+                             "iscrowd": 0}],
+            "categories": [{"id": 1, "name": "red"}]}
+    (project / "evaluate" / "annotations.json").write_text(json.dumps(coco))
+    with pytest.raises(ConfigError) as caught:
+        prepare(tiny.write_config(project, evaluate_label_file="evaluate/annotations.json"))
+    message = str(caught.value)
+    assert caught.value.key == "evaluate_label_file" and "\n" not in message
+    assert "annotations.json is a COCO annotations file" in message and 'set "task": "detection"' in message

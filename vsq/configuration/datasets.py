@@ -83,6 +83,9 @@ def _unreadable(config: Config, key: str, error: OSError):
     raise config.error(key, f"{error.filename} cannot be read ({error.strerror}); fix its permissions")
 
 
+COCO_KEYS = ("images", "annotations", "categories")  # a COCO document's top level: a detector's evaluate_label_file
+
+
 def parse_labels(config: Config) -> dict[str, int]:
     """labels.json: an object mapping class name to an integer id, ids exactly 0..n-1."""
     key, file = "evaluate_label_file", config.evaluate_label_file
@@ -99,6 +102,10 @@ def parse_labels(config: Config) -> dict[str, int]:
     except (RecursionError, ValueError) as error:  # hundreds of nested brackets, an integer beyond 4300 digits
         raise config.error(key, f"{where} cannot be read ({value_error_reason(error)}); write it like "
                            "{\"daisy\": 0, \"roses\": 1}") from None
+    if isinstance(labels, dict) and any(isinstance(labels.get(name), list) for name in COCO_KEYS):
+        raise config.error(key, f"{where} is a COCO annotations file ({', '.join(COCO_KEYS)}), not a classifier's "
+                           "labels.json; for a detector set \"task\": \"detection\" in the configuration, else give "
+                           "labels.json mapping class name to id")
     if not isinstance(labels, dict) or not labels:
         raise config.error(key, f"{where} must be a non-empty object mapping class name to id, like "
                            "{\"daisy\": 0, \"roses\": 1}")

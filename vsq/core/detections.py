@@ -30,10 +30,12 @@ class Detections(NamedTuple):
 
 def as_detections(outputs) -> Detections:
     """Four arrays (boxes, scores, classes, count) as Detections with its types; a count of shape (N, 1), as
-    edge-mdt-cl's multiclass_nms gives it, becomes (N,)."""
+    edge-mdt-cl's multiclass_nms gives it, becomes (N,) (N may be 0)."""
     boxes, scores, classes, count = (np.asarray(output) for output in outputs)
+    if count.ndim > 1:
+        count = count[(slice(None),) + (0,) * (count.ndim - 1)]
     return Detections(boxes.astype(np.float32), scores.astype(np.float32), classes.astype(np.float32),
-                      count.reshape(len(count), -1)[:, 0].astype(np.int32) if count.ndim > 1 else count.astype(np.int32))
+                      count.astype(np.int32))
 
 
 def concatenate(parts: list) -> Detections:

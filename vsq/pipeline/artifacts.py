@@ -70,7 +70,10 @@ def model_info_key(prints: Fingerprints, settings: dict) -> str:
 
 
 def float_tflite_key(prints: Fingerprints) -> str:
-    return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model, tensorflow=prints.stack["tensorflow"])
+    """The float conversion: TensorFlow's, and the framework's versions (a Keras detector's SSDPostProcess is
+    edge-mdt-cl's: its version is the framework's)."""
+    return key_of(recipe=RECIPE, artifact="model.tflite", model=prints.model,
+                  **{"tensorflow": prints.stack["tensorflow"], **prints.framework})
 
 
 def recipe_key(job: Job, prints: Fingerprints, recipe: Variant, file_name: str | None = None,

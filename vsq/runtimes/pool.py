@@ -41,8 +41,13 @@ def predict_pooled(predictors: Sequence[Callable[[np.ndarray], np.ndarray]], ima
     return join(scores)
 
 
-def in_batches(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, batch_size: int) -> np.ndarray:
-    """run() on consecutive batches of `batch_size` images (the last one smaller), scores concatenated."""
+def in_batches(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, batch_size: int,
+               join: Callable[[list], object] | None = None):
+    """run() on consecutive batches of `batch_size` images (the last one smaller), scores concatenated; with
+    `join`, run()'s outputs (a detector's) put together by it, and run() once on no images (what an empty answer
+    is, as the model gives it)."""
+    if join is not None:
+        return join([run(images[start:start + batch_size]) for start in range(0, max(len(images), 1), batch_size)])
     out = [np.asarray(run(images[start:start + batch_size]), dtype=np.float32)
            for start in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

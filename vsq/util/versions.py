@@ -24,10 +24,19 @@ RUNTIME_DISTRIBUTIONS = {
     "nncf": ("nncf",),
 }
 
+# What a framework's models run besides it (Framework.versions: in its cache keys and results.json's environment):
+# edge-mdt-cl's post-processing (the Keras SSDPostProcess, the PyTorch multiclass_nms and its ONNX Runtime operator)
+# makes every detector figure; mct-quantizers' and onnxruntime-extensions' operators run MCT's ONNX files.
+FRAMEWORK_DISTRIBUTIONS = {
+    "edge_mdt_cl": ("edge-mdt-cl",),
+    "mct_quantizers": ("mct-quantizers",),
+    "onnxruntime_extensions": ("onnxruntime-extensions", "onnxruntime_extensions"),
+}
+
 
 @lru_cache(maxsize=None)
 def version_of(component: str) -> str | None:
-    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS}[component]:
+    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS, **FRAMEWORK_DISTRIBUTIONS}[component]:
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:

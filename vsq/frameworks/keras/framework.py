@@ -53,8 +53,11 @@ class KerasFramework:
         return file_digest(config.source_keras_model)
 
     def versions(self, stack: dict) -> dict:
-        """This framework's own versions its artifacts depend on, from vsq's stack (cache keys)."""
-        return {"tensorflow": stack["tensorflow"]}
+        """This framework's own versions its artifacts depend on, from vsq's stack (cache keys, results.json's
+        environment): TensorFlow's and edge-mdt-cl's (a detector's SSDPostProcess)."""
+        from vsq.util.versions import versions_of
+
+        return {"tensorflow": stack["tensorflow"], **versions_of(("edge_mdt_cl",))}
 
     def load(self, config: Config):
         from vsq.frameworks.keras.models import load_keras_model

@@ -25,40 +25,67 @@ def _dims(value) -> list:
     return [dim.dim_value or dim.dim_param or None for dim in value.type.tensor_type.shape.dim]
 
 
+# Operators a detector may put between the NMS and its outputs without changing which detection is where: shape
+# only (n_valid.squeeze(1)) and elementwise (labels.float(), boxes * size).
+PASS_THROUGH = ("Identity", "Cast", "Squeeze", "Unsqueeze", "Reshape", "Flatten", "Mul", "Div", "Add", "Sub", "Clip",
+                "Round", "Floor", "Ceil", "Min", "Max")
+
+
 def shapes_match_the_model(p: Run, name: str) -> Check:
     from vsq.core.detections import detection_outputs
 
     graph = _graph(p)
     got = ([_dims(value) for value in graph.input], [_dims(value) for value in graph.output])
     if detection_outputs(p.model_info.output_shapes):
-        return _detector_shapes(p, name, got)
+        return _detector_shapes(p, name, got, graph)
     size, classes = p.config.input_tensor_size, p.model_info.num_outputs
     matches = (len(got[0]) == len(got[1]) == 1 and got[0][0][1:] == [3, size, size] and got[1][0][1:] == [classes])
     return Check(matches, f"{p.name}: {name} takes {got[0]} and gives {got[1]}; expected one input [batch, 3, {size}, "
                  f"{size}] and one output [batch, {classes}]", {"input_shape": str(got[0]), "output_shape": str(got[1])})
 
 
-def _detector_shapes(p: Run, name: str, got: tuple) -> Check:
-    """A detector's file: the model's input, and the four outputs of edge-mdt-cl's NMS operator with the model's
-    detections per image (its max_detections attribute: the exporter leaves the outputs' sizes symbolic, and only
-    the sizes it does write are compared: boxes [batch, n, 4], scores and labels [batch, n], n_valid [batch, 1])."""
+def nms_sources(graph) -> list:
+    """Per graph output: the (NMS node, its output index) it is made from through PASS_THROUGH operators (their
+    other inputs constants or anything not made from an NMS output), or None (made by another operator, from no
+    NMS output, or from several)."""
+    made_by = {output: node for node in graph.node for output in node.output}
+    seen: dict = {}
+
+    def source(tensor: str):
+        if tensor not in seen:
+            seen[tensor] = None  # a cycle (an invalid graph) reads as no source
+            node = made_by.get(tensor)
+            if node is not None and node.op_type == NMS_OP:
+                seen[tensor] = (node.name, list(node.output).index(tensor))
+            elif node is not None and node.op_type in PASS_THROUGH:
+                found = {source(name) for name in node.input if name} - {None}
+                seen[tensor] = found.pop() if len(found) == 1 else None
+        return seen[tensor]
+
+    return [source(output.name) for output in graph.output]
+
+
+def _detector_shapes(p: Run, name: str, got: tuple, graph) -> Check:
+    """A detector's file: the model's input, and four outputs made from the four outputs of one edge-mdt-cl NMS
+    operator, in order, through shape-only or elementwise operators (PASS_THROUGH), with the model's detections per
+    image (its max_detections attribute: the exporter leaves the outputs' sizes symbolic, and only the sizes it does
+    write are compared: boxes [batch, n, 4], scores and labels [batch, n], n_valid [batch, 1] or [batch])."""
     import onnx
 
     size, n = p.config.input_tensor_size, p.model_info.output_shapes[0][1]
     inputs, outputs = got
-    graph = _graph(p)
     nms = [node for node in graph.node if node.op_type == NMS_OP]
-    made_by = {output: node for node in graph.node for output in node.output}
     limits = [onnx.helper.get_attribute_value(a) for node in nms for a in node.attribute if a.name == "max_detections"]
-    expected = ([n, 4], [n], [n], [1])
-    sizes_agree = [len(shape) == len(want) + 1 and all(not isinstance(dim, int) or dim == value
-                                                       for dim, value in zip(shape[1:], want))
-                   for shape, want in zip(outputs, expected)]
+    expected = ([[n, 4]], [[n]], [[n]], [[1], []])
+    sizes_agree = [any(len(shape) == len(want) + 1 and all(not isinstance(dim, int) or dim == value
+                                                           for dim, value in zip(shape[1:], want)) for want in wants)
+                   for shape, wants in zip(outputs, expected)]
     matches = (len(inputs) == 1 and inputs[0][1:] == [3, size, size] and len(outputs) == 4 and all(sizes_agree)
-               and len(nms) == 1 and limits == [n] and all(made_by.get(o.name) is nms[0] for o in graph.output))
+               and len(nms) == 1 and limits == [n] and nms_sources(graph) == [(nms[0].name, i) for i in range(4)])
     return Check(matches, f"{p.name}: {name} takes {inputs} and gives {outputs} from {len(nms)} {NMS_OP} operator(s) "
                  f"with max_detections {limits}; expected one input [batch, 3, {size}, {size}] and the four outputs "
-                 f"of one {NMS_OP} with max_detections {n}: [batch, {n}, 4], [batch, {n}], [batch, {n}], [batch, 1]",
+                 f"of one {NMS_OP} with max_detections {n}, in order (through shape-only or elementwise operators "
+                 f"only): [batch, {n}, 4], [batch, {n}], [batch, {n}], [batch, 1] or [batch]",
                  {"input_shape": str(inputs), "output_shape": str(outputs), "max_detections": limits})
 
 

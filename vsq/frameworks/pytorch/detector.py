@@ -46,6 +46,13 @@ def as_numpy(output):
     return output.numpy()
 
 
+def empty(output):
+    """No images' output of the kind `output` is (Detections or scores), its sizes past the batch kept."""
+    if isinstance(output, Detections):
+        return Detections(*(field[:0] for field in output))
+    return output[:0]
+
+
 def joined(parts: list):
     """Consecutive batches' outputs as one (Detections or scores)."""
     if parts and isinstance(parts[0], Detections):

@@ -12,11 +12,15 @@ from vsq.configuration.config import Config, Variant
 from vsq.frameworks.pytorch.architecture import is_file
 from vsq.frameworks.pytorch.builders import needs_grant
 from vsq.core.reference import PYTORCH_MODELS
+from vsq.util.versions import versions_of
 
 KEY = "source_pytorch_model"
 SUFFIXES = (".pt", ".pth")
 SETUP_COMMAND = "bash scripts/setup_pytorch.sh, then run with .venv-torch/bin/pytest (or .venv-torch/bin/python -m vsq run)"
 NEEDED = ("torch", "torchvision", "onnxruntime", "onnxruntime_extensions", "model_compression_toolkit")
+# What runs MCT's ONNX files besides ONNX Runtime: edge-mdt-cl's NMS (every detector figure), mct-quantizers' and
+# onnxruntime-extensions' operators (vsq.util.versions.FRAMEWORK_DISTRIBUTIONS).
+OPERATORS = ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions")
 TASK_NEEDS = {"detection": ("pycocotools",)}  # a task's own packages (the detection task's COCO mAP)
 
 
@@ -70,11 +74,12 @@ class PyTorchFramework:
                       code=file_digest(config.file.parent / code) if is_file(architecture.entry_point) else None)
 
     def versions(self, stack: dict) -> dict:
-        """This framework's own versions its artifacts depend on (cache keys): torch's, torchvision's, ONNX
-        Runtime's (vsq's stack has TensorFlow's, absent here)."""
+        """This framework's own versions its artifacts depend on (cache keys, results.json's environment): torch's,
+        torchvision's, ONNX Runtime's and OPERATORS' (vsq's stack has TensorFlow's, absent here)."""
         from importlib import metadata
 
-        return {name: metadata.version(name) for name in ("torch", "torchvision", "onnxruntime")}
+        return {**{name: metadata.version(name) for name in ("torch", "torchvision", "onnxruntime")},
+                **versions_of(OPERATORS)}
 
     def load(self, config: Config):
         from vsq.frameworks.pytorch.models import load_pytorch_model
@@ -139,17 +144,20 @@ class PyTorchFramework:
         return EXPORT_CHECKS
 
     def runtime_settings(self, path: Path, config: Config, runtime: str | None = None) -> dict:
-        """ONNX Runtime on the CPU, one thread per session, mct-quantizers' operators (the only runtime of a PyTorch
+        """ONNX Runtime on the CPU, one thread per session, mct-quantizers' and edge-mdt-cl's operators (the only runtime of a PyTorch
         model's files: the configuration refuses a variant's "runtime" for PyTorch)."""
         from importlib import metadata
 
         return {"runtime": "onnxruntime", "version": metadata.version("onnxruntime"), "threads": 1,
-                "providers": ["CPUExecutionProvider"]}
+                "providers": ["CPUExecutionProvider"], "operators": versions_of(OPERATORS)}
 
     def file_predictor(self, path: Path, config: Config, instances: int | None = None, runtime: str | None = None):
         from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
 
-        return OnnxModel(path, instances=instances or config.tflite_runtime.pool_size).predict
+        from vsq.core.detections import DETECTION
+
+        return OnnxModel(path, instances=instances or config.tflite_runtime.pool_size,
+                         detector=config.task == DETECTION).predict
 
     def explain(self, model, quantized, representative, validation, report_dir: Path, config: Config):
         from vsq.frameworks.mct_xquant import explain_options

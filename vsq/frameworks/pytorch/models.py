@@ -84,7 +84,7 @@ def predictor(model):
     (vsq.core.detections), in batches of 32, without gradients."""
     import torch
 
-    from vsq.frameworks.pytorch.detector import as_numpy, joined
+    from vsq.frameworks.pytorch.detector import as_numpy, empty, joined
 
     def predict(images: np.ndarray):
         out = []
@@ -92,6 +92,8 @@ def predictor(model):
             for start in range(0, len(images), 32):
                 batch = torch.from_numpy(np.ascontiguousarray(images[start:start + 32].transpose(0, 3, 1, 2)))
                 out.append(as_numpy(model(batch)))
+            if not out:  # no images (N, H, W, 3): the model's answer of none (empty Detections or scores (0, classes))
+                return empty(as_numpy(model(torch.zeros((1, images.shape[3], *images.shape[1:3])))))
         return joined(out)
 
     return predict
