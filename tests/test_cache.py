@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from vsq.cache.store import Cache, file_digest
 from vsq.pipeline.job import prepare
 from vsq.frameworks import for_config
 from vsq.frameworks.keras.recipes import default_recipe
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_put_then_get(tmp_path):
@@ -171,15 +174,26 @@ def test_stack_version_change_misses(project, monkeypatch):
     assert all(before[name] != after[name] for name in before)
 
 
-def test_edge_mdt_cl_version_change_misses_everything(project, monkeypatch):
-    """edge-mdt-cl's SSDPostProcess makes a Keras detector's every figure: its version is in the framework's."""
+def test_a_detection_package_moves_a_detector_s_keys_and_no_classifier_s(project, tmp_path, monkeypatch):
+    """edge-mdt-cl's post-processing makes every detection and pycocotools every mAP: their versions are in a
+    detector's keys and stack (the detection task's packages), and in no classifier's, whose keys and accepted
+    baselines must not move when a detector's package is upgraded."""
+    from runs import relocated
     from vsq.util import versions
 
-    before, found = keys(project), versions.version_of
-    monkeypatch.setattr(versions, "version_of", lambda name: "9.9" if name == "edge_mdt_cl" else found(name))
-    after = keys(project)
-    assert all(before[name] != after[name] for name in before)
-    assert artifacts.Fingerprints.of(prepare(tiny.write_config(project))).stack["edge_mdt_cl"] == "9.9"
+    detection = relocated(REPO / "examples" / "detection.json", tmp_path / "detection")
+
+    def detector_keys():
+        prints = artifacts.Fingerprints.of(prepare(detection))
+        return prints, artifacts.model_info_key(prints, {}), artifacts.float_tflite_key(prints)
+
+    classifier, (_, *detector), found = keys(project), detector_keys(), versions.version_of
+    for name in ("edge_mdt_cl", "pycocotools"):
+        monkeypatch.setattr(versions, "version_of", lambda component: "9.9" if component == name else found(component))
+        prints, *after = detector_keys()
+        assert prints.stack[name] == "9.9" and all(a != b for a, b in zip(detector, after)), name
+        assert keys(project) == classifier, name
+        assert name not in artifacts.Fingerprints.of(prepare(tiny.write_config(project))).stack
 
 
 def test_image_library_change_misses_everything_decoded(project, monkeypatch):

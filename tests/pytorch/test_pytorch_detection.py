@@ -265,13 +265,15 @@ def test_shapes_match_a_detector_with_ops_after_its_nms_and_fail_outputs_not_fro
 
 
 def test_edge_mdt_cl_and_the_operators_versions_are_in_the_keys_and_the_environment(run, monkeypatch):
-    """edge-mdt-cl's NMS makes every detector figure and mct-quantizers' and onnxruntime-extensions' operators
-    run the ONNX file: their versions are in the cache keys, the runtime's settings and results.json."""
+    """edge-mdt-cl's NMS makes every detection and pycocotools every mAP (the detection task's packages);
+    mct-quantizers' and onnxruntime-extensions' operators run the ONNX file (the runtime's settings too): their
+    versions are in the cache keys and results.json."""
     from vsq.pipeline import artifacts
     from vsq.util import versions
 
     made, document = run
-    for name in ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions"):
+    operators, task = ("mct_quantizers", "onnxruntime_extensions"), ("edge_mdt_cl", "pycocotools")
+    for name in (*task, *operators):
         assert document["environment"][name] == versions.version_of(name) is not None, name
     path = made.reference_files["onnx_quantized"]
 
@@ -284,10 +286,11 @@ def test_edge_mdt_cl_and_the_operators_versions_are_in_the_keys_and_the_environm
                 json.dumps(PYTORCH.runtime_settings(path, made.config)))
 
     before, found = keys(), versions.version_of
-    for name in ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions"):
+    for name in (*task, *operators):
         monkeypatch.setattr(versions, "version_of", lambda component: "9.9" if component == name else found(component))
         after = keys()
-        assert all(a != b for a, b in zip(before, after)), name
+        assert all(a != b for a, b in zip(before[:3], after[:3])), name
+        assert (before[3] != after[3]) == (name in operators), name
 
 
 def tiny_onnx_classifier(path: Path) -> Path:

@@ -17,7 +17,7 @@ from vsq.statistics.parity import SCORE_VALUES
 from vsq.tasks import for_config as task_for
 from vsq.runtimes.kinds import converter_versions
 from vsq.util.cpu import host_cpu
-from vsq.util.versions import image_library, stack
+from vsq.util.versions import image_library, stack, versions_of
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
 RECIPE = 3  # 2: MCT recipes keep their quantized Keras model beside the .tflite; 3: evaluations keep top scores
@@ -34,19 +34,21 @@ class Fingerprints:
     calibration: str
     evaluation: str
     stack: dict
-    framework: dict  # the framework's own versions (Keras: TensorFlow's), also in stack
+    framework: dict  # the framework's and the task's own versions (Keras: TensorFlow's), also in stack
 
     @classmethod
     def of(cls, job: Job, framework=None) -> "Fingerprints":
         """The job's digests; the model's is its framework's (a Keras file; a PyTorch state_dict and its
-        architecture); the stack includes the framework's own versions."""
+        architecture); the stack includes the framework's and the task's own versions (a detector's
+        edge-mdt-cl and pycocotools: the task's packages, vsq.tasks.base.Task)."""
         from vsq.frameworks import for_config
+        from vsq.tasks import for_config as task_for
 
         config = job.config
         framework = framework or for_config(config)
         evaluation = files_digest(job.evaluation_set.paths, config.evaluate_image_dir)
         versions = stack()
-        own = framework.versions(versions)
+        own = {**framework.versions(versions), **versions_of(task_for(config).packages)}
         return cls(
             model=framework.fingerprint(config),
             calibration=files_digest(job.calibration_images, config.dataset_image_dir),

@@ -47,6 +47,9 @@ class Task(Protocol):
     stored: tuple[str, ...]  # the files of an evaluation's cache entry (save writes them, load reads them)
     checks: tuple  # vsq.core.verdicts.CheckSpec of the task's own checks (data, figures, drops)
     drop_figure: object  # vsq.core.drop_figure.DropFigure: the figure its drop charts show
+    # Packages its figures depend on besides the stack (vsq.util.versions.TASK_DISTRIBUTIONS): their versions are in
+    # the cache keys and results.json's environment of this task's runs only
+    packages: tuple[str, ...]
 
     def evaluation_set(self, config):
         """The evaluation images and their truth's keys (vsq.configuration.datasets.EvaluationSet), checked at

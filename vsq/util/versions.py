@@ -25,18 +25,24 @@ RUNTIME_DISTRIBUTIONS = {
 }
 
 # What a framework's models run besides it (Framework.versions: in its cache keys and results.json's environment):
-# edge-mdt-cl's post-processing (the Keras SSDPostProcess, the PyTorch multiclass_nms and its ONNX Runtime operator)
-# makes every detector figure; mct-quantizers' and onnxruntime-extensions' operators run MCT's ONNX files.
+# mct-quantizers' and onnxruntime-extensions' operators run MCT's ONNX files.
 FRAMEWORK_DISTRIBUTIONS = {
-    "edge_mdt_cl": ("edge-mdt-cl",),
     "mct_quantizers": ("mct-quantizers",),
     "onnxruntime_extensions": ("onnxruntime-extensions", "onnxruntime_extensions"),
+}
+# What a task's figures depend on besides the stack (Task.packages: in the cache keys and the environment of its runs
+# only, so that a classifier's keys and baselines do not move with a detector's packages): edge-mdt-cl's
+# post-processing (Keras SSDPostProcess, PyTorch multiclass_nms and its ONNX Runtime operator) makes every detection,
+# pycocotools every mAP.
+TASK_DISTRIBUTIONS = {
+    "edge_mdt_cl": ("edge-mdt-cl",),
+    "pycocotools": ("pycocotools",),
 }
 
 
 @lru_cache(maxsize=None)
 def version_of(component: str) -> str | None:
-    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS, **FRAMEWORK_DISTRIBUTIONS}[component]:
+    for name in {**DISTRIBUTIONS, **RUNTIME_DISTRIBUTIONS, **FRAMEWORK_DISTRIBUTIONS, **TASK_DISTRIBUTIONS}[component]:
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -54,10 +54,8 @@ class KerasFramework:
 
     def versions(self, stack: dict) -> dict:
         """This framework's own versions its artifacts depend on, from vsq's stack (cache keys, results.json's
-        environment): TensorFlow's and edge-mdt-cl's (a detector's SSDPostProcess)."""
-        from vsq.util.versions import versions_of
-
-        return {"tensorflow": stack["tensorflow"], **versions_of(("edge_mdt_cl",))}
+        environment): TensorFlow's (a detector's SSDPostProcess is edge-mdt-cl's: the detection task's packages)."""
+        return {"tensorflow": stack["tensorflow"]}
 
     def load(self, config: Config):
         from vsq.frameworks.keras.models import load_keras_model

@@ -18,9 +18,9 @@ KEY = "source_pytorch_model"
 SUFFIXES = (".pt", ".pth")
 SETUP_COMMAND = "bash scripts/setup_pytorch.sh, then run with .venv-torch/bin/pytest (or .venv-torch/bin/python -m vsq run)"
 NEEDED = ("torch", "torchvision", "onnxruntime", "onnxruntime_extensions", "model_compression_toolkit")
-# What runs MCT's ONNX files besides ONNX Runtime: edge-mdt-cl's NMS (every detector figure), mct-quantizers' and
-# onnxruntime-extensions' operators (vsq.util.versions.FRAMEWORK_DISTRIBUTIONS).
-OPERATORS = ("edge_mdt_cl", "mct_quantizers", "onnxruntime_extensions")
+# What runs MCT's ONNX files besides ONNX Runtime: mct-quantizers' and onnxruntime-extensions' operators
+# (vsq.util.versions.FRAMEWORK_DISTRIBUTIONS; edge-mdt-cl's NMS is the detection task's: Task.packages).
+OPERATORS = ("mct_quantizers", "onnxruntime_extensions")
 TASK_NEEDS = {"detection": ("pycocotools",)}  # a task's own packages (the detection task's COCO mAP)
 
 

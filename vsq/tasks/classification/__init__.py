@@ -19,6 +19,7 @@ class Classification:
     stored = evaluation.STORED
     checks = CHECKS
     drop_figure = TOP_1
+    packages = ()
 
     def evaluation_set(self, config):
         """labels.json and the class folders of evaluate_image_dir (vsq.configuration.datasets.scan_evaluation)."""

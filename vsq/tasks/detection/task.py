@@ -23,6 +23,7 @@ class Detection:
 
     checks = CHECKS
     drop_figure = MAP
+    packages = ("edge_mdt_cl", "pycocotools")  # the post-processing's and the mAP's
 
     def evaluation_set(self, config) -> EvaluationSet:
         return scan(config)
