@@ -25,6 +25,9 @@ class DropFigure:
     meaningful_check: str  # FAIL: the float model is near chance, the drop says nothing (the tables: MEANINGLESS)
     heading: str  # the HTML summary's heading: "Top-1 accuracy"
     title: str  # the terminal summary's title: "Top-1 accuracy", "mAP@[.5:.95] (detection)"
+    # None: a baseline entry keeps per-image outcomes, so today's figure is compared with it paired by the decision
+    # rule (vsq.sections.baseline); else why the figures are compared as points
+    baseline_unpaired: str | None = None
 
     def paired(self, entry):
         """The drop of this figure in a model's paired entry (against the float model): a dict with drop_points
@@ -55,4 +58,5 @@ class DropFigure:
 TOP_1 = DropFigure("Top-1", None, "top_1_accuracy", QUANTIZED_DROP_CHECK, ("thresholds", "max_top1_drop"), "top_1",
                    True, "max_float_top1_drop", DROPS_MEANINGFUL_CHECK, "Top-1 accuracy", "Top-1 accuracy")
 MAP = DropFigure("mAP@[.5:.95]", "map_50_95", "map_50_95", MAP_DROP_CHECK, ("detection", "max_map_drop"),
-                 "map_50_95", False, None, FLOAT_MAP_CHANCE_CHECK, "mAP@[.5:.95]", "mAP@[.5:.95] (detection)")
+                 "map_50_95", False, None, FLOAT_MAP_CHANCE_CHECK, "mAP@[.5:.95]", "mAP@[.5:.95] (detection)",
+                 "a detector's baseline keeps no detections")
