@@ -129,8 +129,8 @@ def compare(document: dict, accepted: dict | None, model: str, tolerance_points:
     kept = (accepted or {}).get(figure.history)
     value = kept.get(model) if isinstance(kept, dict) else None
     drop = metrics.top1_drop_points(value, current) if value is not None and current is not None else None
-    unpaired = figure.baseline_unpaired or ("" if "per_image" in (accepted or {}) else
-                                           "the baseline keeps no per-image results (accept again to pair)")
+    unpaired = "" if value is None else figure.baseline_unpaired or (
+        "" if "per_image" in accepted else "the baseline keeps no per-image results (accept again to pair)")
     comparison = Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"),
                             unpaired=unpaired)
     aligned = per_image.align(accepted["per_image"], document["per_image"], model) \
