@@ -98,6 +98,7 @@ REAL_FAILURES = {
     "quantized_top1_above_minimum": ("real", "test_plugin.py::test_gate_passes_one_configuration_and_fails_another"),
     "float_tflite_agrees_with_keras": ("unreachable", "TFLite's float conversion of a model Keras loads computes the "
                                        "same function (a raw 8-bit input only differed through a vsq bug, fixed)"),
+    # a detector's: {HERE}::test_a_detection_baseline_with_a_higher_map_than_todays_fails_the_baseline_drop_as_points
     "no_drop_against_baseline[baseline_model]": ("real", "test_reports.py::test_baseline_drop_fails_and_accept_replaces_"
                                                  "it_keeping_the_old_one"),
     "baseline_matches_configuration_and_stack": ("real", "test_reports.py::test_a_baseline_made_by_another_stack_and_"
@@ -304,3 +305,48 @@ def test_every_check_item_has_a_real_failing_case_or_a_reason():
             if not named:
                 problems.append(f"{item}: {where} does not exist or does not name the check (or the refusal)")
     assert not problems, "\n".join(problems)
+
+
+def test_a_detection_baseline_with_a_higher_map_than_todays_fails_the_baseline_drop_as_points(tmp_path, shared_cache,
+                                                                                               monkeypatch):
+    """The bundled detector accepted, then its accepted mAP@[.5:.95] of model_quantized.tflite raised by 2 points
+    (more than thresholds.max_baseline_drop, 0.5): no_drop_against_baseline fails for that model alone, compared as
+    points (the baseline keeps no detections); changing detection.max_map_drop (a threshold, not a figure) leaves
+    the baseline like for like."""
+    import json
+
+    from vsq.api import run_options
+    from vsq.pipeline.job import prepare
+    from vsq.pipeline.pipeline import Pipeline
+
+    example = REPO / "examples"
+    config = json.loads((example / "detection.json").read_text())
+    for key in ("source_keras_model", "dataset_image_dir", "evaluate_image_dir", "evaluate_label_file"):
+        config[key] = str((example / config[key]).resolve())
+    config.update(output_dir=str(tmp_path / "output"), evaluate_result_dir=str(tmp_path / "results"))
+    config["detection"]["bootstrap_resamples"] = 100  # the quantization drop's interval: not what this test is about
+    path, baseline = tmp_path / "detection.json", tmp_path / "baseline.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)  # the message names the files as the command line would, from here
+
+    def run(accept: bool):
+        options = run_options(shared_cache, baseline=baseline, accept_baseline=accept, progress=False)
+        return Pipeline(prepare(path), options).result
+
+    assert run(accept=True).verdict == "PASS"
+    data = json.loads(baseline.read_text())
+    accepted = data["configurations"]["detection"]
+    assert "per_image" not in accepted and set(accepted["map_50_95"]) == {"keras", "tflite", "tflite_quantized",
+                                                                          "keras_quantized"}
+    today = accepted["map_50_95"]["tflite_quantized"]
+    accepted["map_50_95"]["tflite_quantized"] = today + 0.02
+    baseline.write_text(json.dumps(data))
+    path.write_text(json.dumps({**config, "detection": {**config["detection"], "max_map_drop": 3.0}}))
+    failures = run(accept=False).failures()
+    assert_short_messages(failures, "detection")
+    assert set(failures) == {"no_drop_against_baseline[tflite_quantized]"}, failures
+    message = failures["no_drop_against_baseline[tflite_quantized]"]
+    assert message.startswith(f"detection: model_quantized.tflite mAP@[.5:.95] {today:.4f} is 2.00 points below the "
+                              f"accepted {today + 0.02:.4f}"), message
+    assert "unpaired: a detector's baseline keeps no detections, so compared as points)" in message
+    assert "max_baseline_drop is 0.5 points" in message

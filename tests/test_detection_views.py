@@ -128,3 +128,27 @@ def test_a_detectors_history_line_gives_its_trend_in_map(detector):
     assert trend.moved("det", detector, runs).startswith("det: since the previous run (2026-12-05 10:00): "
                                                          "quantized TFLite 0.5250 -> 0.5100")
     assert Image.open(io.BytesIO(trend.chart("det", detector, runs))).size[0] > 100
+
+
+def test_each_tasks_meaningful_check_is_one_of_its_own_checks():
+    for task in TASKS.values():
+        assert task.drop_figure.meaningful_check in {check.name for check in task.checks}
+
+
+def test_the_tables_read_the_figure_heading_and_meaningful_check_of_the_documents_task(detector):
+    from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, FLOAT_MAP_CHANCE_CHECK
+    from vsq.reporting.html import summary_section
+    from vsq.reporting.summary import drop_verdict, table_rows
+
+    [title, lines] = blocks({"det": detector}, {"det": "FAIL"}, {})[0]
+    assert title == "vsq: mAP@[.5:.95] (detection)" and lines[2].split()[1:5] == ["0.5300", "0.5300", "0.5100", "0.5200"]
+    near_chance = {**detector, "checks": {**detector["checks"], FLOAT_MAP_CHANCE_CHECK: {"verdict": "FAIL"},
+                                          DROPS_MEANINGFUL_CHECK: {"verdict": "PASS"}}}
+    assert drop_verdict(detector) == "FAIL" and drop_verdict(near_chance) == "MEANINGLESS"
+    # a detector's own check says MEANINGLESS, not a classifier's: drops_are_meaningful FAIL means nothing here
+    assert drop_verdict({**detector, "checks": {**detector["checks"], DROPS_MEANINGFUL_CHECK: {"verdict": "FAIL"}}}) \
+        == "FAIL"
+    assert table_rows({"det": near_chance}, {"det": "FAIL"})[1][6] == "MEANINGLESS"
+    page = summary_section({"det": detector}, {"det": "FAIL"}, [], details=True)
+    assert "<h2>vsq: mAP@[.5:.95]</h2>" in page and "per-class AP drop" in page and "confusion matrix" not in page
+    assert "<h2>vsq: Top-1 accuracy</h2>" in summary_section({}, {}, [], details=False)

@@ -215,3 +215,14 @@ def test_summary_section_shows_the_imx500_chart_and_the_failed_conversions(stead
     plain = summary_section({"plain": steady_run}, {"plain": "PASS"}, [])
     assert "IMX500" not in plain
     assert "No image flipped" in plain
+
+
+def test_a_16_bit_grey_thumbnail_is_scaled_as_the_model_sees_it_not_clipped_white(tmp_path):
+    from PIL import Image
+
+    from vsq.reporting.gallery import thumbnail_data_uri
+
+    Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)).save(tmp_path / "a.png")
+    uri = thumbnail_data_uri(str(tmp_path / "a.png"), side=64)
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("L"))
+    assert shown[:16].mean() < 40 and shown[-16:].mean() > 200  # a ramp, dark to light

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--baseline", type=Path, metavar="PATH",
                      help="accepted results for every configuration. Default: each one's \"baseline\" key")
     run.add_argument("--accept-baseline", action="store_true",
-                     help="write this run's Top-1 as the accepted baseline. Default: off")
+                     help="write this run's Top-1 (a detector's mAP) as the accepted baseline. Default: off")
     add_grant_options(run.add_argument)
     add_init_command(commands)
     args = parser.parse_args(argv)

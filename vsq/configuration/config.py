@@ -292,8 +292,8 @@ def _build(file: Path, data: dict) -> Config:
 
 # Keys of the classification-only parts (sections that do not know detection, given files, the label scan's
 # selection): with "task": "detection" they would be ignored, so they are refused instead.
-CLASSIFICATION_ONLY = ("quantized_model", "models", "variants", "calibration_repeats", "search", "baseline",
-                       "expected_top1", "explanation", "screen", "evaluate_classes", "evaluate_subsample")
+CLASSIFICATION_ONLY = ("quantized_model", "models", "variants", "calibration_repeats", "search", "expected_top1",
+                       "explanation", "screen", "evaluate_classes", "evaluate_subsample")
 
 
 def _detection(file: Path, data: dict, task: str) -> DetectionSettings | None:
@@ -305,7 +305,7 @@ def _detection(file: Path, data: dict, task: str) -> DetectionSettings | None:
     unread = [key for key in CLASSIFICATION_ONLY if key in data]
     if unread:
         raise ConfigError(file, unread[0], "is not read with \"task\": \"detection\" yet (vsq gates a detector's own "
-                          "build: no given files, variants, search, calibration draws, baselines or Top-1 settings); "
+                          "build: no given files, variants, search, calibration draws or Top-1 settings); "
                           "remove it")
     mode = (data.get("preprocessing") or {}).get("mode")
     if mode == "shorter_side":  # a crop cuts boxes off: a detector's image is stretched or letterboxed whole

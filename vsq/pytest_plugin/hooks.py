@@ -53,7 +53,7 @@ def pytest_addoption(parser):
         "--accept-baseline",
         action="store_true",
         default=False,
-        help="write this run's Top-1 as the accepted baseline (the replaced file is kept as "
+        help="write this run's Top-1 (a detector's mAP) as the accepted baseline (the replaced file is kept as "
         "<name>.previous.json). Default: off.",
     )
     from vsq.__main__ import add_grant_options

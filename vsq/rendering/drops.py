@@ -98,6 +98,12 @@ def figure_words(documents: dict[str, dict]) -> str:
     return " / ".join(dict.fromkeys(figure_of(document).word for document in documents.values())) or "Top-1"
 
 
+def shared_figure(documents: dict[str, dict]) -> DropFigure:
+    """The figure every document's tables show (its task's), or Top-1 when they differ or there is none."""
+    found = set(figure_of(document) for document in documents.values())
+    return found.pop() if len(found) == 1 else TOP_1
+
+
 def check_entry(document: dict, check: str | None) -> dict | None:
     """The verdicts map's entry of a check, when it is one (documents come from other machines)."""
     entry = _mapping(document.get("checks")).get(check) if check else None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from vsq.core.drop_figure import TOP_1, DropFigure
+
 
 STYLE = """<style>
 .vsq-summary, .vsq-variants { border-collapse: collapse; margin: 8px 0 16px; }
@@ -42,14 +44,15 @@ def fraction_or_na(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def top1_cell(model: dict | None) -> str:
-    """'0.9400' over its interval '[0.898, 0.965]' (Wilson, fractions)."""
-    if not model:
+def top1_cell(model: dict | None, figure: DropFigure = TOP_1) -> str:
+    """'0.9400' over its interval '[0.898, 0.965]' (Wilson, fractions); `figure`: the model's figure the cell shows
+    (a detector's mAP@[.5:.95], vsq.tasks.figure_of)."""
+    value = figure.value(model)
+    if value is None:
         return "—"
     interval = model.get("top_1_interval")
     low_high = f'<br><span class="vsq-ci">[{interval[0]:.3f}, {interval[1]:.3f}]</span>' if interval else ""
-    figure = model.get("top_1_accuracy", model.get("map_50_95"))  # a detector's mAP@[.5:.95]
-    return "—" if figure is None else f"{figure:.4f}{low_high}"
+    return f"{value:.4f}{low_high}"
 
 
 def verdict_cell(entry: dict | None, word: str | None = None) -> str:

@@ -1,15 +1,15 @@
 """Where a detector changed: the evaluation images whose detections changed most between the float and the
 quantized model (results.json `changes`, vsq.tasks.detection.matching), each drawn with both models' boxes (float
 green, quantized magenta, dashed), for the self-contained HTML report. Images are embedded only from folders the
-caller grants, as the classification gallery does (vsq.reporting.gallery.thumbnail's rules)."""
+caller grants and scaled as the classification gallery's thumbnails are (vsq.reporting.gallery.granted, scaled_image)."""
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 from html import escape
-from pathlib import Path
+
+from vsq.reporting.gallery import granted, scaled_image
 
 SIDE = 192  # pixels, the longer side: boxes need more room than a class thumbnail
 FLOAT_COLOUR, QUANTIZED_COLOUR = (0, 170, 0), (220, 0, 200)
@@ -46,19 +46,15 @@ def _shown_boxes(rows, scale: float, size: tuple[int, int]) -> list[tuple]:
 
 
 def boxes_data_uri(path: str, reference: list, candidate: list, side: int = SIDE) -> str | None:
-    """`data:image/png;base64,...` of the image scaled to `side` on its longer side with the boxes ([category_id,
-    score, x, y, w, h] in original pixels) drawn; None when it cannot be read as vsq reads images."""
-    from PIL import Image, ImageDraw
+    """`data:image/png;base64,...` of the image scaled to `side` on its longer side (vsq.reporting.gallery.scaled_image)
+    with the boxes ([category_id, score, x, y, w, h] in the upright image's pixels) drawn; None when it cannot be
+    read. The caller decides whether the path may be read (vsq.reporting.gallery.granted)."""
+    from PIL import ImageDraw
 
-    from vsq.configuration.preprocessing import ImageError, rgb_image
-
-    try:
-        with rgb_image(Path(path)) as (image, _):
-            scale = side / max(image.size)
-            shown = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                 Image.BILINEAR)
-    except (ImageError, OSError, ValueError):
+    scaled = scaled_image(path, side)
+    if scaled is None:
         return None
+    shown, scale = scaled
     draw = ImageDraw.Draw(shown)
     for box in _shown_boxes(reference, scale, shown.size):
         draw.rectangle(box, outline=FLOAT_COLOUR, width=2)
@@ -76,14 +72,12 @@ def changes_html(name: str, document: dict, folders=(), limit: int = 12) -> str:
     title = f"<h4>{escape(name)}: where the detections changed</h4>"
     if not rows:
         return f'{title}<p class="vsq-gallery-none">no image changed between the float and quantized model</p>'
-    granted = [os.path.realpath(folder) for folder in folders]
     cells = []
     for row in (r for r in rows[:limit] if isinstance(r, dict)):
-        path = row.get("file")
-        real = os.path.realpath(path) if isinstance(path, str) else None
-        allowed = real is not None and any(Path(real).is_relative_to(folder) for folder in granted)
-        uri = boxes_data_uri(real, row.get("reference_boxes", []), row.get("candidate_boxes", [])) if allowed else None
-        picture = f'<img src="{uri}" alt="">' if uri else '<span class="vsq-gallery-none">image not shown</span>'
+        real, why_not = granted(row.get("file"), folders)
+        uri = boxes_data_uri(real, row.get("reference_boxes", []), row.get("candidate_boxes", [])) if real else None
+        why_not = why_not or "image not available here"
+        picture = f'<img src="{uri}" alt="">' if uri else f'<span class="vsq-gallery-none">{escape(why_not)}</span>'
         caption = escape(f"image {_number(row, 'image_id')}: change {_number(row, 'change', '.2f')}") + "<br>" + \
             escape(f"float {_number(row, 'reference')}, quantized {_number(row, 'candidate')}, "
                    f"matched {_number(row, 'matched')}")

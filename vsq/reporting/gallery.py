@@ -24,39 +24,60 @@ THUMBNAIL_SIDE = 96  # pixels, the longer side
 KIND_WORDS = {"loss": "loss", "gain": "gain", "both_wrong": "both wrong"}
 
 
-def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
-    """`data:image/jpeg;base64,...` of the image at `path` shrunk to `side` pixels on its longer side
-    (EXIF rotation applied, RGB); None when the file cannot be read (e.g. a report made elsewhere) or is not a
-    JPEG, PNG or BMP image within the pixel limit. The caller decides whether the path may be read (thumbnail)."""
+def scaled_image(path: str, side: int):
+    """(RGB image, scale) of the image at `path` with `side` pixels on its longer side (EXIF rotation applied; a JPEG
+    decoded at a reduced scale first; a tiny image enlarged so that a reviewer can see it), scale being its size
+    against the upright file's (what a box in the file's pixels is multiplied by); None when the file cannot be read
+    (e.g. a report made elsewhere) or is not a JPEG, PNG or BMP image within the pixel limit. The caller decides
+    whether the path may be read (granted)."""
     from PIL import Image, ImageOps
 
-    from vsq.configuration.preprocessing import ImageError, open_image
+    from vsq.configuration.preprocessing import ImageError, _to_rgb, open_image
 
     try:
         with open_image(path) as image:
+            longer = max(image.size)  # the file's: EXIF rotation swaps the sides, not the longer one
             image.draft("RGB", (side, side))  # JPEG: decode at a reduced scale, still >= side
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = _to_rgb(ImageOps.exif_transpose(image))  # as the models see it: 16-bit grey scaled, not clipped
             image.thumbnail((side, side))
-            if max(image.size) < side:  # tiny images: enlarge so that a reviewer can see them
+            if max(image.size) < side:
                 scale = side / max(image.size)
                 image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                                      Image.NEAREST)
-            buffer = io.BytesIO()
-            image.save(buffer, format="JPEG", quality=85)
     except (OSError, ValueError, SyntaxError, ImageError, Image.DecompressionBombError):
         return None  # missing, unreadable, not an image, or too large
+    return image, max(image.size) / longer
+
+
+def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
+    """`data:image/jpeg;base64,...` of the image at `path` scaled to `side` pixels on its longer side (scaled_image);
+    None when it cannot be read."""
+    scaled = scaled_image(path, side)
+    if scaled is None:
+        return None
+    buffer = io.BytesIO()
+    scaled[0].save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def thumbnail(path, folders) -> tuple[str | None, str]:
-    """(data URI, "") of the image at path when it lies under one of `folders` once links are resolved, else
-    (None, why it is not shown)."""
+def granted(path, folders) -> tuple[str | None, str]:
+    """(the real path, "") of an image a results.json names when it lies under one of `folders` once links are
+    resolved, else (None, why it is not shown)."""
     if not isinstance(path, str) or not folders:
         return None, "not shown: no image folder was given (vsq report --images DIR)"
-    real = Path(os.path.realpath(path))
-    if not any(real.is_relative_to(os.path.realpath(folder)) for folder in folders):
+    real = os.path.realpath(path)
+    if not any(Path(real).is_relative_to(os.path.realpath(folder)) for folder in folders):
         return None, "not shown: outside the image folders given"
-    uri = thumbnail_data_uri(str(real))
+    return real, ""
+
+
+def thumbnail(path, folders) -> tuple[str | None, str]:
+    """(data URI, "") of the image at path when it lies under one of `folders` once links are resolved (granted),
+    else (None, why it is not shown)."""
+    real, why_not = granted(path, folders)
+    if real is None:
+        return None, why_not
+    uri = thumbnail_data_uri(real)
     return (uri, "") if uri else (None, "image not available here")
 
 

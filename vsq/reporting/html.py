@@ -9,7 +9,9 @@ from vsq.rendering import charts, per_class_ap
 from vsq.reporting.detection_gallery import changes_html
 from vsq.reporting.gallery import gallery_html
 from vsq.core.check_names import IMX500_FITS_CHECK
-from vsq.rendering.drops import check_entry, figure_words
+from vsq.core.drop_figure import MAP, TOP_1
+from vsq.rendering.drops import check_entry, figure_words, shared_figure
+from vsq.tasks import figure_of
 from vsq.rendering.html_parts import STYLE, fraction_or_na, img, imx500_cell, kib, top1_cell, verdict_cell
 
 
@@ -29,13 +31,13 @@ def summary_table(documents: dict[str, dict], gates: dict[str, str]) -> str:
             *(("IMX500 memory",) if with_imx500 else ()), "images", "gate")
     rows = []
     for name, doc in documents.items():
-        quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
+        quantized, float_key, figure = model_entry(doc, "quantized"), reference_model(doc, "float").key, figure_of(doc)
         gate = gates.get(name, "FAIL")
-        drop = (interval_text(quantized["paired"][float_key]) if "paired" in quantized else
+        drop = (interval_text(figure.paired(quantized["paired"][float_key])) if "paired" in quantized else
                 f"{doc['top_1_drop_points'][reference_model(doc, 'quantized').key]:+.2f}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in (
             escape(name),
-            *(top1_cell(model_entry(doc, role)) for role in shown),
+            *(top1_cell(model_entry(doc, role), figure) for role in shown),
             drop,
             verdict_cell(check_entry(doc, drop_check(doc)), drop_verdict(doc)),
             fraction_or_na(quantized.get("top_5_accuracy")),
@@ -104,6 +106,23 @@ def trend_parts(documents: dict[str, dict], history_files: dict | None,
     return "".join(lines), charts_by_name
 
 
+def _label_details(name: str, doc: dict, folders) -> list[str]:
+    """A classifier's details: per-class Top-1, the confusion matrix, the images flipped against the float model."""
+    return [img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"),
+            img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"),
+            gallery_html(name, doc, folders)]
+
+
+def _box_details(name: str, doc: dict, folders) -> list[str]:
+    """A detector's details: per-class AP, its drops charted, and where the boxes changed, drawn."""
+    png = charts.per_class_ap_drops(doc)
+    return [per_class_ap.html_table(name, doc), img(png, f"{name}: per-class AP drop, float vs quantized") if png else "",
+            changes_html(name, doc, folders)]
+
+
+DETAILS = {TOP_1: _label_details, MAP: _box_details}  # per figure a task shows (vsq.tasks.figure_of): its details
+
+
 FOREST_ALT = "Top-1 drop with its interval against the threshold, per configuration and model"
 
 
@@ -116,8 +135,8 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
     thumbnails only of the images under image_folders[name] (a results.json names any path it likes)."""
     from vsq.sections import all_sections
 
-    word = figure_words(documents)
-    parts = [STYLE, f"<h2>vsq: {'Top-1 accuracy' if word == 'Top-1' else escape(word)}</h2>"]
+    several = len({figure_of(document) for document in documents.values()}) > 1  # "Top-1 / mAP@[.5:.95]"
+    parts = [STYLE, f"<h2>vsq: {escape(figure_words(documents) if several else shared_figure(documents).heading)}</h2>"]
     moved, trends = trend_parts(documents, history_files, details) if documents else ("", {})
     if documents:
         parts.append(summary_table(documents, gates))
@@ -133,14 +152,6 @@ def summary_section(documents: dict[str, dict], gates: dict[str, str], missing: 
         parts.append(trends.get(name, ""))
         parts += [section.html(name, doc) for section in all_sections() if section.key != "explanation"]
         folders = (image_folders or {}).get(name, ())
-        if doc.get("task") == "detection":  # per-class AP and where the boxes changed, drawn
-            parts.append(per_class_ap.html_table(name, doc))
-            png = charts.per_class_ap_drops(doc)
-            parts.append(img(png, f"{name}: per-class AP drop, float vs quantized") if png else "")
-            parts.append(changes_html(name, doc, folders))
-        else:
-            parts.append(img(charts.per_class_losses(doc), f"{name}: per-class Top-1, float vs quantized"))
-            parts.append(img(charts.confusion_heatmap(doc), f"{name}: confusion matrix of the quantized model"))
-            parts.append(gallery_html(name, doc, folders))  # flipped against Keras
+        parts += DETAILS[figure_of(doc)](name, doc, folders)
         parts += [section.html(name, doc) for section in all_sections() if section.key == "explanation"]
     return "\n".join(part for part in parts if part)

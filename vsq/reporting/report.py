@@ -225,10 +225,12 @@ def append_history(runs: list[Run], path: Path, keep: int | None = None) -> int:
 def baseline_candidate(runs: list[Run]) -> dict:
     """A baseline file (vsq.sections.baseline) accepting every run's figures, by configuration name: what a
     reviewer commits when tonight's figures should become the baseline. Runs sharing a name, and results of a vsq
-    that kept no per-image results, are left out."""
+    that kept no per-image results (a task whose baselines compare points, a detector's, keeps none), are left out."""
     from vsq.sections import baseline
+    from vsq.tasks import figure_of
 
-    named = [run for run in runs if run.name == run.document["configuration"]["name"] and "per_image" in run.document]
+    named = [run for run in runs if run.name == run.document["configuration"]["name"] and
+             ("per_image" in run.document or figure_of(run.document).baseline_unpaired)]
     return {"format": baseline.FORMAT, "configurations": {run.name: baseline.entry(run.document) for run in named}}
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from vsq.core.verdicts import images_needed, interval_text
 from vsq.reporting.history import format_rows
 from vsq.sections import imx500
-from vsq.core.check_names import DROPS_MEANINGFUL_CHECK, FLOAT_MAP_CHANCE_CHECK, MAP_DROP_CHECK, QUANTIZED_DROP_CHECK
+from vsq.core.check_names import QUANTIZED_DROP_CHECK
+from vsq.core.drop_figure import DropFigure
 from vsq.core.reference import column_roles, heading, model_entry, reference_model
-from vsq.rendering.drops import verdict_of
+from vsq.rendering.drops import shared_figure, verdict_of
 from vsq.tasks import figure_of
 from vsq.util.text import terminal
 
@@ -95,18 +96,19 @@ def drop_check(doc: dict) -> str:
 
 
 def figure_word(documents: dict[str, dict]) -> str:
-    """What the tables' model columns hold: Top-1, or mAP@[.5:.95] when every document is a detector's."""
-    detection = bool(documents) and all(doc.get("task") == "detection" for doc in documents.values())
-    return "mAP@[.5:.95]" if detection else "Top-1"
+    """What the tables' model columns hold: the figure the documents' tasks share (Top-1, mAP@[.5:.95]); Top-1
+    when they differ."""
+    return shared_figure(documents).word
 
 
 def drop_verdict(doc: dict) -> str:
     """The tables' verdict on model_quantized.tflite's drop, from the verdicts map alone: its check's word, or
-    MEANINGLESS when drops_are_meaningful failed (the float model is near chance); "" without its check."""
-    detection = doc.get("task") == "detection"  # its drop is of mAP@[.5:.95] (and mAP@.5), judged by its check
-    if verdict_of(doc, FLOAT_MAP_CHANCE_CHECK if detection else DROPS_MEANINGFUL_CHECK)[0] == "FAIL":
+    MEANINGLESS when the task's meaningful-drop check failed (the float model is near chance: drops_are_meaningful,
+    a detector's float_map_beats_chance); "" without its check."""
+    figure = figure_of(doc)
+    if verdict_of(doc, figure.meaningful_check)[0] == "FAIL":
         return "MEANINGLESS"
-    return verdict_of(doc, drop_check(doc))[0]
+    return verdict_of(doc, figure.check)[0]
 
 
 def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> list[tuple]:
@@ -121,9 +123,9 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
               "verdict", *(("IMX500",) if with_imx500 else ()), "images", "gate")
     rows = [header]
     for name, doc in documents.items():
-        quantized, float_key = model_entry(doc, "quantized"), reference_model(doc, "float").key
-        paired = quantized["paired"][float_key]
-        rows.append((name, *(_top1(model_entry(doc, role)) for role in shown),
+        quantized, float_key, figure = model_entry(doc, "quantized"), reference_model(doc, "float").key, figure_of(doc)
+        paired = figure.paired(quantized["paired"][float_key])
+        rows.append((name, *(_figure(model_entry(doc, role), figure) for role in shown),
                      interval_text(paired), drop_verdict(doc),
                      *((imx500.cell(doc.get("imx500")),) if with_imx500 else ()), str(doc["num_images"]),
                      verdicts.get(name, "FAIL")))
@@ -132,11 +134,10 @@ def table_rows(documents: dict[str, dict], verdicts: dict[str, str], missing: li
     return rows
 
 
-def _top1(model: dict | None) -> str:
+def _figure(model: dict | None, figure: DropFigure) -> str:
     """A model's figure: Top-1, or a detector's mAP@[.5:.95] (its run's table is titled so)."""
-    if model is None or ("top_1_accuracy" not in model and "map_50_95" not in model):
-        return "—"
-    return f"{model.get('top_1_accuracy', model.get('map_50_95')):.4f}"
+    value = figure.value(model)
+    return "—" if value is None else f"{value:.4f}"
 
 
 def table(documents: dict[str, dict], verdicts: dict[str, str], missing: list[str] = ()) -> str:
@@ -173,7 +174,8 @@ def per_class_lines(documents: dict[str, dict], top: int = PER_CLASS_ROWS) -> li
         labels, found = models(doc), rows(doc)
         if labels is None or not found:
             continue
-        lines.append(f"{name}: per-class AP@[.5:.95], largest drop first (not gated: {MAP_DROP_CHECK} judges the mean)")
+        lines.append(f"{name}: per-class AP@[.5:.95], largest drop first (not gated: {figure_of(doc).check} judges the "
+                     "mean)")
         shown = format_rows([("class", f"AP {labels[0]}", f"AP {labels[1]}", "drop (pp)"), *map(cells, found[:top])])
         lines += [f"  {line}" for line in shown.splitlines()]
         if len(found) > top:
@@ -217,8 +219,7 @@ def blocks(documents: dict[str, dict], verdicts: dict[str, str], failures: dict[
         lines += [f"{name}: the cache entry of {what} was not used ({reason}); built again"
                   for what, reason in doc.get("cache_refused", {}).items()]
     lines += [f"{name}: no results from this run: {' '.join(failures[name].split())}" for name in missing]
-    word = figure_word(documents)
-    out = [(f"vsq: {word} (detection)" if word != "Top-1" else "vsq: Top-1 accuracy", lines)]
+    out = [(f"vsq: {shared_figure(documents).title}", lines)]
     section_lines = [line for section in all_sections() for name, doc in documents.items()
                      for line in section.terminal_lines(name, doc)]
     variants = variant_lines(documents)

@@ -1,10 +1,12 @@
-"""Baselines: the last accepted Top-1 of each model, per configuration, and the comparison with it.
+"""Baselines: the last accepted figure of each model (its task's, vsq.core.drop_figure: Top-1, a detector's
+mAP@[.5:.95]), per configuration, and the comparison with it.
 
 The file holds every configuration that shares it: {"configurations": {name: entry}}. Accepting
 rewrites it atomically under a lock (several configurations, several workers) and keeps the file it
-replaced as <stem>.previous<suffix>. An entry keeps which images each model got right (vsq.statistics.per_image),
-so today's comparison is paired on the images both runs share; entries accepted before that
-(format 1) are compared on Top-1 alone, and say so.
+replaced as <stem>.previous<suffix>. A classifier's entry keeps which images each model got right
+(vsq.statistics.per_image), so today's comparison is paired on the images both runs share and judged by the decision
+rule; entries accepted before that (format 1) and a detector's (its detections are not kept) are compared as points,
+and say so.
 """
 
 from __future__ import annotations
@@ -26,23 +28,27 @@ from vsq.core.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 from vsq.sections.baseline_origin import mismatch, origin
 from vsq.statistics.paired import compare_paired
+from vsq.tasks import figure_of
 
 FORMAT = 2  # 2: entries keep per-image correctness
 
 
 def figures(document: dict) -> dict:
-    """Top-1 per model (and per variant) of a results.json document."""
-    out = {name: model["top_1_accuracy"] for name, model in document["models"].items()}
+    """The task's figure per model (and per variant) of a results.json document: Top-1, a detector's mAP@[.5:.95]."""
+    figure = figure_of(document)
+    out = {name: figure.value(model) for name, model in document["models"].items()}
     return {**out, **variant_figures(document)}
 
 
 def entry(document: dict) -> dict:
+    """The baseline entry of a results.json document: its figures under the figure's key ("top_1", a detector's
+    "map_50_95"), and its per-image record when the task keeps one."""
     env = document["environment"]
     return {
         "accepted": document["created"],
-        "top_1": figures(document),
+        figure_of(document).history: figures(document),
         "num_images": document["num_images"],
-        "per_image": document["per_image"],
+        **({"per_image": document["per_image"]} if "per_image" in document else {}),
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
         **origin(document),  # which configuration and stack made these figures (vsq.sections.baseline_origin)
     }
@@ -106,6 +112,7 @@ class Comparison:
     decision: dict | None = None  # vsq.core.verdicts.decision on paired
     images_added: int = 0  # evaluation images today has and the accepted run had not
     images_removed: int = 0
+    unpaired: str = ""  # why the comparison is of points (no per-image record on one side); "" when paired
 
     @property
     def ok(self) -> bool:
@@ -115,17 +122,24 @@ class Comparison:
 
 
 def compare(document: dict, accepted: dict | None, model: str, tolerance_points: float, thresholds) -> Comparison:
+    """Today's figure of `model` against the accepted one: paired by the decision rule when both keep per-image
+    results, else the point drop against the tolerance (`unpaired` says why)."""
+    figure = figure_of(document)
     current = figures(document).get(model)
-    value = (accepted or {}).get("top_1", {}).get(model)
+    kept = (accepted or {}).get(figure.history)
+    value = kept.get(model) if isinstance(kept, dict) else None
     drop = metrics.top1_drop_points(value, current) if value is not None and current is not None else None
-    comparison = Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"))
+    unpaired = "" if value is None else figure.baseline_unpaired or (
+        "" if "per_image" in accepted else "the baseline keeps no per-image results (accept again to pair)")
+    comparison = Comparison(model, current, value, drop, tolerance_points, (accepted or {}).get("accepted"),
+                            unpaired=unpaired)
     aligned = per_image.align(accepted["per_image"], document["per_image"], model) \
-        if value is not None and "per_image" in accepted and "per_image" in document else None
+        if value is not None and not unpaired and "per_image" in document else None
     if aligned is None:
         return comparison
     then, now, added, removed = aligned
     paired = compare_paired(then, now, thresholds.confidence).as_dict()
-    return replace(comparison, drop_points=paired["drop_points"], paired=paired,
+    return replace(comparison, drop_points=paired["drop_points"], paired=paired, unpaired="",
                    decision=decision(paired, tolerance_points, thresholds), images_added=added,
                    images_removed=removed)
 
@@ -135,6 +149,7 @@ class Baseline(Section):
     --accept-baseline written once from this run's figures; then every model compared with it."""
 
     key = "baseline"
+    tasks = ("classification", "detection")  # each compared by its figure (vsq.core.drop_figure)
 
     def applies(self, pipeline) -> bool:
         return pipeline.options.baseline_for(pipeline.config) is not None
@@ -145,18 +160,19 @@ class Baseline(Section):
                                         else {})}
         replaced = accept(path, pipeline.name, document) if options.accept_baseline else None
         accepted = entry(document) if options.accept_baseline else read(path)["configurations"].get(pipeline.name)
-        thresholds = pipeline.config.thresholds
+        thresholds, figure = pipeline.config.thresholds, figure_of(document)
         comparisons = {model: compare(document, accepted, model, thresholds.max_baseline_drop, thresholds)
                        for model in _models(pipeline)}
         return {"file": str(path), "accepting": options.accept_baseline,
                 "accepted_on": (accepted or {}).get("accepted"),
-                "replaced_top_1": (replaced or {}).get("top_1") if options.accept_baseline else None,
+                # the replaced entry's figures (a detector's mAP@[.5:.95]: the key is the name Top-1 gave it)
+                "replaced_top_1": (replaced or {}).get(figure.history) if options.accept_baseline else None,
                 "mismatch": mismatch(accepted, origin(document)) if accepted else None,
                 "models": {model: asdict(comparison) for model, comparison in comparisons.items()}}
 
 
 def _models(pipeline) -> list[str]:
-    """Every model with a Top-1 row: the reference models, the variants and the given files compared."""
+    """Every model with a figure: the reference models, the variants and the given files compared."""
     from vsq.pipeline.given import compared
 
     return [*(model.key for model in pipeline.framework.models), *(variant.name for variant in pipeline.config.variants),
@@ -167,10 +183,10 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
     from vsq.core.reference import BY_KEY
     from vsq.util.paths import shown
 
-    part = pipeline.part(BASELINE.key)
+    part, figure = pipeline.part(BASELINE.key), pipeline.task.drop_figure
     result = Comparison(**part["models"][model])
-    path, tolerance = Path(part["file"]), pipeline.config.thresholds.max_baseline_drop
-    figures = {"model": model, "top_1_accuracy": result.current, "baseline_top_1_accuracy": result.accepted,
+    path, tolerance, word = Path(part["file"]), pipeline.config.thresholds.max_baseline_drop, figure.word
+    figures = {"model": model, figure.figure: result.current, f"baseline_{figure.figure}": result.accepted,
                "baseline_drop_points": result.drop_points, "max_baseline_drop": tolerance, "baseline_file": str(path),
                "baseline_paired": result.paired is not None}
     if result.paired:
@@ -180,18 +196,19 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
                        baseline_mcnemar_p_value=result.paired["p_value"], baseline_verdict=result.decision["verdict"],
                        images_added=result.images_added, images_removed=result.images_removed)
     if part["accepting"]:
-        figures["replaced_baseline_top_1_accuracy"] = (part["replaced_top_1"] or {}).get(model)
+        figures[f"replaced_baseline_{figure.figure}"] = (part["replaced_top_1"] or {}).get(model)
     described = BY_KEY[model].described if model in BY_KEY else _described(pipeline, model)
     if result.current is None:
-        return Check(False, f"{pipeline.name}: {described} has no Top-1 in this run: it could not be built (see its own "
-                     "tests)", figures)
+        return Check(False, f"{pipeline.name}: {described} has no {word} in this run: it could not be built (see its "
+                     "own tests)", figures)
     accept_it = _accept_it(pipeline, path)
     if result.accepted is None:
-        return Check(False, f"{pipeline.name}: no accepted Top-1 of {described} for configuration {pipeline.name!r} in "
-                     f"{shown(path)}; {accept_it}", figures)
-    return Check(result.ok, f"{pipeline.name}: {described} Top-1 {result.current:.4f} is {result.drop_points:.2f} points "
-                 f"below the accepted {result.accepted:.4f} ({shown(path)}, accepted {result.accepted_on}"
-                 f"{_pairing(result)}); thresholds.max_baseline_drop is {tolerance} points; {accept_it}", figures,
+        return Check(False, f"{pipeline.name}: no accepted {word} of {described} for configuration {pipeline.name!r} "
+                     f"in {shown(path)}; {accept_it}", figures)
+    how = _pairing(result, pipeline.config.thresholds.decision_rule)
+    return Check(result.ok, f"{pipeline.name}: {described} {word} {result.current:.4f} is {result.drop_points:.2f} points "
+                 f"below the accepted {result.accepted:.4f} ({shown(path)}, accepted {result.accepted_on}{how}); "
+                 f"thresholds.max_baseline_drop is {tolerance} points; {accept_it}", figures,
                  result.decision["verdict"] if result.decision else "")
 
 
@@ -217,10 +234,12 @@ def baseline_matches_configuration_and_stack(pipeline, _item=None) -> Check:
                  figures)
 
 
-def _pairing(result: Comparison) -> str:
+def _pairing(result: Comparison, rule: str) -> str:
     """How the baseline comparison was made, for its message."""
     if result.paired is None:
-        return "; unpaired: the baseline keeps no per-image results, accept again to pair"
+        why = result.unpaired or "the baseline keeps no per-image results"
+        how = "" if rule == "point" else f", not by thresholds.decision_rule {rule} (it needs a paired interval)"
+        return f"; unpaired: {why}, so compared as points{how}"
     low, high = result.paired["interval_points"]
     changed = (f"; the evaluation set changed: {result.images_added} images added, {result.images_removed} removed"
                if result.images_added or result.images_removed else "")

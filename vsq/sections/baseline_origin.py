@@ -3,10 +3,11 @@ the versions of the stack that computed them. A baseline made by another configu
 TensorFlow, MCT or runtime) is its own failing check, said as such, not a silent comparison of figures that
 were never comparable.
 
-The digest leaves out what does not change a Top-1: the name (baselines are keyed by it), the thresholds (the
-gate's policy), where outputs go, the grants of the command line and the sections that only report (imx500,
-explanation, screen). Paths are taken as written (relative to the configuration's folder), so a baseline
-accepted on one machine matches the same configuration checked out on another.
+The digest leaves out what does not change a figure (Top-1, a detector's mAP): the name (baselines are keyed by it),
+the thresholds (the gate's policy; a detector's are among its settings), where outputs go, the grants of the
+command line and the sections that only report (imx500, explanation, screen). Paths are taken as written (relative
+to the configuration's folder), so a baseline accepted on one machine matches the same configuration checked out on
+another.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ NOT_FIGURES = ("name", "file", "baseline", "thresholds", "output_dir", "evaluate
                "imx500", "explanation", "screen", "expected_top1")
 NOT_STACK = ("vsq", "python", "host", "cpu")  # vsq itself, and the machine: not versions of what computes figures
 VERSION_PARTS = ("interpreter", "version", "pillow", "jpeg", "converters")  # of the environment's nested entries
+# Keys of a part that judge the figures, not make them (a detector's threshold, floor and bootstrap draws)
+JUDGING = {"detection": ("max_map_drop", "min_map", "bootstrap_resamples")}
 
 
 def configuration_digest(configuration: dict) -> str:
     """SHA-256 (first 16 hex digits) of the settings of a results.json's `configuration` that make the figures."""
     kept = {key: value for key, value in configuration.items()
             if key not in NOT_FIGURES and not key.endswith("_resolved")}
+    for part, keys in JUDGING.items():
+        if isinstance(kept.get(part), dict):
+            kept[part] = {key: value for key, value in kept[part].items() if key not in keys}
     # Recipes without options are the recipes of before options existed: their baselines still match.
     if kept.get("quantization") == {"options": {}}:
         del kept["quantization"]
