@@ -3,6 +3,7 @@ the gate passes with the detection checks, results.json's mAP figures are pycoco
 the file is read back through the results schema, and the HTML report draws the most changed images."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,35 @@ def test_a_run_served_from_the_cache_does_not_load_the_float_model(warm):
     made, counts = warm
     assert made.result.checks["box_format_matches_the_model"].ok
     assert counts["model loads"] == 0 and made.cache_log["box screen's other resize"] == "hit"
+
+
+def test_a_damaged_cache_entry_of_the_other_resize_is_built_again(pipeline, tmp_path):
+    """The box screen's cached outputs are read back only when they hold the sample's outputs: an entry holding
+    anything else (another vsq's file, a truncated write) is refused and built again, never read as outputs."""
+    from types import SimpleNamespace
+
+    from vsq.cache.store import MANIFEST, Cache, Cached
+    from vsq.tasks.detection import resize_reading
+
+    log, cache = {}, Cache(tmp_path / "cache")
+    run = SimpleNamespace(cached=Cached(cache, log), fingerprints=pipeline.fingerprints, config=pipeline.config,
+                          job=pipeline.job, framework=pipeline.framework, model=pipeline.model)
+    ids = list(pipeline.job.evaluation_set.labels[:3])
+    first = resize_reading.outputs(run, ids, "stretch")
+    assert log[resize_reading.WHAT] == "built"
+    for damage in ("[]", '{"image_ids": [1], "raw": []}', "not json"):
+        # an intact entry (its manifest lists what it holds) whose content is not the sample's outputs
+        manifest = next((tmp_path / "cache").rglob(MANIFEST))
+        key = json.loads(manifest.read_text())["key"]
+        shutil.rmtree(manifest.parent)
+        with cache.put(resize_reading.KIND, key) as folder:
+            (folder / resize_reading.STORED).write_text(damage)
+        again = resize_reading.outputs(run, ids, "stretch")
+        assert log[resize_reading.WHAT] == "built", damage
+        assert "does not hold the sample's outputs" in run.cached.refused[resize_reading.WHAT], damage
+        assert [raw.count for raw in again["letterbox"]] == [raw.count for raw in first["letterbox"]]
+    resize_reading.outputs(run, ids, "stretch")
+    assert log[resize_reading.WHAT] == "hit"
 
 
 def test_the_example_passes_its_gate_with_the_detection_checks(pipeline):

@@ -16,7 +16,7 @@ from vsq.frameworks.recipe_options import options
 from vsq.statistics.parity import SCORE_VALUES
 from vsq.tasks import for_config as task_for
 from vsq.runtimes.kinds import converter_versions
-from vsq.util.cpu import host_cpu
+from vsq.util.cpu import instruction_set
 from vsq.util.versions import image_library, stack, versions_of
 
 # Bump when the way vsq builds an artifact changes, so that old entries are not reused.
@@ -139,7 +139,7 @@ def evaluation_key(job: Job, prints: Fingerprints, model_digest: str, runtime: d
     return key_of(
         recipe=RECIPE, artifact="evaluation", model=model_digest, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), runtime=runtime, stack=prints.stack,
-        unreadable_images=job.config.unreadable_images, cpu=_instruction_set(),
+        unreadable_images=job.config.unreadable_images, cpu=instruction_set(),
         scores=SCORE_VALUES,  # the scores kept for parity (vsq.statistics.parity): entries without them are redone
         # another task stores another evaluation of the same file, read as its settings say (a detector's box
         # format, its annotations); classification keeps the keys it had before tasks
@@ -156,13 +156,6 @@ def screen_key(job: Job, prints: Fingerprints) -> str:
     return key_of(
         recipe=RECIPE, screen=SCREEN, artifact="screen", model=prints.model, evaluation=prints.evaluation,
         preprocessing=_preprocessing(job), max_images=settings.max_images, min_gain_points=settings.min_gain_points,
-        max_p_value=settings.max_p_value, cpu=_instruction_set(),
+        max_p_value=settings.max_p_value, cpu=instruction_set(),
         **prints.framework,  # Keras: TensorFlow's version; PyTorch: torch's
     )
-
-
-def _instruction_set() -> dict:
-    """What a model's scores on this host depend on besides its file: the kernels' instruction set (INT8
-    kernels give other scores with and without VNNI), not the CPU's name."""
-    cpu = host_cpu()
-    return {"architecture": cpu["architecture"], "flags": cpu["flags"]}

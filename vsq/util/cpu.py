@@ -37,6 +37,13 @@ def host_cpu() -> dict:
     return describe_cpu(text, platform.machine().lower())
 
 
+def instruction_set() -> dict:
+    """What a model's outputs on this host depend on besides its file: the kernels' instruction set (INT8 kernels
+    give other scores with and without VNNI), not the CPU's name (part of cache keys)."""
+    cpu = host_cpu()
+    return {"architecture": cpu["architecture"], "flags": cpu["flags"]}
+
+
 def needs_reduced_range(cpu: dict) -> bool:
     """ONNX Runtime's guidance for quantize_static: reduce_range=True on x86-64 CPUs without VNNI."""
     return cpu["architecture"] in X86 and not any(flag in cpu["flags"] for flag in VNNI_FLAGS)

@@ -3,8 +3,10 @@ letterboxes, letterbox when it stretches), so that the screen (vsq.tasks.detecti
 preprocessing.mode when the model was trained the other way.
 
 Running the model on the sample again means loading the float model, which a run served from the cache otherwise
-never does: the outputs are stored in the cache (kind "detection-resize", one small JSON file), keyed by the float
-model's digest, the evaluation images, the other preprocessing, the sample's ids and the framework's versions. A run
+never does: the outputs are stored in the cache (kind "detection-resize", one small JSON file), keyed as the
+preprocessing screen's are (vsq.pipeline.artifacts.screen_key): the float model's digest, the evaluation images, the
+other preprocessing and the library that decodes the images, the sample's ids, the stack and the host's instruction
+set. An entry that does not hold the sample's outputs is damaged: it is built again. A run
 without a cache (a test's namespace with no `cached`) runs the model each time. The outputs are read back from the
 stored form in both cases, so a warm run reads exactly what the cold one did.
 """
@@ -16,8 +18,11 @@ from dataclasses import replace
 
 from vsq.cache.store import key_of
 from vsq.tasks.detection.evaluation import raw_entry, raw_of
+from vsq.util.cpu import instruction_set
+from vsq.util.versions import image_library
 
 KIND = "detection-resize"
+FORMAT = 1  # of the stored outputs; part of the key
 STORED = "outputs.json"
 WHAT = "box screen's other resize"  # the artifact's name in the cache log (results.json `cache`)
 
@@ -36,17 +41,30 @@ def outputs(p, image_ids: list[int], resize: str) -> dict:
         stored = _run(p, image_ids, preprocessing)
     else:
         prints = p.fingerprints
-        key = key_of(artifact=KIND, model=prints.model, evaluation=prints.evaluation,
-                     preprocessing=preprocessing.cache_key(), images=list(image_ids), stack=prints.stack)
+        key = key_of(artifact=KIND, format=FORMAT, model=prints.model, evaluation=prints.evaluation,
+                     preprocessing={**preprocessing.cache_key(), "image_library": image_library()},
+                     images=list(image_ids), stack=prints.stack, cpu=instruction_set())
 
         def build(folder):
             (folder / STORED).write_text(json.dumps(_run(p, image_ids, preprocessing)))
 
-        entry = cached.get_or_build(KIND, key, WHAT, build, needs=(STORED,))
-        stored = json.loads((entry / STORED).read_text())
-    if stored.get("image_ids") != list(image_ids):
-        raise ValueError(f"the cached {WHAT} is of other images; clear the cache entry")
+        def damaged(folder):
+            return None if _read(folder, image_ids) is not None else f"{STORED} does not hold the sample's outputs"
+
+        entry = cached.get_or_build(KIND, key, WHAT, build, needs=(STORED,), check=damaged)
+        stored = _read(entry, image_ids)
     return {other(resize): [raw_of(entry) for entry in stored["raw"]]}
+
+
+def _read(folder, image_ids: list[int]) -> dict | None:
+    """The stored outputs of the sample, or None when the file holds anything else."""
+    try:
+        stored = json.loads((folder / STORED).read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(stored, dict) and stored.get("image_ids") == list(image_ids) and \
+        isinstance(stored.get("raw"), list) and len(stored["raw"]) == len(image_ids)
+    return stored if ok else None
 
 
 def _preprocessing(p, resize: str):
