@@ -226,3 +226,15 @@ def test_a_16_bit_grey_thumbnail_is_scaled_as_the_model_sees_it_not_clipped_whit
     uri = thumbnail_data_uri(str(tmp_path / "a.png"), side=64)
     shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("L"))
     assert shown[:16].mean() < 40 and shown[-16:].mean() > 200  # a ramp, dark to light
+
+
+def test_why_an_image_is_not_shown_names_what_is_missing(tmp_path):
+    """A crafted results.json may name no path (null, a number, ""): the reason says so, not that no image folder
+    was given; with a path but no folder, the reason names the option that grants one."""
+    from vsq.reporting.gallery import granted
+
+    for path in (None, 3, ""):
+        assert granted(path, [str(tmp_path)]) == (None, "not shown: the results file names no image path"), path
+    no_folder = (None, "not shown: no image folder was given (vsq report --images DIR)")
+    assert granted(str(tmp_path / "a.jpg"), []) == no_folder
+    assert granted(str(tmp_path / "a.jpg"), [str(tmp_path)]) == (str((tmp_path / "a.jpg").resolve()), "")

@@ -63,7 +63,9 @@ def thumbnail_data_uri(path: str, side: int = THUMBNAIL_SIDE) -> str | None:
 def granted(path, folders) -> tuple[str | None, str]:
     """(the real path, "") of an image a results.json names when it lies under one of `folders` once links are
     resolved, else (None, why it is not shown)."""
-    if not isinstance(path, str) or not folders:
+    if not isinstance(path, str) or not path:
+        return None, "not shown: the results file names no image path"
+    if not folders:
         return None, "not shown: no image folder was given (vsq report --images DIR)"
     real = os.path.realpath(path)
     if not any(Path(real).is_relative_to(os.path.realpath(folder)) for folder in folders):
