@@ -1,7 +1,8 @@
 """Detection's data: the COCO annotations file (evaluate_label_file) read with the configuration's errors, the
 evaluation images it lists (checked at prepare time), and how the configuration says the boxes are read.
 
-The file is read, checked and hashed once per run: the last read is kept, keyed by the file's path and stat (device,
+The task reads, checks and hashes the file once per run (the pipeline's fingerprint of the evaluation set hashes
+it once more, as every input file): the last read is kept, keyed by the file's path and stat (device,
 inode, size, modification and change times) and the class offset, and reused while those stay the same; the
 evaluation set's truth is kept with it (the last one). A file changed on disk is read again."""
 
