@@ -118,12 +118,15 @@ def test_a_classifiers_drop_is_still_its_top1_paired_entry():
 def test_a_detectors_history_line_gives_its_trend_in_map(detector):
     line = entry(detector)
     assert line["task"] == "detection" and line["drops"]["tflite_quantized"]["threshold_points"] == 1.5
+    assert line["map_50_95"] == {"keras": 0.53, "tflite": 0.53, "tflite_quantized": 0.51, "keras_quantized": 0.52}
+    assert "top_1" not in line and "top_5" not in line  # a detector has no Top-1: no map of nulls
     today = trend.parse(line)
     assert today.top_1["tflite_quantized"] == 0.51 and today.drop == pytest.approx(2.0) and today.verdict == "FAIL"
     older = {**line, "time": "2026-12-05T10:00:00+00:00", "run_id": "a",
              "map_50_95": {**line["map_50_95"], "tflite_quantized": 0.525}}
     del older["task"]  # a line of the vsq before tasks were recorded: its mAP figures say what it is
-    assert line_figure(older) is MAP
+    older["top_1"] = dict.fromkeys(line["map_50_95"])  # that vsq also wrote a Top-1 of nulls
+    assert line_figure(older) is MAP and line_figure({"top_1": {"keras": 0.9}}) is TOP_1 and line_figure({}) is TOP_1
     runs = [trend.parse(older), today]
     assert trend.moved("det", detector, runs).startswith("det: since the previous run (2026-12-05 10:00): "
                                                          "quantized TFLite 0.5250 -> 0.5100")

@@ -276,12 +276,19 @@ def test_a_given_file_is_held_to_the_baseline_like_a_variant(given, tiny_model, 
     root, files = given
     baseline, cache = tmp_path / "baseline.json", tmp_path / "cache"
 
-    def checks(file: str, **options) -> dict:
+    def document(file: str, **options) -> dict:
         config = write(root, tiny_model, "baselined.json", models=[{"name": "shipped", "file": file}])
-        return run(config, cache, baseline=baseline, **options).document["checks"]
+        return run(config, cache, baseline=baseline, **options).document
 
-    accepted = checks(files["onnx_nchw"], accept_baseline=True)
+    def checks(file: str, **options) -> dict:
+        return document(file, **options)["checks"]
+
+    baseline.write_text(json.dumps({"format": 1, "configurations": {"baselined": {"top_1": {"shipped": 0.25}}}}))
+    replacing = document(files["onnx_nchw"], accept_baseline=True)  # the entry it replaces: its figures, by name
+    assert replacing["baseline"]["replaced_figures"] == {"shipped": 0.25}
+    accepted = replacing["checks"]
     assert accepted["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"
+    assert accepted["no_drop_against_baseline[shipped]"]["figures"]["replaced_baseline_top_1_accuracy"] == 0.25
     stored = json.loads(baseline.read_text())["configurations"]["baselined"]
     assert "shipped" in stored["top_1"] and "shipped" in stored["per_image"]["correct"]
     assert checks(files["onnx_nchw"])["no_drop_against_baseline[shipped]"]["verdict"] == "PASS"

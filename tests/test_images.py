@@ -53,6 +53,16 @@ def test_other_modes_become_rgb_and_are_reported(tmp_path, mode, make):
         assert decoded.pixels.max() == 40000 >> 8  # scaled to 8 bits, not clipped to 255
 
 
+def test_the_gallery_shows_a_16_bit_grey_image_as_the_model_sees_it(tmp_path):
+    from vsq.configuration.preprocessing import as_8bit_rgb
+    from vsq.reporting.gallery import scaled_image
+
+    Image.fromarray(np.full((20, 20), 40000, np.uint16)).save(tmp_path / "grey.png")
+    image, scale = scaled_image(str(tmp_path / "grey.png"), 20)
+    assert scale == 1 and np.asarray(image).max() == 40000 >> 8  # scaled to 8 bits, not clipped to 255
+    assert np.array_equal(np.asarray(image), np.asarray(as_8bit_rgb(Image.open(tmp_path / "grey.png"))))
+
+
 def test_exif_orientation_is_applied(tmp_path):
     pixels = np.zeros((10, 20, 3), np.uint8)
     pixels[:, :10] = (255, 0, 0)  # left half red

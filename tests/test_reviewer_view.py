@@ -282,6 +282,15 @@ def test_history_line_keeps_the_gate_and_every_drop_with_its_interval(failing):
     assert history.entry(failing)["baseline"] == {"accepted_on": "2026-11-20T02:00:00+0000", "accepting": False}
 
 
+def test_a_classifiers_history_line_is_byte_for_byte_what_earlier_vsq_wrote():
+    """Top-1 and Top-5 per model under "top_1" and "top_5" (the figure's key, vsq.core.drop_figure.TOP_1): lines an
+    earlier vsq wrote of the same documents, Keras and PyTorch."""
+    data = Path(__file__).parent / "data"
+    written = [history.encoded(history.entry(results.read(data / name)))
+               for name in ("results-format2.json", "results-pytorch.json")]
+    assert written == (data / "history-classification.jsonl").read_bytes().splitlines(keepends=True)
+
+
 def test_trend_reads_old_lines_and_skips_what_is_not_a_run_of_this_configuration(failing, tmp_path):
     path = write_history(tmp_path / "history.jsonl", [
         older(failing, 27), "{torn", "[1, 2]", {"configuration": "failing", "time": "yesterday", "top_1": {}},

@@ -10,6 +10,7 @@ from vsq.sections import baseline
 from vsq.statistics import per_image
 from vsq.configuration.config import Thresholds
 from vsq.core.verdicts import decision, drop_check, interval_text
+from vsq.core.drop_figure import MAP
 from vsq.statistics.paired import compare_counts
 
 POINT, CONFIDENT = Thresholds(), Thresholds(decision_rule="confident")
@@ -86,6 +87,10 @@ def test_cannot_tell_note_while_the_interval_straddles_the_threshold():
 
 def test_interval_text():
     assert interval_text({"drop_points": 0.5, "interval_points": [-0.94, 1.91]}) == "+0.50 [-0.9, +1.9]"
+    detector = {metric: {"drop_points": 0.5, "interval_points": [-0.94, 1.91]} for metric in ("map_50_95", "map_50")}
+    with pytest.raises(KeyError):  # one drop: the caller picks its figure's (DropFigure.paired), core knows no task
+        interval_text(detector)
+    assert interval_text(MAP.paired(detector)) == "+0.50 [-0.9, +1.9]"
 
 
 def test_per_image_record_round_trips_and_aligns_on_shared_images(tmp_path):

@@ -167,7 +167,7 @@ def rgb_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS):
         with open_image(path, max_pixels) as image:
             mode = image.mode
             image = ImageOps.exif_transpose(image)  # photos from cameras carry their rotation in EXIF
-            yield _to_rgb(image), mode
+            yield as_8bit_rgb(image), mode
     except Image.DecompressionBombError as error:
         raise ImageError(path, f"is too large to decode safely ({error})") from None
     except UnidentifiedImageError:
@@ -192,7 +192,7 @@ def open_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS):
     return image
 
 
-def _to_rgb(image):
+def as_8bit_rgb(image):
     """Convert any Pillow mode to RGB; 16-bit grayscale is scaled to 8 bits, not clipped."""
     import numpy as np
     from PIL import Image

@@ -115,9 +115,8 @@ def images_needed(judged: dict, paired: dict) -> str:
 
 
 def interval_text(paired: dict) -> str:
-    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables). A detector's paired entry holds a drop
-    per mAP (vsq.tasks.detection.bootstrap.Drop): the tables show mAP@[.5:.95]'s."""
-    paired = paired.get("map_50_95", paired)
+    """'+0.50 [-0.9, +1.9]': the drop in points with its interval (tables); `paired` is one drop: a detector's
+    paired entry holds one per mAP, the caller picks its figure's (vsq.core.drop_figure.DropFigure.paired)."""
     low, high = paired["interval_points"]
     return f"{paired['drop_points']:+.2f} [{low:+.1f}, {high:+.1f}]"
 

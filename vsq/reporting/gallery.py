@@ -32,13 +32,13 @@ def scaled_image(path: str, side: int):
     whether the path may be read (granted)."""
     from PIL import Image, ImageOps
 
-    from vsq.configuration.preprocessing import ImageError, _to_rgb, open_image
+    from vsq.configuration.preprocessing import ImageError, as_8bit_rgb, open_image
 
     try:
         with open_image(path) as image:
             longer = max(image.size)  # the file's: EXIF rotation swaps the sides, not the longer one
             image.draft("RGB", (side, side))  # JPEG: decode at a reduced scale, still >= side
-            image = _to_rgb(ImageOps.exif_transpose(image))  # as the models see it: 16-bit grey scaled, not clipped
+            image = as_8bit_rgb(ImageOps.exif_transpose(image))  # as the models see it: 16-bit grey scaled, not clipped
             image.thumbnail((side, side))
             if max(image.size) < side:
                 scale = side / max(image.size)

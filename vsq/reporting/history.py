@@ -1,6 +1,7 @@
 """history.jsonl: one line per run and configuration, appended; rewritten (atomically) only to bound it.
 
-A line: time, run id, configuration, Top-1/Top-5 per model and variant, images, versions; since the reviewer's
+A line: time, run id, configuration, task, the task's figure per model (its DropFigure.history key: Top-1 with
+Top-5, a detector's mAP@[.5:.95]) and Top-1 per variant, images, versions; since the reviewer's
 trend (vsq.reporting.trend) also the gate's verdict, every paired drop with its interval, threshold and its
 check's verdict, the confidence, the accepted baseline's date when the run had one, and the run's provenance
 (vsq.provenance.flat: commit, digests of the model, configuration and image list). Readers take lines
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from vsq.core.reference import REFERENCE_MODELS, heading, roles
 from vsq.provenance import flat
-from vsq.tasks import figure_of
+from vsq.core.drop_figure import TOP_1, DropFigure
+from vsq.tasks import TASKS, figure_of
 from vsq.rendering.drops import variant_figures  # noqa: F401 (vsq.reporting.history.variant_figures before the move)
 
 HISTORY_FILE = "history.jsonl"
@@ -30,10 +32,10 @@ def entry(document: dict) -> dict:
         "run_id": document.get("run_id"),
         "configuration": document["configuration"]["name"],
         "task": document.get("task", "classification"),
-        "top_1": {name: model.get("top_1_accuracy") for name, model in document["models"].items()},  # None: a detector
-        "top_5": {name: model.get("top_5_accuracy") for name, model in document["models"].items()},
-        **({figure.history: {name: model.get(figure.figure) for name, model in document["models"].items()}}
-           if figure.history != "top_1" else {}),  # a detector's mAP@[.5:.95] (its trend's figure)
+        # the figure per model under its DropFigure's key: Top-1 ("top_1"), a detector's mAP@[.5:.95] ("map_50_95")
+        figure.history: {name: model.get(figure.figure) for name, model in document["models"].items()},
+        **({"top_5": {name: model.get("top_5_accuracy") for name, model in document["models"].items()}}
+           if figure is TOP_1 else {}),  # Top-5 goes with Top-1: a detector has neither
         "variants": variant_figures(document),
         "reference_models": document["reference_models"],  # a document of any format has it (results.read)
         "num_images": document["num_images"],
@@ -49,11 +51,20 @@ def entry(document: dict) -> dict:
     }
 
 
-def line_figure(line: dict):
+def line_figure(line: dict) -> DropFigure:
     """The drop figure of a history line (vsq.core.drop_figure): its task's; a line without "task" (an older
-    vsq): a detector's when it has mAP figures, else Top-1."""
-    task = line.get("task") if isinstance(line.get("task"), str) else None
-    return figure_of({"task": task or ("detection" if isinstance(line.get("map_50_95"), dict) else None)})
+    vsq): the first task's figure whose key (DropFigure.history) holds a number (a detector's line then also held
+    a "top_1" of nulls), else Top-1."""
+    if isinstance(line.get("task"), str):
+        return figure_of({"task": line["task"]})
+    held = (task.drop_figure for task in TASKS.values() if _numbers(line.get(task.drop_figure.history)))
+    return next(held, TOP_1)
+
+
+def _numbers(values) -> bool:
+    """Whether a line's figures per model hold any number."""
+    return isinstance(values, dict) and any(isinstance(value, (int, float)) and not isinstance(value, bool)
+                                            for value in values.values())
 
 
 def line_values(line: dict) -> dict:

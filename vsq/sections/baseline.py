@@ -165,8 +165,9 @@ class Baseline(Section):
                        for model in _models(pipeline)}
         return {"file": str(path), "accepting": options.accept_baseline,
                 "accepted_on": (accepted or {}).get("accepted"),
-                # the replaced entry's figures (a detector's mAP@[.5:.95]: the key is the name Top-1 gave it)
-                "replaced_top_1": (replaced or {}).get(figure.history) if options.accept_baseline else None,
+                # the replaced entry's figure per model (its DropFigure's: Top-1, a detector's mAP@[.5:.95]); read
+                # by this run's checks only (results.json of an earlier vsq: "replaced_top_1", read by nothing)
+                "replaced_figures": (replaced or {}).get(figure.history) if options.accept_baseline else None,
                 "mismatch": mismatch(accepted, origin(document)) if accepted else None,
                 "models": {model: asdict(comparison) for model, comparison in comparisons.items()}}
 
@@ -196,7 +197,7 @@ def no_drop_against_baseline(pipeline, model: str) -> Check:
                        baseline_mcnemar_p_value=result.paired["p_value"], baseline_verdict=result.decision["verdict"],
                        images_added=result.images_added, images_removed=result.images_removed)
     if part["accepting"]:
-        figures[f"replaced_baseline_{figure.figure}"] = (part["replaced_top_1"] or {}).get(model)
+        figures[f"replaced_baseline_{figure.figure}"] = (part["replaced_figures"] or {}).get(model)
     described = BY_KEY[model].described if model in BY_KEY else _described(pipeline, model)
     if result.current is None:
         return Check(False, f"{pipeline.name}: {described} has no {word} in this run: it could not be built (see its "
