@@ -38,6 +38,12 @@ TASK_DISTRIBUTIONS = {
     "edge_mdt_cl": ("edge-mdt-cl",),
     "pycocotools": ("pycocotools",),
 }
+MODULES = {"edge_mdt_cl": "edgemdt_cl"}  # the module a component is imported as, where its name differs
+
+
+def module_of(component: str) -> str:
+    """The module a component is imported as (importlib.util.find_spec tells whether it is installed)."""
+    return MODULES.get(component, component)
 
 
 @lru_cache(maxsize=None)

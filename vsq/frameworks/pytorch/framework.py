@@ -12,7 +12,7 @@ from vsq.configuration.config import Config, Variant
 from vsq.frameworks.pytorch.architecture import is_file
 from vsq.frameworks.pytorch.builders import needs_grant
 from vsq.core.reference import PYTORCH_MODELS
-from vsq.util.versions import versions_of
+from vsq.util.versions import module_of, versions_of
 
 KEY = "source_pytorch_model"
 SUFFIXES = (".pt", ".pth")
@@ -21,7 +21,6 @@ NEEDED = ("torch", "torchvision", "onnxruntime", "onnxruntime_extensions", "mode
 # What runs MCT's ONNX files besides ONNX Runtime: mct-quantizers' and onnxruntime-extensions' operators
 # (vsq.util.versions.FRAMEWORK_DISTRIBUTIONS; edge-mdt-cl's NMS is the detection task's: Task.packages).
 OPERATORS = ("mct_quantizers", "onnxruntime_extensions")
-TASK_NEEDS = {"detection": ("pycocotools",)}  # a task's own packages (the detection task's COCO mAP)
 
 
 class PyTorchFramework:
@@ -37,8 +36,10 @@ class PyTorchFramework:
     def check_source(self, config: Config) -> None:
         from vsq.configuration.grants import UNSAFE_OPTION
 
-        missing = [name for name in (*NEEDED, *TASK_NEEDS.get(config.task, ()))
-                   if importlib.util.find_spec(name) is None]
+        from vsq.tasks import for_config as task_for
+
+        needed = (*NEEDED, *(module_of(package) for package in task_for(config).packages))  # a detector's pycocotools
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
         if missing:
             raise config.error(KEY, f"a PyTorch model needs {', '.join(missing)}, not installed in this environment "
                                f"({os.path.dirname(os.path.dirname(importlib.util.find_spec('vsq').origin))}); "
