@@ -71,3 +71,17 @@ def test_a_hostile_baseline_origin_stays_one_bounded_line(document):
     said = mismatch(hostile, today)
     assert said.startswith("was made by another configuration") and "and " in said and len(said) < 400, said
     assert "\n" not in said
+
+
+def test_a_stack_key_the_accepted_vsq_did_not_record_is_no_change_but_a_recorded_one_is(document):
+    today = origin(document)
+    before = copy.deepcopy(baseline.entry(document))
+    today["stack"].update(mct_quantizers="1.7.0", onnxruntime_extensions="0.14.0")  # recorded since it was accepted
+    assert mismatch(before, today) is None
+    recorded_as_null = copy.deepcopy(before)
+    recorded_as_null["stack"].update(mct_quantizers=None)
+    assert mismatch(recorded_as_null, today) == "was made by another stack (mct_quantizers null -> 1.7.0)"
+    gone_today = copy.deepcopy(before)
+    gone_today["stack"].update(openvino="2024.1")
+    assert mismatch(gone_today, today) == "was made by another stack (openvino 2024.1 -> null)"
+

@@ -69,10 +69,14 @@ def mismatch(accepted: dict, today: dict) -> str | None:
         said.append(f"another configuration (digest {str(accepted['configuration_digest'])[:16]}, today "
                     f"{today['configuration_digest']}: a setting that makes the figures changed)")
     then, now = accepted["stack"], today["stack"]
-    changed = [f"{_short(key)} {_short(then.get(key))} -> {_short(now.get(key))}" for key in sorted({*then, *now})
-               if then.get(key) != now.get(key)]
+    # A key the accepted stack lacks was not recorded by the vsq that accepted it (a library vsq began to record
+    # since): not a change. A key recorded with another value (null -> a version among them) is.
+    changed = [f"{_short(key)} {_short(then[key])} -> {_short(now.get(key))}" for key in sorted(then)
+               if then[key] != now.get(key)]
     if changed:
-        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        shown = ", ".join(changed[:3])
+        shown = (shown if len(shown) <= 160 else shown[:157] + "...") + (
+            f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         said.append(f"another stack ({shown})")
     return "was made by " + " and ".join(said) if said else None
 
