@@ -85,3 +85,34 @@ def test_a_stack_key_the_accepted_vsq_did_not_record_is_no_change_but_a_recorded
     gone_today["stack"].update(openvino="2024.1")
     assert mismatch(gone_today, today) == "was made by another stack (openvino 2024.1 -> null)"
 
+
+def _detector(num_images: int, digest: str | None) -> dict:
+    return {"task": "detection", "created": "2026-12-06T10:00:00+0000", "num_images": num_images,
+            "models": {"keras": {"map_50_95": 0.53}, "tflite_quantized": {"map_50_95": 0.51}},
+            "environment": {"tensorflow": "2.15"}, "configuration": {"name": "det", "task": "detection"},
+            **({"provenance": {"evaluation_digest": digest}} if digest else {})}
+
+
+def test_an_entry_compared_as_points_on_another_evaluation_set_is_a_mismatch_said_as_such():
+    from vsq.sections.baseline_origin import evaluation_set
+
+    accepted = baseline.entry(_detector(200, "a" * 32))
+    assert accepted["evaluation_digest"] == "a" * 32 and accepted["num_images"] == 200
+    more = origin(_detector(300, "b" * 32))
+    assert mismatch(accepted, more) == "was made by another evaluation set (200 -> 300 images)"
+    reannotated = origin(_detector(200, "c" * 32))
+    assert mismatch(accepted, reannotated) == ("was made by another evaluation set (200 -> 200 images: other image "
+                                               "files or annotations)")
+    assert mismatch(accepted, origin(_detector(200, "a" * 32))) is None
+    assert evaluation_set(accepted, origin(_detector(200, "a" * 32))) == "the same"
+    # accepted before vsq recorded its evaluation set: not a mismatch for that alone, and said
+    older = {key: value for key, value in accepted.items() if key != "evaluation_digest"}
+    assert mismatch(older, more) is None
+    assert evaluation_set(older, more).startswith("not recorded")
+
+
+def test_a_paired_entry_on_another_evaluation_set_is_compared_on_the_shared_images_not_failed(document):
+    accepted = {**baseline.entry(document), "evaluation_digest": "a" * 32}
+    assert "per_image" in accepted
+    today = {**origin(document), "evaluation_digest": "b" * 32, "num_images": 300}
+    assert mismatch(accepted, today) is None  # no_drop_against_baseline says how many images were added

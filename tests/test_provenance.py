@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import tiny
+from vsq.pipeline.artifacts import Fingerprints
+from vsq.pipeline.job import prepare
 from vsq.provenance import flat, git_state, image_list_digest
 
 
@@ -64,6 +66,8 @@ def test_a_run_records_its_provenance_in_results_history_html_and_junit(tmp_path
         tiny_model.read_bytes()).hexdigest()
     assert provenance["configuration"]["sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
     assert provenance["evaluation_images"]["count"] == document["images"]["found"] == 36
+    # the image files' contents and the labels file, as the cache keys evaluations: what a baseline entry records
+    assert provenance["evaluation_digest"] == Fingerprints.of(prepare(config)).evaluation
     line = json.loads((tmp_path / "results" / "history.jsonl").read_text().splitlines()[-1])
     assert line["provenance"] == flat(provenance) and line["provenance"]["git_commit"] == head
     page = (tmp_path / "page.html").read_text()

@@ -43,6 +43,8 @@ def build_core(pipeline: Steps) -> dict:
         model.update(file=str(file) if file else None, file_size_bytes=size_bytes(file) if file else None)
     out["configuration"] = job.config.as_dict()
     out["provenance"] = provenance_of(job)  # commit, model, configuration and image list the figures are of
+    # the image files' and annotations' digest (the cache's): a baseline's entry records it (vsq.sections.baseline_origin)
+    out["provenance"]["evaluation_digest"] = pipeline.fingerprints.evaluation
     out["evaluation_selection"] = selection.record(job.config, job.evaluation_set.found, len(job.evaluation_set.paths))
     # vsq's stack and the framework's own versions (PyTorch: torch, torchvision, ONNX Runtime).
     out["environment"] = environment(pipeline.fingerprints.stack, job.config.tflite_runtime,

@@ -26,7 +26,7 @@ from vsq.core.verdicts import decision
 from vsq.rendering.drops import variant_figures
 from vsq.core.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
-from vsq.sections.baseline_origin import mismatch, origin
+from vsq.sections.baseline_origin import evaluation_set, mismatch, origin
 from vsq.statistics.paired import compare_paired
 from vsq.tasks import figure_of
 
@@ -47,10 +47,9 @@ def entry(document: dict) -> dict:
     return {
         "accepted": document["created"],
         figure_of(document).history: figures(document),
-        "num_images": document["num_images"],
         **({"per_image": document["per_image"]} if "per_image" in document else {}),
         "versions": {key: env.get(key) for key in ("vsq", "tensorflow", "model_compression_toolkit")},
-        **origin(document),  # which configuration and stack made these figures (vsq.sections.baseline_origin)
+        **origin(document),  # which configuration, stack and evaluation set (num_images) made these figures
     }
 
 
@@ -169,6 +168,7 @@ class Baseline(Section):
                 # by this run's checks only (results.json of an earlier vsq: "replaced_top_1", read by nothing)
                 "replaced_figures": (replaced or {}).get(figure.history) if options.accept_baseline else None,
                 "mismatch": mismatch(accepted, origin(document)) if accepted else None,
+                "evaluation_set": evaluation_set(accepted, origin(document)) if accepted else None,
                 "models": {model: asdict(comparison) for model, comparison in comparisons.items()}}
 
 
@@ -227,7 +227,8 @@ def baseline_matches_configuration_and_stack(pipeline, _item=None) -> Check:
 
     part = pipeline.part(BASELINE.key)
     path, why = Path(part["file"]), part.get("mismatch")
-    figures = {"baseline_file": str(path), "baseline_accepted_on": part["accepted_on"], "baseline_mismatch": why}
+    figures = {"baseline_file": str(path), "baseline_accepted_on": part["accepted_on"], "baseline_mismatch": why,
+               "baseline_evaluation_set": part.get("evaluation_set")}  # "not recorded" for entries of before
     if why is None:
         return Check(True, "", figures)
     return Check(False, f"{pipeline.name}: the baseline in {shown(path)} (accepted {part['accepted_on']}) {why}: the "

@@ -54,9 +54,26 @@ def stack_versions(environment: dict) -> dict:
 
 
 def origin(document: dict) -> dict:
-    """What a baseline entry records of the run that made it."""
+    """What a baseline entry records of the run that made it: its configuration's digest, its stack, and its
+    evaluation set (the digest of the image files and annotations, vsq.pipeline.artifacts.Fingerprints.evaluation,
+    results.json's provenance.evaluation_digest; None in a document of before it) with the images used."""
     return {"configuration_digest": configuration_digest(document["configuration"]),
-            "stack": stack_versions(document["environment"])}
+            "stack": stack_versions(document["environment"]),
+            "evaluation_digest": (document.get("provenance") or {}).get("evaluation_digest"),
+            "num_images": document["num_images"]}
+
+
+def evaluation_set(accepted: dict, today: dict) -> str:
+    """Whether the accepted entry was made on today's evaluation set (image files and annotations), in words."""
+    then = accepted.get("evaluation_digest")
+    if not isinstance(then, str) or today.get("evaluation_digest") is None:
+        return "not recorded (accepted by a vsq that did not record its evaluation set)" if not isinstance(then, str) \
+            else "not recorded today"
+    if then == today["evaluation_digest"]:
+        return "the same"
+    count = f"{_short(accepted.get('num_images'))} -> {_short(today.get('num_images'))} images"
+    same = accepted.get("num_images") == today.get("num_images")
+    return f"another evaluation set ({count}{': other image files or annotations' if same else ''})"
 
 
 def mismatch(accepted: dict, today: dict) -> str | None:
@@ -78,6 +95,9 @@ def mismatch(accepted: dict, today: dict) -> str | None:
         shown = (shown if len(shown) <= 160 else shown[:157] + "...") + (
             f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         said.append(f"another stack ({shown})")
+    evaluated = evaluation_set(accepted, today)
+    if evaluated.startswith("another") and "per_image" not in accepted:  # paired entries compare the shared images
+        said.append(evaluated)
     return "was made by " + " and ".join(said) if said else None
 
 
