@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 import tiny
@@ -85,13 +86,16 @@ def test_html_report_has_table_and_charts_and_junit_has_run_properties(harness, 
             "num_images"} <= set(properties)
 
 
-def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness, project, run_warm):
+def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness, project, run_warm, tiny_model):
     """With a `baseline` key in the configuration too: --baseline wins (docs/nightly.md), the key's file is never
     written; without the option, the key's file is the baseline."""
     baseline = harness.path / "gate" / "baseline.json"
     previous = harness.path / "gate" / "baseline.previous.json"
     from_the_key = harness.path / "gate" / "from-the-key.json"
-    project.write_text(json.dumps({**json.loads(project.read_text()), "baseline": str(from_the_key)}))
+    model = harness.path / "model.h5"  # the tiny model's bytes (the cache's builds serve it); a worse one later
+    shutil.copyfile(tiny_model, model)
+    project.write_text(json.dumps({**json.loads(project.read_text()), "baseline": str(from_the_key),
+                                   "source_keras_model": str(model), "screen": {"enabled": False}}))
 
     missing = run_warm("--config", str(project), f"--baseline={baseline}")
     assert missing.ret == 1
@@ -117,25 +121,26 @@ def test_baseline_drop_fails_and_accept_replaces_it_keeping_the_old_one(harness,
     assert properties["baseline_paired"] == "True" and properties["baseline_verdict"] == "PASS"
     assert (properties["images_added"], properties["images_removed"]) == ("6", "0")
 
-    # Pretend an earlier, better model was accepted by a vsq that kept no per-image results (format 1):
-    # today's 1.0 is now 2 points below 1.02, compared on Top-1 alone.
+    # The entry as a vsq that kept no per-image results wrote it (format 1); then the model regresses under the
+    # same configuration (same path, another file): blue is never predicted, Top-1 24/36, compared as points
+    # (the preprocessing screen, off, would say [-1,1] suits this model better).
     del entry["per_image"]
-    entry["top_1"]["tflite_quantized"] = 1.02
     baseline.write_text(json.dumps(data))
+    tiny.write_model(model, head=tiny.colour_head() * np.array([0, 1, 1], np.float32))
     dropped = run_warm("--config", str(project), f"--baseline={baseline}", "--junitxml=junit.xml")
     assert dropped.ret == 1
     outcomes = dropped.parseoutcomes()
-    assert outcomes["failed"] == 1 and "errors" not in outcomes, outcomes
-    dropped.stdout.fnmatch_lines(["*model_quantized.tflite Top-1 1.0000 is 2.00 points below the accepted 1.0200*"
+    assert outcomes["failed"] == 4 and "errors" not in outcomes, outcomes  # each reference model dropped
+    dropped.stdout.fnmatch_lines(["*model_quantized.tflite Top-1 0.6667 is 33.33 points below the accepted 1.0000*"
                                   "unpaired*max_baseline_drop is 0.5 points*--accept-baseline*"])
-    case = next(c for c in ET.parse(harness.path / "junit.xml").iter("testcase")
-                if c.get("name") == "test_no_drop_against_baseline[configuration-tflite_quantized]")
-    assert case.find("failure") is not None
+    cases = {c.get("name"): c for c in ET.parse(harness.path / "junit.xml").iter("testcase")}
+    assert cases["test_no_drop_against_baseline[configuration-tflite_quantized]"].find("failure") is not None
+    assert cases["test_baseline_matches_configuration_and_stack[configuration]"].find("failure") is None
 
     reaccepted = run_warm("--config", str(project), f"--baseline={baseline}", "--accept-baseline")
     assert reaccepted.ret == 0
-    assert json.loads(previous.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.02
-    assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+    assert json.loads(previous.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 1.0
+    assert json.loads(baseline.read_text())["configurations"]["configuration"]["top_1"]["tflite_quantized"] == 24 / 36
 
     assert not from_the_key.exists()
     keyed = run_warm("--config", str(project))  # no --baseline: the configuration's key, which has no entry yet
