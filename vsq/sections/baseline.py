@@ -27,6 +27,7 @@ from vsq.rendering.drops import variant_figures
 from vsq.core.verdicts import Check, CheckSpec
 from vsq.sections.base import Section
 from vsq.sections.baseline_origin import evaluation_set, mismatch, origin
+from vsq.sections.baseline_read import checked
 from vsq.statistics.paired import compare_paired
 from vsq.tasks import figure_of
 
@@ -93,7 +94,10 @@ def accept(path: Path, name: str, document: dict) -> dict | None:
         data["format"] = FORMAT
         data["configurations"][name] = entry(document)
         atomic.write_json(path, data)
-        return old
+    try:
+        return checked(path, name, old, figure_of(document).history)
+    except VsqError:  # a malformed entry is replaced: it has no figures to show
+        return None
 
 
 @dataclass(frozen=True)
@@ -158,8 +162,9 @@ class Baseline(Section):
         document = {**pipeline.core, **({"variants": pipeline.part("variants")} if pipeline.has_section("variants")
                                         else {})}
         replaced = accept(path, pipeline.name, document) if options.accept_baseline else None
-        accepted = entry(document) if options.accept_baseline else read(path)["configurations"].get(pipeline.name)
         thresholds, figure = pipeline.config.thresholds, figure_of(document)
+        accepted = entry(document) if options.accept_baseline else checked(
+            path, pipeline.name, read(path)["configurations"].get(pipeline.name), figure.history)
         comparisons = {model: compare(document, accepted, model, thresholds.max_baseline_drop, thresholds)
                        for model in _models(pipeline)}
         return {"file": str(path), "accepting": options.accept_baseline,
