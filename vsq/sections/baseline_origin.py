@@ -55,8 +55,8 @@ def stack_versions(environment: dict) -> dict:
 
 def origin(document: dict) -> dict:
     """What a baseline entry records of the run that made it: its configuration's digest, its stack, and its
-    evaluation set (the digest of the image files and annotations, vsq.pipeline.artifacts.Fingerprints.evaluation,
-    results.json's provenance.evaluation_digest; None in a document of before it) with the images used."""
+    evaluation set (results.json's provenance.evaluation_digest, the digest of the image files and annotations the
+    pipeline's fingerprints hold; None in a document of before it) with the images used."""
     return {"configuration_digest": configuration_digest(document["configuration"]),
             "stack": stack_versions(document["environment"]),
             "evaluation_digest": (document.get("provenance") or {}).get("evaluation_digest"),
