@@ -54,9 +54,19 @@ def group_by_shared_fixtures(items, folder: Path = TESTS) -> None:
             item.add_marker(pytest.mark.xdist_group(joined.get(item.module.__name__, item.module.__name__)))
 
 
+def slow_singletons_first(items) -> list:
+    """xdist hands out the groups first (most tests first), then the single tests in collection order: a slow
+    single test collected late (tests/test_pytorch.py's runs of minutes) would start when the other worker has
+    nothing left and leave it idle. Slow tests of no group go first; the quick ones fill the end on both workers.
+    A moved test shares no module fixture with its module's other tests, so no fixture is built twice."""
+    moves = [bool(item.get_closest_marker("slow") and not item.get_closest_marker("xdist_group")) for item in items]
+    return [item for item, move in zip(items, moves) if move] + [item for item, move in zip(items, moves) if not move]
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
 def pytest_collection_modifyitems(items):
     group_by_shared_fixtures(items)
+    items[:] = slow_singletons_first(items)
 
 
 @pytest.fixture
