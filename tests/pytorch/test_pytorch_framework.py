@@ -136,7 +136,7 @@ def test_a_wrong_input_size_or_class_count_is_one_line(project):
 def test_the_onnx_pool_gives_the_same_scores_for_any_number_of_sessions(project, tmp_path):
     from vsq.configuration.config import Variant
     from vsq.frameworks.pytorch import recipes
-    from vsq.frameworks.pytorch.onnx_runtime import OnnxClassifier
+    from vsq.frameworks.pytorch.onnx_runtime import OnnxModel
 
     rng = np.random.default_rng(0)
     batches = [rng.random((8, tiny.SIZE, tiny.SIZE, 3), dtype=np.float32) for _ in range(2)]
@@ -144,5 +144,5 @@ def test_the_onnx_pool_gives_the_same_scores_for_any_number_of_sessions(project,
     quantized = recipes.quantize(Variant("quantized", "mct_ptq"), colour_model(), lambda: iter(batches), job.config)
     path = recipes.export_onnx(quantized, tmp_path / "q.onnx", lambda: iter(batches))
     images = rng.random((37, tiny.SIZE, tiny.SIZE, 3), dtype=np.float32)
-    one = OnnxClassifier(path, 1).predict(images)
-    assert all(np.array_equal(one, OnnxClassifier(path, n).predict(images)) for n in (2, 3))
+    one = OnnxModel(path, 1).predict(images)
+    assert all(np.array_equal(one, OnnxModel(path, n).predict(images)) for n in (2, 3))

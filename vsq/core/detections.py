@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 DETECTION = "detection"  # the configuration's task for models with the IMX500's detection outputs
+OUTPUTS = 4  # the post-processing's outputs: boxes, scores, classes, count
 # A detector's detections per image: the post-processing allocates them per image, and no weight backs the number
 # an untrusted file asks for.
 MAX_DETECTIONS = 1000
@@ -47,7 +48,7 @@ def detection_outputs(output_shapes) -> bool:
     """Whether a model's outputs are the IMX500's detection post-processing's: boxes (batch, n, 4), scores
     (batch, n), classes (batch, n), count (batch,), in this order (shapes as vsq feeds the model)."""
     shapes = [tuple(shape) for shape in output_shapes]
-    if len(shapes) != 4 or [len(shape) for shape in shapes] != [3, 2, 2, 1]:
+    if len(shapes) != OUTPUTS or [len(shape) for shape in shapes] != [3, 2, 2, 1]:
         return False
     return shapes[0][2] == 4 and shapes[0][1] == shapes[1][1] == shapes[2][1]
 

@@ -6,6 +6,7 @@ quantized PyTorch model keeps its Top-1 within the drop threshold."""
 from __future__ import annotations
 
 from vsq.core.checks import Run, quantized
+from vsq.core.detections import DETECTION
 from vsq.core.reference import PYTORCH_QUANTIZED
 from vsq.core.verdicts import Check, CheckSpec
 
@@ -92,7 +93,7 @@ def _detector_shapes(p: Run, name: str, got: tuple, graph) -> Check:
 def _top1(p: Run) -> bool:
     """Whether the run's figures are Top-1 (the classification task's): the fake-quant model's Top-1 check reads
     them; a detector's fake-quant mAP is drawn, not gated, as for Keras."""
-    return p.config.task == "classification"
+    return p.config.task != DETECTION
 
 
 def quantized_file_is_integer_quantized(p: Run, _=None) -> Check:

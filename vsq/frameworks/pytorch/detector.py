@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsq.core.detections import Detections, as_detections, concatenate
+from vsq.core.detections import OUTPUTS, Detections, as_detections, concatenate
 
 POST_PROCESSING = "edge-mdt-cl's multiclass_nms"
-OUTPUTS = 4  # boxes, scores, labels, n_valid
 
 
 def is_nms_output(output) -> bool:

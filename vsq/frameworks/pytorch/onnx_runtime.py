@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vsq.core.detections import OUTPUTS
 from vsq.errors import ExternalToolError, VsqError
 from vsq.runtimes.pool import in_batches, predict_pooled
 
 BATCH = 32  # images per session run
 MCT_DOMAIN = "mct_quantizers"  # mct-quantizers' operators
 EDGE_MDT_DOMAIN = "EdgeMDT"  # edge-mdt-cl's (a detector's NMS)
-DETECTOR_OUTPUTS = 4  # boxes, scores, labels, n_valid
 
 
 def domains(path: Path) -> set[str]:
@@ -64,10 +64,10 @@ class OnnxModel:
             raise ExternalToolError("ONNX Runtime", f"loading {self.path.name}", error) from None
         self.input = self.sessions[0].get_inputs()[0].name
         outputs = len(self.sessions[0].get_outputs())
-        if (outputs == DETECTOR_OUTPUTS) != detector or (not detector and outputs != 1):
+        if (outputs == OUTPUTS) != detector or (not detector and outputs != 1):
             raise VsqError(f"{self.path}: gives {outputs} outputs but the configuration's task is "
                            f"{'detection' if detector else 'classification'}, whose files give "
-                           f"{DETECTOR_OUTPUTS if detector else 1}; set task to the model's")
+                           f"{OUTPUTS if detector else 1}; set task to the model's")
 
     def predict(self, images: np.ndarray):
         """images: float32 (N, H, W, 3) preprocessed -> float32 scores (N, classes), or a detector's Detections."""
@@ -84,6 +84,3 @@ class OnnxModel:
             return lambda images: in_batches(lambda part: as_detections(session.run(None, {self.input: part})),
                                              images, BATCH, join=concatenate)
         return lambda images: in_batches(lambda part: session.run(None, {self.input: part})[0], images, BATCH)
-
-
-OnnxClassifier = OnnxModel  # its name before detectors
